@@ -1,0 +1,311 @@
+/* trk: the command line. Parses arguments and hands each command to its part of the runtime. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sandbox.h"
+#include "tracker.h"
+
+#ifndef TRK_VERSION
+#define TRK_VERSION "0.0.0"
+#endif
+
+/* ---- help ---------------------------------------------------------------------------- */
+
+static const char usage_main[] =
+  "usage: trk COMMAND [OPTIONS]\n"
+  "\n"
+  "trk runs Lua 5.4 scripts against Tracker RMS, in a sandbox.\n"
+  "\n"
+  "commands:\n"
+  "  run SCRIPT [OPTIONS] [-- ARGS...]   run a script in the sandbox\n"
+  "  help [COMMAND]                      show help for trk or a command\n"
+  "  version                             print the version\n"
+  "\n"
+  "options for every command:\n"
+  "  -h, --help       show help\n"
+  "  --version        print the version\n"
+  "\n"
+  "Run 'trk help run' for the sandbox's options and limits.\n";
+
+static const char usage_run[] =
+  "usage: trk run SCRIPT [OPTIONS] [-- ARGS...]\n"
+  "\n"
+  "Loads SCRIPT as Lua text into a fresh sandbox and runs it. The script sees ARGS in\n"
+  "`arg` (arg[0] is SCRIPT) and as `...`. It can read and write nothing but Tracker and\n"
+  "the files granted below.\n"
+  "\n"
+  "limits (exceeding one stops the script with exit status 3):\n"
+  "  --max-memory SIZE     memory the script may hold (default 256M)\n"
+  "  --max-cpu DURATION    CPU time (default 300s)\n"
+  "  --deadline DURATION   wall-clock time (default: none)\n"
+  "  --max-output SIZE     bytes written by print, log and files (default 16M)\n"
+  "\n"
+  "grants:\n"
+  "  --input FILE          let the script read FILE with files.open(\"FILE\")  (repeatable)\n"
+  "  --output FILE         let the script write FILE with files.create(\"FILE\")  (repeatable)\n"
+  "\n"
+  "determinism, for tests:\n"
+  "  --now TIME            os.time() and os.date() answer TIME (ISO 8601, e.g.\n"
+  "                        2026-11-01T00:00:00Z)\n"
+  "  --seed N              math.random starts from seed N\n"
+  "\n"
+  "SIZE is bytes with an optional K, M or G suffix (256M); DURATION is seconds with an\n"
+  "optional ms, s, m or h suffix (90s, 5m). Use 0 for no limit.\n"
+  "\n"
+  "exit status: 0 success, 1 the script failed, 2 usage error, 3 a limit was exceeded.\n";
+
+static int usage_error (const char *cmd, const char *fmt, const char *arg) {
+  fprintf(stderr, "trk%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\nRun 'trk help%s%s' for usage.\n", cmd ? " " : "", cmd ? cmd : "");
+  return TRK_EXIT_USAGE;
+}
+
+static int cmd_help (const char *topic) {
+  if (topic == NULL) fputs(usage_main, stdout);
+  else if (strcmp(topic, "run") == 0) fputs(usage_run, stdout);
+  else return usage_error(NULL, "no help for unknown command '%s'", topic);
+  return TRK_EXIT_OK;
+}
+
+/* ---- values on the command line ------------------------------------------------------------ */
+
+/* "256M", "1G", "4096": bytes. */
+static int parse_size (const char *s, size_t *out) {
+  char *end;
+  double v;
+  errno = 0;
+  v = strtod(s, &end);
+  if (end == s || errno || v < 0) return 0;
+  switch (*end) {
+    case 'k': case 'K': v *= 1024.0; end++; break;
+    case 'm': case 'M': v *= 1024.0 * 1024.0; end++; break;
+    case 'g': case 'G': v *= 1024.0 * 1024.0 * 1024.0; end++; break;
+    default: break;
+  }
+  if (*end == 'i' && end[1] == 'B') end += 2;
+  else if (*end == 'B') end++;
+  if (*end != '\0' || v > 1e15) return 0;
+  *out = (size_t)v;
+  return 1;
+}
+
+/* "300", "1.5s", "250ms", "5m", "1h": seconds. */
+static int parse_duration (const char *s, double *out) {
+  char *end;
+  double v;
+  errno = 0;
+  v = strtod(s, &end);
+  if (end == s || errno || v < 0) return 0;
+  if (strcmp(end, "ms") == 0) v /= 1000.0;
+  else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0) v *= 60.0;
+  else if (strcmp(end, "h") == 0) v *= 3600.0;
+  else if (strcmp(end, "s") != 0 && *end != '\0') return 0;
+  *out = v;
+  return 1;
+}
+
+static int parse_int64 (const char *s, int64_t *out) {
+  char *end;
+  long long v;
+  errno = 0;
+  v = strtoll(s, &end, 10);
+  if (end == s || *end || errno) return 0;
+  *out = v;
+  return 1;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+static int64_t days_from_civil (int64_t y, int m, int d) {
+  int64_t era, yoe, doy, doe;
+  y -= m <= 2;
+  era = (y >= 0 ? y : y - 399) / 400;
+  yoe = y - era * 400;
+  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+/* "2026-11-01T00:00:00Z" or with an offset ("+01:00"): seconds since the epoch. */
+static int parse_iso8601 (const char *s, int64_t *out) {
+  int y, mo, d, h, mi, sec, n = 0, oh = 0, om = 0;
+  const char *p;
+  if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10) return 0;
+  p = s + n;
+  h = mi = sec = 0;
+  if (*p == 'T' || *p == ' ') {
+    n = 0;
+    if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &mi, &sec, &n) != 3 || n != 8) return 0;
+    p += 1 + n;
+    if (*p == '.') do p++; while (*p >= '0' && *p <= '9');
+    if (*p == 'Z') p++;
+    else if (*p == '+' || *p == '-') {
+      int sign = *p == '-' ? -1 : 1;
+      n = 0;
+      if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || n != 5) return 0;
+      oh *= sign;
+      om *= sign;
+      p += 1 + n;
+    }
+    else return 0;                     /* a time without a zone is ambiguous */
+  }
+  if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return 0;
+  *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - oh * 3600 - om * 60;
+  return 1;
+}
+
+/* ---- trk run ----------------------------------------------------------------------------- */
+
+/* The value of an option given as "--name value" or "--name=value"; NULL if this is
+   not that option. Advances *i past what it consumed. */
+static const char *opt_value (int argc, char **argv, int *i, const char *name, int *missing) {
+  size_t n = strlen(name);
+  const char *a = argv[*i];
+  if (strncmp(a, name, n) != 0) return NULL;
+  if (a[n] == '=') return a + n + 1;
+  if (a[n] != '\0') return NULL;
+  if (*i + 1 >= argc) {
+    *missing = 1;
+    return NULL;
+  }
+  return argv[++*i];
+}
+
+static int cmd_run (int argc, char **argv) {
+  trk_options o;
+  const char *script = NULL;
+  const char **inputs = calloc((size_t)argc, sizeof *inputs);
+  const char **outputs = calloc((size_t)argc, sizeof *outputs);
+  int nargs = 0, code = TRK_EXIT_USAGE, i;
+  char **args = NULL;
+  char err[512];
+
+  trk_options_default(&o);
+  if (inputs == NULL || outputs == NULL) {
+    fprintf(stderr, "trk: out of memory\n");
+    goto done;
+  }
+  for (i = 0; i < argc; i++) {
+    const char *a = argv[i], *v;
+    int missing = 0;
+    if (strcmp(a, "--") == 0) {
+      args = argv + i + 1;
+      nargs = argc - i - 1;
+      break;
+    }
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      code = cmd_help("run");
+      goto done;
+    }
+#define OPTION(name) ((v = opt_value(argc, argv, &i, name, &missing)) != NULL || missing)
+#define MISSING(name) if (missing) { code = usage_error("run", "%s needs a value", name); goto done; }
+    if (OPTION("--max-memory")) {
+      MISSING("--max-memory");
+      if (!parse_size(v, &o.limits.max_memory)) {
+        code = usage_error("run", "--max-memory: '%s' is not a size (examples: 64M, 1G, 0 for none)", v);
+        goto done;
+      }
+    }
+    else if (OPTION("--max-output")) {
+      MISSING("--max-output");
+      if (!parse_size(v, &o.limits.max_output)) {
+        code = usage_error("run", "--max-output: '%s' is not a size (examples: 1M, 64K, 0 for none)", v);
+        goto done;
+      }
+    }
+    else if (OPTION("--max-cpu")) {
+      MISSING("--max-cpu");
+      if (!parse_duration(v, &o.limits.max_cpu)) {
+        code = usage_error("run", "--max-cpu: '%s' is not a duration (examples: 30s, 5m, 0 for none)", v);
+        goto done;
+      }
+    }
+    else if (OPTION("--deadline")) {
+      MISSING("--deadline");
+      if (!parse_duration(v, &o.limits.deadline)) {
+        code = usage_error("run", "--deadline: '%s' is not a duration (examples: 30s, 5m)", v);
+        goto done;
+      }
+    }
+    else if (OPTION("--input")) {
+      MISSING("--input");
+      inputs[o.ninputs++] = v;
+    }
+    else if (OPTION("--output")) {
+      MISSING("--output");
+      outputs[o.noutputs++] = v;
+    }
+    else if (OPTION("--now")) {
+      MISSING("--now");
+      if (!parse_iso8601(v, &o.now)) {
+        code = usage_error("run", "--now: '%s' is not an ISO 8601 time with a zone "
+                           "(example: 2026-11-01T00:00:00Z)", v);
+        goto done;
+      }
+      o.has_now = 1;
+    }
+    else if (OPTION("--seed")) {
+      MISSING("--seed");
+      if (!parse_int64(v, &o.seed)) {
+        code = usage_error("run", "--seed: '%s' is not an integer", v);
+        goto done;
+      }
+      o.has_seed = 1;
+    }
+    else if (a[0] == '-' && a[1] != '\0') {
+      code = usage_error("run", "unknown option '%s'", a);
+      goto done;
+    }
+    else if (script == NULL)
+      script = a;
+    else {
+      code = usage_error("run", "unexpected argument '%s' (script arguments go after --)", a);
+      goto done;
+    }
+#undef OPTION
+#undef MISSING
+  }
+  if (script == NULL) {
+    code = usage_error("run", "%s", "missing SCRIPT");
+    goto done;
+  }
+  o.inputs = inputs;
+  o.outputs = outputs;
+  {
+    trk_sandbox *S = trk_sandbox_new(&o, err, sizeof err);
+    if (S == NULL) {
+      fprintf(stderr, "trk: %s\n", err);
+      code = TRK_EXIT_ERROR;
+      goto done;
+    }
+    code = trk_sandbox_run_file(S, script, nargs, args);
+    trk_sandbox_free(S);
+  }
+done:
+  free(inputs);
+  free(outputs);
+  return code;
+}
+
+/* ---- dispatch ---------------------------------------------------------------------------- */
+
+int main (int argc, char **argv) {
+  const char *cmd = argc > 1 ? argv[1] : NULL;
+  if (cmd == NULL) {
+    fputs(usage_main, stderr);
+    return TRK_EXIT_USAGE;
+  }
+  if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0)
+    return cmd_help(NULL);
+  if (strcmp(cmd, "help") == 0)
+    return cmd_help(argc > 2 ? argv[2] : NULL);
+  if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+    printf("trk %s (%s)\n", TRK_VERSION, LUA_RELEASE);
+    return TRK_EXIT_OK;
+  }
+  if (strcmp(cmd, "run") == 0)
+    return cmd_run(argc - 2, argv + 2);
+  return usage_error(NULL, "unknown command '%s'", cmd);
+}

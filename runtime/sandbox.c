@@ -1,0 +1,476 @@
+/* The trk sandbox: the state, its counting allocator, the limit hook, and running a script. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "embedded.h"
+#include "sandbox.h"
+
+#define SBX_HOOK_STEPS     10000        /* VM instructions between two limit checks */
+#define SBX_KILL_HEADROOM  ((size_t)1 << 20)  /* memory the host may still use after a kill */
+#define SBX_TRACE_HEAD     10           /* traceback frames kept before and after a gap */
+#define SBX_TRACE_TAIL     11
+#define SBX_TRACE_SCAN     200          /* levels examined at each end of the stack */
+
+#define SBX_ENV_KEY  "trk.env"          /* registry: the script environment */
+
+struct trk_sandbox {
+  lua_State *main;
+  lua_State *running;         /* thread executing script code now */
+  trk_options opts;
+  char *script_dir;
+
+  size_t mem_used, mem_peak;
+  int mem_pending;            /* a refused request Lua may retry after an emergency GC */
+  void *pending_ptr;
+  size_t pending_size;
+  int fast_hook;              /* hook set to every instruction to settle a pending refusal */
+
+  uint64_t instructions;
+  size_t output_used;
+  double cpu_start, wall_start;
+
+  trk_limit killed;           /* the limit that stopped the run, once exceeded */
+  char where[256];            /* "script.lua:12", where the kill was noticed */
+};
+
+/* ---- clocks ------------------------------------------------------------------------ */
+
+static double sbx_clock (clockid_t id) {
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- limits ------------------------------------------------------------------------ */
+
+void trk_options_default (trk_options *o) {
+  memset(o, 0, sizeof *o);
+  o->limits.max_memory = TRK_DEFAULT_MAX_MEMORY;
+  o->limits.max_cpu = TRK_DEFAULT_MAX_CPU;
+  o->limits.deadline = TRK_DEFAULT_DEADLINE;
+  o->limits.max_output = TRK_DEFAULT_MAX_OUTPUT;
+}
+
+const char *trk_limit_name (trk_limit l) {
+  switch (l) {
+    case TRK_LIMIT_MEMORY: return "memory";
+    case TRK_LIMIT_CPU: return "cpu";
+    case TRK_LIMIT_DEADLINE: return "deadline";
+    case TRK_LIMIT_OUTPUT: return "output";
+    case TRK_LIMIT_INSTRUCTIONS: return "instructions";
+    default: return "none";
+  }
+}
+
+const char *trk_limit_option (trk_limit l) {
+  switch (l) {
+    case TRK_LIMIT_MEMORY: return "--max-memory";
+    case TRK_LIMIT_CPU: return "--max-cpu";
+    case TRK_LIMIT_DEADLINE: return "--deadline";
+    case TRK_LIMIT_OUTPUT: return "--max-output";
+    case TRK_LIMIT_INSTRUCTIONS: return "--rule-budget";
+    default: return "";
+  }
+}
+
+trk_sandbox *trk_sandbox_of (lua_State *L) {
+  void *ud;
+  lua_getallocf(L, &ud);
+  return ud;
+}
+
+static void sbx_hook (lua_State *L, lua_Debug *ar);
+static void sbx_locate (trk_sandbox *S, lua_State *L);
+
+/* Marks the run as stopped. From here on every thread that runs Lua code raises at its
+   next instruction, and every place that could catch an error raises again. */
+static void sbx_kill (trk_sandbox *S, trk_limit limit) {
+  if (S->killed) return;
+  S->killed = limit;
+  if (S->running) sbx_locate(S, S->running);   /* reads debug info only: no allocation */
+  lua_sethook(S->main, sbx_hook, LUA_MASKCOUNT, 1);
+  if (S->running && S->running != S->main)
+    lua_sethook(S->running, sbx_hook, LUA_MASKCOUNT, 1);
+}
+
+/* Remembers the script's position at the kill, for the report. */
+static void sbx_locate (trk_sandbox *S, lua_State *L) {
+  lua_Debug ar;
+  if (S->where[0]) return;
+  for (int level = 0; lua_getstack(L, level, &ar); level++) {
+    if (lua_getinfo(L, "Sl", &ar) && ar.source[0] == '@' && ar.currentline > 0) {
+      snprintf(S->where, sizeof S->where, "%s:%d", ar.short_src, ar.currentline);
+      return;
+    }
+  }
+}
+
+static void sbx_raise (lua_State *L, trk_sandbox *S) {
+  lua_sethook(L, sbx_hook, LUA_MASKCOUNT, 1);
+  luaL_error(L, "%s limit exceeded", trk_limit_name(S->killed));
+  abort();  /* not reached */
+}
+
+static void sbx_check_time (trk_sandbox *S) {
+  const trk_limits *lim = &S->opts.limits;
+  if (lim->max_instructions && S->instructions > lim->max_instructions)
+    sbx_kill(S, TRK_LIMIT_INSTRUCTIONS);
+  else if (lim->max_cpu > 0 &&
+           sbx_clock(CLOCK_PROCESS_CPUTIME_ID) - S->cpu_start > lim->max_cpu)
+    sbx_kill(S, TRK_LIMIT_CPU);
+  else if (lim->deadline > 0 && sbx_clock(CLOCK_MONOTONIC) - S->wall_start > lim->deadline)
+    sbx_kill(S, TRK_LIMIT_DEADLINE);
+}
+
+static void sbx_hook (lua_State *L, lua_Debug *ar) {
+  trk_sandbox *S = trk_sandbox_of(L);
+  (void)ar;
+  if (!S->killed) {
+    if (S->mem_pending)               /* no retry came: the refusal was final */
+      sbx_kill(S, TRK_LIMIT_MEMORY);
+    else if (S->fast_hook) {          /* the retry succeeded: back to normal checks */
+      S->fast_hook = 0;
+      lua_sethook(L, sbx_hook, LUA_MASKCOUNT, SBX_HOOK_STEPS);
+      return;
+    }
+    else {
+      S->instructions += SBX_HOOK_STEPS;
+      sbx_check_time(S);
+    }
+  }
+  if (S->killed) sbx_raise(L, S);
+}
+
+void trk_sandbox_poll (lua_State *L, void *ud) {
+  trk_sandbox *S = ud ? ud : trk_sandbox_of(L);
+  if (!S->killed) sbx_check_time(S);
+  if (S->killed) sbx_raise(L, S);
+}
+
+void trk_sandbox_check (lua_State *L, int status) {
+  trk_sandbox *S = trk_sandbox_of(L);
+  if (status == LUA_ERRMEM) sbx_kill(S, TRK_LIMIT_MEMORY);
+  if (S->killed) sbx_raise(L, S);
+}
+
+int trk_sandbox_killed (trk_sandbox *S) { return S->killed != TRK_LIMIT_NONE; }
+
+lua_State *trk_sandbox_swap_running (trk_sandbox *S, lua_State *co) {
+  lua_State *prev = S->running;
+  S->running = co;
+  return prev;
+}
+
+const trk_options *trk_sandbox_options (trk_sandbox *S) { return &S->opts; }
+const char *trk_sandbox_script_dir (trk_sandbox *S) { return S->script_dir ? S->script_dir : ""; }
+
+void trk_sandbox_write (lua_State *L, FILE *f, const char *data, size_t len) {
+  trk_sandbox *S = trk_sandbox_of(L);
+  size_t max = S->opts.limits.max_output;
+  if (max && (len > max || S->output_used > max - len)) {
+    sbx_kill(S, TRK_LIMIT_OUTPUT);
+    sbx_raise(L, S);
+  }
+  S->output_used += len;
+  if (len && fwrite(data, 1, len, f) != len)
+    luaL_error(L, "write failed: %s", strerror(errno));
+}
+
+/* ---- the allocator ----------------------------------------------------------------- */
+
+/* Counts every byte the state holds. With ptr == NULL, osize is a type tag, not a size. */
+static void *sbx_alloc (void *ud, void *ptr, size_t osize, size_t nsize) {
+  trk_sandbox *S = ud;
+  size_t old = ptr ? osize : 0, max = S->opts.limits.max_memory;
+  int retry = 0;
+  if (nsize == 0) {
+    free(ptr);
+    S->mem_used -= old;
+    return NULL;
+  }
+  if (S->mem_pending) {  /* Lua retries the very same request after an emergency GC */
+    retry = (ptr == S->pending_ptr && nsize == S->pending_size);
+    S->mem_pending = 0;
+    if (!retry) sbx_kill(S, TRK_LIMIT_MEMORY);
+  }
+  if (max && nsize > old) {
+    size_t cap = S->killed ? max + SBX_KILL_HEADROOM : max;
+    if (S->mem_used - old + nsize > cap) {
+      if (S->killed) return NULL;
+      if (retry) {
+        sbx_kill(S, TRK_LIMIT_MEMORY);
+        return NULL;
+      }
+      S->mem_pending = 1;
+      S->pending_ptr = ptr;
+      S->pending_size = nsize;
+      if (S->running) {  /* settle it before the script runs another instruction */
+        S->fast_hook = 1;
+        lua_sethook(S->running, sbx_hook, LUA_MASKCOUNT, 1);
+      }
+      return NULL;
+    }
+  }
+  void *p = realloc(ptr, nsize);
+  if (p == NULL) return NULL;
+  S->mem_used = S->mem_used - old + nsize;
+  if (S->mem_used > S->mem_peak) S->mem_peak = S->mem_used;
+  return p;
+}
+
+static int sbx_panic (lua_State *L) {
+  fprintf(stderr, "trk: unprotected error: %s\n",
+          lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(not a string)");
+  return 0;  /* abort */
+}
+
+/* ---- building --------------------------------------------------------------------- */
+
+const trk_embedded *trk_embedded_find (const char *module) {
+  for (const trk_embedded *e = trk_embedded_scripts; e->module; e++)
+    if (strcmp(e->module, module) == 0) return e;
+  return NULL;
+}
+
+/* Builds the environment in protected mode: tracker.sandbox does the work. */
+static int sbx_build (lua_State *L) {
+  trk_sandbox *S = lua_touserdata(L, 1);
+  const trk_embedded *e = trk_embedded_find("tracker.sandbox");
+  luaL_openlibs(L);                             /* host-side only: never seen by scripts */
+  if (e == NULL) return luaL_error(L, "tracker.sandbox is not embedded");
+  if (luaL_loadbufferx(L, e->source, e->size, "=[trk] tracker/sandbox.lua", "t") != LUA_OK)
+    return lua_error(L);
+  lua_call(L, 0, 1);
+  lua_getfield(L, -1, "build");
+  lua_createtable(L, 0, 3);
+  lua_pushglobaltable(L);
+  lua_setfield(L, -2, "source");
+  trk_sbxlib_overrides(L, S);
+  lua_setfield(L, -2, "overrides");
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "string_metatable");
+  lua_call(L, 1, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, SBX_ENV_KEY);
+  if (S->opts.has_seed) {
+    lua_getglobal(L, "math");
+    lua_getfield(L, -1, "randomseed");
+    lua_pushinteger(L, (lua_Integer)S->opts.seed);
+    lua_call(L, 1, 0);
+  }
+  return 0;
+}
+
+trk_sandbox *trk_sandbox_new (const trk_options *o, char *err, size_t errlen) {
+  trk_sandbox *S = calloc(1, sizeof *S);
+  if (S == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  S->opts = *o;
+  S->cpu_start = sbx_clock(CLOCK_PROCESS_CPUTIME_ID);
+  S->wall_start = sbx_clock(CLOCK_MONOTONIC);
+  S->main = lua_newstate(sbx_alloc, S);
+  if (S->main == NULL) {
+    snprintf(err, errlen, "cannot create a Lua state");
+    free(S);
+    return NULL;
+  }
+  S->running = S->main;
+  lua_atpanic(S->main, sbx_panic);
+  lua_pushcfunction(S->main, sbx_build);
+  lua_pushlightuserdata(S->main, S);
+  if (lua_pcall(S->main, 1, 0, 0) != LUA_OK) {
+    snprintf(err, errlen, "cannot build the sandbox: %s",
+             lua_type(S->main, -1) == LUA_TSTRING ? lua_tostring(S->main, -1) : "memory");
+    trk_sandbox_free(S);
+    return NULL;
+  }
+  lua_sethook(S->main, sbx_hook, LUA_MASKCOUNT, SBX_HOOK_STEPS);
+  return S;
+}
+
+void trk_sandbox_free (trk_sandbox *S) {
+  if (S == NULL) return;
+  lua_close(S->main);
+  free(S->script_dir);
+  free(S);
+}
+
+void trk_sandbox_usage (trk_sandbox *S, trk_usage *u) {
+  u->memory = S->mem_used;
+  u->memory_peak = S->mem_peak;
+  u->output = S->output_used;
+  u->instructions = S->instructions;
+  u->cpu = sbx_clock(CLOCK_PROCESS_CPUTIME_ID) - S->cpu_start;
+  u->wall = sbx_clock(CLOCK_MONOTONIC) - S->wall_start;
+}
+
+/* ---- running a script ---------------------------------------------------------------- */
+
+static void sbx_frame (luaL_Buffer *b, lua_Debug *ar) {
+  char line[512];
+  if (*ar->namewhat)
+    snprintf(line, sizeof line, "\n\t%s:%d: in %s '%s'", ar->short_src, ar->currentline,
+             ar->namewhat, ar->name);
+  else if (*ar->what == 'm')
+    snprintf(line, sizeof line, "\n\t%s:%d: in main chunk", ar->short_src, ar->currentline);
+  else
+    snprintf(line, sizeof line, "\n\t%s:%d: in function <%s:%d>", ar->short_src,
+             ar->currentline, ar->short_src, ar->linedefined);
+  luaL_addstring(b, line);
+}
+
+/* The deepest stack level, found in O(log n) probes (each probe walks the stack). */
+static int sbx_lastlevel (lua_State *L) {
+  lua_Debug ar;
+  int li = 1, le = 1;
+  while (lua_getstack(L, le, &ar)) {
+    li = le;
+    le *= 2;
+  }
+  while (li < le) {
+    int m = (li + le) / 2;
+    if (lua_getstack(L, m, &ar)) li = m + 1;
+    else le = m;
+  }
+  return le - 1;
+}
+
+/* A traceback of the script's own frames (files it loaded), without host or C frames:
+   the innermost few and the outermost few, whatever the depth. */
+static void sbx_traceback (lua_State *L, luaL_Buffer *b) {
+  lua_Debug ar;
+  int last = sbx_lastlevel(L), level, top = 0, nbottom = 0, bottom[SBX_TRACE_TAIL];
+  int header = 0;
+  for (level = 1; level <= last && level <= SBX_TRACE_SCAN && top < SBX_TRACE_HEAD; level++) {
+    if (!lua_getstack(L, level, &ar) || !lua_getinfo(L, "Slnt", &ar) || ar.source[0] != '@')
+      continue;
+    if (!header++) luaL_addstring(b, "\nstack traceback:");
+    sbx_frame(b, &ar);
+    top++;
+  }
+  for (int l = last; l >= level && l > last - SBX_TRACE_SCAN && nbottom < SBX_TRACE_TAIL; l--)
+    if (lua_getstack(L, l, &ar) && lua_getinfo(L, "S", &ar) && ar.source[0] == '@')
+      bottom[nbottom++] = l;
+  if (nbottom && bottom[nbottom - 1] > level) {
+    if (!header++) luaL_addstring(b, "\nstack traceback:");
+    char gap[64];
+    snprintf(gap, sizeof gap, "\n\t...\t(skipping %d levels)", bottom[nbottom - 1] - level);
+    luaL_addstring(b, gap);
+  }
+  while (nbottom-- > 0) {
+    lua_getstack(L, bottom[nbottom], &ar);
+    lua_getinfo(L, "Slnt", &ar);
+    if (!header++) luaL_addstring(b, "\nstack traceback:");
+    sbx_frame(b, &ar);
+  }
+}
+
+/* Message handler: the error text and the script's traceback. Runs no script code once
+   a limit has stopped the run. */
+static int sbx_msgh (lua_State *L) {
+  trk_sandbox *S = trk_sandbox_of(L);
+  luaL_Buffer b;
+  if (S->killed) return 1;
+  if (lua_type(L, 1) != LUA_TSTRING && lua_type(L, 1) != LUA_TNUMBER) {
+    if (luaL_getmetafield(L, 1, "__tostring") != LUA_TNIL) {
+      lua_pop(L, 1);
+      luaL_tolstring(L, 1, NULL);    /* the script's own __tostring, still under limits */
+    }
+    else
+      lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    lua_replace(L, 1);
+  }
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, lua_tostring(L, 1));
+  sbx_traceback(L, &b);
+  luaL_pushresult(&b);
+  return 1;
+}
+
+/* "256 MiB", "1500 bytes" */
+static void sbx_size (char *buf, size_t n, size_t bytes) {
+  if (bytes >= (1u << 20) && bytes % (1u << 20) == 0) snprintf(buf, n, "%zu MiB", bytes >> 20);
+  else if (bytes >= 1024 && bytes % 1024 == 0) snprintf(buf, n, "%zu KiB", bytes >> 10);
+  else snprintf(buf, n, "%zu bytes", bytes);
+}
+
+static int sbx_report (trk_sandbox *S, int status) {
+  lua_State *L = S->main;
+  if (S->killed) {
+    const trk_limits *lim = &S->opts.limits;
+    char value[64] = "";
+    switch (S->killed) {
+      case TRK_LIMIT_MEMORY: sbx_size(value, sizeof value, lim->max_memory); break;
+      case TRK_LIMIT_CPU: snprintf(value, sizeof value, "%g s of CPU", lim->max_cpu); break;
+      case TRK_LIMIT_DEADLINE: snprintf(value, sizeof value, "%g s", lim->deadline); break;
+      case TRK_LIMIT_OUTPUT: sbx_size(value, sizeof value, lim->max_output); break;
+      case TRK_LIMIT_INSTRUCTIONS:
+        snprintf(value, sizeof value, "%llu instructions",
+                 (unsigned long long)lim->max_instructions);
+        break;
+      default: break;
+    }
+    fprintf(stderr, "trk: %s%s%s limit exceeded (%s, %s); the script was stopped\n",
+            S->where, S->where[0] ? ": " : "", trk_limit_name(S->killed), value,
+            trk_limit_option(S->killed));
+    return TRK_EXIT_LIMIT;
+  }
+  if (status == LUA_OK) return TRK_EXIT_OK;
+  fprintf(stderr, "%s\n", lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+                                                          : "(error without a message)");
+  return TRK_EXIT_ERROR;
+}
+
+static int sbx_dir_of (trk_sandbox *S, const char *path) {
+  const char *slash = strrchr(path, '/');
+  size_t n = slash ? (size_t)(slash - path) + 1 : 0;
+  free(S->script_dir);
+  S->script_dir = malloc(n + 1);
+  if (S->script_dir == NULL) return 0;
+  memcpy(S->script_dir, path, n);
+  S->script_dir[n] = '\0';
+  return 1;
+}
+
+int trk_sandbox_run_file (trk_sandbox *S, const char *path, int argc, char **argv) {
+  lua_State *L = S->main;
+  int status;
+  if (!sbx_dir_of(S, path)) {
+    fprintf(stderr, "trk: out of memory\n");
+    return TRK_EXIT_ERROR;
+  }
+  lua_settop(L, 0);
+  lua_pushcfunction(L, sbx_msgh);
+  status = luaL_loadfilex(L, path, "t");
+  if (status != LUA_OK) {
+    if (status == LUA_ERRFILE) {   /* "cannot open x.lua" */
+      fprintf(stderr, "trk: %s\n", lua_tostring(L, -1));
+      return TRK_EXIT_USAGE;
+    }
+    return sbx_report(S, status);
+  }
+  lua_getfield(L, LUA_REGISTRYINDEX, SBX_ENV_KEY);
+  lua_createtable(L, argc, 1);              /* arg, as the lua interpreter sets it */
+  lua_pushstring(L, path);
+  lua_rawseti(L, -2, 0);
+  for (int i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, "arg");
+  lua_setupvalue(L, -2, 1);                 /* the chunk's _ENV */
+  luaL_checkstack(L, argc, "too many arguments");
+  for (int i = 0; i < argc; i++) lua_pushstring(L, argv[i]);
+  S->cpu_start = sbx_clock(CLOCK_PROCESS_CPUTIME_ID);
+  S->wall_start = sbx_clock(CLOCK_MONOTONIC);
+  status = lua_pcall(L, argc, 0, 1);
+  fflush(stdout);
+  return sbx_report(S, status);
+}

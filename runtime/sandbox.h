@@ -1,0 +1,105 @@
+/* The trk sandbox: one lua_State per run, an allowlisted environment, and hard limits. */
+#ifndef TRK_SANDBOX_H
+#define TRK_SANDBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <lua.h>
+
+/* ---- limits and their defaults ---------------------------------------------------- */
+
+#define TRK_DEFAULT_MAX_MEMORY   ((size_t)256 << 20)   /* --max-memory: bytes the Lua state may hold */
+#define TRK_DEFAULT_MAX_CPU      300.0                 /* --max-cpu: seconds of CPU */
+#define TRK_DEFAULT_DEADLINE     0.0                   /* --deadline: wall-clock seconds, 0 = none */
+#define TRK_DEFAULT_MAX_OUTPUT   ((size_t)16 << 20)    /* --max-output: bytes of print, log and files */
+
+typedef enum trk_limit {
+  TRK_LIMIT_NONE = 0,
+  TRK_LIMIT_MEMORY,
+  TRK_LIMIT_CPU,
+  TRK_LIMIT_DEADLINE,
+  TRK_LIMIT_OUTPUT,
+  TRK_LIMIT_INSTRUCTIONS
+} trk_limit;
+
+typedef struct trk_limits {
+  size_t max_memory;          /* 0 = unlimited */
+  double max_cpu;             /* seconds; 0 = unlimited */
+  double deadline;            /* seconds from the start of the run; 0 = none */
+  size_t max_output;          /* 0 = unlimited */
+  uint64_t max_instructions;  /* Lua VM instructions; 0 = unlimited */
+} trk_limits;
+
+/* How a run is set up: limits, grants and determinism. */
+typedef struct trk_options {
+  trk_limits limits;
+  const char *const *inputs;  /* files the script may read (files.open), as given */
+  int ninputs;
+  const char *const *outputs; /* files the script may write (files.create) */
+  int noutputs;
+  int has_now;                /* --now: os.time()/os.date() answer this instant */
+  int64_t now;
+  int has_seed;               /* --seed: math.random starts from this seed */
+  int64_t seed;
+} trk_options;
+
+void trk_options_default(trk_options *o);
+
+/* Exit codes of a run. */
+enum { TRK_EXIT_OK = 0, TRK_EXIT_ERROR = 1, TRK_EXIT_USAGE = 2, TRK_EXIT_LIMIT = 3 };
+
+typedef struct trk_sandbox trk_sandbox;   /* opaque */
+
+/* A fresh sandbox; NULL (with a message in err) if it cannot be built. */
+trk_sandbox *trk_sandbox_new(const trk_options *o, char *err, size_t errlen);
+void trk_sandbox_free(trk_sandbox *S);
+
+/* Loads the script at path as text and runs it with args (arg[1..n], and `...`).
+   Reports errors and exceeded limits on stderr; returns an exit code. */
+int trk_sandbox_run_file(trk_sandbox *S, const char *path, int argc, char **argv);
+
+/* Usage of each limit, for reports. */
+typedef struct trk_usage {
+  size_t memory, memory_peak, output;
+  uint64_t instructions;
+  double cpu, wall;
+} trk_usage;
+void trk_sandbox_usage(trk_sandbox *S, trk_usage *u);
+
+/* Name of a limit and its command-line option ("memory", "--max-memory"). */
+const char *trk_limit_name(trk_limit l);
+const char *trk_limit_option(trk_limit l);
+
+/* ---- for the sandbox's own C library (sbxlib.c) ---------------------------------- */
+
+trk_sandbox *trk_sandbox_of(lua_State *L);
+
+/* Called by long-running C functions every so often: raises once any limit is exceeded. */
+void trk_sandbox_poll(lua_State *L, void *ud);
+
+/* Raises if the sandbox has been stopped by a limit (a memory error counts as one). */
+void trk_sandbox_check(lua_State *L, int status);
+
+/* Has a limit stopped the run? */
+int trk_sandbox_killed(trk_sandbox *S);
+
+/* The thread now running script code; the resume wrappers keep it current. */
+lua_State *trk_sandbox_swap_running(trk_sandbox *S, lua_State *co);
+
+/* Writes script output to f within --max-output; raises past it. */
+void trk_sandbox_write(lua_State *L, FILE *f, const char *data, size_t len);
+
+const trk_options *trk_sandbox_options(trk_sandbox *S);
+
+/* Directory of the running script ("" for the current one), for require. */
+const char *trk_sandbox_script_dir(trk_sandbox *S);
+
+/* Defined in sbxlib.c: the table of host replacements handed to tracker.sandbox. */
+void trk_sbxlib_overrides(lua_State *L, trk_sandbox *S);
+
+/* Defined in sbxlib.c: "table: #3" style names without addresses. */
+const char *trk_sbx_tostring(lua_State *L, int idx);
+
+#endif

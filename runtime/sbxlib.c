@@ -1,0 +1,539 @@
+/* The sandbox's own library: safe replacements for the standard functions scripts see. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "embedded.h"
+#include "pattern.h"
+#include "sandbox.h"
+#include "sbxlib.h"
+#include "tracker.h"
+
+#define SBX_IDS_KEY      "trk.ids"      /* registry: object -> small integer, weak keys */
+#define SBX_LOADED_KEY   "trk.loaded"   /* registry: modules loaded by require */
+#define SBX_MOVE_POLL    65536          /* table.move elements between two limit checks */
+#define SBX_MODNAME_MAX  200
+
+/* ---- names without addresses --------------------------------------------------------- */
+
+/* A stable small number per object, in order of first sight: "table: #3". */
+static lua_Integer sbx_id (lua_State *L, int idx) {
+  lua_Integer id;
+  idx = lua_absindex(L, idx);
+  if (lua_getfield(L, LUA_REGISTRYINDEX, SBX_IDS_KEY) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, SBX_IDS_KEY);
+  }
+  lua_pushvalue(L, idx);
+  if (lua_rawget(L, -2) == LUA_TNUMBER) {
+    id = lua_tointeger(L, -1);
+    lua_pop(L, 2);
+    return id;
+  }
+  lua_pop(L, 1);
+  lua_rawgeti(L, -1, 0);              /* the counter lives at [0] */
+  id = lua_tointeger(L, -1) + 1;
+  lua_pop(L, 1);
+  lua_pushinteger(L, id);
+  lua_rawseti(L, -2, 0);
+  lua_pushvalue(L, idx);
+  lua_pushinteger(L, id);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  return id;
+}
+
+/* Like luaL_tolstring, but an object without __tostring reads "table: #3". */
+const char *trk_sbx_tostring (lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (luaL_getmetafield(L, idx, "__tostring") != LUA_TNIL) {
+    lua_pushvalue(L, idx);
+    lua_call(L, 1, 1);
+    if (!lua_isstring(L, -1)) luaL_error(L, "'__tostring' must return a string");
+    return lua_tostring(L, -1);
+  }
+  switch (lua_type(L, idx)) {
+    case LUA_TNIL: case LUA_TBOOLEAN: case LUA_TNUMBER: case LUA_TSTRING:
+      return luaL_tolstring(L, idx, NULL);
+    case LUA_TLIGHTUSERDATA:
+      if (lua_touserdata(L, idx) == NULL) return lua_pushliteral(L, "json.null");
+      /* fall through */
+    default: {
+      int named = luaL_getmetafield(L, idx, "__name") == LUA_TSTRING;
+      const char *kind = named ? lua_tostring(L, -1) : luaL_typename(L, idx);
+      lua_Integer id = sbx_id(L, idx);
+      lua_pushfstring(L, "%s: #%I", kind, id);
+      if (named) lua_remove(L, -2);
+      return lua_tostring(L, -1);
+    }
+  }
+}
+
+static int sbx_tostring (lua_State *L) {
+  luaL_checkany(L, 1);
+  trk_sbx_tostring(L, 1);
+  return 1;
+}
+
+/* string.format with %p and %s that never show an address. */
+static int sbx_format (lua_State *L) {
+  size_t len;
+  const char *fmt = luaL_checklstring(L, 1, &len);
+  int arg = 1, top = lua_gettop(L), changed = 0;
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (size_t i = 0; i < len; i++) {
+    char c = fmt[i];
+    luaL_addchar(&b, c);
+    if (c != '%') continue;
+    if (i + 1 < len && fmt[i + 1] == '%') {
+      luaL_addchar(&b, fmt[++i]);
+      continue;
+    }
+    while (i + 1 < len && fmt[i + 1] && strchr("-+ #0.123456789", fmt[i + 1])) luaL_addchar(&b, fmt[++i]);
+    if (i + 1 >= len) break;
+    c = fmt[++i];
+    if (++arg <= top && (c == 's' || c == 'p')) {
+      int t = lua_type(L, arg);
+      if (c == 'p') {
+        if (t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TUSERDATA || t == LUA_TTHREAD ||
+            t == LUA_TSTRING)
+          lua_pushfstring(L, "#%I", sbx_id(L, arg));
+        else
+          lua_pushliteral(L, "(null)");
+        c = 's';
+        changed = 1;
+      }
+      else if (t == LUA_TSTRING || t == LUA_TNUMBER)
+        lua_pushvalue(L, arg);
+      else {
+        trk_sbx_tostring(L, arg);
+        changed = 1;
+      }
+      lua_replace(L, arg);
+    }
+    luaL_addchar(&b, c);
+  }
+  luaL_pushresult(&b);
+  if (changed) lua_replace(L, 1);
+  else lua_pop(L, 1);
+  lua_pushvalue(L, lua_upvalueindex(1));    /* the real string.format */
+  lua_insert(L, 1);
+  lua_call(L, top, 1);
+  return 1;
+}
+
+/* ---- output ---------------------------------------------------------------------------- */
+
+/* Joins the arguments as print does (tabs, then end), within --max-output. */
+static int sbx_emit (lua_State *L, FILE *f, const char *prefix, const char *end) {
+  int n = lua_gettop(L);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, prefix);
+  for (int i = 1; i <= n; i++) {
+    if (i > 1) luaL_addchar(&b, '\t');
+    trk_sbx_tostring(L, i);
+    luaL_addvalue(&b);
+  }
+  luaL_addstring(&b, end);
+  luaL_pushresult(&b);
+  {
+    size_t l;
+    const char *s = lua_tolstring(L, -1, &l);
+    trk_sandbox_write(L, f, s, l);
+  }
+  return 0;
+}
+
+static int sbx_print (lua_State *L) { return sbx_emit(L, stdout, "", "\n"); }
+
+static int log_info (lua_State *L) { fflush(stdout); return sbx_emit(L, stderr, "info: ", "\n"); }
+static int log_warn (lua_State *L) { fflush(stdout); return sbx_emit(L, stderr, "warn: ", "\n"); }
+static int log_error (lua_State *L) { fflush(stdout); return sbx_emit(L, stderr, "error: ", "\n"); }
+
+static const luaL_Reg log_funcs[] = {
+  {"info", log_info}, {"warn", log_warn}, {"error", log_error}, {NULL, NULL}
+};
+
+/* ---- catching errors: pcall, xpcall, coroutines ------------------------------------------ */
+
+/* Every place a script could catch an error re-raises once a limit stopped the run. */
+static int sbx_finishpcall (lua_State *L, int status, lua_KContext extra) {
+  trk_sandbox_check(L, status);
+  if (status != LUA_OK && status != LUA_YIELD) {
+    lua_pushboolean(L, 0);
+    lua_pushvalue(L, -2);
+    return 2;
+  }
+  return lua_gettop(L) - (int)extra;
+}
+
+static int sbx_pcall (lua_State *L) {
+  luaL_checkany(L, 1);
+  lua_pushboolean(L, 1);      /* first result when all goes well */
+  lua_insert(L, 1);
+  return sbx_finishpcall(L, lua_pcallk(L, lua_gettop(L) - 2, LUA_MULTRET, 0, 0,
+                                       sbx_finishpcall), 0);
+}
+
+/* Calls the script's message handler, unless a limit stopped the run: an error raised by
+   the limit hook reaches the handler while Lua has hooks switched off. */
+static int sbx_handler (lua_State *L) {
+  if (trk_sandbox_killed(trk_sandbox_of(L))) return 1;
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
+static int sbx_xpcall (lua_State *L) {
+  int n = lua_gettop(L);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_pushvalue(L, 2);
+  lua_pushcclosure(L, sbx_handler, 1);
+  lua_replace(L, 2);
+  lua_pushboolean(L, 1);      /* stack: f, h, ..., true */
+  lua_pushvalue(L, 1);        /* f, h, ..., true, f */
+  lua_rotate(L, 3, 2);        /* f, h, true, f, ... */
+  return sbx_finishpcall(L, lua_pcallk(L, n - 2, LUA_MULTRET, 2, 2, sbx_finishpcall), 2);
+}
+
+static lua_State *sbx_getco (lua_State *L) {
+  lua_State *co = lua_tothread(L, 1);
+  luaL_argexpected(L, co, 1, "coroutine");
+  return co;
+}
+
+/* Resumes co with narg values from L; returns the count of results moved to L, or -1
+   with the error on top of L. Keeps the sandbox's idea of the running thread. */
+static int sbx_auxresume (lua_State *L, lua_State *co, int narg) {
+  trk_sandbox *S = trk_sandbox_of(L);
+  lua_State *prev;
+  int status, nres;
+  trk_sandbox_check(L, LUA_OK);
+  if (!lua_checkstack(co, narg)) {
+    lua_pushliteral(L, "too many arguments to resume");
+    return -1;
+  }
+  if (lua_status(co) == LUA_OK && lua_gettop(co) == 0) {
+    lua_pushliteral(L, "cannot resume dead coroutine");
+    return -1;
+  }
+  lua_xmove(L, co, narg);
+  prev = trk_sandbox_swap_running(S, co);
+  status = lua_resume(co, L, narg, &nres);
+  trk_sandbox_swap_running(S, prev);
+  trk_sandbox_check(L, status);
+  if (status == LUA_OK || status == LUA_YIELD) {
+    if (!lua_checkstack(L, nres + 1)) {
+      lua_pop(co, nres);
+      lua_pushliteral(L, "too many results to resume");
+      return -1;
+    }
+    lua_xmove(co, L, nres);
+    return nres;
+  }
+  lua_xmove(co, L, 1);        /* the error object */
+  return -1;
+}
+
+static int sbx_coresume (lua_State *L) {
+  lua_State *co = sbx_getco(L);
+  int r = sbx_auxresume(L, co, lua_gettop(L) - 1);
+  if (r < 0) {
+    lua_pushboolean(L, 0);
+    lua_insert(L, -2);
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  lua_insert(L, -(r + 1));
+  return r + 1;
+}
+
+static int sbx_auxwrap (lua_State *L) {
+  lua_State *co = lua_tothread(L, lua_upvalueindex(1));
+  int r = sbx_auxresume(L, co, lua_gettop(L));
+  if (r < 0) {
+    int status = lua_status(co);
+    if (status != LUA_OK && status != LUA_YIELD) {   /* dead by error: close its variables */
+      trk_sandbox *S = trk_sandbox_of(L);
+      lua_State *prev = trk_sandbox_swap_running(S, co);
+      status = lua_resetthread(co);
+      trk_sandbox_swap_running(S, prev);
+      trk_sandbox_check(L, status);
+      lua_xmove(co, L, 1);
+    }
+    if (lua_type(L, -1) == LUA_TSTRING) {     /* add where the wrap was called */
+      luaL_where(L, 1);
+      lua_insert(L, -2);
+      lua_concat(L, 2);
+    }
+    return lua_error(L);
+  }
+  return r;
+}
+
+static int sbx_cowrap (lua_State *L) {
+  lua_State *co;
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  co = lua_newthread(L);
+  lua_pushvalue(L, 1);
+  lua_xmove(L, co, 1);
+  lua_pushcclosure(L, sbx_auxwrap, 1);
+  return 1;
+}
+
+/* coroutine.close runs the coroutine's pending __close handlers: in that thread. */
+static int sbx_coclose (lua_State *L) {
+  trk_sandbox *S = trk_sandbox_of(L);
+  lua_State *co = sbx_getco(L), *prev;
+  trk_sandbox_check(L, LUA_OK);      /* a thread killed by the hook has hooks off */
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  prev = trk_sandbox_swap_running(S, co);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  trk_sandbox_swap_running(S, prev);
+  trk_sandbox_check(L, LUA_OK);
+  return lua_gettop(L);
+}
+
+/* ---- long C calls ------------------------------------------------------------------------ */
+
+/* string.rep("", huge) loops in C without producing anything: answer it at once. */
+static int sbx_rep (lua_State *L) {
+  size_t l, lsep;
+  luaL_checklstring(L, 1, &l);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  luaL_optlstring(L, 3, "", &lsep);
+  if (n <= 0 || (l == 0 && lsep == 0)) {
+    lua_pushliteral(L, "");
+    return 1;
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
+/* table.move, checking the limits as it goes: a range can be as long as an integer. */
+static int sbx_move (lua_State *L) {
+  lua_Integer f = luaL_checkinteger(L, 2), e = luaL_checkinteger(L, 3);
+  lua_Integer t = luaL_checkinteger(L, 4);
+  int tt = !lua_isnoneornil(L, 5) ? 5 : 1;   /* destination table */
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checktype(L, tt, LUA_TTABLE);
+  if (e >= f) {
+    lua_Integer n, i;
+    luaL_argcheck(L, f > 0 || e < LUA_MAXINTEGER + f, 3, "too many elements to move");
+    n = e - f + 1;
+    luaL_argcheck(L, t <= LUA_MAXINTEGER - n + 1, 4, "destination wrap around");
+    if (t > e || t <= f || (tt != 1 && !lua_compare(L, 1, tt, LUA_OPEQ))) {
+      for (i = 0; i < n; i++) {
+        if ((i & (SBX_MOVE_POLL - 1)) == SBX_MOVE_POLL - 1) trk_sandbox_poll(L, NULL);
+        lua_geti(L, 1, f + i);
+        lua_seti(L, tt, t + i);
+      }
+    }
+    else {
+      for (i = n - 1; i >= 0; i--) {
+        if ((i & (SBX_MOVE_POLL - 1)) == 0) trk_sandbox_poll(L, NULL);
+        lua_geti(L, 1, f + i);
+        lua_seti(L, tt, t + i);
+      }
+    }
+  }
+  lua_pushvalue(L, tt);
+  return 1;
+}
+
+/* ---- time ------------------------------------------------------------------------------ */
+
+/* With --now, os.time() and os.date(fmt) answer the fixed instant. */
+static int sbx_ostime (lua_State *L) {
+  const trk_options *o = trk_sandbox_options(trk_sandbox_of(L));
+  if (o->has_now && lua_isnoneornil(L, 1)) {
+    lua_pushinteger(L, (lua_Integer)o->now);
+    return 1;
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
+static int sbx_osdate (lua_State *L) {
+  const trk_options *o = trk_sandbox_options(trk_sandbox_of(L));
+  if (o->has_now && lua_isnoneornil(L, 2)) {
+    if (lua_isnone(L, 1)) lua_pushliteral(L, "%c");
+    lua_settop(L, 1);
+    lua_pushinteger(L, (lua_Integer)o->now);
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
+/* ---- require ---------------------------------------------------------------------------- */
+
+static int sbx_valid_modname (const char *name) {
+  size_t n = strlen(name);
+  if (n == 0 || n > SBX_MODNAME_MAX) return 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)name[i];
+    int start = (i == 0 || name[i - 1] == '.');
+    if (c == '.') {
+      if (start || i == n - 1) return 0;          /* no empty segment, so no ".." */
+    }
+    else if (!(isalpha(c) || c == '_' || (!start && isdigit(c))))
+      return 0;
+  }
+  return 1;
+}
+
+/* Loads a shipped module or a .lua file beside the script into the script's environment.
+   Leaves the chunk on the stack and returns where it came from, or NULL if not found. */
+static const char *sbx_findmodule (lua_State *L, const char *name) {
+  trk_sandbox *S = trk_sandbox_of(L);
+  const trk_embedded *e = trk_embedded_find(name);
+  int status;
+  const char *where;
+  if (e) {
+    lua_pushfstring(L, "=[trk] %s", e->path);
+    status = luaL_loadbufferx(L, e->source, e->size, lua_tostring(L, -1), "t");
+    lua_remove(L, -2);
+    where = "shipped";
+  }
+  else {
+    luaL_Buffer b;
+    FILE *f;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, trk_sandbox_script_dir(S));
+    for (const char *p = name; *p; p++) luaL_addchar(&b, *p == '.' ? '/' : *p);
+    luaL_addstring(&b, ".lua");
+    luaL_pushresult(&b);
+    where = lua_tostring(L, -1);
+    f = fopen(where, "r");
+    if (f == NULL) {
+      lua_pop(L, 1);
+      return NULL;
+    }
+    fclose(f);
+    status = luaL_loadfilex(L, where, "t");
+    lua_remove(L, -2);
+    where = "file";
+  }
+  if (status != LUA_OK)
+    luaL_error(L, "error loading module '%s':\n\t%s", name, lua_tostring(L, -1));
+  lua_getfield(L, LUA_REGISTRYINDEX, "trk.env");
+  lua_setupvalue(L, -2, 1);
+  return where;
+}
+
+static int sbx_require (lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  lua_settop(L, 1);
+  if (!sbx_valid_modname(name))
+    return luaL_argerror(L, 1, lua_pushfstring(L, "invalid module name '%s' (use names like "
+                         "'helpers' or 'lib.util': letters, digits, _ and dots)", name));
+  lua_getfield(L, LUA_REGISTRYINDEX, SBX_LOADED_KEY);           /* 2 */
+  if (lua_getfield(L, 2, name) != LUA_TNIL) {
+    if (lua_islightuserdata(L, -1))
+      return luaL_error(L, "require: module '%s' requires itself (a loop)", name);
+    return 1;
+  }
+  lua_pop(L, 1);
+  if (strcmp(name, "tracker") == 0) {
+    lua_pushcfunction(L, luaopen_tracker);
+    lua_pushstring(L, name);
+    lua_call(L, 1, 1);
+  }
+  else {
+    if (sbx_findmodule(L, name) == NULL)
+      return luaL_error(L, "module '%s' not found: not shipped with trk, and no file '%s%s.lua' "
+                        "beside the script", name, trk_sandbox_script_dir(trk_sandbox_of(L)),
+                        luaL_gsub(L, name, ".", "/"));
+    lua_pushlightuserdata(L, L);     /* mark: loading */
+    lua_setfield(L, 2, name);
+    lua_pushstring(L, name);
+    lua_call(L, 1, 1);
+  }
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushboolean(L, 1);
+  }
+  lua_pushvalue(L, -1);
+  lua_setfield(L, 2, name);
+  return 1;
+}
+
+/* ---- the overrides table handed to tracker.sandbox ------------------------------------------ */
+
+/* Sets t[name] to a C closure over the current value of lib.field (the original). */
+static void sbx_wrap (lua_State *L, const char *name, const char *lib, const char *field,
+                      lua_CFunction f) {
+  lua_getglobal(L, lib);
+  lua_getfield(L, -1, field);
+  lua_remove(L, -2);
+  lua_pushcclosure(L, f, 1);
+  lua_setfield(L, -2, name);
+}
+
+static void sbx_set (lua_State *L, const char *name, lua_CFunction f) {
+  lua_pushcfunction(L, f);
+  lua_setfield(L, -2, name);
+}
+
+void trk_sbxlib_overrides (lua_State *L, trk_sandbox *S) {
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, SBX_LOADED_KEY);
+
+  lua_newtable(L);
+  sbx_set(L, "print", sbx_print);
+  sbx_set(L, "tostring", sbx_tostring);
+  sbx_set(L, "pcall", sbx_pcall);
+  sbx_set(L, "xpcall", sbx_xpcall);
+  sbx_set(L, "require", sbx_require);
+  sbx_set(L, "coroutine.resume", sbx_coresume);
+  sbx_set(L, "coroutine.wrap", sbx_cowrap);
+  sbx_set(L, "table.move", sbx_move);
+  sbx_wrap(L, "coroutine.close", "coroutine", "close", sbx_coclose);
+  sbx_wrap(L, "string.format", "string", "format", sbx_format);
+  sbx_wrap(L, "string.rep", "string", "rep", sbx_rep);
+  sbx_wrap(L, "os.time", "os", "time", sbx_ostime);
+  sbx_wrap(L, "os.date", "os", "date", sbx_osdate);
+
+  lua_newtable(L);                   /* the budgeted pattern functions */
+  trk_pattern_register(L, -1, trk_sandbox_poll, S);
+  static const char *const pattern_names[] = {"find", "match", "gmatch", "gsub", NULL};
+  for (int i = 0; pattern_names[i]; i++) {
+    const char *key = lua_pushfstring(L, "string.%s", pattern_names[i]);
+    lua_getfield(L, -2, pattern_names[i]);
+    lua_setfield(L, -4, key);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+
+  luaL_newlib(L, log_funcs);
+  lua_setfield(L, -2, "log");
+  trk_sbx_json_open(L, S);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "json");
+  lua_getfield(L, LUA_REGISTRYINDEX, SBX_LOADED_KEY);
+  lua_insert(L, -2);
+  lua_setfield(L, -2, "json");       /* require "json" answers the same table */
+  lua_pop(L, 1);
+  trk_sbx_files_open(L, S);
+  lua_setfield(L, -2, "files");
+}

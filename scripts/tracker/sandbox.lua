@@ -1,0 +1,162 @@
+-- tracker.sandbox: the one definition of what a trk script may see.
+--
+-- The trk runtime builds every script's environment with M.build, passing its own safe
+-- replacements (print, pcall, require, ...) as overrides; specs build the same environment
+-- around plain Lua so rules can be tested as they will run.
+
+local M = {}
+
+local error, next, pairs, type, select = error, next, pairs, type, select
+local rawset, rawget, setmetatable, getmetatable = rawset, rawget, setmetatable, getmetatable
+local load, collectgarbage = load, collectgarbage
+local sort = table.sort
+
+-- Global functions and values a script sees.
+M.globals = {
+  "_G", "_VERSION", "arg", "assert", "collectgarbage", "error", "files", "getmetatable",
+  "ipairs", "json", "load", "log", "next", "pairs", "pcall", "print", "rawequal", "rawget",
+  "rawlen", "rawset", "require", "select", "setmetatable", "tonumber", "tostring", "type",
+  "xpcall",
+}
+
+-- Library tables and the names each keeps. Every one is frozen for the script.
+M.libraries = {
+  coroutine = { "close", "create", "isyieldable", "resume", "running", "status", "wrap",
+                "yield" },
+  math = { "abs", "acos", "asin", "atan", "ceil", "cos", "deg", "exp", "floor", "fmod", "huge",
+           "log", "max", "maxinteger", "min", "mininteger", "modf", "pi", "rad", "random",
+           "randomseed", "sin", "sqrt", "tan", "tointeger", "type", "ult" },
+  os = { "clock", "date", "difftime", "time" },
+  string = { "byte", "char", "find", "format", "gmatch", "gsub", "len", "lower", "match",
+             "pack", "packsize", "rep", "reverse", "sub", "unpack", "upper" },
+  table = { "concat", "insert", "move", "pack", "remove", "sort", "unpack" },
+  utf8 = { "char", "charpattern", "codepoint", "codes", "len", "offset" },
+}
+
+-- What is deliberately absent (documentation, and the spec checks each stays absent).
+M.denied = {
+  "io", "package", "debug", "dofile", "loadfile", "warn", "string.dump", "os.execute",
+  "os.exit", "os.getenv", "os.remove", "os.rename", "os.setlocale", "os.tmpname",
+}
+
+-- The sorted list of every dotted name the environment holds ("string.rep", "print", ...).
+function M.names()
+  local out = {}
+  for _, g in pairs(M.globals) do out[#out + 1] = g end
+  for lib, names in pairs(M.libraries) do
+    out[#out + 1] = lib
+    for _, n in pairs(names) do out[#out + 1] = lib .. "." .. n end
+  end
+  sort(out)
+  return out
+end
+
+-- ---- freezing -------------------------------------------------------------------------
+
+local frozen = setmetatable({}, { __mode = "k" })   -- proxy -> library name
+
+-- A read-only view of t: reads and pairs go through, writes raise, the real table is hidden.
+local function freeze(name, t)
+  local proxy = {}
+  setmetatable(proxy, {
+    __index = t,
+    __newindex = function(_, k)
+      local field = type(k) == "string" and "'" .. k .. "'" or "of type " .. type(k)
+      error("attempt to modify read-only table '" .. name .. "' (field " .. field .. ")", 2)
+    end,
+    __pairs = function() return function(_, k) return next(t, k) end, proxy, nil end,
+    __len = function() return #t end,
+    __metatable = false,
+  })
+  frozen[proxy] = name
+  return proxy
+end
+M.freeze = freeze
+
+function M.is_frozen(t)
+  return frozen[t] ~= nil
+end
+
+-- ---- replacements that need nothing from the host ------------------------------------
+
+local function safe_rawset(t, k, v)
+  if frozen[t] then
+    error("rawset: table '" .. frozen[t] .. "' is read-only", 2)
+  end
+  return rawset(t, k, v)
+end
+
+-- Finalizers run with debug hooks off, where no limit can stop them: refuse them outright.
+-- (Lua marks an object for finalization only if __gc is present when the metatable is set.)
+local function safe_setmetatable(t, mt)
+  if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+    error("setmetatable: __gc metamethods are not allowed in the sandbox", 2)
+  end
+  return setmetatable(t, mt)
+end
+
+local function safe_collectgarbage(opt, ...)
+  if opt ~= "count" then
+    error("collectgarbage: only \"count\" is available in the sandbox", 2)
+  end
+  return collectgarbage("count")
+end
+
+-- ---- building -------------------------------------------------------------------------
+
+-- Builds a script environment.
+--   opts.source     where unreplaced names come from (default: this module's _G)
+--   opts.overrides  replacements by dotted name: { print = f, ["string.find"] = f, json = t }
+--   opts.string_metatable  point the shared string metatable at the frozen string table
+--                          (the trk runtime does; specs in a shared state must not)
+function M.build(opts)
+  opts = opts or {}
+  local source = opts.source or _G
+  local over = opts.overrides or {}
+  local env = {}
+
+  local function pick(dotted, value)
+    local v = over[dotted]
+    if v == nil then v = value end
+    if v == nil then error("sandbox.build: nothing provides '" .. dotted .. "'", 2) end
+    return v
+  end
+
+  local defaults = {
+    rawset = safe_rawset, setmetatable = safe_setmetatable,
+    collectgarbage = safe_collectgarbage,
+    load = function(chunk, name, _, e)
+      return load(chunk, name, "t", e == nil and env or e)
+    end,
+  }
+  for _, g in pairs(M.globals) do
+    if g ~= "_G" then
+      local v = over[g]
+      if v == nil then v = defaults[g] end
+      if v == nil then v = source[g] end
+      if v ~= nil then
+        if type(v) == "table" and not frozen[v] then v = freeze(g, v) end
+        env[g] = v
+      elseif g ~= "arg" then
+        error("sandbox.build: nothing provides '" .. g .. "'", 2)
+      end
+    end
+  end
+  env._G = env
+
+  for lib, names in pairs(M.libraries) do
+    local from = source[lib] or {}
+    local copy = {}
+    for _, n in pairs(names) do copy[n] = pick(lib .. "." .. n, from[n]) end
+    env[lib] = freeze(lib, copy)
+  end
+
+  if opts.string_metatable then
+    local smt = getmetatable("")
+    smt.__index = env.string
+    smt.__metatable = false
+  end
+  return env
+end
+
+return M

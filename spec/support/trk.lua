@@ -1,0 +1,85 @@
+-- Runs the trk executable from specs: writes a script to a scratch directory, runs
+-- `trk run` on it and returns what happened.
+local M = {}
+
+M.bin = assert(os.getenv("TRK"), "TRK must name the trk executable (ctest sets it)")
+M.root = os.getenv("TRK_ROOT") or "."
+
+local function quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+M.quote = quote
+
+local function slurp(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+M.slurp = slurp
+
+function M.write(path, text)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+end
+
+-- A fresh scratch directory, removed by M.cleanup().
+local dirs = {}
+function M.tmpdir()
+  local p = io.popen("mktemp -d /tmp/trk-spec.XXXXXX")
+  local d = p:read("l")
+  p:close()
+  dirs[#dirs + 1] = d
+  return d
+end
+
+function M.cleanup()
+  for _, d in ipairs(dirs) do os.execute("rm -rf " .. quote(d)) end
+  dirs = {}
+end
+
+-- Runs trk with the given argument list; returns { code, stdout, stderr }.
+-- Under the sanitizer build, trk checks its own leaks, and any sanitizer report fails.
+function M.exec(args, opts)
+  opts = opts or {}
+  local errfile = os.tmpname()
+  local cmd = {}
+  if os.getenv("TRK_SANITIZE") then
+    cmd[#cmd + 1] = "env ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=halt_on_error=1:exitcode=87:print_stacktrace=1"
+  end
+  if opts.cwd then table.insert(cmd, 1, "cd " .. quote(opts.cwd) .. " &&") end
+  cmd[#cmd + 1] = quote(M.bin)
+  for _, a in ipairs(args) do cmd[#cmd + 1] = quote(a) end
+  cmd[#cmd + 1] = "2>" .. quote(errfile)
+  if opts.stdin then cmd[#cmd + 1] = "<" .. quote(opts.stdin) else cmd[#cmd + 1] = "</dev/null" end
+  local p = io.popen(table.concat(cmd, " "), "r")
+  local out = p:read("a")
+  local _, _, code = p:close()
+  local err = slurp(errfile)
+  os.remove(errfile)
+  if err:find("ERROR: AddressSanitizer", 1, true) or err:find("ERROR: LeakSanitizer", 1, true)
+     or err:find("runtime error:", 1, true) then
+    error("sanitizer report from trk " .. table.concat(args, " ") .. ":\n" .. err, 2)
+  end
+  return { code = code, stdout = out, stderr = err }
+end
+
+-- Writes source to a script file (name defaults to "script.lua") in a scratch directory and
+-- runs `trk run` on it with options (a list) and script arguments (after --).
+function M.run(source, options, args, name)
+  local dir = M.tmpdir()
+  name = name or "script.lua"
+  M.write(dir .. "/" .. name, source)
+  local argv = { "run", name }
+  for _, o in ipairs(options or {}) do argv[#argv + 1] = o end
+  if args then
+    argv[#argv + 1] = "--"
+    for _, a in ipairs(args) do argv[#argv + 1] = a end
+  end
+  local r = M.exec(argv, { cwd = dir })
+  r.dir = dir
+  return r
+end
+
+return M

@@ -1,0 +1,39 @@
+# The test suite, run by ctest: C tests from spec/c/, and every busted spec, one test a file.
+
+set(TRK_SPEC_ENV
+  "TRK=$<TARGET_FILE:trk>"
+  "TRK_ROOT=${PROJECT_SOURCE_DIR}"
+  "TRK_BUILD=$<TARGET_FILE_DIR:tracker>")   # .busted puts it on the C module path
+if(TRK_SANITIZE)
+  # busted runs on the distribution's lua5.4, which is not instrumented: preload the runtime
+  # for tracker.so, and check leaks only in trk itself (spec/support/trk.lua sets that).
+  execute_process(COMMAND ${CMAKE_C_COMPILER} -print-file-name=libasan.so
+                  OUTPUT_VARIABLE TRK_LIBASAN OUTPUT_STRIP_TRAILING_WHITESPACE)
+  list(APPEND TRK_SPEC_ENV "LD_PRELOAD=${TRK_LIBASAN}" "TRK_SANITIZE=1"
+       "ASAN_OPTIONS=detect_leaks=0" "UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1")
+endif()
+
+find_program(LUA54 lua5.4 REQUIRED)
+find_program(BUSTED busted REQUIRED)
+
+file(GLOB TRK_SPECS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/spec/*_spec.lua)
+foreach(spec ${TRK_SPECS})
+  get_filename_component(name ${spec} NAME_WE)
+  add_test(NAME ${name} COMMAND ${LUA54} ${BUSTED} --output=utfTerminal ${spec}
+           WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+  set_tests_properties(${name} PROPERTIES ENVIRONMENT "${TRK_SPEC_ENV}" TIMEOUT 600)
+endforeach()
+
+# C tests: each spec/c/test_NAME.c is a program that exits 0 when all is well.
+file(GLOB TRK_CTESTS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/spec/c/test_*.c)
+foreach(src ${TRK_CTESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_link_libraries(${name} PRIVATE trkrt)
+  string(REPLACE "test_" "c_" tname ${name})
+  add_test(NAME ${tname} COMMAND ${name} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+  if(TRK_SANITIZE)
+    set_tests_properties(${tname} PROPERTIES ENVIRONMENT
+      "ASAN_OPTIONS=detect_leaks=1;UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1")
+  endif()
+endforeach()
