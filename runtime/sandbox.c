@@ -159,6 +159,12 @@ void trk_sandbox_check (lua_State *L, int status) {
   if (S->killed) sbx_raise(L, S);
 }
 
+lua_State *trk_sandbox_state (trk_sandbox *S) { return S->main; }
+
+void trk_sandbox_push_env (trk_sandbox *S) {
+  lua_getfield(S->main, LUA_REGISTRYINDEX, SBX_ENV_KEY);
+}
+
 int trk_sandbox_killed (trk_sandbox *S) { return S->killed != TRK_LIMIT_NONE; }
 
 lua_State *trk_sandbox_swap_running (trk_sandbox *S, lua_State *co) {

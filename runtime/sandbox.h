@@ -60,6 +60,11 @@ void trk_sandbox_free(trk_sandbox *S);
    Reports errors and exceeded limits on stderr; returns an exit code. */
 int trk_sandbox_run_file(trk_sandbox *S, const char *path, int argc, char **argv);
 
+/* The sandbox's state, for hosts that call into it (the emulator's HTTP front), and its
+   script environment: push it and set it as a loaded chunk's first upvalue (_ENV). */
+lua_State *trk_sandbox_state(trk_sandbox *S);
+void trk_sandbox_push_env(trk_sandbox *S);
+
 /* Usage of each limit, for reports. */
 typedef struct trk_usage {
   size_t memory, memory_peak, output;
