@@ -16,9 +16,13 @@ endif()
 find_program(LUA54 lua5.4 REQUIRED)
 find_program(BUSTED busted REQUIRED)
 
-file(GLOB TRK_SPECS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/spec/*_spec.lua)
+file(GLOB TRK_SPECS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/spec/*_spec.lua
+     ${PROJECT_SOURCE_DIR}/examples/*_spec.lua)
 foreach(spec ${TRK_SPECS})
   get_filename_component(name ${spec} NAME_WE)
+  if(spec MATCHES "/examples/")
+    set(name "example_${name}")
+  endif()
   add_test(NAME ${name} COMMAND ${LUA54} ${BUSTED} --output=utfTerminal ${spec}
            WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
   set_tests_properties(${name} PROPERTIES ENVIRONMENT "${TRK_SPEC_ENV}" TIMEOUT 600)
