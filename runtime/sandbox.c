@@ -29,7 +29,6 @@ struct trk_sandbox {
   int mem_pending;            /* a refused request Lua may retry after an emergency GC */
   void *pending_ptr;
   size_t pending_size;
-  int fast_hook;              /* hook set to every instruction to settle a pending refusal */
 
   uint64_t instructions;
   size_t output_used;
@@ -130,17 +129,15 @@ static void sbx_check_time (trk_sandbox *S) {
 
 static void sbx_hook (lua_State *L, lua_Debug *ar) {
   trk_sandbox *S = trk_sandbox_of(L);
+  int steps = lua_gethookcount(L);
   (void)ar;
   if (!S->killed) {
     if (S->mem_pending)               /* no retry came: the refusal was final */
       sbx_kill(S, TRK_LIMIT_MEMORY);
-    else if (S->fast_hook) {          /* the retry succeeded: back to normal checks */
-      S->fast_hook = 0;
-      lua_sethook(L, sbx_hook, LUA_MASKCOUNT, SBX_HOOK_STEPS);
-      return;
-    }
     else {
-      S->instructions += SBX_HOOK_STEPS;
+      S->instructions += (uint64_t)steps;
+      if (steps != SBX_HOOK_STEPS)    /* was set to settle a refusal (or inherited): restore */
+        lua_sethook(L, sbx_hook, LUA_MASKCOUNT, SBX_HOOK_STEPS);
       sbx_check_time(S);
     }
   }
@@ -216,10 +213,8 @@ static void *sbx_alloc (void *ud, void *ptr, size_t osize, size_t nsize) {
       S->mem_pending = 1;
       S->pending_ptr = ptr;
       S->pending_size = nsize;
-      if (S->running) {  /* settle it before the script runs another instruction */
-        S->fast_hook = 1;
+      if (S->running)    /* settle it before the script runs another instruction */
         lua_sethook(S->running, sbx_hook, LUA_MASKCOUNT, 1);
-      }
       return NULL;
     }
   }
