@@ -18,6 +18,14 @@
 #define SBX_MOVE_POLL    65536          /* table.move elements between two limit checks */
 #define SBX_MODNAME_MAX  200
 
+/* Calls the wrapped standard function (upvalue 1) with the arguments on the stack. */
+static int sbx_original (lua_State *L, int nresults) {
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, nresults);
+  return nresults == LUA_MULTRET ? lua_gettop(L) : nresults;
+}
+
 /* ---- names without addresses --------------------------------------------------------- */
 
 /* A stable small number per object, in order of first sight: "table: #3". */
@@ -127,10 +135,7 @@ static int sbx_format (lua_State *L) {
   luaL_pushresult(&b);
   if (changed) lua_replace(L, 1);
   else lua_pop(L, 1);
-  lua_pushvalue(L, lua_upvalueindex(1));    /* the real string.format */
-  lua_insert(L, 1);
-  lua_call(L, top, 1);
-  return 1;
+  return sbx_original(L, 1);
 }
 
 /* ---- output ---------------------------------------------------------------------------- */
@@ -191,10 +196,7 @@ static int sbx_pcall (lua_State *L) {
    the limit hook reaches the handler while Lua has hooks switched off. */
 static int sbx_handler (lua_State *L) {
   if (trk_sandbox_killed(trk_sandbox_of(L))) return 1;
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, 1);
-  return 1;
+  return sbx_original(L, 1);
 }
 
 static int sbx_xpcall (lua_State *L) {
@@ -298,14 +300,13 @@ static int sbx_cowrap (lua_State *L) {
 static int sbx_coclose (lua_State *L) {
   trk_sandbox *S = trk_sandbox_of(L);
   lua_State *co = sbx_getco(L), *prev;
+  int n;
   trk_sandbox_check(L, LUA_OK);      /* a thread killed by the hook has hooks off */
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
   prev = trk_sandbox_swap_running(S, co);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  n = sbx_original(L, LUA_MULTRET);
   trk_sandbox_swap_running(S, prev);
   trk_sandbox_check(L, LUA_OK);
-  return lua_gettop(L);
+  return n;
 }
 
 /* ---- long C calls ------------------------------------------------------------------------ */
@@ -320,10 +321,7 @@ static int sbx_rep (lua_State *L) {
     lua_pushliteral(L, "");
     return 1;
   }
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, 1);
-  return 1;
+  return sbx_original(L, 1);
 }
 
 /* table.move, checking the limits as it goes: a range can be as long as an integer. */
@@ -366,10 +364,7 @@ static int sbx_ostime (lua_State *L) {
     lua_pushinteger(L, (lua_Integer)o->now);
     return 1;
   }
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, 1);
-  return 1;
+  return sbx_original(L, 1);
 }
 
 static int sbx_osdate (lua_State *L) {
@@ -379,10 +374,7 @@ static int sbx_osdate (lua_State *L) {
     lua_settop(L, 1);
     lua_pushinteger(L, (lua_Integer)o->now);
   }
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, 1);
-  return 1;
+  return sbx_original(L, 1);
 }
 
 /* ---- require ---------------------------------------------------------------------------- */
