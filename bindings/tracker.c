@@ -1,6 +1,7 @@
 /* luaopen_tracker: the Tracker client as a Lua module. */
 #include <lauxlib.h>
 
+#include "trk_time.h"
 #include "tracker.h"
 
 #ifndef TRK_VERSION
@@ -18,5 +19,7 @@ int luaopen_tracker (lua_State *L) {
   luaL_newlib(L, tracker_funcs);
   lua_pushliteral(L, TRK_VERSION);
   lua_setfield(L, -2, "version");
+  trk_time_open(L);
+  lua_setfield(L, -2, "time");
   return 1;
 }
