@@ -6,6 +6,7 @@
 
 #include "sandbox.h"
 #include "tracker.h"
+#include "trk_time.h"
 
 #ifndef TRK_VERSION
 #define TRK_VERSION "0.0.0"
@@ -117,45 +118,6 @@ static int parse_int64 (const char *s, int64_t *out) {
   return 1;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-static int64_t days_from_civil (int64_t y, int m, int d) {
-  int64_t era, yoe, doy, doe;
-  y -= m <= 2;
-  era = (y >= 0 ? y : y - 399) / 400;
-  yoe = y - era * 400;
-  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-/* "2026-11-01T00:00:00Z" or with an offset ("+01:00"): seconds since the epoch. */
-static int parse_iso8601 (const char *s, int64_t *out) {
-  int y, mo, d, h, mi, sec, n = 0, oh = 0, om = 0;
-  const char *p;
-  if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10) return 0;
-  p = s + n;
-  h = mi = sec = 0;
-  if (*p == 'T' || *p == ' ') {
-    n = 0;
-    if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &mi, &sec, &n) != 3 || n != 8) return 0;
-    p += 1 + n;
-    if (*p == '.') do p++; while (*p >= '0' && *p <= '9');
-    if (*p == 'Z') p++;
-    else if (*p == '+' || *p == '-') {
-      int sign = *p == '-' ? -1 : 1;
-      n = 0;
-      if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || n != 5) return 0;
-      oh *= sign;
-      om *= sign;
-      p += 1 + n;
-    }
-    else return 0;                     /* a time without a zone is ambiguous */
-  }
-  if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return 0;
-  *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - oh * 3600 - om * 60;
-  return 1;
-}
-
 /* ---- trk run ----------------------------------------------------------------------------- */
 
 /* The value of an option given as "--name value" or "--name=value"; NULL if this is
@@ -239,7 +201,7 @@ static int cmd_run (int argc, char **argv) {
     }
     else if (OPTION("--now")) {
       MISSING("--now");
-      if (!parse_iso8601(v, &o.now)) {
+      if (!trk_time_parse_iso(v, &o.now)) {
         code = usage_error("run", "--now: '%s' is not an ISO 8601 time with a zone "
                            "(example: 2026-11-01T00:00:00Z)", v);
         goto done;
