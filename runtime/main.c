@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emulator.h"
 #include "sandbox.h"
 #include "tracker.h"
 #include "trk_time.h"
@@ -21,6 +22,7 @@ static const char usage_main[] =
   "\n"
   "commands:\n"
   "  run SCRIPT [OPTIONS] [-- ARGS...]   run a script in the sandbox\n"
+  "  emulator [OPTIONS]                  serve a local Tracker emulator over HTTP\n"
   "  help [COMMAND]                      show help for trk or a command\n"
   "  version                             print the version\n"
   "\n"
@@ -67,6 +69,7 @@ static int usage_error (const char *cmd, const char *fmt, const char *arg) {
 static int cmd_help (const char *topic) {
   if (topic == NULL) fputs(usage_main, stdout);
   else if (strcmp(topic, "run") == 0) fputs(usage_run, stdout);
+  else if (strcmp(topic, "emulator") == 0) fputs(trk_emulator_usage, stdout);
   else return usage_error(NULL, "no help for unknown command '%s'", topic);
   return TRK_EXIT_OK;
 }
@@ -269,5 +272,7 @@ int main (int argc, char **argv) {
   }
   if (strcmp(cmd, "run") == 0)
     return cmd_run(argc - 2, argv + 2);
+  if (strcmp(cmd, "emulator") == 0)
+    return trk_emulator_main(argc - 2, argv + 2);
   return usage_error(NULL, "unknown command '%s'", cmd);
 }
