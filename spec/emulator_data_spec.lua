@@ -243,6 +243,12 @@ describe("fixtures", function()
     assert.matches("emulator.from_json", err)
   end)
 
+  it("refuses a JSON array as data, saying what it wanted", function()
+    local ok, err = pcall(emulator.new, { data = emulator.from_json("[1, 2]") })
+    assert.is_false(ok)
+    assert.matches("data must be an object of record lists (jobs, candidates, ...), not an array", err, 1, true)
+  end)
+
   it("load custom values keyed by number as well as by string", function()
     local emu = emulator.new{ data = { candidates = { { id = 5, firstname = "A", custom = { [441] = "7" } } } } }
     assert.equal("7", emu:get("candidates", 5).custom["441"])

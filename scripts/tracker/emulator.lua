@@ -1138,6 +1138,9 @@ end
 
 local function check_data(d, fname)
   if type(d) ~= "table" then error(fname .. ": data must be a table", 3) end
+  if d[1] ~= nil then
+    error(fname .. ": data must be an object of record lists (jobs, candidates, ...), not an array", 3)
+  end
   for _, kind in ipairs(KINDS) do
     local list = d[kind]
     if list ~= nil and type(list) ~= "table" then
