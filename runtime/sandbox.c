@@ -1,5 +1,6 @@
 /* The trk sandbox: the state, its counting allocator, the limit hook, and running a script. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,8 @@
 #include "embedded.h"
 #include "sandbox.h"
 
-#define SBX_HOOK_STEPS     10000        /* VM instructions between two limit checks */
+#define SBX_HOOK_STEPS     10000        /* VM instructions between two checks, when counting */
+#define SBX_TICK_NS        10000000L    /* 10 ms between two checks of the clocks otherwise */
 #define SBX_KILL_HEADROOM  ((size_t)1 << 20)  /* memory the host may still use after a kill */
 #define SBX_TRACE_HEAD     10           /* traceback frames kept before and after a gap */
 #define SBX_TRACE_TAIL     11
@@ -21,7 +23,7 @@
 
 struct trk_sandbox {
   lua_State *main;
-  lua_State *running;         /* thread executing script code now */
+  lua_State *volatile running;  /* thread executing script code now (the tick reads it) */
   trk_options opts;
   char *script_dir;
 
@@ -134,10 +136,14 @@ static void sbx_hook (lua_State *L, lua_Debug *ar) {
   if (!S->killed) {
     if (S->mem_pending)               /* no retry came: the refusal was final */
       sbx_kill(S, TRK_LIMIT_MEMORY);
-    else {
+    else if (S->opts.limits.max_instructions) {
       S->instructions += (uint64_t)steps;
       if (steps != SBX_HOOK_STEPS)    /* was set to settle a refusal (or inherited): restore */
         lua_sethook(L, sbx_hook, LUA_MASKCOUNT, SBX_HOOK_STEPS);
+      sbx_check_time(S);
+    }
+    else {                            /* armed by the tick: check, then let Lua run free */
+      lua_sethook(L, NULL, 0, 0);
       sbx_check_time(S);
     }
   }
@@ -183,6 +189,67 @@ void trk_sandbox_write (lua_State *L, FILE *f, const char *data, size_t len) {
   S->output_used += len;
   if (len && fwrite(data, 1, len, f) != len)
     luaL_error(L, "write failed: %s", strerror(errno));
+}
+
+/* ---- the tick -------------------------------------------------------------------------
+
+   A count hook makes Lua 5.4 trap on every instruction whatever the count, which halves the
+   speed of plain Lua code. Unless an instruction budget is set, the hook is therefore off, and
+   a timer signal every SBX_TICK_NS arms it on the running thread (lua_sethook is safe in a
+   signal handler); the hook checks the clocks and switches itself off again. A signal handler
+   reaches no state but a global: the one sandbox being watched. */
+
+static trk_sandbox *volatile sbx_watched;
+
+static void sbx_tick (int sig) {
+  trk_sandbox *S = sbx_watched;
+  lua_State *L = S ? S->running : NULL;
+  (void)sig;
+  if (L) lua_sethook(L, sbx_hook, LUA_MASKCOUNT, 1);
+}
+
+typedef struct sbx_timer {
+  int on;
+  timer_t id;
+  struct sigaction old;
+} sbx_timer;
+
+static int sbx_timer_start (trk_sandbox *S, sbx_timer *t) {
+  struct sigaction sa;
+  struct sigevent sev;
+  struct itimerspec its;
+  t->on = 0;
+  if (S->opts.limits.max_instructions) {     /* the count hook checks the clocks itself */
+    lua_sethook(S->main, sbx_hook, LUA_MASKCOUNT, SBX_HOOK_STEPS);
+    return 1;
+  }
+  if (S->opts.limits.max_cpu <= 0 && S->opts.limits.deadline <= 0) return 1;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = sbx_tick;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  memset(&sev, 0, sizeof sev);
+  sev.sigev_notify = SIGEV_SIGNAL;
+  sev.sigev_signo = SIGRTMIN;
+  if (sigaction(SIGRTMIN, &sa, &t->old) != 0) return 0;
+  if (timer_create(CLOCK_MONOTONIC, &sev, &t->id) != 0) {
+    sigaction(SIGRTMIN, &t->old, NULL);
+    return 0;
+  }
+  sbx_watched = S;
+  its.it_interval.tv_sec = its.it_value.tv_sec = 0;
+  its.it_interval.tv_nsec = its.it_value.tv_nsec = SBX_TICK_NS;
+  timer_settime(t->id, 0, &its, NULL);
+  t->on = 1;
+  return 1;
+}
+
+static void sbx_timer_stop (sbx_timer *t) {
+  if (!t->on) return;
+  timer_delete(t->id);
+  sbx_watched = NULL;
+  sigaction(SIGRTMIN, &t->old, NULL);
+  t->on = 0;
 }
 
 /* ---- the allocator ----------------------------------------------------------------- */
@@ -292,7 +359,6 @@ trk_sandbox *trk_sandbox_new (const trk_options *o, char *err, size_t errlen) {
     trk_sandbox_free(S);
     return NULL;
   }
-  lua_sethook(S->main, sbx_hook, LUA_MASKCOUNT, SBX_HOOK_STEPS);
   return S;
 }
 
@@ -442,6 +508,7 @@ static int sbx_dir_of (trk_sandbox *S, const char *path) {
 
 int trk_sandbox_run_file (trk_sandbox *S, const char *path, int argc, char **argv) {
   lua_State *L = S->main;
+  sbx_timer timer;
   int status;
   if (!sbx_dir_of(S, path)) {
     fprintf(stderr, "trk: out of memory\n");
@@ -471,7 +538,12 @@ int trk_sandbox_run_file (trk_sandbox *S, const char *path, int argc, char **arg
   for (int i = 0; i < argc; i++) lua_pushstring(L, argv[i]);
   S->cpu_start = sbx_clock(CLOCK_PROCESS_CPUTIME_ID);
   S->wall_start = sbx_clock(CLOCK_MONOTONIC);
+  if (!sbx_timer_start(S, &timer)) {
+    fprintf(stderr, "trk: cannot start the limit timer: %s\n", strerror(errno));
+    return TRK_EXIT_ERROR;
+  }
   status = lua_pcall(L, argc, 0, 1);
+  sbx_timer_stop(&timer);
   fflush(stdout);
   return sbx_report(S, status);
 }
