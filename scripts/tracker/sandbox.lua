@@ -144,16 +144,20 @@ function M.build(opts)
   end
   env._G = env
 
+  local copies = {}
   for lib, names in pairs(M.libraries) do
     local from = source[lib] or {}
     local copy = {}
     for _, n in pairs(names) do copy[n] = pick(lib .. "." .. n, from[n]) end
+    copies[lib] = copy
     env[lib] = freeze(lib, copy)
   end
 
   if opts.string_metatable then
+    -- Methods look up the copy directly (one step, not two through the proxy): scripts
+    -- cannot reach it, since the metatable itself is hidden.
     local smt = getmetatable("")
-    smt.__index = env.string
+    smt.__index = copies.string
     smt.__metatable = false
   end
   return env
