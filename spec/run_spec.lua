@@ -231,6 +231,31 @@ describe("trk run", function()
     end)
   end)
 
+  it("sorts as Lua's table.sort does, with and without an order function", function()
+    local r = trk.run([[
+      math.randomseed(3)
+      for trial = 1, 300 do
+        local n, t, count = math.random(0, 200), {}, {}
+        for i = 1, n do
+          local v = math.random(1, trial % 5 == 0 and 3 or 1000)
+          t[i], count[v] = v, (count[v] or 0) + 1
+        end
+        local desc = trial % 2 == 0
+        table.sort(t, desc and function(a, b) return a > b end or nil)
+        for i = 2, n do assert(desc and t[i - 1] >= t[i] or (not desc and t[i - 1] <= t[i])) end
+        for _, v in ipairs(t) do count[v] = count[v] - 1 end
+        for _, c in pairs(count) do assert(c == 0) end
+      end
+      local w = { "pear", "apple", "fig" }
+      table.sort(w)
+      print(table.concat(w, ","))
+      print(pcall(table.sort, { 5, 4, 3, 2, 1, 6, 7, 8, 9, 10, 11, 12, 13, 14 },
+                  function() return true end))
+    ]])
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal("apple,fig,pear\nfalse\tinvalid order function for sorting\n", r.stdout)
+  end)
+
   describe("json", function()
     it("decodes integral numbers as integers", function()
       local r = trk.run("local v = json.decode('{\"id\": 188077, \"score\": 87.5, \"n\": [1, 2.0]}')\n" ..

@@ -123,6 +123,10 @@ local cases = {
     out = "0\t0\n" },
   { "stops table.move over a huge range", "table.move({}, 1, math.maxinteger - 1, 2)", CPU,
     code = 3 },
+  { "stops a sort of millions of numbers",
+    "local t = {} for i = 1, 1e7 do t[i] = (i * 7919) % 1000003 end\n" ..
+    "local ok = pcall(table.sort, t) print('sorted')", CPU, "--max-memory=1G", code = 3,
+    absent = "sorted" },
   { "stops an endless loop at the deadline", "while true do end", "--max-cpu=0",
     "--deadline=300ms", code = 3, err = "deadline limit exceeded" },
 
