@@ -18,8 +18,8 @@
 #define SBX_TRACE_HEAD     10           /* traceback frames kept before and after a gap */
 #define SBX_TRACE_TAIL     11
 #define SBX_TRACE_SCAN     200          /* levels examined at each end of the stack */
+#define SBX_REPORT_MAX     8192         /* bytes of a script's error message that are shown */
 
-#define SBX_ENV_KEY  "trk.env"          /* registry: the script environment */
 
 struct trk_sandbox {
   lua_State *main;
@@ -165,7 +165,7 @@ void trk_sandbox_check (lua_State *L, int status) {
 lua_State *trk_sandbox_state (trk_sandbox *S) { return S->main; }
 
 void trk_sandbox_push_env (trk_sandbox *S) {
-  lua_getfield(S->main, LUA_REGISTRYINDEX, SBX_ENV_KEY);
+  lua_getfield(S->main, LUA_REGISTRYINDEX, TRK_ENV_KEY);
 }
 
 int trk_sandbox_killed (trk_sandbox *S) { return S->killed != TRK_LIMIT_NONE; }
@@ -182,6 +182,7 @@ const char *trk_sandbox_script_dir (trk_sandbox *S) { return S->script_dir ? S->
 void trk_sandbox_write (lua_State *L, FILE *f, const char *data, size_t len) {
   trk_sandbox *S = trk_sandbox_of(L);
   size_t max = S->opts.limits.max_output;
+  if (S->killed) sbx_raise(L, S);     /* a C function as a __close handler writes nothing */
   if (max && (len > max || S->output_used > max - len)) {
     sbx_kill(S, TRK_LIMIT_OUTPUT);
     sbx_raise(L, S);
@@ -324,7 +325,12 @@ static int sbx_build (lua_State *L) {
   lua_pushboolean(L, 1);
   lua_setfield(L, -2, "string_metatable");
   lua_call(L, 1, 1);
-  lua_setfield(L, LUA_REGISTRYINDEX, SBX_ENV_KEY);
+  lua_getfield(L, -1, "json");                  /* require "json" answers the frozen table */
+  lua_getfield(L, LUA_REGISTRYINDEX, TRK_LOADED_KEY);
+  lua_insert(L, -2);
+  lua_setfield(L, -2, "json");
+  lua_pop(L, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, TRK_ENV_KEY);
   if (S->opts.has_seed) {
     lua_getglobal(L, "math");
     lua_getfield(L, -1, "randomseed");
@@ -490,8 +496,17 @@ static int sbx_report (trk_sandbox *S, int status) {
     return TRK_EXIT_LIMIT;
   }
   if (status == LUA_OK) return TRK_EXIT_OK;
-  fprintf(stderr, "%s\n", lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
-                                                          : "(error without a message)");
+  if (lua_type(L, -1) != LUA_TSTRING)
+    fprintf(stderr, "(error without a message)\n");
+  else {
+    size_t len;
+    const char *msg = lua_tolstring(L, -1, &len);
+    if (len > SBX_REPORT_MAX)     /* a message is output too: keep it readable and bounded */
+      fprintf(stderr, "%.*s\n... (%zu more bytes of error message)\n", (int)SBX_REPORT_MAX, msg,
+              len - SBX_REPORT_MAX);
+    else
+      fprintf(stderr, "%s\n", msg);
+  }
   return TRK_EXIT_ERROR;
 }
 
@@ -524,7 +539,7 @@ int trk_sandbox_run_file (trk_sandbox *S, const char *path, int argc, char **arg
     }
     return sbx_report(S, status);
   }
-  lua_getfield(L, LUA_REGISTRYINDEX, SBX_ENV_KEY);
+  lua_getfield(L, LUA_REGISTRYINDEX, TRK_ENV_KEY);
   lua_createtable(L, argc, 1);              /* arg, as the lua interpreter sets it */
   lua_pushstring(L, path);
   lua_rawseti(L, -2, 0);

@@ -79,6 +79,9 @@ const char *trk_limit_option(trk_limit l);
 
 /* ---- for the sandbox's own C library (sbxlib.c) ---------------------------------- */
 
+#define TRK_ENV_KEY     "trk.env"      /* registry: the script environment */
+#define TRK_LOADED_KEY  "trk.loaded"   /* registry: modules loaded by require */
+
 trk_sandbox *trk_sandbox_of(lua_State *L);
 
 /* Called by long-running C functions every so often: raises once any limit is exceeded. */

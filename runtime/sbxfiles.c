@@ -137,6 +137,7 @@ static int file_linesaux (lua_State *L) {
   int nfmt = (int)lua_tointeger(L, lua_upvalueindex(2));
   if (h->f == NULL) return luaL_error(L, "file is already closed");
   lua_settop(L, 0);
+  luaL_checkstack(L, nfmt + LUA_MINSTACK, "too many formats");
   for (int i = 1; i <= nfmt; i++) lua_pushvalue(L, lua_upvalueindex(2 + i));
   return file_readfmt(L, h->f, 1, nfmt);
 }

@@ -15,7 +15,6 @@
 #include "tracker.h"
 
 #define SBX_IDS_KEY      "trk.ids"      /* registry: object -> small integer, weak keys */
-#define SBX_LOADED_KEY   "trk.loaded"   /* registry: modules loaded by require */
 #define SBX_MOVE_POLL    65536          /* table.move elements between two limit checks */
 #define SBX_MODNAME_MAX  200
 
@@ -301,13 +300,15 @@ static int sbx_cowrap (lua_State *L) {
 static int sbx_coclose (lua_State *L) {
   trk_sandbox *S = trk_sandbox_of(L);
   lua_State *co = sbx_getco(L), *prev;
-  int n;
+  int status;
   trk_sandbox_check(L, LUA_OK);      /* a thread killed by the hook has hooks off */
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
   prev = trk_sandbox_swap_running(S, co);
-  n = sbx_original(L, LUA_MULTRET);
+  status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);   /* restore even on error */
   trk_sandbox_swap_running(S, prev);
-  trk_sandbox_check(L, LUA_OK);
-  return n;
+  trk_sandbox_check(L, status);
+  return status == LUA_OK ? lua_gettop(L) : lua_error(L);
 }
 
 /* ---- long C calls ------------------------------------------------------------------------ */
@@ -353,6 +354,50 @@ static int sbx_move (lua_State *L) {
     }
   }
   lua_pushvalue(L, tt);
+  return 1;
+}
+
+/* table.insert and table.remove shift elements one by one in C; with a __len that lies,
+   that is an endless loop the hook never sees. These check the limits as they shift. */
+static int sbx_insert (lua_State *L) {
+  lua_Integer e, pos, i;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  e = luaL_len(L, 1) + 1;                    /* first empty slot */
+  switch (lua_gettop(L)) {
+    case 2:
+      pos = e;
+      break;
+    case 3:
+      pos = luaL_checkinteger(L, 2);
+      luaL_argcheck(L, (lua_Unsigned)pos - 1u < (lua_Unsigned)e, 2, "position out of bounds");
+      for (i = e; i > pos; i--) {
+        if (((e - i) & (SBX_MOVE_POLL - 1)) == SBX_MOVE_POLL - 1) trk_sandbox_poll(L, NULL);
+        lua_geti(L, 1, i - 1);
+        lua_seti(L, 1, i);
+      }
+      break;
+    default:
+      return luaL_error(L, "wrong number of arguments to 'insert'");
+  }
+  lua_seti(L, 1, pos);
+  return 0;
+}
+
+static int sbx_remove (lua_State *L) {
+  lua_Integer size, pos, start;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  size = luaL_len(L, 1);
+  pos = luaL_optinteger(L, 2, size);
+  if (pos != size)
+    luaL_argcheck(L, (lua_Unsigned)pos - 1u <= (lua_Unsigned)size, 2, "position out of bounds");
+  lua_geti(L, 1, pos);                       /* the result */
+  for (start = pos; pos < size; pos++) {
+    if (((pos - start) & (SBX_MOVE_POLL - 1)) == SBX_MOVE_POLL - 1) trk_sandbox_poll(L, NULL);
+    lua_geti(L, 1, pos + 1);
+    lua_seti(L, 1, pos);
+  }
+  lua_pushnil(L);
+  lua_seti(L, 1, pos);
   return 1;
 }
 
@@ -549,7 +594,7 @@ static const char *sbx_findmodule (lua_State *L, const char *name) {
   }
   if (status != LUA_OK)
     luaL_error(L, "error loading module '%s':\n\t%s", name, lua_tostring(L, -1));
-  lua_getfield(L, LUA_REGISTRYINDEX, "trk.env");
+  lua_getfield(L, LUA_REGISTRYINDEX, TRK_ENV_KEY);
   lua_setupvalue(L, -2, 1);
   return where;
 }
@@ -560,7 +605,7 @@ static int sbx_require (lua_State *L) {
   if (!sbx_valid_modname(name))
     return luaL_argerror(L, 1, lua_pushfstring(L, "invalid module name '%s' (use names like "
                          "'helpers' or 'lib.util': letters, digits, _ and dots)", name));
-  lua_getfield(L, LUA_REGISTRYINDEX, SBX_LOADED_KEY);           /* 2 */
+  lua_getfield(L, LUA_REGISTRYINDEX, TRK_LOADED_KEY);           /* 2 */
   if (lua_getfield(L, 2, name) != LUA_TNIL) {
     if (lua_islightuserdata(L, -1))
       return luaL_error(L, "require: module '%s' requires itself (a loop)", name);
@@ -610,7 +655,7 @@ static void sbx_set (lua_State *L, const char *name, lua_CFunction f) {
 
 void trk_sbxlib_overrides (lua_State *L, trk_sandbox *S) {
   lua_newtable(L);
-  lua_setfield(L, LUA_REGISTRYINDEX, SBX_LOADED_KEY);
+  lua_setfield(L, LUA_REGISTRYINDEX, TRK_LOADED_KEY);
 
   lua_newtable(L);
   sbx_set(L, "print", sbx_print);
@@ -622,6 +667,8 @@ void trk_sbxlib_overrides (lua_State *L, trk_sandbox *S) {
   sbx_set(L, "coroutine.wrap", sbx_cowrap);
   sbx_set(L, "table.move", sbx_move);
   sbx_set(L, "table.sort", sbx_sort_table);
+  sbx_set(L, "table.insert", sbx_insert);
+  sbx_set(L, "table.remove", sbx_remove);
   sbx_wrap(L, "coroutine.close", "coroutine", "close", sbx_coclose);
   sbx_wrap(L, "string.format", "string", "format", sbx_format);
   sbx_wrap(L, "string.rep", "string", "rep", sbx_rep);
@@ -642,12 +689,7 @@ void trk_sbxlib_overrides (lua_State *L, trk_sandbox *S) {
   luaL_newlib(L, log_funcs);
   lua_setfield(L, -2, "log");
   trk_sbx_json_open(L, S);
-  lua_pushvalue(L, -1);
-  lua_setfield(L, -3, "json");
-  lua_getfield(L, LUA_REGISTRYINDEX, SBX_LOADED_KEY);
-  lua_insert(L, -2);
-  lua_setfield(L, -2, "json");       /* require "json" answers the same table */
-  lua_pop(L, 1);
+  lua_setfield(L, -2, "json");
   trk_sbx_files_open(L, S);
   lua_setfield(L, -2, "files");
 }

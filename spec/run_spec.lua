@@ -167,6 +167,20 @@ describe("trk run", function()
       assert.is_truthy(r.stdout:find("granted for writing", 1, true))
     end)
 
+    it("reads with many formats at once, even on a coroutine's small stack", function()
+      local dir = trk.tmpdir()
+      trk.write(dir .. "/in.txt", "a\nb\n")
+      trk.write(dir .. "/s.lua", [[
+        local fmts = {} for i = 1, 250 do fmts[i] = "l" end
+        local it = files.open("in.txt"):lines(table.unpack(fmts))
+        local a, b, c = coroutine.wrap(function() return it() end)()
+        print(a, b, c)
+      ]])
+      local r = trk.exec({ "run", "s.lua", "--input", "in.txt" }, { cwd = dir })
+      assert.are.equal(0, r.code, r.stderr)
+      assert.are.equal("a\tb\tnil\n", r.stdout)
+    end)
+
     it("returns nil and a message when a granted input is missing", function()
       local r = trk.run("print(files.open('missing.csv'))", { "--input", "missing.csv" })
       assert.are.equal(0, r.code)

@@ -127,6 +127,38 @@ local cases = {
     "local t = {} for i = 1, 1e7 do t[i] = (i * 7919) % 1000003 end\n" ..
     "local ok = pcall(table.sort, t) print('sorted')", CPU, "--max-memory=1G", code = 3,
     absent = "sorted" },
+  { "refuses a chunk whose gotos would take the parser minutes",
+    "print(load(('do ' .. ('goto L '):rep(32000) .. ' ::L:: end '):rep(30)))", CPU,
+    out = "nil\tload: more than 10000 goto statements in one chunk\n" },
+  { "counts gotos across the pieces of a reader function",
+    "local n = 0\n" ..
+    "local f, e = load(function() n = n + 1 if n <= 20 then return ('goto L '):rep(600) end end)\n" ..
+    "print(f, (e:match('^[^\\n]*')))",
+    out = "nil\tload: more than 10000 goto statements in one chunk\n" },
+  { "stops table.remove shifting under a lying __len",
+    "local t = setmetatable({}, { __len = function() return math.maxinteger // 2 end })\n" ..
+    "table.remove(t, 1) print('done')", CPU, code = 3, absent = "done" },
+  { "stops table.insert shifting under a lying __len",
+    "local t = setmetatable({}, { __len = function() return math.maxinteger // 2 end })\n" ..
+    "table.insert(t, 1, 'x') print('done')", CPU, code = 3, absent = "done" },
+  { "keeps the kill when coroutine.close fails",
+    "local main = coroutine.running()\n" ..
+    "local co = coroutine.create(function() pcall(coroutine.close, main) while true do end end)\n" ..
+    "coroutine.resume(co)", CPU, code = 3 },
+  { "keeps the kill after a failed coroutine.close, even through load",
+    "local main = coroutine.running()\nlocal co = coroutine.create(function()\n" ..
+    "  pcall(coroutine.close, main)\n" ..
+    "  print(load(function() local s = 'x' while true do s = s .. s end end))\n" ..
+    "  print('still running') end)\ncoroutine.resume(co)", "--max-memory=32M", code = 3,
+    absent = "running" },
+  { "runs no C __close handler that writes after the kill",
+    "local x <close> = setmetatable({}, { __close = print })\n" ..
+    "local y <close> = setmetatable({}, { __close = log.error })\nwhile true do end", CPU,
+    code = 3, out = "", absent = "table" },
+  { "bounds the error message it reports", "error(('x'):rep(1e6))", code = 1,
+    err = "more bytes of error message" },
+  { "keeps require('json') read-only too", "require('json').decode = print", code = 1,
+    err = "read-only table 'json'" },
   { "stops an endless loop at the deadline", "while true do end", "--max-cpu=0",
     "--deadline=300ms", code = 3, err = "deadline limit exceeded" },
 

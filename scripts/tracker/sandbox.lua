@@ -8,7 +8,7 @@ local M = {}
 
 local error, next, pairs, type, select = error, next, pairs, type, select
 local rawset, rawget, setmetatable, getmetatable = rawset, rawget, setmetatable, getmetatable
-local load, collectgarbage = load, collectgarbage
+local load, collectgarbage, find = load, collectgarbage, string.find
 local sort = table.sort
 
 -- Global functions and values a script sees.
@@ -95,6 +95,39 @@ local function safe_setmetatable(t, mt)
   return setmetatable(t, mt)
 end
 
+-- Lua's parser resolves gotos in time that grows with the square of their number, inside one
+-- C call no limit can interrupt: a chunk may hold this many at most.
+M.max_gotos = 10000
+
+local function count_gotos(text, n)
+  local i = 1
+  while n <= M.max_gotos do
+    local _, last = find(text, "goto", i, true)
+    if not last then break end
+    n, i = n + 1, last + 1
+  end
+  return n
+end
+
+local GOTO_ERROR = "load: more than " .. M.max_gotos .. " goto statements in one chunk"
+
+local function safe_load(env, chunk, name, e)
+  if type(chunk) == "string" and count_gotos(chunk, 0) > M.max_gotos then
+    return nil, GOTO_ERROR
+  elseif type(chunk) == "function" then
+    local reader, n = chunk, 0
+    chunk = function()
+      local piece = reader()
+      if type(piece) == "string" then
+        n = count_gotos(piece, n)
+        if n > M.max_gotos then error(GOTO_ERROR, 0) end
+      end
+      return piece
+    end
+  end
+  return load(chunk, name, "t", e == nil and env or e)
+end
+
 local function safe_collectgarbage(opt, ...)
   if opt ~= "count" then
     error("collectgarbage: only \"count\" is available in the sandbox", 2)
@@ -125,9 +158,7 @@ function M.build(opts)
   local defaults = {
     rawset = safe_rawset, setmetatable = safe_setmetatable,
     collectgarbage = safe_collectgarbage,
-    load = function(chunk, name, _, e)
-      return load(chunk, name, "t", e == nil and env or e)
-    end,
+    load = function(chunk, name, _, e) return safe_load(env, chunk, name, e) end,
   }
   for _, g in pairs(M.globals) do
     if g ~= "_G" then
