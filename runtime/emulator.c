@@ -22,6 +22,7 @@
 #include <lauxlib.h>
 #include <microhttpd.h>
 
+#include "cli.h"
 #include "emulator.h"
 #include "sandbox.h"
 
@@ -160,32 +161,6 @@ static int emu_usage_error (const char *fmt, ...) {
   return TRK_EXIT_USAGE;
 }
 
-/* The value of "--name value" or "--name=value"; NULL if argv[*i] is not that option (or its
-   value is missing: then *missing is set). Advances *i past what it consumed. */
-static const char *emu_opt (int argc, char **argv, int *i, const char *name, int *missing) {
-  size_t n = strlen(name);
-  const char *a = argv[*i];
-  if (strncmp(a, name, n) != 0) return NULL;
-  if (a[n] == '=') return a + n + 1;
-  if (a[n] != '\0') return NULL;
-  if (*i + 1 >= argc) {
-    *missing = 1;
-    return NULL;
-  }
-  return argv[++*i];
-}
-
-/* A whole number in [min, max], nothing else. */
-static int emu_parse_int (const char *s, long long min, long long max, long long *out) {
-  char *end;
-  long long v;
-  errno = 0;
-  v = strtoll(s, &end, 10);
-  if (end == s || *end || errno || v < min || v > max) return 0;
-  *out = v;
-  return 1;
-}
-
 /* "0.05" or "5%": a fraction in [0, 1]. */
 static int emu_parse_fraction (const char *s, double *out) {
   char *end;
@@ -289,14 +264,14 @@ static int emu_parse_faults (emu_config *c, const char *spec) {
         break;
       case EMU_COUNT: {
         long long v;
-        if (!emu_parse_int(eq + 1, 1, 1000000, &v))
+        if (!trk_cli_int(eq + 1, 1, 1000000, &v))
           return emu_usage_error("--faults: %s=%s: not a whole number from 1", item, eq + 1);
         c->fault[k] = (double)v;
         break;
       }
       case EMU_INTEGER: {
         long long v;
-        if (!emu_parse_int(eq + 1, -(1LL << 40), 1LL << 40, &v))
+        if (!trk_cli_int(eq + 1, -(1LL << 40), 1LL << 40, &v))
           return emu_usage_error("--faults: %s=%s: not an integer", item, eq + 1);
         c->fault[k] = (double)v;
         break;
@@ -353,11 +328,11 @@ static int emu_parse_args (emu_config *c, int argc, char **argv) {
       fputs(trk_emulator_usage, stdout);
       return TRK_EXIT_OK;
     }
-#define OPTION(name) ((v = emu_opt(argc, argv, &i, name, &missing)) != NULL || missing)
+#define OPTION(name) ((v = trk_cli_opt(argc, argv, &i, name, &missing)) != NULL || missing)
 #define NEEDS(name) if (missing) return emu_usage_error("%s needs a value", name)
     if (OPTION("--port")) {
       NEEDS("--port");
-      if (!emu_parse_int(v, 0, 65535, &n))
+      if (!trk_cli_int(v, 0, 65535, &n))
         return emu_usage_error("--port: '%s' is not a port number from 0 to 65535", v);
       c->port = (int)n;
     }
@@ -372,14 +347,14 @@ static int emu_parse_args (emu_config *c, int argc, char **argv) {
     }
     else if (OPTION("--generate")) {
       NEEDS("--generate");
-      if (!emu_parse_int(v, 0, EMU_MAX_CANDIDATES, &n))
+      if (!trk_cli_int(v, 0, EMU_MAX_CANDIDATES, &n))
         return emu_usage_error("--generate: '%s' is not a number of candidates from 0 to %d",
                                v, EMU_MAX_CANDIDATES);
       c->candidates = (lua_Integer)n;
     }
     else if (OPTION("--seed")) {
       NEEDS("--seed");
-      if (!emu_parse_int(v, INT64_MIN, INT64_MAX, &n))
+      if (!trk_cli_int(v, INT64_MIN, INT64_MAX, &n))
         return emu_usage_error("--seed: '%s' is not an integer", v);
       c->seed = (lua_Integer)n;
       have_seed = 1;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "emulator.h"
 #include "sandbox.h"
 #include "tracker.h"
@@ -76,67 +77,7 @@ static int cmd_help (const char *topic) {
 
 /* ---- values on the command line ------------------------------------------------------------ */
 
-/* "256M", "1G", "4096": bytes. */
-static int parse_size (const char *s, size_t *out) {
-  char *end;
-  double v;
-  errno = 0;
-  v = strtod(s, &end);
-  if (end == s || errno || v < 0) return 0;
-  switch (*end) {
-    case 'k': case 'K': v *= 1024.0; end++; break;
-    case 'm': case 'M': v *= 1024.0 * 1024.0; end++; break;
-    case 'g': case 'G': v *= 1024.0 * 1024.0 * 1024.0; end++; break;
-    default: break;
-  }
-  if (*end == 'i' && end[1] == 'B') end += 2;
-  else if (*end == 'B') end++;
-  if (*end != '\0' || v > 1e15) return 0;
-  *out = (size_t)v;
-  return 1;
-}
-
-/* "300", "1.5s", "250ms", "5m", "1h": seconds. */
-static int parse_duration (const char *s, double *out) {
-  char *end;
-  double v;
-  errno = 0;
-  v = strtod(s, &end);
-  if (end == s || errno || v < 0) return 0;
-  if (strcmp(end, "ms") == 0) v /= 1000.0;
-  else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0) v *= 60.0;
-  else if (strcmp(end, "h") == 0) v *= 3600.0;
-  else if (strcmp(end, "s") != 0 && *end != '\0') return 0;
-  *out = v;
-  return 1;
-}
-
-static int parse_int64 (const char *s, int64_t *out) {
-  char *end;
-  long long v;
-  errno = 0;
-  v = strtoll(s, &end, 10);
-  if (end == s || *end || errno) return 0;
-  *out = v;
-  return 1;
-}
-
 /* ---- trk run ----------------------------------------------------------------------------- */
-
-/* The value of an option given as "--name value" or "--name=value"; NULL if this is
-   not that option. Advances *i past what it consumed. */
-static const char *opt_value (int argc, char **argv, int *i, const char *name, int *missing) {
-  size_t n = strlen(name);
-  const char *a = argv[*i];
-  if (strncmp(a, name, n) != 0) return NULL;
-  if (a[n] == '=') return a + n + 1;
-  if (a[n] != '\0') return NULL;
-  if (*i + 1 >= argc) {
-    *missing = 1;
-    return NULL;
-  }
-  return argv[++*i];
-}
 
 static int cmd_run (int argc, char **argv) {
   trk_options o;
@@ -164,32 +105,32 @@ static int cmd_run (int argc, char **argv) {
       code = cmd_help("run");
       goto done;
     }
-#define OPTION(name) ((v = opt_value(argc, argv, &i, name, &missing)) != NULL || missing)
+#define OPTION(name) ((v = trk_cli_opt(argc, argv, &i, name, &missing)) != NULL || missing)
 #define MISSING(name) if (missing) { code = usage_error("run", "%s needs a value", name); goto done; }
     if (OPTION("--max-memory")) {
       MISSING("--max-memory");
-      if (!parse_size(v, &o.limits.max_memory)) {
+      if (!trk_cli_size(v, &o.limits.max_memory)) {
         code = usage_error("run", "--max-memory: '%s' is not a size (examples: 64M, 1G, 0 for none)", v);
         goto done;
       }
     }
     else if (OPTION("--max-output")) {
       MISSING("--max-output");
-      if (!parse_size(v, &o.limits.max_output)) {
+      if (!trk_cli_size(v, &o.limits.max_output)) {
         code = usage_error("run", "--max-output: '%s' is not a size (examples: 1M, 64K, 0 for none)", v);
         goto done;
       }
     }
     else if (OPTION("--max-cpu")) {
       MISSING("--max-cpu");
-      if (!parse_duration(v, &o.limits.max_cpu)) {
+      if (!trk_cli_duration(v, &o.limits.max_cpu)) {
         code = usage_error("run", "--max-cpu: '%s' is not a duration (examples: 30s, 5m, 0 for none)", v);
         goto done;
       }
     }
     else if (OPTION("--deadline")) {
       MISSING("--deadline");
-      if (!parse_duration(v, &o.limits.deadline)) {
+      if (!trk_cli_duration(v, &o.limits.deadline)) {
         code = usage_error("run", "--deadline: '%s' is not a duration (examples: 30s, 5m)", v);
         goto done;
       }
@@ -213,10 +154,12 @@ static int cmd_run (int argc, char **argv) {
     }
     else if (OPTION("--seed")) {
       MISSING("--seed");
-      if (!parse_int64(v, &o.seed)) {
+      long long seed;
+      if (!trk_cli_int(v, -0x7fffffffffffffffLL - 1, 0x7fffffffffffffffLL, &seed)) {
         code = usage_error("run", "--seed: '%s' is not an integer", v);
         goto done;
       }
+      o.seed = seed;
       o.has_seed = 1;
     }
     else if (a[0] == '-' && a[1] != '\0') {
