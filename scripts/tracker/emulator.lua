@@ -503,6 +503,15 @@ local function check_fraction(v, fname, name)
   return v
 end
 
+-- A fault that is a positive integer when given (nil when not).
+local function positive_fault(f, name, fname, unit)
+  local v = f[name]
+  if v ~= nil and (mtype(v) ~= "integer" or v < 1) then
+    error(fmt("%s: fault '%s' must be a positive integer%s", fname, name, unit), 4)
+  end
+  return v
+end
+
 local function check_faults(f, fname)
   f = check_keys(f, FAULTS, fname, "fault", 3)
   local out = {}
@@ -523,12 +532,7 @@ local function check_faults(f, fname)
       error(fname .. ": fault 'latency' must be milliseconds or {min, max}", 3)
     end
   end
-  if f.rate_limit ~= nil then
-    if mtype(f.rate_limit) ~= "integer" or f.rate_limit < 1 then
-      error(fname .. ": fault 'rate_limit' must be a positive integer (requests a minute)", 3)
-    end
-    out.rate_limit = f.rate_limit
-  end
+  out.rate_limit = positive_fault(f, "rate_limit", fname, " (requests a minute)")
   local e = f.errors
   if e ~= nil then
     if type(e) == "number" then e = { rate = e } end
@@ -553,12 +557,7 @@ local function check_faults(f, fname)
   if out.drop + out.truncate + out.malformed > 1 then
     error(fname .. ": faults drop + truncate + malformed must not exceed 1", 3)
   end
-  if f.page_cap ~= nil then
-    if mtype(f.page_cap) ~= "integer" or f.page_cap < 1 then
-      error(fname .. ": fault 'page_cap' must be a positive integer", 3)
-    end
-    out.page_cap = f.page_cap
-  end
+  out.page_cap = positive_fault(f, "page_cap", fname, "")
   if f.clock_skew ~= nil and type(f.clock_skew) ~= "number" then
     error(fname .. ": fault 'clock_skew' must be a number of seconds", 3)
   end
