@@ -3,6 +3,7 @@
 
 #include "trk_time.h"
 #include "tracker.h"
+#include "transport.h"
 
 #ifndef TRK_VERSION
 #define TRK_VERSION "0.0.0"
@@ -21,5 +22,7 @@ int luaopen_tracker (lua_State *L) {
   lua_setfield(L, -2, "version");
   trk_time_open(L);
   lua_setfield(L, -2, "time");
+  trk_transport_open(L);
+  lua_setfield(L, -2, "transport");
   return 1;
 }
