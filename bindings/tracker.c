@@ -1,6 +1,19 @@
 /* luaopen_tracker: the Tracker client as a Lua module. */
+/*
+** The module is C (errors, time, transport, JSON and base64 helpers) plus the client's Lua
+** parts from bindings/lua/, compiled in (client_lua.c). Those are loaded into a PRIVATE
+** environment: its globals read through to the state's real globals, and it adds `import`
+** (the other Lua parts), `native` (the helpers below) and `tracker` (this module). A script
+** can reach none of it but what client.lua returns, so credentials held there stay there.
+*/
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
 #include <lauxlib.h>
 
+#include "embedded.h"
 #include "trk_time.h"
 #include "tracker.h"
 #include "transport.h"
@@ -8,6 +21,215 @@
 #ifndef TRK_VERSION
 #define TRK_VERSION "0.0.0"
 #endif
+
+#define TRK_JSON_DEPTH   128           /* nesting accepted in answers */
+#define TRK_EXACT        9007199254740992.0   /* 2^53: every integer below is a double */
+#define TRK_SLEEP_MAX    3600.0        /* longest single sleep (seconds) */
+
+int luaopen_cjson(lua_State *L);
+
+
+/* ---- native: helpers for the Lua parts ----------------------------------------------- */
+
+static int native_clock (lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+  return 1;
+}
+
+static int native_epoch (lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)time(NULL));
+  return 1;
+}
+
+static int native_sleep (lua_State *L) {
+  lua_Number s = luaL_checknumber(L, 1);
+  if (!(s > 0)) return 0;
+  if (s > TRK_SLEEP_MAX) s = TRK_SLEEP_MAX;
+  struct timespec ts;
+  ts.tv_sec = (time_t)s;
+  ts.tv_nsec = (long)((s - (lua_Number)ts.tv_sec) * 1e9);
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+  return 0;
+}
+
+/* Turns integral floats into integers, in place: cjson reads every number as a double, but
+   ids must be Lua integers (188077, never 188077.0). */
+static void native_integers (lua_State *L, int idx, int depth) {
+  if (depth > TRK_JSON_DEPTH) return;
+  luaL_checkstack(L, 3, "JSON too deep");
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -1) == LUA_TTABLE)
+      native_integers(L, lua_gettop(L), depth + 1);
+    else if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+      lua_Number n = lua_tonumber(L, -1);
+      if (n == floor(n) && n >= -TRK_EXACT && n <= TRK_EXACT) {
+        lua_pushvalue(L, -2);
+        lua_pushinteger(L, (lua_Integer)n);
+        lua_rawset(L, idx);
+      }
+    }
+    lua_pop(L, 1);
+  }
+}
+
+/* decode(text) -> value | nil, message. Upvalue 1: the private cjson's decode. */
+static int native_decode (lua_State *L) {
+  luaL_checkstring(L, 1);
+  lua_settop(L, 1);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushvalue(L, 1);
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+    if (lua_type(L, -1) != LUA_TSTRING) lua_error(L);   /* a memory error: not ours to hide */
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+  }
+  if (lua_type(L, -1) == LUA_TTABLE) native_integers(L, lua_gettop(L), 0);
+  else if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+    lua_Number n = lua_tonumber(L, -1);
+    if (n == floor(n) && n >= -TRK_EXACT && n <= TRK_EXACT) lua_pushinteger(L, (lua_Integer)n);
+  }
+  return 1;
+}
+
+static const char b64_chars[] =
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int native_b64encode (lua_State *L) {
+  size_t n;
+  const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (size_t i = 0; i < n; i += 3) {
+    unsigned v = (unsigned)s[i] << 16;
+    if (i + 1 < n) v |= (unsigned)s[i + 1] << 8;
+    if (i + 2 < n) v |= s[i + 2];
+    luaL_addchar(&b, b64_chars[(v >> 18) & 63]);
+    luaL_addchar(&b, b64_chars[(v >> 12) & 63]);
+    luaL_addchar(&b, i + 1 < n ? b64_chars[(v >> 6) & 63] : '=');
+    luaL_addchar(&b, i + 2 < n ? b64_chars[v & 63] : '=');
+  }
+  luaL_pushresult(&b);
+  return 1;
+}
+
+static int b64_value (int c) {
+  const char *p = (c == 0) ? NULL : strchr(b64_chars, c);
+  return p ? (int)(p - b64_chars) : -1;
+}
+
+/* base64_decode(text) -> bytes | nil. Whitespace is skipped; anything else wrong is nil. */
+static int native_b64decode (lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  luaL_Buffer b;
+  unsigned v = 0;
+  int bits = 0, pad = 0;
+  luaL_buffinit(L, &b);
+  for (size_t i = 0; i < n; i++) {
+    int c = (unsigned char)s[i];
+    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+    if (c == '=') { pad++; continue; }
+    int d = b64_value(c);
+    if (d < 0 || pad) goto bad;
+    v = (v << 6) | (unsigned)d;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      luaL_addchar(&b, (char)((v >> bits) & 0xFF));
+    }
+  }
+  if (pad > 2 || bits >= 6 || (v & ((1u << bits) - 1)) != 0) goto bad;
+  luaL_pushresult(&b);
+  return 1;
+bad:
+  luaL_pushresult(&b);
+  lua_pushnil(L);
+  return 1;
+}
+
+static const luaL_Reg native_funcs[] = {
+  {"clock", native_clock},
+  {"epoch", native_epoch},
+  {"sleep", native_sleep},
+  {"base64_encode", native_b64encode},
+  {"base64_decode", native_b64decode},
+  {"decode", NULL},
+  {"encode", NULL},
+  {"null", NULL},
+  {NULL, NULL}
+};
+
+/* Pushes the native table, with decode/encode/null from a private cjson instance. */
+static void native_open (lua_State *L) {
+  luaL_newlib(L, native_funcs);
+  lua_pushcfunction(L, luaopen_cjson);
+  lua_call(L, 0, 1);                      /* a fresh cjson: its settings are ours alone */
+  lua_getfield(L, -1, "decode_max_depth");
+  lua_pushinteger(L, TRK_JSON_DEPTH);
+  lua_call(L, 1, 0);
+  lua_getfield(L, -1, "encode_max_depth");
+  lua_pushinteger(L, TRK_JSON_DEPTH);
+  lua_call(L, 1, 0);
+  lua_getfield(L, -1, "decode");
+  lua_pushcclosure(L, native_decode, 1);
+  lua_setfield(L, -3, "decode");
+  lua_getfield(L, -1, "encode");
+  lua_setfield(L, -3, "encode");
+  lua_getfield(L, -1, "null");
+  lua_setfield(L, -3, "null");
+  lua_pop(L, 1);
+}
+
+
+/* ---- the private environment of the Lua parts ------------------------------------------ */
+
+/* import(name): the Lua part `name`, loaded once. Upvalue 1: the environment; 2: the cache. */
+static int client_import (lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  if (lua_getfield(L, lua_upvalueindex(2), name) != LUA_TNIL) return 1;
+  const trk_embedded *e = trk_client_scripts;
+  while (e->module && strcmp(e->module, name) != 0) e++;
+  if (e->module == NULL) return luaL_error(L, "tracker: no client part '%s'", name);
+  lua_pushfstring(L, "=[tracker] %s", e->path);
+  if (luaL_loadbufferx(L, e->source, e->size, lua_tostring(L, -1), "t") != LUA_OK)
+    return lua_error(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_setupvalue(L, -2, 1);               /* _ENV */
+  lua_call(L, 0, 1);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, lua_upvalueindex(2), name);
+  return 1;
+}
+
+/* Loads client.lua into a fresh private environment; leaves its module table on the stack.
+   The module table `tracker` is at index mod. */
+static void client_open (lua_State *L, int mod) {
+  lua_newtable(L);                        /* the environment */
+  int env = lua_gettop(L);
+  lua_createtable(L, 0, 1);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, env);
+  native_open(L);
+  lua_setfield(L, env, "native");
+  lua_pushvalue(L, mod);
+  lua_setfield(L, env, "tracker");
+  lua_pushvalue(L, env);
+  lua_newtable(L);                        /* cache of loaded parts */
+  lua_pushcclosure(L, client_import, 2);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, env, "import");
+  lua_pushliteral(L, "client");
+  lua_call(L, 1, 1);
+  lua_remove(L, env);
+}
+
+
+/* ---- module ------------------------------------------------------------------------------ */
 
 static const luaL_Reg tracker_funcs[] = {
   {"error", trk_error_lnew},
@@ -18,11 +240,16 @@ static const luaL_Reg tracker_funcs[] = {
 int luaopen_tracker (lua_State *L) {
   trk_error_init(L);
   luaL_newlib(L, tracker_funcs);
+  int mod = lua_gettop(L);
   lua_pushliteral(L, TRK_VERSION);
-  lua_setfield(L, -2, "version");
+  lua_setfield(L, mod, "version");
   trk_time_open(L);
-  lua_setfield(L, -2, "time");
+  lua_setfield(L, mod, "time");
   trk_transport_open(L);
-  lua_setfield(L, -2, "transport");
+  lua_setfield(L, mod, "transport");
+  client_open(L, mod);
+  lua_getfield(L, -1, "connect");
+  lua_setfield(L, mod, "connect");
+  lua_pop(L, 1);
   return 1;
 }

@@ -1,0 +1,20 @@
+/* Lua sources compiled into C arrays by runtime/embed.cmake. */
+#ifndef TRK_EMBEDDED_H
+#define TRK_EMBEDDED_H
+
+#include <stddef.h>
+
+typedef struct trk_embedded {
+  const char *module;   /* "tracker.sandbox" */
+  const char *path;     /* "tracker/sandbox.lua", relative to its root folder */
+  const char *source;
+  size_t size;
+} trk_embedded;
+
+/* Each list ends with a NULL module. */
+extern const trk_embedded trk_embedded_scripts[];   /* scripts/: shipped modules (trk only) */
+extern const trk_embedded trk_client_scripts[];     /* bindings/lua/: the client's Lua parts */
+
+const trk_embedded *trk_embedded_find(const char *module);   /* in trk_embedded_scripts */
+
+#endif

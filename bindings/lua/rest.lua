@@ -1,0 +1,150 @@
+-- rest: all that trk knows of Tracker's REST API v1 (docs/tracker-api.md §4, §7): paths, bodies,
+-- answer shapes and the application item's fields. Nothing else in the client spells them.
+
+local native = native
+local type, ipairs, tostring, tonumber, tointeger, fmt, gsub =
+      type, ipairs, tostring, tonumber, math.tointeger, string.format, string.gsub
+
+local M = {}
+
+M.hosts = {                                  -- §1 [DOC]
+  us = "https://evousapi.tracker-rms.com",
+  ca = "https://evocaapi.tracker-rms.com",
+  global = "https://evoglapi.tracker-rms.com",
+}
+M.max_page = 500                             -- pageSize cap [INF: §9]
+M.max_id = 2147483647                        -- path ids are 32-bit [INF: §9]
+M.headers = { ["Content-Type"] = "application/json", ["Accept"] = "application/json" }
+
+local function int(v)
+  if type(v) == "number" then return tointeger(v) end
+  if type(v) == "string" then return tointeger(tonumber(v)) end
+  return nil
+end
+
+local function str(v)
+  if type(v) == "string" then
+    if v == "" then return nil end
+    return v
+  end
+  if type(v) == "number" then return tostring(tointeger(v) or v) end
+  return nil
+end
+
+-- ---- auth (§4 ExchangeToken) ---------------------------------------------------------------
+
+function M.exchange(api_token)
+  return "POST", "/api/Auth/ExchangeToken", native.encode({ bearerToken = api_token })
+end
+
+-- jwt, expiry (epoch or nil) from the exchange answer, or nil, message.
+function M.token(doc, parse_time)
+  if type(doc) ~= "table" or type(doc.token) ~= "string" or doc.token == "" then
+    return nil, "ExchangeToken: the answer has no 'token'"
+  end
+  local exp
+  if type(doc.expiration) == "string" then exp = parse_time(doc.expiration) end
+  return doc.token, exp
+end
+
+function M.authorization(jwt)
+  return "Bearer " .. jwt
+end
+
+-- ---- applications (§4 OpportunityResource) -------------------------------------------------
+
+-- Local naive "YYYY-MM-DD HH:MM:SS" as the REST API writes it ("YYYY-MM-DDTHH:MM:SS").
+local function rest_time(t)
+  if t == nil then return nil end
+  return (gsub(t, " ", "T", 1))
+end
+
+function M.search(f, after, page, size)
+  return "POST", "/api/v1/OpportunityResource/PagedSearch", native.encode({
+    pageNumber = page, pageSize = size,
+    opportunityId = f.job, resourceId = f.candidate, opportunityResourceStatusId = f.stage_id,
+    updatedAfter = rest_time(after), updatedBefore = rest_time(f.before),
+  })
+end
+
+-- items, is_last from a PagedSearch answer, or nil, message.
+function M.page(doc)
+  if type(doc) ~= "table" or type(doc.opportunityResources) ~= "table" then
+    return nil, "PagedSearch: the answer has no 'opportunityResources' list"
+  end
+  return doc.opportunityResources, doc.hasNextPage ~= true
+end
+
+function M.application(id)
+  return "GET", fmt("/api/v1/OpportunityResource/%d", id)
+end
+
+-- The local naive time ("YYYY-MM-DD HH:MM:SS", as widget items have it) and the id of an item.
+function M.key(item)
+  if type(item) ~= "table" then return nil end
+  local id, ts = int(item.opportunityResourceId), item.lastUpdatedDateTime
+  if id == nil or type(ts) ~= "string" then return nil end
+  return (gsub(ts, "T", " ", 1)), id
+end
+
+-- A normalised application from an item, or nil when malformed (see widget.record).
+function M.record(item, c, custom)
+  local ts, id = M.key(item)
+  if ts == nil then return nil end
+  local job, cand = str(item.opportunityName), str(item.resourceDisplayAs)
+  return {
+    id = id, kind = "application",
+    name = cand and job and (cand .. " - " .. job) or cand or job,
+    stage = str(item.opportunityResourceStatusName), stage_id = int(item.opportunityResourceStatusId),
+    job_id = int(item.opportunityId), candidate_id = int(item.resourceId),
+    client_id = int(item.clientId), job_name = job, candidate_name = cand,
+    client_name = str(item.clientName), email = str(item.resourceEmail),
+    active = item.activeRecord ~= "n", start_date = c.date(item.startDate),
+    end_date = c.date(item.endDate), pay_rate = tonumber(item.payRate),
+    charge_rate = tonumber(item.chargeRate), updated_at = c.time(ts),
+    custom = custom(item.customFields, c.fields.application, c.typed),
+    raw = item,
+  }
+end
+
+-- ---- documents (§4 Resource/{id}/Documents) ------------------------------------------------
+
+function M.documents(candidate_id)
+  return "GET", fmt("/api/v1/Resource/%d/Documents", candidate_id)
+end
+
+function M.document(candidate_id, document_id)
+  return "GET", fmt("/api/v1/Resource/%d/Documents/%d", candidate_id, document_id)
+end
+
+-- The id of the candidate's resume in a documents list: the primary document of type resume,
+-- else the newest resume, else nil.
+function M.resume_id(list)
+  if type(list) ~= "table" then return nil, "Documents: the answer is not a list" end
+  local best, best_date, primary
+  for _, d in ipairs(list) do
+    if type(d) == "table" and type(d.documentType) == "string"
+        and d.documentType:lower() == "resume" and int(d.documentId) then
+      if d.isPrimary == true and not primary then primary = int(d.documentId) end
+      local date = type(d.dateAdded) == "string" and d.dateAdded or ""
+      if best == nil or date > best_date then best, best_date = int(d.documentId), date end
+    end
+  end
+  return primary or best
+end
+
+-- filename, content type, base64 data of a document answer, or nil, message.
+function M.file(doc)
+  if type(doc) ~= "table" or type(doc.data) ~= "string" then
+    return nil, "Documents: the answer has no 'data'"
+  end
+  return str(doc.filename), str(doc.contentType), doc.data
+end
+
+-- The problem detail of an error answer (RFC 7807 body), for messages; never the whole body.
+function M.problem(doc)
+  if type(doc) ~= "table" then return nil end
+  return str(doc.detail) or str(doc.title)
+end
+
+return M
