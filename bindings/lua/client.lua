@@ -251,7 +251,7 @@ local function converters(c)
     function conv.time(v)      -- "2026-11-21 16:05:00" -> "2026-11-21T22:05:00Z"
       if type(v) ~= "string" or #v < 19 then return conv.date(v) end
       local ok, t = pcall(ttime.from_local, sub(v, 1, 19), tz)
-      if ok then return ttime.format(t) end
+      if ok and t then return ttime.format(t) end
       return nil
     end
     function conv.filter(epoch) return ttime.to_local(epoch, tz) end
@@ -276,7 +276,7 @@ local function instant(fname, name, v)
     if t then return t end
   elseif type(v) == "string" then
     local ok, t = pcall(ttime.parse, v)
-    if ok then return t end
+    if ok and t then return t end
     misuse(fname, "option '%s' must be an ISO 8601 time with Z or an offset "
            .. "(like 2026-11-01T00:00:00Z), got '%s'", name, sub(v, 1, 40))
   end
@@ -709,7 +709,7 @@ local function fill(st)
 end
 
 function Stream:next()
-  if getmetatable(self) ~= "tracker.stream" or self.src == nil then
+  if getmetatable(self) ~= "tracker.stream" then
     raise("next: expected a stream as 'self' (use s:next())")
   end
   while true do

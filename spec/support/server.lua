@@ -1,0 +1,54 @@
+-- Starts and stops `trk emulator` processes for specs that go over HTTP.
+local trk = require "support.trk"
+
+local M = {}
+local q = trk.quote
+
+-- Under the sanitizer build, busted runs with the ASan runtime preloaded; tools that are not
+-- instrumented (curl, env, kill) can hang in it, so every shell here drops it (trk is
+-- instrumented itself and checks its own leaks).
+M.PLAIN = "unset LD_PRELOAD; "
+local SANITIZE_ENV = "ASAN_OPTIONS=detect_leaks=1:exitcode=86 "
+                     .. "UBSAN_OPTIONS=halt_on_error=1:exitcode=87:print_stacktrace=1 "
+
+local running = {}
+
+-- Starts `trk emulator --port 0 ARGS...`; returns { url, port, pid, first, errfile }.
+function M.start(args)
+  local errfile = os.tmpname()
+  local argv = { q(trk.bin), "emulator", "--port", "0" }
+  for _, a in ipairs(args or {}) do argv[#argv + 1] = q(a) end
+  local env = os.getenv("TRK_SANITIZE") and SANITIZE_ENV or ""
+  local pipe = io.popen(M.PLAIN .. "echo $$; exec env " .. env .. table.concat(argv, " ")
+                        .. " 2>" .. q(errfile) .. " </dev/null", "r")
+  local s = { pid = tonumber(pipe:read("l")), pipe = pipe, errfile = errfile }
+  running[#running + 1] = s
+  s.first = pipe:read("l")
+  if s.first == nil then error("trk emulator did not start:\n" .. trk.slurp(errfile), 2) end
+  s.url = assert(s.first:match("^listening on (http://[^%s]+)$"), s.first)
+  s.port = tonumber(s.url:match(":(%d+)$"))
+  return s
+end
+
+function M.stop(s)
+  if not s.pipe then return end
+  os.execute(M.PLAIN .. "kill -KILL " .. s.pid .. " 2>/dev/null")
+  s.pipe:close()
+  s.pipe = nil
+  os.remove(s.errfile)
+end
+
+function M.stop_all()
+  for _, s in ipairs(running) do M.stop(s) end
+  running = {}
+end
+
+-- Seconds on a monotonic clock (plain lua5.4 has none: /proc/uptime has hundredths).
+function M.now()
+  local f = assert(io.open("/proc/uptime"))
+  local up = f:read("n")
+  f:close()
+  return up
+end
+
+return M
