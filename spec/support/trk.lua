@@ -50,6 +50,11 @@ function M.exec(args, opts)
     cmd[#cmd + 1] = "env ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=halt_on_error=1:exitcode=87:print_stacktrace=1"
   end
   if opts.cwd then table.insert(cmd, 1, "cd " .. quote(opts.cwd) .. " &&") end
+  if opts.env then
+    local vars = { "env" }
+    for k, v in pairs(opts.env) do vars[#vars + 1] = quote(k .. "=" .. v) end
+    cmd[#cmd + 1] = table.concat(vars, " ")
+  end
   cmd[#cmd + 1] = quote(M.bin)
   for _, a in ipairs(args) do cmd[#cmd + 1] = quote(a) end
   cmd[#cmd + 1] = "2>" .. quote(errfile)
@@ -67,8 +72,8 @@ function M.exec(args, opts)
 end
 
 -- Writes source to a script file (name defaults to "script.lua") in a scratch directory and
--- runs `trk run` on it with options (a list) and script arguments (after --).
-function M.run(source, options, args, name)
+-- runs `trk run` on it with options (a list) and script arguments (after --); env: variables.
+function M.run(source, options, args, name, env)
   local dir = M.tmpdir()
   name = name or "script.lua"
   M.write(dir .. "/" .. name, source)
@@ -78,7 +83,7 @@ function M.run(source, options, args, name)
     argv[#argv + 1] = "--"
     for _, a in ipairs(args) do argv[#argv + 1] = a end
   end
-  local r = M.exec(argv, { cwd = dir })
+  local r = M.exec(argv, { cwd = dir, env = env })
   r.dir = dir
   return r
 end

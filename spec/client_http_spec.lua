@@ -1,0 +1,93 @@
+-- The client over HTTP: `trk emulator --port 0` served to the curl transport, in real time.
+local tracker = require "tracker"
+local emulator = require "tracker.emulator"
+local json = require "json"
+local trk = require "support.trk"
+local server = require "support.server"
+-- the suite uses busted's describe/it/assert: it is loaded into this file's environment
+local suite = assert(loadfile("spec/support/client_suite.lua", "t", _ENV))()
+
+local KEY, USER, TOKEN = "demo-key", "demo@example.com", "demo-token"
+
+local srv, dir
+local B = { name = "HTTP (curl) against trk emulator", fake_time = false, clock = server.now }
+
+-- emulator.new fault names -> `trk emulator --faults` keys
+local FAULT_KEYS = { errors = "5xx", drop = "drop", truncate = "truncate", malformed = "malformed",
+                     page_cap = "page-cap", seed = "seed" }
+
+function B.start(cfg)
+  dir = dir or trk.tmpdir()
+  local file = dir .. "/fixture.json"
+  trk.write(file, emulator.new({ data = cfg.data }):to_json())
+  local args = { "--data", file }
+  if cfg.timezone then args[#args + 1] = "--timezone"; args[#args + 1] = cfg.timezone end
+  if cfg.rate_limit then args[#args + 1] = "--rate-limit"; args[#args + 1] = cfg.rate_limit .. "/min" end
+  local spec = {}
+  for k, v in pairs(cfg.faults or {}) do spec[#spec + 1] = FAULT_KEYS[k] .. "=" .. v end
+  if #spec > 0 then args[#args + 1] = "--faults"; args[#args + 1] = table.concat(spec, ",") end
+  srv = server.start(args)
+end
+
+function B.stop()
+  if srv then server.stop(srv) end
+  srv = nil
+end
+
+function B.connect(opts)
+  local o = { widget_url = srv.url, rest_url = srv.url, apikey = KEY, username = USER,
+              api_token = TOKEN, rate_limit = false }
+  for k, v in pairs(opts) do o[k] = v end
+  if o.timezone == nil then o.timezone = false end
+  return tracker.connect(o)
+end
+
+local function post(path, body)
+  local tr = tracker.transport.curl()
+  local status, _, answer = tr:request({ method = "POST", url = srv.url .. path, body = body,
+                                         headers = { ["Content-Type"] = "application/json" } })
+  tr:close()
+  return status, answer
+end
+
+function B.widget(verb, instructions, nodes)
+  local inner = { credentials = { apikey = KEY, username = USER }, instructions = instructions }
+  for k, v in pairs(nodes or {}) do inner[k] = v end
+  local _, body = post("/api/widget/" .. verb, json.encode({ trackerrms = { [verb] = inner } }))
+  return json.decode(body)
+end
+
+function B.exchange()
+  assert.are.equal(200, (post("/api/Auth/ExchangeToken", json.encode({ bearerToken = TOKEN }))))
+end
+
+teardown(function()
+  server.stop_all()
+  trk.cleanup()
+end)
+
+suite(B)
+
+describe("the client over HTTP only", function()
+  after_each(B.stop)
+
+  it("answers timeout when the server is slower than the timeout", function()
+    dir = dir or trk.tmpdir()
+    srv = server.start({ "--latency", "3000" })
+    local t = B.connect({ timeout = 0.5, retry_for = 0.1 })
+    local _, e = t:stages()
+    assert.is_true(tracker.is_error(e))
+    assert.are.equal("timeout", e.code, tostring(e))
+  end)
+
+  it("answers network when nothing listens", function()
+    srv = server.start({})
+    local url = srv.url
+    B.stop()
+    local t = tracker.connect({ widget_url = url, rest_url = url, apikey = KEY, username = USER,
+                                rate_limit = false, retry_for = 0.2 })
+    local _, e = t:stages()
+    assert.are.equal("network", e.code, tostring(e))
+    assert.is_truthy(tostring(e):find("cannot connect", 1, true), tostring(e))
+  end)
+end)
