@@ -1,13 +1,22 @@
 /* tracker.transport: the libcurl HTTP transport, one reusable easy handle per userdata. */
 /*
-** - transport.curl(opts) makes a handle holding ONE curl easy handle, so that consecutive
-**   requests reuse the connection (keep-alive). tr:request{...} answers status, headers, body
-**   for ANY HTTP answer (4xx/5xx included: their meaning is the caller's business), or
-**   nil, err (a tracker error: "timeout", "network", "bad_response") when there is none.
+** - transport.curl(opts) makes a handle holding ONE curl easy handle and ONE multi handle
+**   (its connection cache), so that consecutive requests reuse the connection (keep-alive).
+**   tr:request{...} answers status, headers, body for ANY HTTP answer (4xx/5xx included:
+**   their meaning is the caller's business), or nil, err (a tracker error: "timeout",
+**   "network", "bad_response") when there is none.
+** - Threads: tr:send{...} checks the request, builds it, and runs the transfer on a POSIX
+**   thread of its own; tr:wait() joins that thread and answers as request does, which is
+**   send + wait. At most one transfer per handle is in flight. The worker touches only the
+**   handle's curl handles and C buffers, never the lua_State; the main thread leaves them
+**   alone until the join. It blocks every signal, so that the sandbox's SIGRTMIN timer and
+**   SIGINT reach the main thread. Closing (close, __close, __gc) an in-flight handle sets an
+**   abort flag, wakes the worker and joins it: no thread outlives its handle.
 ** - Memory: everything allocated outside Lua (response body and headers, the request's header
 **   list and parsed URL) is owned by the userdata, reset at the start of each request and
-**   freed by __gc/__close. A Lua error at any point (a memory error while pushing results,
-**   a bad argument) therefore leaks nothing. The curl callbacks never call Lua.
+**   freed by __gc/__close; the request body, a Lua string, is kept alive in the userdata's
+**   user value until the transfer ends. A Lua error at any point (a memory error while
+**   pushing results, a bad argument) therefore leaks nothing. The curl callbacks never call Lua.
 ** - Messages name the method, scheme://host:port/path and what failed; never the query string,
 **   user info, header values or bodies, which may hold credentials.
 ** - TLS verification is always on; only http and https; no redirects followed; gzip accepted
@@ -15,6 +24,9 @@
 ** - Proxy environment variables (http_proxy, https_proxy, no_proxy) are honoured as by curl.
 */
 #include <ctype.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +46,7 @@
 #define TR_WHERE_MAX        512               /* "METHOD scheme://host:port/path" kept for messages */
 #define TR_HOSTPORT_MAX     280               /* "host:port" kept for messages */
 #define TR_PROTOCOLS        "http,https"
+#define TR_POLL_MS          1000              /* longest wait in curl_multi_poll (close wakes it) */
 
 #ifndef TRK_VERSION
 #define TRK_VERSION "0.0.0"
@@ -49,8 +62,11 @@ typedef struct TrBuf {
 
 enum { TR_FAIL_NONE, TR_FAIL_BODY, TR_FAIL_HEADERS, TR_FAIL_MEMORY };
 
+/* While a transfer is in flight (inflight), the worker owns curl, multi, body, head, fail,
+   result and oserr; the main thread touches none of them until it has joined the worker. */
 typedef struct Transport {
   CURL *curl;                 /* NULL once closed */
+  CURLM *multi;               /* drives curl; its connection cache keeps connections alive */
   CURLU *url;                 /* the current request's URL */
   struct curl_slist *hdrs;    /* the current request's headers */
   TrBuf body, head;           /* the current answer's body and header lines */
@@ -58,6 +74,11 @@ typedef struct Transport {
   double connect_timeout, timeout;   /* seconds */
   double req_timeout;         /* the current request's timeout (seconds) */
   int fail;                   /* why a callback stopped the transfer (TR_FAIL_*) */
+  CURLcode result;            /* how the transfer ended */
+  long oserr;                 /* errno of its last failed system call */
+  int inflight;               /* a worker was started and not yet joined */
+  pthread_t worker;
+  atomic_int abort;           /* set by close: the worker stops as soon as it sees it */
   char where[TR_WHERE_MAX];   /* "POST https://host:443/path": safe to print */
   char hostport[TR_HOSTPORT_MAX];
 } Transport;
@@ -136,6 +157,66 @@ static size_t tr_on_header (char *data, size_t size, size_t n, void *ud) {
   return len;
 }
 
+/* Called by curl as the transfer goes: non-zero aborts it, even in the middle of curl's work. */
+static int tr_on_progress (void *ud, curl_off_t dltotal, curl_off_t dlnow,
+                           curl_off_t ultotal, curl_off_t ulnow) {
+  (void)dltotal; (void)dlnow; (void)ultotal; (void)ulnow;
+  return atomic_load(&((Transport *)ud)->abort);
+}
+
+
+/* ---- the worker thread (no Lua here) -------------------------------------------------- */
+
+/* Runs one transfer: the loop curl_easy_perform runs, but on the handle's own multi handle,
+   so that close can interrupt its sleep with curl_multi_wakeup (curl_easy_perform sleeps up
+   to a second between looks at the abort flag). */
+static void *tr_work (void *ud) {
+  Transport *p = (Transport *)ud;
+  CURLcode rc = CURLE_ABORTED_BY_CALLBACK;   /* unless curl tells how the transfer ended */
+  CURLMcode mc = curl_multi_add_handle(p->multi, p->curl);
+  int running = 1, added = (mc == CURLM_OK);
+  while (mc == CURLM_OK && running && !atomic_load(&p->abort)) {
+    mc = curl_multi_perform(p->multi, &running);
+    if (mc == CURLM_OK && running)
+      mc = curl_multi_poll(p->multi, NULL, 0, TR_POLL_MS, NULL);
+  }
+  if (mc != CURLM_OK)             /* as curl_easy_perform says it */
+    rc = mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_BAD_FUNCTION_ARGUMENT;
+  else {
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(p->multi, &left)) != NULL)
+      if (m->msg == CURLMSG_DONE) rc = m->data.result;
+  }
+  curl_easy_getinfo(p->curl, CURLINFO_OS_ERRNO, &p->oserr);
+  if (added) curl_multi_remove_handle(p->multi, p->curl);
+  p->result = rc;
+  return NULL;
+}
+
+/* Starts the worker with every signal blocked in it; 0 or an errno. */
+static int tr_start (Transport *p) {
+  sigset_t all, old;
+  sigfillset(&all);
+  atomic_store(&p->abort, 0);
+  pthread_sigmask(SIG_SETMASK, &all, &old);   /* the new thread inherits this mask */
+  int err = pthread_create(&p->worker, NULL, tr_work, p);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (err == 0) p->inflight = 1;
+  return err;
+}
+
+/* Waits for the worker to end; with abort, makes it end now. */
+static void tr_join (Transport *p, int abort) {
+  if (!p->inflight) return;
+  if (abort) {
+    atomic_store(&p->abort, 1);
+    curl_multi_wakeup(p->multi);
+  }
+  pthread_join(p->worker, NULL);
+  p->inflight = 0;
+}
+
 
 /* ---- handle life ----------------------------------------------------------------------- */
 
@@ -152,9 +233,12 @@ static void tr_release_request (Transport *p) {
 }
 
 static void tr_release (Transport *p) {
+  tr_join(p, 1);                  /* nothing may be freed under the worker */
   tr_release_request(p);
   curl_easy_cleanup(p->curl);
   p->curl = NULL;                 /* mark handle as closed */
+  if (p->multi) curl_multi_cleanup(p->multi);   /* closes the kept-alive connections */
+  p->multi = NULL;
   tr_buf_free(&p->body);
   tr_buf_free(&p->head);
 }
@@ -193,6 +277,9 @@ static CURLcode tr_setup (Transport *p, const char *user_agent, const char *ca_f
   TR_SET(CURLOPT_WRITEDATA, (void *)p);
   TR_SET(CURLOPT_HEADERFUNCTION, tr_on_header);
   TR_SET(CURLOPT_HEADERDATA, (void *)p);
+  TR_SET(CURLOPT_NOPROGRESS, 0L);
+  TR_SET(CURLOPT_XFERINFOFUNCTION, tr_on_progress);
+  TR_SET(CURLOPT_XFERINFODATA, (void *)p);
 #if LIBCURL_VERSION_NUM >= 0x075500      /* 7.85: the string form; the bitmask is deprecated */
   TR_SET(CURLOPT_PROTOCOLS_STR, TR_PROTOCOLS);
   TR_SET(CURLOPT_REDIR_PROTOCOLS_STR, TR_PROTOCOLS);
@@ -255,14 +342,18 @@ static int tr_new (lua_State *L) {
     if (ua) user_agent = ua;
     ca_file = tr_opt_string(L, 1, 1, "ca_file");
   }
-  Transport *p = (Transport *)lua_newuserdatauv(L, sizeof(Transport), 0);
+  /* user value 1: the body of the request in flight, kept alive for the worker */
+  Transport *p = (Transport *)lua_newuserdatauv(L, sizeof(Transport), 1);
   memset(p, 0, sizeof *p);        /* closed and empty, in case what follows fails */
+  atomic_init(&p->abort, 0);
   luaL_setmetatable(L, TRK_TRANSPORT_MT);
   p->max_body = (size_t)max_body;
   p->connect_timeout = connect_timeout;
   p->timeout = timeout;
   p->curl = curl_easy_init();
   if (p->curl == NULL) return luaL_error(L, "transport.curl: cannot create a curl handle");
+  p->multi = curl_multi_init();
+  if (p->multi == NULL) return luaL_error(L, "transport.curl: cannot create a curl handle");
   CURLcode rc = tr_setup(p, user_agent, ca_file);
   if (rc != CURLE_OK)
     return luaL_error(L, "transport.curl: cannot configure curl (%s)", curl_easy_strerror(rc));
@@ -344,7 +435,7 @@ static CURLcode tr_set_method (Transport *p, const char *method, const char *bod
   TR_SET(CURLOPT_NOBODY, 0L);
   if (has_body) {
     TR_SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
-    TR_SET(CURLOPT_POSTFIELDS, body ? body : "");   /* the Lua string outlives the perform */
+    TR_SET(CURLOPT_POSTFIELDS, body ? body : "");   /* the Lua string outlives the transfer */
   }
   else
     TR_SET(CURLOPT_HTTPGET, 1L);
@@ -446,29 +537,31 @@ static void tr_push_headers (lua_State *L, Transport *p) {
   }
 }
 
-/* tr:request{ method=, url=, headers=, body=, timeout= } -> status, headers, body | nil, err */
-static int tr_request (lua_State *L) {
-  Transport *p = tr_check_open(L);
+/* Checks and builds the request in the table at index 2 and starts its transfer; raises on
+   misuse. The body string goes to user value 1, where it outlives the transfer. */
+static void tr_send_request (lua_State *L, Transport *p) {
   luaL_checktype(L, 2, LUA_TTABLE);
+  if (p->inflight) luaL_error(L, "transport: a request is already in flight");
   size_t mlen, blen = 0;
   const char *method = "GET", *url, *body = NULL;
   int type = lua_getfield(L, 2, "method");
   if (type != LUA_TNIL) {
-    if (type != LUA_TSTRING) return luaL_argerror(L, 2, "'method' must be a string");
+    if (type != LUA_TSTRING) luaL_argerror(L, 2, "'method' must be a string");
     method = lua_tolstring(L, -1, &mlen);
     if (mlen > TR_METHOD_MAX || !tr_is_token(method, mlen))
-      return luaL_argerror(L, 2, "'method' is not a valid HTTP method");
+      luaL_argerror(L, 2, "'method' is not a valid HTTP method");
   }
   if (lua_getfield(L, 2, "url") != LUA_TSTRING)
-    return luaL_argerror(L, 2, "'url' must be a string");
+    luaL_argerror(L, 2, "'url' must be a string");
   url = lua_tostring(L, -1);
   type = lua_getfield(L, 2, "headers");
   int headers = lua_gettop(L);
   if (type == LUA_TNIL) headers = 0;
-  else if (type != LUA_TTABLE) return luaL_argerror(L, 2, "'headers' must be a table");
-  type = lua_getfield(L, 2, "body");    /* stays on the stack through the perform */
+  else if (type != LUA_TTABLE) luaL_argerror(L, 2, "'headers' must be a table");
+  type = lua_getfield(L, 2, "body");
+  int body_at = lua_gettop(L);
   if (type == LUA_TSTRING) body = lua_tolstring(L, -1, &blen);
-  else if (type != LUA_TNIL) return luaL_argerror(L, 2, "'body' must be a string");
+  else if (type != LUA_TNIL) luaL_argerror(L, 2, "'body' must be a string");
   double timeout = tr_opt_seconds(L, 2, 2, "timeout", p->timeout);
 
   /* what an earlier request left (it may have been interrupted by an error) */
@@ -483,18 +576,32 @@ static int tr_request (lua_State *L) {
   if (rc == CURLE_OK) rc = curl_easy_setopt(p->curl, CURLOPT_TIMEOUT_MS, tr_ms(timeout));
   if (rc != CURLE_OK) {
     tr_release_request(p);
-    return luaL_error(L, "transport: cannot set up the request (%s)", curl_easy_strerror(rc));
+    luaL_error(L, "transport: cannot set up the request (%s)", curl_easy_strerror(rc));
   }
   p->req_timeout = timeout;
+  lua_pushvalue(L, body_at);      /* curl reads the body in place: keep it alive */
+  lua_setiuservalue(L, 1, 1);
+  int err = tr_start(p);
+  if (err != 0) {
+    char os[128];
+    tr_release_request(p);
+    lua_pushnil(L);
+    lua_setiuservalue(L, 1, 1);
+    luaL_error(L, "transport: cannot start a transfer thread (%s)", tr_oserror(err, os, sizeof os));
+  }
+}
 
-  CURLcode done = curl_easy_perform(p->curl);
-  long oserr = 0;
-  curl_easy_getinfo(p->curl, CURLINFO_OS_ERRNO, &oserr);
+/* Joins the transfer in flight and pushes what request answers. */
+static int tr_wait_answer (lua_State *L, Transport *p) {
+  if (!p->inflight) return luaL_error(L, "transport: no request in flight");
+  tr_join(p, 0);
   tr_release_request(p);
-  if (done != CURLE_OK) {
+  lua_pushnil(L);                 /* the body may go now */
+  lua_setiuservalue(L, 1, 1);
+  if (p->result != CURLE_OK) {
     tr_buf_trim(&p->body);        /* a refused body may be max_body bytes: give it back */
     tr_buf_trim(&p->head);
-    return tr_failure(L, p, done, oserr);
+    return tr_failure(L, p, p->result, p->oserr);
   }
   long status = 0;
   curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &status);
@@ -506,6 +613,30 @@ static int tr_request (lua_State *L) {
   return 3;
 }
 
+/* tr:request{ method=, url=, headers=, body=, timeout= } -> status, headers, body | nil, err */
+static int tr_request (lua_State *L) {
+  Transport *p = tr_check_open(L);
+  tr_send_request(L, p);
+  return tr_wait_answer(L, p);
+}
+
+/* tr:send{...}: starts the request and returns at once; tr:wait() answers it. */
+static int tr_send (lua_State *L) {
+  tr_send_request(L, tr_check_open(L));
+  return 0;
+}
+
+/* tr:wait() -> what tr:request would have answered */
+static int tr_wait (lua_State *L) {
+  return tr_wait_answer(L, tr_check_open(L));
+}
+
+/* tr:busy() -> true from send until wait */
+static int tr_busy (lua_State *L) {
+  lua_pushboolean(L, tr_check_open(L)->inflight);
+  return 1;
+}
+
 static int tr_close (lua_State *L) {
   return tr_gc(L);
 }
@@ -515,6 +646,9 @@ static int tr_close (lua_State *L) {
 
 static const luaL_Reg tr_methods[] = {
   {"request", tr_request},
+  {"send", tr_send},
+  {"wait", tr_wait},
+  {"busy", tr_busy},
   {"close", tr_close},
   {NULL, NULL}
 };
@@ -542,6 +676,8 @@ int trk_transport_open (lua_State *L) {
     luaL_setfuncs(L, tr_meta, 0);
     luaL_newlib(L, tr_methods);
     lua_setfield(L, -2, "__index");
+    lua_pushliteral(L, "tracker.transport");   /* locked: the methods are shared by every */
+    lua_setfield(L, -2, "__metatable");        /* handle, the client's included */
   }
   lua_pop(L, 1);
   luaL_newlib(L, tr_funcs);

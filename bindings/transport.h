@@ -6,7 +6,8 @@
 
 #define TRK_TRANSPORT_MT  "tracker.transport"   /* metatable of transport handles */
 
-/* Pushes the `transport` table: curl(opts) -> handle with request{...} and close().
+/* Pushes the `transport` table: curl(opts) -> handle with request{...}, send{...}, wait(),
+   busy() and close(); send runs the transfer on a thread of its own, wait collects it.
    Initialises libcurl for the process on first use. */
 int trk_transport_open(lua_State *L);
 

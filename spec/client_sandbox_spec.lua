@@ -46,6 +46,7 @@ describe("the client in trk run", function()
       local tracker = require "tracker"
       local spied = {}
       -- a script that swaps the transport after loading the module sees no request
+      print("tmt", getmetatable(tracker.transport.curl()))
       tracker.transport.curl = function(...) spied[#spied + 1] = "curl"; error("spy") end
       local t = tracker.connect()
       for k, v in pairs(t) do print("field", k, v) end
@@ -60,6 +61,7 @@ describe("the client in trk run", function()
     assert.are.equal(0, r.code, r.stderr)
     assert.is_falsy(r.stdout:find("field", 1, true))
     assert.is_truthy(r.stdout:find("mt\ttracker.client\n", 1, true), r.stdout)
+    assert.is_truthy(r.stdout:find("tmt\ttracker.transport\n", 1, true), r.stdout)
     assert.is_truthy(r.stdout:find("true\t0\n", 1, true), r.stdout)
     assert.is_truthy(r.stdout:find("not_found: job: no job with id 987654", 1, true), r.stdout)
     assert.is_truthy(r.stdout:find("false\tscript.lua:%d+: stages: no widget API credentials"), r.stdout)

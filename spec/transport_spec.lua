@@ -63,6 +63,60 @@ local function get_records(tr, base, extra)
   return tr:request(req)
 end
 
+-- Requests a handle must refuse, each with the field its message names.
+local function misuse_cases(url)
+  return {
+    { {}, "'url'" },
+    { { url = 42 }, "'url'" },
+    { { url = "ftp://127.0.0.1/x" }, "'url'" },
+    { { url = "not a url" }, "'url'" },
+    { { url = url, method = 1 }, "'method'" },
+    { { url = url, method = "GET\r\nX: y" }, "'method'" },
+    { { url = url, body = {} }, "'body'" },
+    { { url = url, headers = "x" }, "'headers'" },
+    { { url = url, headers = { ["X-A"] = "a\r\nX-B: b" } }, "'headers'" },
+    { { url = url, headers = { ["Bad Name"] = "a" } }, "'headers'" },
+    { { url = url, timeout = -1 }, "'timeout'" },
+  }
+end
+
+-- Seconds on a monotonic clock (os.clock counts CPU time, os.time whole seconds).
+local function now()
+  local f = assert(io.open("/proc/uptime"))
+  local t = f:read("n")
+  f:close()
+  return t
+end
+
+-- Spins for the given seconds: Lua work that keeps this thread busy.
+local function busy_for(seconds)
+  local t0, n = now(), 0
+  while now() - t0 < seconds do
+    for i = 1, 1000 do n = n + i % 7 end
+  end
+  return n
+end
+
+-- How many threads this process runs.
+local function threads()
+  local f = assert(io.open("/proc/self/status"))
+  local n = tonumber(f:read("a"):match("\nThreads:%s*(%d+)"))
+  f:close()
+  return n
+end
+
+-- The local ends of the TCP connections (IPv4, in any state) to the given port on this host,
+-- as a set.
+local function connections_to(port)
+  local ends, f = {}, assert(io.open("/proc/net/tcp"))
+  for line in f:lines() do
+    local from, to = line:match("^%s*%d+: (%x+:%x+) %x+:(%x+) ")
+    if to and tonumber(to, 16) == port then ends[from] = true end
+  end
+  f:close()
+  return ends
+end
+
 local function assert_error(code, err, ...)
   assert.is_true(tracker.is_error(err), tostring(err))
   assert.are.equal(code, err.code, tostring(err))
@@ -181,20 +235,7 @@ describe("the curl transport", function()
   end)
 
   it("raises on misuse, naming the field", function()
-    local cases = {
-      { {}, "'url'" },
-      { { url = 42 }, "'url'" },
-      { { url = "ftp://127.0.0.1/x" }, "'url'" },
-      { { url = "not a url" }, "'url'" },
-      { { url = s.url, method = 1 }, "'method'" },
-      { { url = s.url, method = "GET\r\nX: y" }, "'method'" },
-      { { url = s.url, body = {} }, "'body'" },
-      { { url = s.url, headers = "x" }, "'headers'" },
-      { { url = s.url, headers = { ["X-A"] = "a\r\nX-B: b" } }, "'headers'" },
-      { { url = s.url, headers = { ["Bad Name"] = "a" } }, "'headers'" },
-      { { url = s.url, timeout = -1 }, "'timeout'" },
-    }
-    for _, case in ipairs(cases) do
+    for _, case in ipairs(misuse_cases(s.url)) do
       local ok, msg = pcall(tr.request, tr, case[1])
       assert.is_false(ok)
       assert.is_truthy(msg:find(case[2], 1, true), msg)
@@ -220,6 +261,18 @@ describe("the curl transport", function()
     assert.is_truthy(msg:find("closed", 1, true), msg)
   end)
 
+  it("reuses one connection for consecutive requests", function()
+    local fresh = start()
+    local earlier = connections_to(fresh.port)   -- a reused port may show an old server's
+    for _ = 1, 3 do assert.are.equal(200, (get_records(tr, fresh.url))) end
+    local made = 0
+    for e in pairs(connections_to(fresh.port)) do
+      if not earlier[e] then made = made + 1 end
+    end
+    stop(fresh)
+    assert.are.equal(1, made)
+  end)
+
   it("closes as a to-be-closed variable", function()
     local kept
     do
@@ -228,5 +281,192 @@ describe("the curl transport", function()
       assert.are.equal(200, (get_records(t, s.url)))
     end
     assert.are.equal("transport (closed)", tostring(kept))
+  end)
+end)
+
+describe("the curl transport in the background", function()
+  local s, slow, tr
+
+  -- what get_records sends, for send
+  local function records_request(base, numrecords)
+    return { method = "POST", url = base .. "/api/widget/getRecords", headers = JSON,
+             body = get_records_body(numrecords) }
+  end
+
+  setup(function()
+    s = start()
+    slow = start({ "--latency", "300" })
+  end)
+  teardown(stop_all)
+  before_each(function() tr = tracker.transport.curl() end)
+  after_each(function() tr:close() end)
+
+  it("answers from wait what request answers, the sent body kept alive meanwhile", function()
+    tr:send(records_request(s.url, 3))   -- the only reference to the body is the handle's
+    assert.is_true(tr:busy())
+    collectgarbage()
+    collectgarbage()
+    local status, headers, body = tr:wait()
+    assert.is_false(tr:busy())
+    assert.are.equal(200, status)
+    assert.is_truthy(headers["content-type"]:find("application/json", 1, true))
+    assert.are.equal(3, #json.decode(body).results)
+  end)
+
+  it("runs the transfers of two handles at the same time", function()
+    local a, b = tracker.transport.curl(), tracker.transport.curl()
+    local t0 = now()
+    a:send(records_request(slow.url))
+    b:send(records_request(slow.url))
+    local sa, sb = a:wait(), b:wait()
+    local took = now() - t0
+    a:close()
+    b:close()
+    assert.are.equal(200, sa)
+    assert.are.equal(200, sb)
+    assert.is_true(took >= 0.28, took)        -- the latency was there...
+    assert.is_true(took < 0.5, took)          -- ...but paid once, not twice (0.6 s)
+  end)
+
+  it("lets Lua work while the transfer is under way", function()
+    local t0 = now()
+    tr:send(records_request(slow.url))
+    busy_for(0.3)
+    local status = tr:wait()
+    local took = now() - t0
+    assert.are.equal(200, status)
+    assert.is_true(took < 0.5, took)          -- one after the other would take 0.6 s
+  end)
+
+  it("runs each transfer on a thread that ends by wait", function()
+    local before = threads()
+    tr:send(records_request(slow.url))
+    assert.are.equal(before + 1, threads())
+    assert.are.equal(200, (tr:wait()))
+    assert.are.equal(before, threads())
+  end)
+
+  it("raises on wait with nothing in flight", function()
+    local ok, msg = pcall(tr.wait, tr)
+    assert.is_false(ok)
+    assert.is_truthy(msg:find("no request in flight", 1, true), msg)
+    tr:send(records_request(s.url))
+    tr:wait()
+    ok, msg = pcall(tr.wait, tr)             -- an answer is collected once
+    assert.is_false(ok)
+    assert.is_truthy(msg:find("no request in flight", 1, true), msg)
+  end)
+
+  it("raises on send or request while a request is in flight", function()
+    tr:send(records_request(slow.url))
+    for _, f in ipairs({ tr.send, tr.request }) do
+      local ok, msg = pcall(f, tr, { url = s.url })
+      assert.is_false(ok)
+      assert.is_truthy(msg:find("transport: a request is already in flight", 1, true), msg)
+    end
+    assert.is_true(tr:busy())
+    local status, _, body = tr:wait()          -- the first request is unharmed
+    assert.are.equal(200, status)
+    assert.are.equal(2, #json.decode(body).results)
+  end)
+
+  it("raises on misuse in send as request does, and stays idle", function()
+    for _, case in ipairs(misuse_cases(s.url)) do
+      local ok, msg = pcall(tr.send, tr, case[1])
+      assert.is_false(ok)
+      assert.is_truthy(msg:find(case[2], 1, true), msg)
+      assert.is_false(tr:busy())
+    end
+    local ok, msg = pcall(tr.send, tr)
+    assert.is_false(ok)
+    assert.is_truthy(msg:find("table expected", 1, true), msg)
+    tr:send(records_request(s.url))
+    assert.are.equal(200, (tr:wait()))
+  end)
+
+  it("answers a failed transfer from wait as nil and a network error", function()
+    local gone = start()
+    stop(gone)
+    tr:send{ url = "http://127.0.0.1:" .. gone.port .. "/api/widget/getRecords?apikey=SECRET" }
+    local status, err = tr:wait()
+    assert.is_nil(status)
+    assert_error("network", err, "127.0.0.1:" .. gone.port, "/api/widget/getRecords")
+    assert.is_falsy(err.message:find("SECRET", 1, true), err.message)
+    assert.is_true(err.retryable)
+    assert.is_false(tr:busy())
+  end)
+
+  it("answers a timeout from wait", function()
+    tr:send{ url = slow.url .. "/api/widget/getRecords", timeout = 0.1 }
+    local status, err = tr:wait()
+    assert.is_nil(status)
+    assert_error("timeout", err, "127.0.0.1:" .. slow.port, "0.1")
+  end)
+
+  it("answers bad_response from wait when the body exceeds max_body", function()
+    local small = tracker.transport.curl{ max_body = 64 }
+    small:send(records_request(s.url))
+    local status, err = small:wait()
+    small:close()
+    assert.is_nil(status)
+    assert_error("bad_response", err, "max_body", "64")
+  end)
+
+  describe("with a transfer that would take 5 s", function()
+    local stalled
+
+    setup(function() stalled = start({ "--latency", "5000" }) end)
+
+    -- A handle whose request is on the wire, waiting for the answer: past curl's early timers
+    -- (about 0.2 s in), when curl alone would sleep up to a second before looking again.
+    local function stalled_handle()
+      local t = tracker.transport.curl()
+      t:send(records_request(stalled.url))
+      busy_for(0.3)
+      return t
+    end
+
+    it("closes promptly, ends the thread and leaves the handle closed", function()
+      local before = threads()
+      local t = stalled_handle()
+      assert.are.equal(before + 1, threads())
+      local t0 = now()
+      t:close()
+      local took = now() - t0
+      assert.is_true(took < 0.5, took)      -- curl's own poll alone would take up to 1 s
+      assert.are.equal(before, threads())
+      assert.are.equal("transport (closed)", tostring(t))
+      t:close()                             -- closing twice is harmless
+      for _, f in ipairs({ t.wait, t.busy, t.send }) do
+        local ok, msg = pcall(f, t, { url = s.url })
+        assert.is_false(ok)
+        assert.is_truthy(msg:find("closed", 1, true), msg)
+      end
+    end)
+
+    it("closes promptly as a to-be-closed variable", function()
+      local t0
+      do
+        local t <close> = stalled_handle()
+        t0 = now()
+      end
+      local took = now() - t0
+      assert.is_true(took < 0.5, took)
+    end)
+
+    it("collects an in-flight handle promptly, leaving no thread behind", function()
+      local before = threads()
+      local weak = setmetatable({}, { __mode = "v" })
+      weak[1] = stalled_handle()
+      assert.are.equal(before + 1, threads())
+      local t0 = now()
+      collectgarbage()
+      collectgarbage()
+      local took = now() - t0
+      assert.is_nil(weak[1])
+      assert.is_true(took < 0.5, took)
+      assert.are.equal(before, threads())
+      assert.are.equal(200, (get_records(tr, s.url)))   -- and the process goes on
+    end)
   end)
 end)
