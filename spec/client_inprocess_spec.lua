@@ -50,3 +50,73 @@ function B.exchange()
 end
 
 suite(B)
+
+-- A server that answers oddly: each test gives the widget answer's JSON text.
+describe("the client given answers it cannot read", function()
+  local function odd(widget_body)
+    local server = {}
+    function server:handle(_, path)
+      if path:find("getSettingsData", 1, true) then
+        return 200, { ["content-type"] = "application/json" },
+               '{"status":0,"message":"success","opportunityResourceStatuses":[{"Id":1,"Name":"Applied"}]}'
+      end
+      return 200, { ["content-type"] = "application/json" }, widget_body
+    end
+    return tracker.connect({ transport = server, apikey = KEY, username = USER, rate_limit = false,
+                             clock = B.clock, sleep = B.advance, timezone = false })
+  end
+
+  local function stream_error(body)
+    local st = select(2, odd(body):candidates())
+    local r, e = st:next()
+    assert.is_nil(r)
+    assert.is_true(tracker.is_error(e), tostring(e))
+    return e
+  end
+
+  local item = '{"id":5,"name":"A","lastupdateddatetime":"2026-01-01 00:00:00"}'
+
+  it("answers bad_response for a page without results", function()
+    local e = stream_error('{"status":0,"message":"success"}')
+    assert.are.equal("bad_response", e.code)
+    assert.is_truthy(e.message:find("no 'results' list", 1, true), e.message)
+  end)
+
+  it("answers bad_response for a status that is not a number", function()
+    assert.are.equal("bad_response", stream_error('{"status":"ok","results":[]}').code)
+  end)
+
+  it("answers bad_response for an item without an id", function()
+    local e = stream_error('{"status":0,"results":[{"name":"no id","lastupdateddatetime":"2026-01-01 00:00:00"}]}')
+    assert.are.equal("bad_response", e.code)
+    assert.is_truthy(e.message:find("record 1 of the page has no id", 1, true), e.message)
+  end)
+
+  it("answers bad_response for a page out of order, yielding nothing of it", function()
+    local e = stream_error('{"status":0,"results":[' .. item .. ',{"id":6,"name":"B","lastupdateddatetime":"2025-01-01 00:00:00"}]}')
+    assert.are.equal("bad_response", e.code)
+    assert.is_truthy(e.message:find("not sorted", 1, true), e.message)
+  end)
+
+  it("answers bad_response for a JSON array where an object belongs", function()
+    assert.are.equal("bad_response", stream_error('[1,2,3]').code)
+  end)
+
+  it("answers bad_response for JSON nested too deep", function()
+    assert.are.equal("bad_response", stream_error(string.rep("[", 500) .. string.rep("]", 500)).code)
+  end)
+
+  it("maps widget statuses to codes", function()
+    assert.are.equal("auth", stream_error('{"status":1,"message":"user or API Key not found","results":[]}').code)
+    assert.are.equal("auth", stream_error('{"status":2,"message":"user not active","results":[]}').code)
+    assert.are.equal("invalid_request", stream_error('{"status":99,"message":"invalid request","results":[]}').code)
+    assert.are.equal("bad_response", stream_error('{"status":7,"results":[]}').code)
+  end)
+
+  it("reads a well-formed odd page to its end", function()
+    local list = {}
+    for r in odd('{"status":0,"results":[' .. item .. ']}'):candidates() do list[#list + 1] = r end
+    assert.are.equal(1, #list)
+    assert.are.equal(5, list[1].id)
+  end)
+end)
