@@ -2,6 +2,8 @@
 -- answer shapes and the application item's fields. Nothing else in the client spells them.
 
 local native = native
+local values = import "values"
+local int, str = values.int, values.str
 local type, ipairs, tostring, tonumber, tointeger, fmt, gsub =
       type, ipairs, tostring, tonumber, math.tointeger, string.format, string.gsub
 
@@ -16,20 +18,7 @@ M.max_page = 500                             -- pageSize cap [INF: §9]
 M.max_id = 2147483647                        -- path ids are 32-bit [INF: §9]
 M.headers = { ["Content-Type"] = "application/json", ["Accept"] = "application/json" }
 
-local function int(v)
-  if type(v) == "number" then return tointeger(v) end
-  if type(v) == "string" then return tointeger(tonumber(v)) end
-  return nil
-end
 
-local function str(v)
-  if type(v) == "string" then
-    if v == "" then return nil end
-    return v
-  end
-  if type(v) == "number" then return tostring(tointeger(v) or v) end
-  return nil
-end
 
 -- ---- auth (§4 ExchangeToken) ---------------------------------------------------------------
 

@@ -3,6 +3,8 @@
 -- the client spells a widget field name.
 
 local native = native
+local values = import "values"
+local int, str = values.int, values.str
 local type, pairs, ipairs, tostring, tonumber, select, tointeger, fmt =
       type, pairs, ipairs, tostring, tonumber, select, math.tointeger, string.format
 
@@ -98,21 +100,7 @@ end
 
 -- ---- records -------------------------------------------------------------------------------
 
-local function str(v)
-  if type(v) == "string" then
-    if v == "" then return nil end
-    return v
-  end
-  if type(v) == "number" then return tostring(tointeger(v) or v) end
-  return nil
-end
 
-local function int(v)
-  if type(v) == "number" then return tointeger(v) end
-  if type(v) == "string" then return tointeger(tonumber(v)) end
-  return nil
-end
-M.int = int
 
 local function first(...)
   for i = 1, select("#", ...) do
