@@ -4,8 +4,7 @@
 local native = native
 local values = import "values"
 local int, str = values.int, values.str
-local type, ipairs, tostring, tonumber, tointeger, fmt, gsub =
-      type, ipairs, tostring, tonumber, math.tointeger, string.format, string.gsub
+local type, ipairs, tonumber, fmt, gsub = type, ipairs, tonumber, string.format, string.gsub
 
 local M = {}
 

@@ -5,8 +5,8 @@
 local native = native
 local values = import "values"
 local int, str = values.int, values.str
-local type, pairs, ipairs, tostring, tonumber, select, tointeger, fmt =
-      type, pairs, ipairs, tostring, tonumber, select, math.tointeger, string.format
+local type, pairs, ipairs, select, tointeger, fmt =
+      type, pairs, ipairs, select, math.tointeger, string.format
 
 local M = {}
 
@@ -99,8 +99,6 @@ function M.key(item)
 end
 
 -- ---- records -------------------------------------------------------------------------------
-
-
 
 local function first(...)
   for i = 1, select("#", ...) do
