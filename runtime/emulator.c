@@ -42,6 +42,7 @@
 #define EMU_MAX_DELAY_MS      600000       /* the longest latency --latency or the model may ask */
 #define EMU_SLEEP_SLICE_MS    50           /* how often a latency wait looks for a shutdown */
 #define EMU_MAX_CANDIDATES    100000000    /* --generate */
+#define EMU_MAX_SYNTHETIC     1000000000   /* --synthetic (tracker.emulator_synthetic's cap) */
 #define EMU_MAX_RATE          1000000      /* --rate-limit N */
 #define EMU_LOG_PATH_MAX      160          /* characters of a path in --verbose lines */
 
@@ -77,7 +78,9 @@ const char trk_emulator_usage[] =
   "  --data FILE         load a JSON fixture\n"
   "  --generate N        generate a database of N candidates (with jobs, applications,\n"
   "                      notes and documents to match)\n"
-  "  --seed S            the generator's seed (default 1)\n"
+  "  --synthetic N       serve N candidates computed on demand, never stored: read-only,\n"
+  "                      for load tests; memory stays flat whatever N (0 to 1000000000)\n"
+  "  --seed S            the seed of --generate or --synthetic (default 1)\n"
   "  --timezone TZ       the database's IANA time zone (example: America/Chicago)\n"
   "\n"
   "credentials (default: the public demo values demo-key, demo@example.com, demo-token):\n"
@@ -139,6 +142,7 @@ typedef struct emu_config {
   int port;
   const char *data;                /* --data FILE */
   lua_Integer candidates;          /* --generate N; -1 for the demo */
+  lua_Integer synthetic;           /* --synthetic N; -1 when not asked */
   lua_Integer seed;
   const char *timezone;
   int latency_min, latency_max;    /* milliseconds; -1 when off */
@@ -315,6 +319,7 @@ static int emu_parse_args (emu_config *c, int argc, char **argv) {
   c->host = EMU_DEFAULT_HOST;
   c->port = EMU_DEFAULT_PORT;
   c->candidates = -1;
+  c->synthetic = -1;
   c->seed = EMU_DEMO_SEED;
   c->latency_min = c->latency_max = -1;
   c->apikey = EMU_DEMO_APIKEY;
@@ -351,6 +356,13 @@ static int emu_parse_args (emu_config *c, int argc, char **argv) {
         return emu_usage_error("--generate: '%s' is not a number of candidates from 0 to %d",
                                v, EMU_MAX_CANDIDATES);
       c->candidates = (lua_Integer)n;
+    }
+    else if (OPTION("--synthetic")) {
+      NEEDS("--synthetic");
+      if (!trk_cli_int(v, 0, EMU_MAX_SYNTHETIC, &n))
+        return emu_usage_error("--synthetic: '%s' is not a number of candidates from 0 to %d",
+                               v, EMU_MAX_SYNTHETIC);
+      c->synthetic = (lua_Integer)n;
     }
     else if (OPTION("--seed")) {
       NEEDS("--seed");
@@ -412,8 +424,11 @@ static int emu_parse_args (emu_config *c, int argc, char **argv) {
   }
   if (c->data && c->candidates >= 0)
     return emu_usage_error("--data and --generate cannot be used together");
+  if (c->synthetic >= 0 && (c->data || c->candidates >= 0))
+    return emu_usage_error("--synthetic cannot be used with %s",
+                           c->data ? "--data" : "--generate");
   if (c->data && have_seed)
-    return emu_usage_error("--seed goes with --generate, not with --data");
+    return emu_usage_error("--seed goes with --generate or --synthetic, not with --data");
   if (!emu_parse_host(c))
     return emu_usage_error("--host: '%s' is not an IP address (examples: 127.0.0.1, ::1)",
                            c->host);
@@ -955,7 +970,15 @@ static int emu_setup (lua_State *L) {
   lua_setfield(L, opts, "admin");
   emu_push_faults(L, c);
   lua_setfield(L, opts, "faults");
-  if (c->data) {
+  if (c->synthetic >= 0) {
+    x->stage = "making the synthetic database";
+    lua_newtable(L);
+    emu_setint(L, "candidates", c->synthetic);
+    emu_setint(L, "seed", c->seed);
+    lua_setfield(L, opts, "synthetic");
+    lua_pushnil(L);                  /* no data: the model makes its own */
+  }
+  else if (c->data) {
     x->stage = c->data;
     lua_getfield(L, mod, "from_json");
     lua_pushlstring(L, x->data, x->datalen);
@@ -1052,7 +1075,10 @@ static void emu_announce (const emu_config *c, int port) {
   snprintf(url, sizeof url, "http://%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", port);
   printf("listening on %s\n", url);
   fflush(stdout);
-  if (c->data) printf("data: %s\n", c->data);
+  if (c->synthetic >= 0)
+    printf("data: synthetic, %lld candidates computed from seed %lld (read-only)\n",
+           (long long)c->synthetic, (long long)c->seed);
+  else if (c->data) printf("data: %s\n", c->data);
   else if (c->candidates >= 0)
     printf("data: %lld candidates generated from seed %lld\n", (long long)c->candidates,
            (long long)c->seed);

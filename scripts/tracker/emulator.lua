@@ -32,6 +32,15 @@
 --   clock      function() -> epoch seconds (default os.time).
 --   data       a database from emulator.generate{} or emulator.from_json(); default: the
 --              metadata (lists, custom fields, users) without records.
+--   synthetic  { candidates = N, seed = S } instead of data: a read-only database of N
+--              candidates (ids 200001..200000 + N) computed from their index whenever asked for,
+--              never stored, for load tests: memory stays flat and a 500-record page costs well
+--              under a millisecond at any depth (tracker.emulator_synthetic). Items look exactly
+--              like the normal candidates; metadata comes from emulator.generate{ seed = S }.
+--              getRecords R sorts by id or lastupdateddatetime only (else 99) and answers
+--              searchtext and onlymyrecords by a scan (slow: O(N)); writes answer 99; other
+--              record types and the REST API answer as an empty database; state() and to_json()
+--              hold the metadata only.
 --   admin      true serves GET /_emulator/state and POST /_emulator/reset (else they are 404).
 --   limits     overrides of LIMITS below.
 --   faults     overrides of FAULTS below.
@@ -62,6 +71,7 @@
 -- Requests to /_emulator/* are never faulted, limited or authenticated.
 
 local json = require "json"
+local synthetic = require "tracker.emulator_synthetic"
 
 local M = {}
 
@@ -73,6 +83,7 @@ local fmt, sub, byte, char, lower, upper, find, match, gsub =
       string.find, string.match, string.gsub
 local concat, sort, unpack = table.concat, table.sort, table.unpack
 local NULL = json.null
+local KIT      -- what tracker.emulator_synthetic builds on; filled in at the end of this file
 
 -- ---- tunables ------------------------------------------------------------------------------
 
@@ -1071,7 +1082,8 @@ local Emu = {}
 Emu.__index = Emu
 
 local NEW_OPTS = { timezone = true, apikey = true, username = true, password = true,
-  api_token = true, clock = true, faults = true, data = true, admin = true, limits = true }
+  api_token = true, clock = true, faults = true, data = true, admin = true, limits = true,
+  synthetic = true }
 
 function M.new(opts)
   local o = check_keys(opts, NEW_OPTS, "emulator.new", "options")
@@ -1085,6 +1097,9 @@ function M.new(opts)
   end
   if o.data ~= nil and type(o.data) ~= "table" then
     error("emulator.new: option 'data' must be a table (see emulator.generate)", 2)
+  end
+  if o.data ~= nil and o.synthetic ~= nil then
+    error("emulator.new: options 'data' and 'synthetic' cannot be used together", 2)
   end
   local limits = {}
   for k, v in pairs(LIMITS) do limits[k] = v end
@@ -1108,7 +1123,11 @@ function M.new(opts)
   if not okz then error("emulator.new: " .. tostring(why), 2) end
   self.timezone = zone
   self.toloc = localizer(zone)
-  self:load(data)
+  if o.synthetic ~= nil then
+    self.synthetic = synthetic.new(self, o.synthetic, KIT)   -- loads its own metadata
+  else
+    self:load(data)
+  end
   return self
 end
 
@@ -1290,9 +1309,14 @@ end
 
 -- One record of a kind by id ("candidates", 188001), or nil.
 function Emu:get(kind, id)
-  local by = self.idx[kind]
-  if not by then error("emulator:get: unknown kind '" .. tostring(kind) .. "'", 2) end
-  return by[id]
+  if not self.idx[kind] then error("emulator:get: unknown kind '" .. tostring(kind) .. "'", 2) end
+  return self:record(kind, id)
+end
+
+-- The record the read verbs show for (kind, id): in synthetic mode, candidates are computed.
+function Emu:record(kind, id)
+  if self.synthetic and kind == "candidates" then return self.synthetic:record(id) end
+  return self.idx[kind][id]
 end
 
 function Emu:to_json()
@@ -1805,7 +1829,7 @@ VERB.getRecords = function(self, node, user)
   local with_custom = w_bool(ins.includecustomfields, "includecustomfields")
   local recordid = w_int(ins.recordid, "recordid")
   if recordid and recordid ~= 0 then
-    local rec = kind and self.idx[kind][recordid]
+    local rec = kind and self:record(kind, recordid)
     if rec and (kind ~= "applications" or self:is_placement(rec)) then
       return ok_read({ self:item(kind, rec, with_custom) })
     end
@@ -1833,6 +1857,11 @@ VERB.getRecords = function(self, node, user)
   local after = self:filter_time(ins.updatedafter, "updatedafter")
   local before = self:filter_time(ins.updatedbefore, "updatedbefore")
   if not kind then return ok_read({}) end
+  if self.synthetic and kind == "candidates" then         -- the answer as JSON text
+    return self.synthetic:page({ page = page, size = size, sortfield = sortfield,
+      desc = sortdir == "desc", after = after, before = before, search = search,
+      user = mine and user or nil, with_custom = with_custom })
+  end
 
   local list = self:sorted(kind, sortfield, sortdir == "desc")
   local first, last = page * size + 1, page * size + size
@@ -1881,7 +1910,7 @@ VERB.getIndividualRecord = function(self, node)
   if kind == nil then invalid("getIndividualRecord does not take recordtype '%s'", letter) end
   local id = w_int(ins.recordid, "recordid")
   if not id then invalid("'recordid' is required") end
-  local rec = kind and self.idx[kind][id]
+  local rec = kind and self:record(kind, id)
   if not rec then invalid("record %s %d not found", letter, id) end
   return ok_read({ INDIVIDUAL[kind](self, rec) })
 end
@@ -2279,7 +2308,8 @@ local JSON_HEADERS = function() return { ["content-type"] = W.content.json } end
 
 function Emu:widget(verbname, headers, body)
   local verb = VERB_BY_LOWER[lower(verbname)]
-  local function answer(t) return 200, JSON_HEADERS(), encode(t) end
+  -- t: an answer table, or its JSON text (the synthetic source's pages)
+  local function answer(t) return 200, JSON_HEADERS(), type(t) == "string" and t or encode(t) end
   if not verb then
     return answer(envelope("plain", 99, "invalid request: unknown verb '" .. verbname .. "'"))
   end
@@ -2304,6 +2334,9 @@ function Emu:widget(verbname, headers, body)
   node = lowerkeys(node)
   local user, status = self:widget_user(node.credentials, headers)
   if not user then return answer(envelope(verb.shape, status, W.messages[status])) end
+  if self.synthetic and verb.shape == "write" then
+    return answer(envelope(verb.shape, 99, synthetic.READ_ONLY))
+  end
   local okv, res = pcall(VERB[verb.name], self, node, user)
   if okv then return answer(res) end
   if type(res) == "table" and res.widget then
@@ -2670,6 +2703,11 @@ function Emu:handle(method, path, headers, body)
   return 500, { ["content-type"] = W.content.problem },
          '{"type":"about:blank","title":"Internal Server Error","status":500}'
 end
+
+-- The internals tracker.emulator_synthetic builds on (it cannot require this module: a loop).
+KIT = { encode = encode, ok_read = ok_read, reject = reject, generate = M.generate,
+        naive = naive, parse_stamp = parse_stamp, ascii_fold = ascii_fold,
+        first_names = FIRST, last_names = LAST }
 
 -- The wire tables, read-only in spirit: specs and docs quote them.
 M.wire = W
