@@ -461,14 +461,21 @@ local function finish(s, call)
   end
 end
 
+-- The widget credentials node; raises naming what to set when there is none.
+local function widget_credentials(s, fname)
+  local creds, missing = widget.credentials(s.c)
+  if creds then return creds end
+  if s.c.transport then
+    misuse(fname, "no widget API credentials: the emulator has none (create it with apikey and "
+           .. "username), or pass apikey and username to tracker.connect")
+  end
+  misuse(fname, "no widget API credentials: set %s (and TRACKER_USERNAME), or pass apikey and "
+         .. "username to tracker.connect", missing)
+end
+
 -- One widget call, synchronous. Returns the envelope or nil, err.
 local function widget_call(s, fname, verb, instructions, nodes, want_results)
-  local creds, missing = widget.credentials(s.c)
-  if not creds then
-    raise(fmt("%s: no widget API credentials: set %s (and TRACKER_USERNAME), or pass apikey "
-              .. "and username to tracker.connect", fname, missing))
-  end
-  local path, body = widget.request(verb, creds, instructions, nodes)
+  local path, body = widget.request(verb, widget_credentials(s, fname), instructions, nodes)
   local call = { api = "widget", what = verb, base = widget_base(s, fname), path = path,
                  body = body, retry = true }
   send(s, call)
@@ -823,11 +830,7 @@ local function widget_stream(self, fname, kind, f, extra)
   local size = page_size(s, f, widget.max_page)
   local m, e = metadata(s, fname)
   if not m then return stream_values(failed_stream(fname, e)) end
-  local creds, missing = widget.credentials(s.c)
-  if not creds then
-    misuse(fname, "no widget API credentials: set %s (and TRACKER_USERNAME), or pass apikey and "
-           .. "username to tracker.connect", missing)
-  end
+  local creds = widget_credentials(s, fname)
   local base = widget_base(s, fname)
   local conv = s.conv
   local match_fn = extra and extra.match
