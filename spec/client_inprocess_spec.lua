@@ -110,6 +110,7 @@ describe("the client given answers it cannot read", function()
     assert.are.equal("auth", stream_error('{"status":1,"message":"user or API Key not found","results":[]}').code)
     assert.are.equal("auth", stream_error('{"status":2,"message":"user not active","results":[]}').code)
     assert.are.equal("invalid_request", stream_error('{"status":99,"message":"invalid request","results":[]}').code)
+    assert.are.equal("conflict", stream_error('{"status":3,"message":"record found","results":[]}').code)
     assert.are.equal("bad_response", stream_error('{"status":7,"results":[]}').code)
   end)
 
