@@ -178,7 +178,11 @@ describe("synthetic candidates", function()
     for i = 2, 64 do
       local prev, this = r[i - 1].lastupdateddatetime, r[i].lastupdateddatetime
       assert.matches("^%d%d%d%d%-%d%d%-%d%d %d%d:%d%d:%d%d$", this)
-      if i % 8 == 0 then assert.equal(prev, this, "record " .. i) else assert.is_true(prev < this, "record " .. i) end
+      if i % 8 == 0 then
+        assert.equal(prev, this, "record " .. i)
+      else
+        assert.is_true(prev < this, "record " .. i)
+      end
     end
   end)
 end)
@@ -287,7 +291,8 @@ describe("synthetic mode with 10,000,000 candidates", function()
                              includecustomfields = true })
     assert.equal(500, a.count)
     for k, id in ipairs(ids(a)) do assert.equal(FIRST_ID + 19000 * 500 + k, id) end
-    local d = records(emu, { recordtype = "R", numrecords = 500, pagenum = 19999, sortdir = "desc" })
+    local d = records(emu, { recordtype = "R", numrecords = 500, pagenum = 19999,
+                             sortdir = "desc" })
     assert.same({ FIRST_ID + 500, FIRST_ID + 1 }, { d.results[1].id, d.results[500].id })
   end)
 
@@ -420,7 +425,8 @@ describe("synthetic mode's limits", function()
       local a = records(emu, { recordtype = "R", recordid = id })
       assert.equal(0, a.status)
       assert.equal(0, a.count)
-      local i = call(emu, "getIndividualRecord", { instructions = { recordtype = "R", recordid = id } })
+      local i = call(emu, "getIndividualRecord",
+                     { instructions = { recordtype = "R", recordid = id } })
       assert.equal(99, i.status)
       assert.matches("not found", i.message)
     end
@@ -432,7 +438,8 @@ describe("synthetic mode's limits", function()
     assert.equal(1, a.status)
     assert.same({}, a.results)
     assert.equal(0, call(emu, "checkLogon").status)
-    assert.equal(1, call(emu, "checkLogon", { credentials = { username = "nobody", apikey = KEY } }).status)
+    local nobody = { credentials = { username = "nobody", apikey = KEY } }
+    assert.equal(1, call(emu, "checkLogon", nobody).status)
     local w = call(emu, "updateRecord", { credentials = { username = USER, apikey = "wrong" } })
     assert.equal(1, w.status)
   end)
@@ -463,7 +470,8 @@ describe("synthetic mode's limits", function()
   it("applies latency, faults and the rate limit", function()
     local e = synthetic(10, { faults = { latency = 40, rate_limit = 2 } })
     local s1, h1 = e:handle("POST", "/api/widget/getRecords", {},
-      json.encode({ trackerrms = { getRecords = { credentials = CREDS, instructions = { recordtype = "R" } } } }))
+      json.encode({ trackerrms = { getRecords = { credentials = CREDS,
+                                                  instructions = { recordtype = "R" } } } }))
     assert.equal(200, s1)
     assert.equal("40", h1["x-emulator-delay-ms"])
     e:handle("POST", "/api/widget/checkLogon", {}, "{}")
@@ -473,7 +481,8 @@ describe("synthetic mode's limits", function()
     assert.is_true(s == 500 or s == 502 or s == 503)
     local cut = synthetic(10, { faults = { truncate = 1 } })
     local _, h, b = cut:handle("POST", "/api/widget/getRecords", {},
-      json.encode({ trackerrms = { getRecords = { credentials = CREDS, instructions = { recordtype = "R" } } } }))
+      json.encode({ trackerrms = { getRecords = { credentials = CREDS,
+                                                  instructions = { recordtype = "R" } } } }))
     assert.equal("truncate", h["x-emulator-fault"])
     assert.equal(tonumber(h["x-emulator-full-length"]) // 2, #b)
   end)

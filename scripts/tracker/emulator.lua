@@ -34,9 +34,9 @@
 --              metadata (lists, custom fields, users) without records.
 --   synthetic  { candidates = N, seed = S } instead of data: a read-only database of N
 --              candidates (ids 200001..200000 + N) computed from their index whenever asked for,
---              never stored, for load tests: memory stays flat and a 500-record page costs well
---              under a millisecond at any depth (tracker.emulator_synthetic). Items look exactly
---              like the normal candidates; metadata comes from emulator.generate{ seed = S }.
+--              never stored, for load tests: memory stays flat and a 500-record page costs
+--              about half a millisecond at any depth (tracker.emulator_synthetic). Items look
+--              exactly like the normal candidates; the metadata is emulator.generate{ seed = S }'s.
 --              getRecords R sorts by id or lastupdateddatetime only (else 99) and answers
 --              searchtext and onlymyrecords by a scan (slow: O(N)); writes answer 99; other
 --              record types and the REST API answer as an empty database; state() and to_json()
