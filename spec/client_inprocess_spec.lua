@@ -34,13 +34,12 @@ function B.connect(opts)
 end
 
 local json = require "json"
+local call = require("support.widget").caller({ apikey = KEY, username = USER })
 
 function B.widget(verb, instructions, nodes)
-  local inner = { credentials = { apikey = KEY, username = USER }, instructions = instructions }
-  for k, v in pairs(nodes or {}) do inner[k] = v end
-  local _, _, body = emu:handle("POST", "/api/widget/" .. verb, {},
-                                json.encode({ trackerrms = { [verb] = inner } }))
-  return json.decode(body)
+  local node = { instructions = instructions }
+  for k, v in pairs(nodes or {}) do node[k] = v end
+  return (call(emu, verb, node))
 end
 
 function B.exchange()

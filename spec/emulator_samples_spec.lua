@@ -6,6 +6,7 @@
 local emulator = require "tracker.emulator"
 local json = require "json"
 local time = require("tracker").time
+local keys = require("support.widget").keys
 
 local CREDENTIALS = '{"username": "ops@example.com", "apikey": "K3y..."}'
 
@@ -47,13 +48,6 @@ local function make()
   return emulator.new{ data = data, timezone = "America/New_York", apikey = "K3y...",
                        username = "ops@example.com", api_token = "<api token>",
                        clock = function() return time.parse("2026-11-21T19:05:00Z") end }
-end
-
-local function keys(t)
-  local out = {}
-  for k in pairs(t) do out[#out + 1] = k end
-  table.sort(out)
-  return out
 end
 
 local function widget(emu, verb, body)

@@ -2,9 +2,12 @@
 local emulator = require "tracker.emulator"
 local json = require "json"
 local time = require("tracker").time
+local widget = require "support.widget"
+local ids = widget.ids
 
 local NOW = time.parse("2026-11-20T12:00:00Z")      -- 07:00 in New York
 local CREDS = { username = "ops@example.com", apikey = "K3y" }
+local call, records = widget.caller(CREDS)
 
 -- A small hand-made database whose every value the specs can name.
 local function tiny()
@@ -74,26 +77,6 @@ local function make(opts)
   opts.timezone = opts.timezone or "America/New_York"
   if opts.data == nil then opts.data = tiny() end
   return emulator.new(opts), clock
-end
-
--- One widget call: the answer decoded, the HTTP status, the raw body.
-local function call(emu, verb, node, headers)
-  node = node or {}
-  if node.credentials == nil then node.credentials = CREDS end
-  if node.credentials == false then node.credentials = nil end
-  local status, _, body = emu:handle("POST", "/api/widget/" .. verb, headers or {},
-                                     json.encode({ trackerrms = { [verb] = node } }))
-  return json.decode(body), status, body
-end
-
-local function records(emu, instructions)
-  return call(emu, "getRecords", { instructions = instructions })
-end
-
-local function ids(answer)
-  local out = {}
-  for i, r in ipairs(answer.results) do out[i] = r.id end
-  return out
 end
 
 describe("emulator.new", function()

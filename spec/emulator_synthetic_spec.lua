@@ -4,9 +4,13 @@
 local emulator = require "tracker.emulator"
 local json = require "json"
 local trk = require "support.trk"
+local widget = require "support.widget"
+local ids = widget.ids
+local keys = widget.keys
 
 local KEY, USER = "K3y", "ops@example.com"
 local CREDS = { username = USER, apikey = KEY }
+local call, records = widget.caller(CREDS)
 local FIRST_ID = 200000
 
 local function synthetic(n, opts)
@@ -15,25 +19,6 @@ local function synthetic(n, opts)
   opts.synthetic = { candidates = n, seed = opts.seed or 7 }
   opts.seed = nil
   return emulator.new(opts)
-end
-
--- One widget call: the answer decoded, the HTTP status, the raw body.
-local function call(emu, verb, node)
-  node = node or {}
-  if node.credentials == nil then node.credentials = CREDS end
-  local status, _, body = emu:handle("POST", "/api/widget/" .. verb, {},
-                                     json.encode({ trackerrms = { [verb] = node } }))
-  return json.decode(body), status, body
-end
-
-local function records(emu, instructions, credentials)
-  return call(emu, "getRecords", { instructions = instructions, credentials = credentials })
-end
-
-local function ids(answer)
-  local out = {}
-  for i, r in ipairs(answer.results) do out[i] = r.id end
-  return out
 end
 
 -- The type a client sees for a decoded JSON value.
@@ -58,13 +43,6 @@ local function shape(items)
     end
   end
   return s
-end
-
-local function keys(t)
-  local out = {}
-  for k in pairs(t) do out[#out + 1] = k end
-  table.sort(out)
-  return out
 end
 
 -- Every record of a getRecords listing, by paging with pagenum until a short page.

@@ -1,49 +1,9 @@
 -- tracker.transport.curl: the libcurl transport, driven against `trk emulator --port 0`.
-local trk = require "support.trk"
 local json = require "json"
 local tracker = require "tracker"
 
-local q = trk.quote
-
--- Tools that are not instrumented can hang with the ASan runtime preloaded (see
--- emulator_http_spec.lua), so every shell here drops it.
-local PLAIN = "unset LD_PRELOAD; "
-local SANITIZE_ENV = "ASAN_OPTIONS=detect_leaks=1:exitcode=86 "
-                     .. "UBSAN_OPTIONS=halt_on_error=1:exitcode=87:print_stacktrace=1 "
-
--- ---- the server ---------------------------------------------------------------------------
-
-local running = {}
-
--- Starts `trk emulator --port 0 ARGS...`; returns { url, port, pid, pipe, errfile }.
-local function start(args)
-  local errfile = os.tmpname()
-  local argv = { q(trk.bin), "emulator", "--port", "0" }
-  for _, a in ipairs(args or {}) do argv[#argv + 1] = q(a) end
-  local env = os.getenv("TRK_SANITIZE") and SANITIZE_ENV or ""
-  local pipe = io.popen(PLAIN .. "echo $$; exec env " .. env .. table.concat(argv, " ")
-                        .. " 2>" .. q(errfile) .. " </dev/null", "r")
-  local s = { pid = tonumber(pipe:read("l")), pipe = pipe, errfile = errfile }
-  running[#running + 1] = s
-  local first = pipe:read("l")
-  if first == nil then error("trk emulator did not start:\n" .. trk.slurp(errfile), 2) end
-  s.url = assert(first:match("^listening on (http://[^%s]+)$"), first)
-  s.port = tonumber(s.url:match(":(%d+)$"))
-  return s
-end
-
-local function stop(s)
-  if not s.pipe then return end
-  os.execute(PLAIN .. "kill -KILL " .. s.pid .. " 2>/dev/null")
-  s.pipe:close()
-  s.pipe = nil
-  os.remove(s.errfile)
-end
-
-local function stop_all()
-  for _, s in ipairs(running) do stop(s) end
-  running = {}
-end
+local server = require "support.server"
+local start, stop, stop_all, now = server.start, server.stop, server.stop_all, server.now
 
 -- ---- requests -----------------------------------------------------------------------------
 
@@ -78,14 +38,6 @@ local function misuse_cases(url)
     { { url = url, headers = { ["Bad Name"] = "a" } }, "'headers'" },
     { { url = url, timeout = -1 }, "'timeout'" },
   }
-end
-
--- Seconds on a monotonic clock (os.clock counts CPU time, os.time whole seconds).
-local function now()
-  local f = assert(io.open("/proc/uptime"))
-  local t = f:read("n")
-  f:close()
-  return t
 end
 
 -- Spins for the given seconds: Lua work that keeps this thread busy.

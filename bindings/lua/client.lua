@@ -366,7 +366,8 @@ end
 
 -- ---- the request pipeline -------------------------------------------------------------------
 
--- A call: { api = "widget"|"rest", what = "getRecords", method, path, body, retry = bool }.
+-- A call: { api = "widget"|"rest", what = "getRecords", base, path, body, method (default
+-- POST), auth (send the JWT), retry = bool }.
 -- start() sends it on a transport of its own; finish() collects the answer, retrying what may be
 -- retried, and returns the decoded JSON document or nil, err.
 
@@ -387,14 +388,16 @@ local function rest_base(s, fname)
 end
 
 -- The HTTP request of a call, with credentials, built anew for each attempt.
+local JSON_HEADERS = { ["Content-Type"] = "application/json", ["Accept"] = "application/json" }
+
 local function http_request(s, call)
-  if call.api == "widget" then
-    return { method = "POST", url = call.base .. call.path, body = call.body,
-             headers = rest.headers }
+  local headers = JSON_HEADERS
+  if call.auth then
+    headers = { Authorization = rest.authorization(s.jwt) }
+    for k, v in pairs(JSON_HEADERS) do headers[k] = v end
   end
-  local headers = { ["Content-Type"] = "application/json", ["Accept"] = "application/json" }
-  if call.auth then headers["Authorization"] = rest.authorization(s.jwt) end
-  return { method = call.method, url = call.base .. call.path, body = call.body, headers = headers }
+  return { method = call.method or "POST", url = call.base .. call.path, body = call.body,
+           headers = headers }
 end
 
 local function send(s, call)
@@ -702,7 +705,6 @@ local function fill(st)
     end
   end
   st.n, st.i = n, 1
-  st.stats_pages = (st.stats_pages or 0) + 1
   if last_or_why or #list == 0 then
     st.done = true
   else
@@ -768,7 +770,6 @@ local function iterate(st)
 end
 
 stream_mt.__close = function(st) st:close() end
-stream_mt.__call = iterate
 
 -- A stream that failed before its first page (metadata could not be read).
 local function failed_stream(what, e)
@@ -967,7 +968,7 @@ function Client:find_candidates(q)
   if q.name == nil and q.email == nil then misuse(fname, "give 'name', 'email' or both") end
   local email = q.email and lower(q.email)
   local out = {}
-  local it, st = self:candidates({ search = q.name })
+  local _, st = self:candidates({ search = q.name })
   while true do
     local r, e = st:next()
     if r == nil then
@@ -979,7 +980,6 @@ function Client:find_candidates(q)
       out[#out + 1] = r
     end
   end
-  local _ = it
   return out
 end
 

@@ -15,7 +15,6 @@ M.hosts = {                                  -- §1 [DOC]
 }
 M.max_page = 500                             -- pageSize cap [INF: §9]
 M.max_id = 2147483647                        -- path ids are 32-bit [INF: §9]
-M.headers = { ["Content-Type"] = "application/json", ["Accept"] = "application/json" }
 
 
 

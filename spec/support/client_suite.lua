@@ -276,6 +276,7 @@ return function(B)
           end
         end
         assert.are.equal(#before, #got)
+        assert.are.equal(#got, st:count())
         for id, k in pairs(counts(got)) do assert.are.equal(1, k, "candidate " .. id) end
         for _, r in ipairs(got) do
           if r.id == late.id then assert.are.equal("Moved Late", r.job_title) end
