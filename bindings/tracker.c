@@ -8,6 +8,8 @@
 */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -151,12 +153,28 @@ bad:
   return 1;
 }
 
+/* hash(text) -> 16 hex digits: FNV-1a, 64 bits. For idempotency keys, not for secrecy. */
+static int native_hash (lua_State *L) {
+  size_t n;
+  const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
+  uint64_t h = 14695981039346656037u;
+  for (size_t i = 0; i < n; i++) {
+    h ^= s[i];
+    h *= 1099511628211u;
+  }
+  char hex[17];
+  snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
+  lua_pushstring(L, hex);
+  return 1;
+}
+
 static const luaL_Reg native_funcs[] = {
   {"clock", native_clock},
   {"epoch", native_epoch},
   {"sleep", native_sleep},
   {"base64_encode", native_b64encode},
   {"base64_decode", native_b64decode},
+  {"hash", native_hash},
   {"decode", NULL},
   {"encode", NULL},
   {"null", NULL},

@@ -4,7 +4,9 @@
 **   (its connection cache), so that consecutive requests reuse the connection (keep-alive).
 **   tr:request{...} answers status, headers, body for ANY HTTP answer (4xx/5xx included:
 **   their meaning is the caller's business), or nil, err (a tracker error: "timeout",
-**   "network", "bad_response") when there is none.
+**   "network", "bad_response") when there is none. An error raised before the request left
+**   (no connection, no name, failed TLS handshake) carries sent = false: only then may a
+**   write be sent again. A request with fresh = true gets a new connection.
 ** - Threads: tr:send{...} checks the request, builds it, and runs the transfer on a POSIX
 **   thread of its own; tr:wait() joins that thread and answers as request does, which is
 **   send + wait. At most one transfer per handle is in flight. The worker touches only the
@@ -450,6 +452,14 @@ static const char *tr_oserror (long err, char *buf, size_t size) {
   return buf;
 }
 
+/* nil, err for a transfer that failed before the request left: the server never saw it, so
+   even a write may be sent again. The error carries sent = false. */
+static int tr_unsent (lua_State *L, int n) {
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "sent");
+  return n;
+}
+
 /* nil, err for a failed transfer. */
 static int tr_failure (lua_State *L, Transport *p, CURLcode rc, long oserr) {
   char os[128];
@@ -468,17 +478,17 @@ static int tr_failure (lua_State *L, Transport *p, CURLcode rc, long oserr) {
   switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
       if (connected == 0)
-        return trk_error_result(L, "timeout", 0, "%s: cannot connect to %s within %f s",
-                                p->where, p->hostport, (lua_Number)p->connect_timeout);
+        return tr_unsent(L, trk_error_result(L, "timeout", 0, "%s: cannot connect to %s within %f s",
+                                             p->where, p->hostport, (lua_Number)p->connect_timeout));
       return trk_error_result(L, "timeout", 0, "%s: no complete answer from %s within %f s",
                               p->where, p->hostport, (lua_Number)p->req_timeout);
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
-      return trk_error_result(L, "network", 0, "%s: cannot resolve the host of %s (%s)",
-                              p->where, p->hostport, curl_easy_strerror(rc));
+      return tr_unsent(L, trk_error_result(L, "network", 0, "%s: cannot resolve the host of %s (%s)",
+                                           p->where, p->hostport, curl_easy_strerror(rc)));
     case CURLE_COULDNT_CONNECT:
-      return trk_error_result(L, "network", 0, "%s: cannot connect to %s (%s)",
-                              p->where, p->hostport, tr_oserror(oserr, os, sizeof os));
+      return tr_unsent(L, trk_error_result(L, "network", 0, "%s: cannot connect to %s (%s)",
+                                           p->where, p->hostport, tr_oserror(oserr, os, sizeof os)));
     case CURLE_GOT_NOTHING:
       return trk_error_result(L, "network", 0, "%s: %s closed the connection without answering",
                               p->where, p->hostport);
@@ -507,8 +517,9 @@ static int tr_failure (lua_State *L, Transport *p, CURLcode rc, long oserr) {
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_INVALIDCERTSTATUS:
     case CURLE_SSL_CRL_BADFILE:
-      return trk_error_result(L, "network", 0, "%s: TLS failure with %s (%s)",
-                              p->where, p->hostport, curl_easy_strerror(rc));
+      /* the handshake comes before the request: nothing was sent */
+      return tr_unsent(L, trk_error_result(L, "network", 0, "%s: TLS failure with %s (%s)",
+                                           p->where, p->hostport, curl_easy_strerror(rc)));
     default:
       return trk_error_result(L, "network", 0, "%s: request to %s failed (%s)",
                               p->where, p->hostport, curl_easy_strerror(rc));
@@ -563,6 +574,9 @@ static void tr_send_request (lua_State *L, Transport *p) {
   if (type == LUA_TSTRING) body = lua_tolstring(L, -1, &blen);
   else if (type != LUA_TNIL) luaL_argerror(L, 2, "'body' must be a string");
   double timeout = tr_opt_seconds(L, 2, 2, "timeout", p->timeout);
+  lua_getfield(L, 2, "fresh");
+  long fresh = lua_toboolean(L, -1);   /* a new connection: curl resends a request on a dead
+                                          reused one, which a write must never risk */
 
   /* what an earlier request left (it may have been interrupted by an error) */
   tr_release_request(p);
@@ -574,6 +588,7 @@ static void tr_send_request (lua_State *L, Transport *p) {
   if (rc == CURLE_OK) rc = curl_easy_setopt(p->curl, CURLOPT_CURLU, p->url);
   if (rc == CURLE_OK) rc = curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, p->hdrs);
   if (rc == CURLE_OK) rc = curl_easy_setopt(p->curl, CURLOPT_TIMEOUT_MS, tr_ms(timeout));
+  if (rc == CURLE_OK) rc = curl_easy_setopt(p->curl, CURLOPT_FRESH_CONNECT, fresh);
   if (rc != CURLE_OK) {
     tr_release_request(p);
     luaL_error(L, "transport: cannot set up the request (%s)", curl_easy_strerror(rc));

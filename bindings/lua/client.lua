@@ -42,7 +42,8 @@ local ENV = {
   region = "TRACKER_REGION", widget_url = "TRACKER_WIDGET_URL", rest_url = "TRACKER_REST_URL",
   apikey = "TRACKER_APIKEY", username = "TRACKER_USERNAME", password = "TRACKER_PASSWORD",
   api_token = "TRACKER_API_TOKEN", timezone = "TRACKER_TIMEZONE",
-  rate_limit = "TRACKER_RATE_LIMIT",
+  rate_limit = "TRACKER_RATE_LIMIT", rejection_stage = "TRACKER_REJECTION_STAGE",
+  rejection_reasons = "TRACKER_REJECTION_REASONS",
 }
 local SECRETS = { apikey = true, password = true, api_token = true }
 
@@ -155,7 +156,7 @@ local CONNECT_OPTS = {
   username = "string", password = "string", api_token = "string", timezone = "any",
   rate_limit = "any", retry_for = "number", timeout = "number", connect_timeout = "number",
   page_size = "number", transport = "any", clock = "function", sleep = "function",
-  ca_file = "string",
+  ca_file = "string", hook = "function", rejection_stage = "any", rejection_reasons = "table",
 }
 
 local function base_url(fname, v, name)
@@ -238,6 +239,30 @@ local function configure(opts)
   end
   c.page_size = tointeger(c.page_size) or misuse(fname, "option 'page_size' must be a whole number")
   c.clock, c.sleep, c.ca_file = o.clock or native.clock, o.sleep or native.sleep, o.ca_file
+  c.hook = o.hook
+  c.rejection_stage = o.rejection_stage or env.rejection_stage
+  if c.rejection_stage ~= nil and type(c.rejection_stage) ~= "string"
+      and tointeger(c.rejection_stage) == nil then
+    raise(fname .. ": option 'rejection_stage' must be a stage name or id")
+  end
+  local reasons = o.rejection_reasons
+  if reasons == nil and env.rejection_reasons then
+    reasons = {}
+    for r in string.gmatch(env.rejection_reasons, "[^;]+") do
+      r = match(r, "^%s*(.-)%s*$")
+      if r ~= "" then reasons[#reasons + 1] = r end
+    end
+  end
+  if reasons then
+    local list = {}
+    for i, r in ipairs(reasons) do
+      if type(r) ~= "string" or r == "" then
+        raise(fmt("%s: option 'rejection_reasons' must be a list of strings (item %d is not)", fname, i))
+      end
+      list[i] = r
+    end
+    c.rejection_reasons = list
+  end
   return c
 end
 
@@ -397,7 +422,7 @@ local function http_request(s, call)
     for k, v in pairs(JSON_HEADERS) do headers[k] = v end
   end
   return { method = call.method or "POST", url = call.base .. call.path, body = call.body,
-           headers = headers }
+           headers = headers, fresh = call.write }
 end
 
 local function send(s, call)
@@ -415,6 +440,7 @@ local function decode(call, status, headers, body)
     local e = http_error(call.what, status, doc)
     return nil, e, retry_after(headers)
   end
+  if doc == nil and call.raw and body == "" then return true end
   if doc == nil then
     local _, why = native.decode(body)
     return nil, err("bad_response", fmt("%s: the answer is not valid JSON (%s)", call.what,
@@ -424,6 +450,21 @@ local function decode(call, status, headers, body)
 end
 
 local exchange_token
+
+-- A write is sent again only when the server surely did not process it: the connection was
+-- never made, or the answer says so (429; 503 with Retry-After).
+local function write_may_retry(e, wait)
+  return e.sent == false or e.status == 429 or (e.status == 503 and wait ~= nil)
+end
+
+-- The error a failed write ends with. After a timeout, a dropped connection, another 5xx or an
+-- unreadable answer, the write may have happened: that is unknown_outcome, never retried, for
+-- the caller (the journal) to settle by reading the record back.
+local function write_error(call, e, wait)
+  if write_may_retry(e, wait) or (e.status and e.status >= 400 and e.status < 500) then return e end
+  return err("unknown_outcome", fmt("%s: the write may or may not have happened (%s)", call.what,
+                                    e.message), e.status)
+end
 
 local function finish(s, call)
   local started, attempt = s.c.clock(), 0
@@ -448,12 +489,15 @@ local function finish(s, call)
     else
       local delay = wait or min(BACKOFF_CAP, BACKOFF_BASE * 2 ^ attempt) * (0.5 + random() / 2)
       local elapsed = s.c.clock() - started
-      if not (call.retry and e.retryable) or elapsed + delay > s.c.retry_for then
+      local again
+      if call.write then again = write_may_retry(e, wait) else again = call.retry and e.retryable end
+      if not again or elapsed + delay > s.c.retry_for then
         give_transport(s, call.tr)
         call.tr = nil
         if attempt > 0 then
           e.message = fmt("%s (gave up after %d attempts in %.0f s)", e.message, attempt + 1, elapsed)
         end
+        if call.write then e = write_error(call, e, wait) end
         return nil, e
       end
       attempt = attempt + 1
@@ -1050,6 +1094,17 @@ function M.connect(opts)
   private[t] = s
   return t
 end
+
+-- ---- writes ---------------------------------------------------------------------------------
+
+-- writes.lua adds the write methods, through what this file keeps private.
+import("writes")(Client, {
+  state = state, raise = raise, misuse = misuse, options = options, suggest = suggest,
+  err = err, metadata = metadata, find_stage = find_stage, id_of = id_of, copy = copy,
+  widget_credentials = widget_credentials, widget_base = widget_base, widget_call = widget_call,
+  rest_base = rest_base, ensure_jwt = ensure_jwt, send = send, finish = finish,
+  private = private, ttime = ttime,
+})
 
 M.Client = Client
 return M

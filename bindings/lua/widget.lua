@@ -64,6 +64,120 @@ function M.one(kind, id)
   return { recordtype = M.letters[kind], recordid = id, includecustomfields = true }
 end
 
+-- ---- writes (§3, §7) ----------------------------------------------------------------------
+
+-- Verbs that only read: a raw request to any other verb is a write.
+M.read_verbs = { getRecords = true, getIndividualRecord = true, getSettingsData = true,
+                 checkLogon = true }
+
+-- updateRecord record types by kind.
+M.update_letters = { candidate = "R", job = "O", application = "X" }
+
+-- updateRecord columns by trk field name, per kind: { column, value kind } where the kind is
+-- nil (text), "date" (YYYY-MM-DD) or "number". `status` names a status; the client turns it
+-- into the id the column takes.
+M.columns = {
+  candidate = {
+    first_name = { "firstname" }, last_name = { "surname" }, job_title = { "jobtitle" },
+    email = { "email" }, other_email = { "email2" }, phone = { "mobilephone" },
+    home_phone = { "homephone" }, work_phone = { "workphone" }, address1 = { "addressline1" },
+    address2 = { "addressline2" }, town = { "town" }, county = { "county" },
+    postcode = { "postcode" }, country = { "country" }, nationality = { "nationality" },
+    date_of_birth = { "dateofbirth", "date" }, availability = { "availability" },
+    current_salary = { "currentsalary", "number" }, desired_salary = { "desiredsalary", "number" },
+    notice_period = { "noticeperiod" }, note = { "note" }, status = { "resourcestatusid", "status" },
+  },
+  job = {
+    name = { "opportunityname" }, description = { "opportunitydescription" },
+    opened_on = { "dateopened", "date" }, start_date = { "startdate", "date" },
+    end_date = { "enddate", "date" }, location = { "location" }, department = { "department" },
+    estimated_value = { "estimatedvalue", "number" }, probability = { "probability", "number" },
+    publish_title = { "publishtitle" }, publish_description = { "publishdescription" },
+    publish_location = { "publishlocation" }, publish_online = { "publishonline" },
+    publish_salary_from = { "publishsalaryfrom", "number" },
+    publish_salary_to = { "publishsalaryto", "number" }, reason_for_close = { "reasonforclose" },
+    status = { "opportunitystatusid", "status" },
+  },
+}
+M.stage_column = "opportunityresourcestatusid"
+M.tag_column = "tag"
+
+-- updateRecord: instructions and nodes. `updates` is { { column, value } }, `custom`
+-- { { id, value } }; every value is a string (§3).
+function M.update(kind, id, updates, custom)
+  local u, cf = {}, {}
+  for i, x in ipairs(updates or {}) do u[i] = { column = x[1], value = x[2] } end
+  for i, x in ipairs(custom or {}) do cf[i] = { id = x[1], value = x[2] } end
+  local nodes = {}
+  if #u > 0 then nodes.updates = u end
+  if #cf > 0 then nodes.customfields = cf end
+  return { recordtype = M.update_letters[kind], recordid = id }, nodes
+end
+
+-- createResource `resource` fields by trk name.
+M.resource_fields = {
+  first_name = "firstname", last_name = "lastname", name = "fullname", email = "email",
+  other_email = "email2", job_title = "jobtitle", company = "company", phone = "mobilephone",
+  home_phone = "homephone", work_phone = "workphone", address1 = "address1",
+  address2 = "address2", town = "town", county = "county", postcode = "postcode",
+  country = "country", linkedin = "linkedin", source = "source", availability = "availability",
+  nationality = "nationality", status = "status",
+}
+
+-- createResource: instructions and nodes. `fields` are wire names already.
+function M.create_resource(fields, custom, o)
+  local res = {}
+  for k, v in pairs(fields) do res[k] = v end
+  if custom and #custom > 0 then
+    local cf = {}
+    for i, x in ipairs(custom) do cf[i] = { id = x[1], value = x[2] } end
+    res.customfields = cf
+  end
+  return { overwriteresource = o.overwrite and true or false, assigntoopportunity = o.job,
+           assigntolist = o.list, shortlistedby = o.by }, { resource = res }
+end
+
+function M.application(job, candidate, list, by, source)
+  return { opportunityid = job, resourceid = candidate, assigntolist = list or "short",
+           shortlistedby = by or "user", source = source }
+end
+
+-- createActivity (§3: camelCase here). `link` is { letter, id, job, application }.
+function M.activity(link, a)
+  return {}, { activity = {
+    subject = a.subject, type = a.type, status = a.status, date = a.date, time = a.time,
+    note = a.note, userId = a.user, linkRecordType = link[1], linkRecordId = link[2],
+    opportunityId = link[3], opportunityResourceId = link[4],
+  } }
+end
+M.note_letters = { candidate = "R", job = "O" }
+
+-- attachDocument.
+function M.attach(letter, id, f)
+  return {}, { file = { filename = f.filename, recordType = letter, recordId = id,
+                        documentType = f.type, primary = f.primary and "y" or "n", data = f.data } }
+end
+
+-- The created record's id from a write answer (recordId), or nil.
+function M.record_id(doc)
+  return type(doc) == "table" and int(doc.recordId) or nil
+end
+
+-- The tags in a getIndividualRecord R item (the `tag` column, comma-separated [INF]).
+function M.tags(item)
+  local out = {}
+  local text = type(item) == "table" and str(item.tag) or nil
+  for tag in string.gmatch(text or "", "[^,]+") do
+    tag = string.match(tag, "^%s*(.-)%s*$")
+    if tag ~= "" then out[#out + 1] = tag end
+  end
+  return out
+end
+
+function M.individual(kind, id)
+  return { recordtype = M.letters[kind], recordid = id }
+end
+
 -- ---- answers -------------------------------------------------------------------------------
 
 -- The envelope of a widget answer, or nil, code, message. `what` names the call for messages.

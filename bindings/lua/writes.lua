@@ -1,0 +1,827 @@
+-- writes: every write of the client, through one choke point (perform). Each write checks its
+-- arguments (misuse raises before anything is sent), becomes an action { op, target, payload,
+-- key }, goes to the client's hook if it has one, and is sent with the write rules: a fresh
+-- connection, retried only when the server surely did not process it, otherwise an
+-- unknown_outcome error (client.lua: write_may_retry, write_error).
+--
+-- Loaded by client.lua, which passes what it keeps private (`kit`). Wire names are in widget.lua.
+
+local widget = import "widget"
+local native = native
+
+local type, pairs, ipairs, tostring, tonumber, next = type, pairs, ipairs, tostring, tonumber, next
+local tointeger, mtype = math.tointeger, math.type
+local fmt, sub, lower, match, find, gsub =
+      string.format, string.sub, string.lower, string.match, string.find, string.gsub
+local concat, sort = table.concat, table.sort
+
+local REJECTION_FIELD = "rejection reason"   -- application custom field that holds the reason
+local REJECTION_SUBJECT = "Rejected"
+
+-- Extensions for content types, when a file name has none (Tracker types files by extension).
+local EXTENSIONS = {
+  ["application/pdf"] = "pdf", ["application/msword"] = "doc",
+  ["application/vnd.openxmlformats-officedocument.wordprocessingml.document"] = "docx",
+  ["application/rtf"] = "rtf", ["text/plain"] = "txt", ["text/html"] = "html",
+  ["image/png"] = "png", ["image/jpeg"] = "jpg", ["image/gif"] = "gif",
+  ["application/vnd.oasis.opendocument.text"] = "odt",
+}
+
+return function(Client, kit)
+  local state, raise, misuse, options, suggest, err, metadata, find_stage, id_of, copy =
+        kit.state, kit.raise, kit.misuse, kit.options, kit.suggest, kit.err, kit.metadata,
+        kit.find_stage, kit.id_of, kit.copy
+  local send, finish, ttime = kit.send, kit.finish, kit.ttime
+
+  -- ---- the choke point ------------------------------------------------------------------------
+
+  -- Canonical text of a value: keys sorted, types kept apart ("1" is not 1), so equal writes
+  -- have equal keys whatever order their tables were built in.
+  local function canonical(v, out)
+    local tv = type(v)
+    if tv == "table" then
+      local keys = {}
+      for k in pairs(v) do keys[#keys + 1] = k end
+      sort(keys, function(a, b)
+        local ta, tb = type(a), type(b)
+        if ta ~= tb then return ta < tb end
+        return a < b
+      end)
+      out[#out + 1] = "{"
+      for _, k in ipairs(keys) do
+        canonical(k, out)
+        out[#out + 1] = "="
+        canonical(v[k], out)
+        out[#out + 1] = ","
+      end
+      out[#out + 1] = "}"
+    elseif tv == "string" then
+      out[#out + 1] = fmt("%q", v)
+    elseif tv == "number" then
+      out[#out + 1] = mtype(v) == "integer" and tostring(v) or fmt("%.17gf", v)
+    else
+      out[#out + 1] = tostring(v)
+    end
+    return out
+  end
+
+  -- The idempotency key of an action: the operation and a hash of its target and payload.
+  local function action_key(op, target, payload)
+    local text = concat(canonical({ target.kind, target.id or false, payload }, {}))
+    return op .. ":" .. native.hash(text)
+  end
+
+  -- Every write ends here. `run` sends the action's request(s) and interprets the answer.
+  local function perform(s, op, target, payload, key, run)
+    key = key or action_key(op, target, payload)
+    local hook = s.c.hook
+    if not hook then return run() end
+    local used = false
+    local action = { op = op, target = copy(target), payload = copy(payload), key = key }
+    return hook(action, function()
+      if used then raise("send: an action can be sent once") end
+      used = true
+      return run()
+    end)
+  end
+
+  -- One widget write: the answer's envelope, or nil, err (and the decoded answer, for status 3).
+  local function widget_write(s, fname, verb, instructions, nodes)
+    local path, body = widget.request(verb, kit.widget_credentials(s, fname), instructions, nodes)
+    local call = { api = "widget", what = verb, base = kit.widget_base(s, fname), path = path,
+                   body = body, write = true }
+    send(s, call)
+    local doc, e = finish(s, call)
+    if not doc then return nil, e end
+    local env, code, msg = widget.answer(verb, doc, false)
+    if env then return env end
+    if code == "bad_response" then       -- processed or not, nobody can tell from this answer
+      return nil, err("unknown_outcome", fmt("%s: the write may or may not have happened (%s)",
+                                             verb, msg), 200)
+    end
+    return nil, err(code, msg), doc
+  end
+
+  -- ---- arguments ------------------------------------------------------------------------------
+
+  local NOTE_KINDS = { candidate = true, application = true, job = true }
+
+  -- kind, id and name of a record argument: a record, { kind =, id = }, or, where `kind` is
+  -- fixed, a bare id.
+  local function target_of(fname, v, kinds, fixed)
+    if type(v) == "table" then
+      local kind = v.kind or fixed
+      if not kinds[kind] then
+        local names = {}
+        for k in pairs(kinds) do names[#names + 1] = k end
+        sort(names)
+        misuse(fname, "argument 1 must be a %s record, got %s", concat(names, ", "),
+               v.kind and ("a " .. tostring(v.kind) .. " record") or "a table without 'kind'")
+      end
+      local id = id_of(fname, "argument 1", v.id)
+      return { kind = kind, id = id, name = type(v.name) == "string" and v.name or nil }
+    end
+    if fixed and (tointeger(v) or type(v) == "string" and tointeger(tonumber(v))) then
+      return { kind = fixed, id = id_of(fname, "argument 1", tointeger(tonumber(v))) }
+    end
+    if fixed then misuse(fname, "argument 1 must be a %s record or id, got %s", fixed, type(v)) end
+    misuse(fname, "argument 1 must be a record (or { kind = 'candidate', id = 42 }), got %s",
+           type(v))
+  end
+
+  local function with_key(fname, opts, allowed)
+    allowed.key = "string"
+    return options(fname, opts, allowed, "the options")
+  end
+
+  local function meta(s, fname)
+    local m, e = metadata(s, fname)
+    if not m then return nil, e end
+    return m
+  end
+
+  local function names_of(list, field)
+    local out = {}
+    for i, x in ipairs(list) do out[i] = x[field or "name"] end
+    return out
+  end
+
+  -- The entry of `list` named `v` (any case) or with id `v`; raises with suggestions.
+  local function lookup(fname, what, list, v)
+    local id = tointeger(v)
+    for _, x in ipairs(list) do
+      if (id and x.id == id) or (type(v) == "string" and lower(x.name) == lower(v)) then return x end
+    end
+    misuse(fname, "unknown %s '%s'%s", what, tostring(v), suggest(tostring(v), names_of(list)))
+  end
+
+  local function stage_of(fname, m, v)
+    if type(v) ~= "string" and tointeger(v) == nil then
+      misuse(fname, "a stage must be a name or an id, got %s", type(v))
+    end
+    local st, e = find_stage(m, v)
+    if not st then misuse(fname, "%s", e.message) end
+    return st
+  end
+
+  local function is_date(v)
+    local y, mo, d = match(v, "^(%d%d%d%d)%-(%d%d)%-(%d%d)$")
+    if not y then return false end
+    mo, d = tonumber(mo), tonumber(d)
+    return mo >= 1 and mo <= 12 and d >= 1 and d <= 31
+  end
+
+  local function number_text(v)
+    if type(v) == "number" then
+      return mtype(v) == "integer" and tostring(v) or fmt("%.14g", v)
+    end
+    if type(v) == "string" and tonumber(v) then return v end
+    return nil
+  end
+
+  local CHECKBOX = { yes = "Yes", y = "Yes", ["true"] = "Yes", ["1"] = "Yes",
+                     no = "No", n = "No", ["false"] = "No", ["0"] = "No" }
+
+  -- The wire text of a custom-field value, checked against the field's definition; "" clears.
+  local function field_value(fname, def, v)
+    local what = fmt("custom field '%s'", def.name)
+    if v == "" or v == native.null then return "" end
+    if def.type == "List" then
+      if type(v) == "string" then
+        for _, it in ipairs(def.items or {}) do
+          if lower(it.name) == lower(v) then return it.name end
+        end
+      end
+      misuse(fname, "'%s' is not an item of %s (items: %s)", tostring(v), what,
+             concat(names_of(def.items or {}), ", "))
+    elseif def.type == "Number" then
+      return number_text(v) or misuse(fname, "%s takes a number, got '%s'", what, tostring(v))
+    elseif def.type == "Checkbox" then
+      if v == true then return "Yes" elseif v == false then return "No" end
+      return type(v) == "string" and CHECKBOX[lower(v)]
+             or misuse(fname, "%s takes true or false, got '%s'", what, tostring(v))
+    elseif def.type == "Date" then
+      if type(v) == "string" and is_date(v) then return v end
+      misuse(fname, "%s takes a date (YYYY-MM-DD), got '%s'", what, tostring(v))
+    end
+    if type(v) == "number" then return number_text(v) end
+    if type(v) ~= "string" then misuse(fname, "%s takes text, got %s", what, type(v)) end
+    return v
+  end
+
+  -- Custom fields of `kind` by name or id: the wire list { { id, text } } sorted by id, and
+  -- the values by field name (for the action's payload).
+  local function custom_values(fname, m, kind, fields)
+    if type(fields) ~= "table" then
+      misuse(fname, "custom fields must be a table of name = value, got %s", type(fields))
+    end
+    local defs = m.custom_fields[kind] or {}
+    local wire, named = {}, {}
+    for k, v in pairs(fields) do
+      local def
+      for _, d in ipairs(defs) do
+        if (tointeger(k) and d.id == k) or (type(k) == "string" and lower(d.name) == lower(k)) then
+          def = d
+          break
+        end
+      end
+      if not def then
+        misuse(fname, "no %s custom field '%s'%s", kind, tostring(k),
+               suggest(tostring(k), names_of(defs)))
+      end
+      local text = field_value(fname, def, v)
+      wire[#wire + 1] = { def.id, text }
+      named[def.name] = text
+    end
+    sort(wire, function(a, b) return a[1] < b[1] end)
+    return wire, named
+  end
+
+  -- updateRecord columns for fields by trk name: { { column, text } } sorted, and the payload.
+  local function column_values(fname, m, kind, fields)
+    local columns = widget.columns[kind]
+    local updates, named = {}, {}
+    for k, v in pairs(fields) do
+      if k ~= "custom" then
+        local spec = type(k) == "string" and columns[k]
+        if not spec then
+          local names = {}
+          for n in pairs(columns) do names[#names + 1] = n end
+          sort(names)
+          misuse(fname, "unknown %s field '%s'%s", kind, tostring(k), suggest(tostring(k), names))
+        end
+        local text
+        if v == "" then
+          text = ""
+        elseif spec[2] == "date" then
+          text = type(v) == "string" and is_date(v) and v
+                 or misuse(fname, "field '%s' takes a date (YYYY-MM-DD), got '%s'", k, tostring(v))
+        elseif spec[2] == "number" then
+          text = number_text(v) or misuse(fname, "field '%s' takes a number, got '%s'", k, tostring(v))
+        elseif spec[2] == "status" then
+          local list = kind == "job" and m.job_statuses or m.candidate_statuses
+          text = tostring(lookup(fname, kind .. " status", list, v).id)
+        elseif type(v) == "string" or type(v) == "number" then
+          text = type(v) == "number" and number_text(v) or v
+        else
+          misuse(fname, "field '%s' takes text, got %s", k, type(v))
+        end
+        updates[#updates + 1] = { spec[1], text }
+        named[k] = v
+      end
+    end
+    sort(updates, function(a, b) return a[1] < b[1] end)
+    return updates, named
+  end
+
+  -- candidate id, job id of an application target (from the record, else read).
+  local function application_links(self, fname, record, target)
+    if type(record) == "table" and tointeger(record.candidate_id) and tointeger(record.job_id) then
+      return record.candidate_id, record.job_id
+    end
+    local app, e = self:application(target.id)
+    if not app then return nil, e end
+    return app.candidate_id, app.job_id
+  end
+
+  -- ---- stages ---------------------------------------------------------------------------------
+
+  local function move(self, s, fname, app, st, from, key)
+    local target = target_of(fname, app, { application = true }, "application")
+    if from then
+      local cur, e = self:application(target.id)
+      if not cur then return nil, e end
+      if cur.stage_id ~= from.id then
+        return nil, err("conflict", fmt("%s: application %d is in stage '%s', not '%s'", fname,
+                                        target.id, tostring(cur.stage), from.name), nil,
+                        { current = cur.stage })
+      end
+    end
+    local payload = { stage = st.name, stage_id = st.id, from = from and from.name or nil }
+    return perform(s, "move_to_stage", target, payload, key, function()
+      local ins, nodes = widget.update("application", target.id,
+                                       { { widget.stage_column, tostring(st.id) } })
+      local env, e = widget_write(s, fname, "updateRecord", ins, nodes)
+      if not env then return nil, e end
+      return true
+    end)
+  end
+
+  function Client:move_to_stage(app, stage, opts)
+    local fname = "move_to_stage"
+    local s = state(self, fname)
+    opts = with_key(fname, opts, { from = "any" })
+    target_of(fname, app, { application = true }, "application")
+    local m, e = meta(s, fname)
+    if not m then return nil, e end
+    local st = stage_of(fname, m, stage)
+    local from = opts.from ~= nil and stage_of(fname, m, opts.from) or nil
+    return move(self, s, fname, app, st, from, opts.key)
+  end
+
+  -- ---- creates --------------------------------------------------------------------------------
+
+  local LISTS, BY = { short = true, long = true }, { user = true, resource = true }
+
+  local function list_by(fname, o)
+    if o.list ~= nil and not LISTS[o.list] then
+      misuse(fname, "option 'list' must be 'short' or 'long', got '%s'", tostring(o.list))
+    end
+    if o.by ~= nil and not BY[o.by] then
+      misuse(fname, "option 'by' must be 'user' or 'resource', got '%s'", tostring(o.by))
+    end
+  end
+
+  function Client:create_application(o)
+    local fname = "create_application"
+    local s = state(self, fname)
+    o = with_key(fname, o, { candidate = "any", job = "any", list = "string", by = "string",
+                             source = "string" })
+    if o.candidate == nil or o.job == nil then misuse(fname, "give both 'candidate' and 'job'") end
+    local cand = id_of(fname, "candidate", o.candidate, "candidate")
+    local job = id_of(fname, "job", o.job, "job")
+    list_by(fname, o)
+    local target = { kind = "job", id = job, name = type(o.job) == "table" and o.job.name or nil }
+    local payload = { candidate = cand, job = job, list = o.list or "short", by = o.by or "user",
+                      source = o.source }
+    return perform(s, "create_application", target, payload, o.key, function()
+      local env, e, doc = widget_write(s, fname, "resourceApplication",
+                                       widget.application(job, cand, payload.list, payload.by,
+                                                          payload.source))
+      if not env then
+        local existing = e.code == "conflict" and widget.record_id(doc)
+        if existing then
+          e.message = fmt("%s: candidate %d already has an application (%d) for job %d", fname,
+                          cand, existing, job)
+          e.id = existing
+          e.existing = self:application(existing) or { kind = "application", id = existing,
+                                                       candidate_id = cand, job_id = job }
+        end
+        return nil, e
+      end
+      local id = widget.record_id(env)
+      if not id then
+        return nil, err("unknown_outcome", fname .. ": the answer has no recordId", 200)
+      end
+      local app = self:application(id) or { kind = "application", id = id, candidate_id = cand,
+                                            job_id = job }
+      app.created = true
+      return app
+    end)
+  end
+
+  local CANDIDATE_OPTS = { custom = "table", overwrite = "boolean", job = "any", list = "string",
+                           by = "string" }
+  for k in pairs(widget.resource_fields) do CANDIDATE_OPTS[k] = "string" end
+
+  function Client:create_candidate(o)
+    local fname = "create_candidate"
+    local s = state(self, fname)
+    o = with_key(fname, o, CANDIDATE_OPTS)
+    if not (o.first_name or o.last_name or o.name) then
+      misuse(fname, "a candidate needs 'first_name', 'last_name' or 'name'")
+    end
+    if o.email ~= nil and not match(o.email, "^[^@%s]+@[^@%s]+$") then
+      misuse(fname, "'%s' is not an email address", o.email)
+    end
+    list_by(fname, o)
+    local job = o.job ~= nil and id_of(fname, "job", o.job, "job") or nil
+    local m, e = meta(s, fname)
+    if not m then return nil, e end
+    local fields, payload = {}, {}
+    for k, wire in pairs(widget.resource_fields) do
+      local v = o[k]
+      if v ~= nil then
+        if k == "status" then v = lookup(fname, "candidate status", m.candidate_statuses, v).name end
+        fields[wire], payload[k] = v, v
+      end
+    end
+    local custom
+    if o.custom then custom, payload.custom = custom_values(fname, m, "candidate", o.custom) end
+    payload.overwrite, payload.job, payload.list, payload.by = o.overwrite or false, job, o.list, o.by
+    local name = o.name or concat({ o.first_name or "", o.last_name or "" }, " "):match("^%s*(.-)%s*$")
+    local target = { kind = "candidate", name = name }
+    return perform(s, "create_candidate", target, payload, o.key, function()
+      local ins, nodes = widget.create_resource(fields, custom, payload)
+      local env, e2, doc = widget_write(s, fname, "createResource", ins, nodes)
+      local id = widget.record_id(env or doc)
+      if not env and not (e2.code == "conflict" and id) then return nil, e2 end
+      if not id then
+        return nil, err("unknown_outcome", fname .. ": the answer has no recordId", 200)
+      end
+      if env and env.message ~= "updated" then
+        -- what was sent is what the candidate holds: no need to read it back
+        local first, last = o.first_name, o.last_name
+        if not first and not last and o.name then first, last = match(o.name, "^%s*(%S+)%s+(.-)%s*$") end
+        local rec = { kind = "candidate", id = id, name = name, first_name = first or o.name,
+                      last_name = last, email = o.email, other_email = o.other_email,
+                      job_title = o.job_title, company = o.company, phone = o.phone,
+                      town = o.town, county = o.county, country = o.country, source = o.source,
+                      linkedin = o.linkedin, status = payload.status, custom = {},
+                      created = true }
+        for fname_, text in pairs(payload.custom or {}) do
+          local def
+          for _, d in ipairs(m.custom_fields.candidate) do if d.name == fname_ then def = d end end
+          rec.custom[fname_] = s.conv.typed(def and def.type, text)
+        end
+        return rec
+      end
+      local rec, e3 = self:candidate(id)
+      if not rec then return nil, e3 end
+      rec.created = false
+      return rec
+    end)
+  end
+
+  -- ---- notes and files ------------------------------------------------------------------------
+
+  -- The user id for a `user` option: an id, a username or an email (any case).
+  local function user_id(fname, m, v)
+    local id = tointeger(v)
+    for _, u in ipairs(m.users) do
+      if (id and u.id == id) or (type(v) == "string"
+          and (lower(u.username or "") == lower(v) or lower(u.email or "") == lower(v))) then
+        return u.id
+      end
+    end
+    misuse(fname, "unknown user '%s'%s", tostring(v), suggest(tostring(v), names_of(m.users, "username")))
+  end
+
+  -- The link of a note on `target`: { letter, id, job, application }.
+  local function note_link(self, fname, record, target)
+    if target.kind == "application" then
+      local cand, job = application_links(self, fname, record, target)
+      if not cand then return nil, job end
+      return { "R", cand, job, target.id }
+    end
+    return { widget.note_letters[target.kind], target.id }
+  end
+
+  local function note(self, s, fname, record, text, o, key)
+    local target = target_of(fname, record, NOTE_KINDS)
+    if type(text) ~= "string" or text == "" then
+      misuse(fname, "argument 2 must be the note's text, got %s",
+             text == "" and "an empty string" or type(text))
+    end
+    local m, e = meta(s, fname)
+    if not m then return nil, e end
+    local user = o.user ~= nil and user_id(fname, m, o.user) or nil
+    local payload = { text = text, subject = o.subject, type = o.type, user = user }
+    return perform(s, "add_note", target, payload, key, function()
+      local link, le = note_link(self, fname, record, target)
+      if not link then return nil, le end
+      local date, time
+      if s.c.timezone then        -- else Tracker stamps its own local time
+        local lt = ttime.to_local(s.c.epoch(), s.c.timezone)
+        date, time = sub(lt, 1, 10), sub(lt, 12, 16)
+      end
+      local ins, nodes = widget.activity(link, { subject = o.subject or "", type = o.type,
+                                                 note = text, user = user, date = date,
+                                                 time = time })
+      local env, we = widget_write(s, fname, "createActivity", ins, nodes)
+      if not env then return nil, we end
+      return { kind = "activity", id = widget.record_id(env), subject = o.subject, note = text,
+               type = o.type or "Note", candidate_id = link[1] == "R" and link[2] or nil,
+               job_id = link[1] == "O" and link[2] or link[3], application_id = link[4] }
+    end)
+  end
+
+  function Client:add_note(record, text, opts)
+    local fname = "add_note"
+    local s = state(self, fname)
+    local o = with_key(fname, opts, { subject = "string", type = "string", user = "any" })
+    return note(self, s, fname, record, text, o, o.key)
+  end
+
+  function Client:attach(record, f)
+    local fname = "attach"
+    local s = state(self, fname)
+    local target = target_of(fname, record, NOTE_KINDS)
+    f = with_key(fname, f, { filename = "string", data = "string", content_type = "string",
+                             type = "string", primary = "boolean" })
+    if not f.filename or f.filename == "" then misuse(fname, "give the file's 'filename'") end
+    if not f.data or f.data == "" then misuse(fname, "give the file's bytes as 'data'") end
+    local filename = f.filename
+    if f.content_type and not match(filename, "%.[%w]+$") then
+      local ext = EXTENSIONS[lower(f.content_type)]
+      if not ext then
+        misuse(fname, "'%s' has no extension and content type '%s' is not one trk knows: add "
+               .. "the extension to the filename", filename, f.content_type)
+      end
+      filename = filename .. "." .. ext
+    end
+    local payload = { filename = filename, type = f.type, primary = f.primary or false,
+                      size = #f.data, hash = native.hash(f.data) }
+    return perform(s, "attach", target, payload, f.key, function()
+      local letter, id = widget.note_letters[target.kind], target.id
+      if target.kind == "application" then     -- stored on the candidate
+        local cand, e = application_links(self, fname, record, target)
+        if not cand then return nil, e end
+        letter, id = "R", cand
+      end
+      local ins, nodes = widget.attach(letter, id, { filename = filename, type = f.type,
+                                                     primary = f.primary,
+                                                     data = native.base64_encode(f.data) })
+      local env, e = widget_write(s, fname, "attachDocument", ins, nodes)
+      if not env then return nil, e end
+      return { kind = "document", id = widget.record_id(env), filename = filename,
+               record_kind = letter == "R" and "candidate" or "job", record_id = id }
+    end)
+  end
+
+  -- ---- updates --------------------------------------------------------------------------------
+
+  local function update(s, fname, op, target, updates, custom, payload, key)
+    return perform(s, op, target, payload, key, function()
+      local ins, nodes = widget.update(target.kind, target.id, updates, custom)
+      local env, e = widget_write(s, fname, "updateRecord", ins, nodes)
+      if not env then return nil, e end
+      return true
+    end)
+  end
+
+  function Client:set_custom_fields(record, fields, opts)
+    local fname = "set_custom_fields"
+    local s = state(self, fname)
+    local target = target_of(fname, record, NOTE_KINDS)
+    opts = with_key(fname, opts, {})
+    if type(fields) ~= "table" or next(fields) == nil then
+      misuse(fname, "argument 2 must be a non-empty table of field = value")
+    end
+    local m, e = meta(s, fname)
+    if not m then return nil, e end
+    local wire, named = custom_values(fname, m, target.kind, fields)
+    return update(s, fname, fname, target, nil, wire, { fields = named }, opts.key)
+  end
+
+  local function update_record(self, fname, kind, record, fields, opts)
+    local s = state(self, fname)
+    local target = target_of(fname, record, { [kind] = true }, kind)
+    opts = with_key(fname, opts, {})
+    if type(fields) ~= "table" or next(fields) == nil then
+      misuse(fname, "argument 2 must be a non-empty table of field = value")
+    end
+    local m, e = meta(s, fname)
+    if not m then return nil, e end
+    local updates, named = column_values(fname, m, kind, fields)
+    local custom, cnamed
+    if fields.custom ~= nil then custom, cnamed = custom_values(fname, m, kind, fields.custom) end
+    return update(s, fname, fname, target, updates, custom, { fields = named, custom = cnamed },
+                  opts.key)
+  end
+
+  function Client:update_candidate(cand, fields, opts)
+    return update_record(self, "update_candidate", "candidate", cand, fields, opts)
+  end
+
+  function Client:update_job(job, fields, opts)
+    return update_record(self, "update_job", "job", job, fields, opts)
+  end
+
+  -- ---- tags -----------------------------------------------------------------------------------
+
+  local function read_tags(s, fname, id)
+    local doc, e = kit.widget_call(s, fname, "getIndividualRecord", widget.individual("candidate", id),
+                                   nil, true)
+    if not doc then return nil, e end
+    if doc.results[1] == nil then
+      return nil, err("not_found", fmt("%s: no candidate with id %d", fname, id))
+    end
+    return widget.tags(doc.results[1])
+  end
+
+  function Client:tags(cand)
+    local fname = "tags"
+    local s = state(self, fname)
+    local target = target_of(fname, cand, { candidate = true }, "candidate")
+    return read_tags(s, fname, target.id)
+  end
+
+  local function check_tag(fname, tag)
+    if type(tag) ~= "string" then misuse(fname, "argument 2 must be a tag (a string), got %s", type(tag)) end
+    local t = match(tag, "^%s*(.-)%s*$")
+    if t == "" then misuse(fname, "argument 2 must be a non-empty tag") end
+    if find(t, ",", 1, true) then
+      misuse(fname, "a tag cannot contain a comma ('%s'): Tracker keeps tags as a comma-separated list", t)
+    end
+    return t
+  end
+
+  -- Adds or removes a tag; no write when the tags already say so.
+  local function retag(self, fname, cand, tag, opts, adding)
+    local s = state(self, fname)
+    local target = target_of(fname, cand, { candidate = true }, "candidate")
+    tag = check_tag(fname, tag)
+    opts = with_key(fname, opts, {})
+    local tags, e = read_tags(s, fname, target.id)
+    if not tags then return nil, e end
+    local out, present = {}, false
+    for _, t in ipairs(tags) do
+      if lower(t) == lower(tag) then present = true
+      else out[#out + 1] = t end
+    end
+    if present == adding then return true end
+    if adding then
+      out = tags
+      out[#out + 1] = tag
+    end
+    return update(s, fname, fname, target, { { widget.tag_column, concat(out, ",") } }, nil,
+                  { tag = tag }, opts.key)
+  end
+
+  function Client:add_tag(cand, tag, opts) return retag(self, "add_tag", cand, tag, opts, true) end
+  function Client:remove_tag(cand, tag, opts) return retag(self, "remove_tag", cand, tag, opts, false) end
+
+  -- ---- reject (§8) ----------------------------------------------------------------------------
+
+  local function rejection_field(m)
+    for _, d in ipairs(m.custom_fields.application or {}) do
+      if lower(d.name) == REJECTION_FIELD and d.type == "List" then return d end
+    end
+    return nil
+  end
+
+  local function reasons_of(s, m)
+    if s.c.rejection_reasons then return s.c.rejection_reasons end
+    local d = rejection_field(m)
+    return d and names_of(d.items or {}) or {}
+  end
+
+  function Client:rejection_reasons()
+    local fname = "rejection_reasons"
+    local s = state(self, fname)
+    local m, e = meta(s, fname)
+    if not m then return nil, e end
+    return copy(reasons_of(s, m))
+  end
+
+  -- The stage, reason and note of a rejection; raises on misuse.
+  local function rejection(s, fname, m, o)
+    local st
+    if s.c.rejection_stage ~= nil then
+      local e
+      st, e = find_stage(m, s.c.rejection_stage)
+      if not st then
+        misuse(fname, "the rejection stage (option 'rejection_stage' or TRACKER_REJECTION_STAGE): %s",
+               e.message)
+      end
+    else
+      for _, x in ipairs(m.stages) do
+        if find(lower(x.name), "reject", 1, true) then st = x break end
+      end
+      if not st then
+        misuse(fname, "no stage name contains 'reject': set the rejection stage with option "
+               .. "'rejection_stage' or TRACKER_REJECTION_STAGE (stages: %s)",
+               concat(names_of(m.stages), ", "))
+      end
+    end
+    local reason = o.reason
+    local reasons = reasons_of(s, m)
+    if reason ~= nil and #reasons > 0 then
+      local found
+      for _, r in ipairs(reasons) do if lower(r) == lower(reason) then found = r end end
+      if not found then
+        misuse(fname, "unknown rejection reason '%s'%s (reasons: %s)", reason,
+               suggest(reason, reasons), concat(reasons, "; "))
+      end
+      reason = found
+    end
+    local field = reason and rejection_field(m)
+    if field then             -- a configured reason need not be an item of the field
+      local known = false
+      for _, it in ipairs(field.items or {}) do known = known or lower(it.name) == lower(reason) end
+      if not known then field = nil end
+    end
+    return { stage = st, reason = reason, note = o.note, field = field }
+  end
+
+  local function sub_key(key, part) return key and (key .. ":" .. part) or nil end
+
+  -- Move, then the reason's field, then the note: each its own action.
+  local function reject_one(self, s, fname, app, r, key)
+    local ok, e = move(self, s, fname, app, r.stage, nil, sub_key(key, "stage"))
+    if not ok then return nil, e end
+    local target = target_of(fname, app, { application = true }, "application")
+    if r.field then
+      local wire = { { r.field.id, field_value(fname, r.field, r.reason) } }
+      ok, e = update(s, fname, "set_custom_fields", target, nil, wire,
+                     { fields = { [r.field.name] = wire[1][2] } }, sub_key(key, "reason"))
+      if not ok then return nil, e end
+    end
+    if r.reason or r.note then
+      local text = r.reason and ("Reason: " .. r.reason) or ""
+      if r.note then text = text ~= "" and (text .. "\n\n" .. r.note) or r.note end
+      local rec = type(app) == "table" and app or target
+      ok, e = note(self, s, fname, rec, text, { subject = REJECTION_SUBJECT }, sub_key(key, "note"))
+      if not ok then return nil, e end
+    end
+    return true
+  end
+
+  function Client:reject(app, opts)
+    local fname = "reject"
+    local s = state(self, fname)
+    target_of(fname, app, { application = true }, "application")
+    local o = with_key(fname, opts, { reason = "string", note = "string" })
+    local m, e = meta(s, fname)
+    if not m then return nil, e end
+    return reject_one(self, s, fname, app, rejection(s, fname, m, o), o.key)
+  end
+
+  function Client:bulk_reject(apps, opts)
+    local fname = "bulk_reject"
+    local s = state(self, fname)
+    if type(apps) ~= "table" then
+      misuse(fname, "argument 1 must be a list of applications or ids, got %s", type(apps))
+    end
+    local o = options(fname, opts, { reason = "string", note = "string" }, "the options")
+    for _, app in ipairs(apps) do target_of(fname, app, { application = true }, "application") end
+    local out = { succeeded = {}, failed = {} }
+    local m, e = meta(s, fname)
+    if not m then
+      for _, app in ipairs(apps) do
+        out.failed[#out.failed + 1] = { id = target_of(fname, app, { application = true }, "application").id, err = e }
+      end
+      return out
+    end
+    local r = rejection(s, fname, m, o)
+    for _, app in ipairs(apps) do
+      local id = target_of(fname, app, { application = true }, "application").id
+      local ok, e2 = reject_one(self, s, fname, app, r, nil)
+      if ok then out.succeeded[#out.succeeded + 1] = id
+      else out.failed[#out.failed + 1] = { id = id, err = e2 } end
+    end
+    return out
+  end
+
+  -- ---- raw passthrough ------------------------------------------------------------------------
+
+  local REST_READS = { GET = true, HEAD = true }
+
+  function Client:request(r)
+    local fname = "request"
+    local s = state(self, fname)
+    r = with_key(fname, r, { method = "string", api = "string", path = "string", body = "any" })
+    local api = r.api or "widget"
+    if api ~= "widget" and api ~= "rest" then
+      misuse(fname, "option 'api' must be 'widget' or 'rest', got '%s'", api)
+    end
+    if type(r.path) ~= "string" or r.path == "" then misuse(fname, "give the 'path'") end
+    if r.body ~= nil and type(r.body) ~= "table" and type(r.body) ~= "string" then
+      misuse(fname, "option 'body' must be a table (sent as JSON) or a string")
+    end
+    local call, write
+    if api == "widget" then
+      local verb = match(r.path, "^/api/widget/(%w+)$") or match(r.path, "^(%w+)$")
+      if not verb then misuse(fname, "a widget path is a verb ('getRecords') or /api/widget/<verb>") end
+      if (r.method or "POST") ~= "POST" then misuse(fname, "the widget API takes POST only") end
+      if type(r.body) == "string" then misuse(fname, "a widget body is a table: trk adds the envelope") end
+      local inner = r.body or {}
+      if type(inner.trackerrms) == "table" then     -- a whole envelope: take its inner node
+        local _, node = next(inner.trackerrms)
+        inner = type(node) == "table" and node or {}
+      end
+      local nodes = {}
+      for k, v in pairs(inner) do if k ~= "instructions" then nodes[k] = v end end
+      if nodes.credentials == nil then nodes.credentials = kit.widget_credentials(s, fname) end
+      local creds = nodes.credentials
+      nodes.credentials = nil
+      local path, body = widget.request(verb, creds, inner.instructions, nodes)
+      write = not widget.read_verbs[verb]
+      call = { api = "widget", what = verb, base = kit.widget_base(s, fname), path = path,
+               body = body, retry = not write, write = write or nil, raw = true }
+    else
+      if sub(r.path, 1, 1) ~= "/" then misuse(fname, "a REST path starts with '/' (/api/v1/...)") end
+      local method = r.method or (r.body ~= nil and "POST" or "GET")
+      local body = r.body
+      if type(body) == "table" then body = native.encode(body) end
+      write = not (REST_READS[method] or match(r.path, "/PagedSearch$"))
+      call = { api = "rest", what = method .. " " .. gsub(r.path, "%?.*$", ""),
+               base = kit.rest_base(s, fname), method = method, path = r.path, body = body,
+               auth = true, retry = not write, write = write or nil, raw = true }
+    end
+    local function run()
+      if call.auth then
+        local ok, e = kit.ensure_jwt(s, fname)
+        if not ok then return nil, e end
+      end
+      send(s, call)
+      local doc, e = finish(s, call)
+      if not doc then return nil, e end
+      if api == "widget" then
+        local env, code, msg = widget.answer(call.what, doc, false)
+        if not env then
+          if write and code == "bad_response" then
+            return nil, err("unknown_outcome", fmt("%s: the write may or may not have happened (%s)",
+                                                   call.what, msg), 200)
+          end
+          return nil, err(code, msg)
+        end
+      end
+      return doc
+    end
+    if not write then return run() end
+    local payload = { api = api, method = call.method or "POST", path = r.path, body = r.body }
+    return perform(s, "request", { kind = "request", name = call.what }, payload, r.key, run)
+  end
+end
