@@ -1,7 +1,9 @@
 -- inprocess: the in-process transport. It hands requests to an emulator's handle() in the same
 -- Lua state (no sockets) and answers exactly as the curl transport would, including the
 -- emulator's damaged answers: a dropped connection and a truncated body become the same
--- "network" errors curl reports, so retries are tested through the same code.
+-- "network" errors curl reports, so retries are tested through the same code. An answer
+-- marked `x-emulator-fault: refuse` (from a test's wrapper) is a connection that was never
+-- made, as curl reports one: an error with sent = false.
 
 local new_error = tracker.error
 local type, tostring, tonumber, match, fmt = type, tostring, tonumber, string.match, string.format
@@ -38,6 +40,11 @@ local function exchange(self, req)
   local delay = tonumber(headers["x-emulator-delay-ms"])
   if delay and self.sleep then self.sleep(delay / 1000) end
   local fault = headers["x-emulator-fault"]
+  if fault == "refuse" then       -- a connection never made: nothing reached the server
+    local e = new_error({ code = "network", message = where .. ": the emulator refused the connection" })
+    e.sent = false
+    return nil, e
+  end
   if status == 0 or fault == "drop" then
     return fail("network", "%s: the emulator closed the connection without answering", where)
   end
