@@ -754,6 +754,134 @@ return function(Client, kit)
     return out
   end
 
+  -- ---- checking an action by reading back ----------------------------------------------------
+
+  -- Does a custom-field value read back (typed) hold the text that was written?
+  local function holds(v, text)
+    if text == "" then return v == nil end
+    if type(v) == "boolean" then return (v and "Yes" or "No") == text end
+    if type(v) == "number" then return v == tonumber(text) end
+    return v == text
+  end
+
+  local SAME_AGAIN = { update_candidate = true, update_job = true }
+  local READ = { candidate = "candidate", job = "job", application = "application" }
+
+  -- Does a stream (the second value of t:jobs() and the like) yield a record that pred likes?
+  local function any(pred, _, st)
+    while true do
+      local r, e = st:next()
+      if r == nil then
+        if e then return nil, e end
+        return false
+      end
+      if pred(r) then
+        st:close()
+        return true
+      end
+    end
+  end
+
+  -- Has the change happened? Each returns true, false, or nil, err.
+  local CHECKS = {}
+
+  function CHECKS.move_to_stage(self, target, p)
+    local app, e = self:application(target.id)
+    if not app then return nil, e end
+    return app.stage_id == p.stage_id
+  end
+
+  function CHECKS.set_custom_fields(self, target, p)
+    local rec, e = self[READ[target.kind]](self, target.id)
+    if not rec then return nil, e end
+    for name, text in pairs(p.fields) do
+      if not holds(rec.custom[name], text) then return false end
+    end
+    return true
+  end
+
+  local function has_tag(self, target, p)
+    local tags, e = self:tags(target.id)
+    if not tags then return nil, e end
+    for _, t in ipairs(tags) do if lower(t) == lower(p.tag) then return true end end
+    return false
+  end
+
+  CHECKS.add_tag = has_tag
+  function CHECKS.remove_tag(self, target, p)
+    local has, e = has_tag(self, target, p)
+    if has == nil then return nil, e end
+    return not has
+  end
+
+  function CHECKS.add_note(self, target, p, since)
+    local f = { updated_after = since }
+    if target.kind == "job" then f.job = target.id
+    elseif target.kind == "candidate" then f.candidate = target.id
+    else
+      local cand, e = application_links(self, "check", nil, target)
+      if not cand then return nil, e end
+      f.candidate = cand
+    end
+    local subject = p.subject or ""
+    return any(function(a)
+      return a.note == p.text and (a.subject or "") == subject
+             and (target.kind ~= "application" or a.application_id == target.id)
+    end, self:activities(f))
+  end
+
+  function CHECKS.create_application(self, _, p)
+    return any(function() return true end,
+               self:applications({ job = p.job, candidate = p.candidate }))
+  end
+
+  function CHECKS.create_candidate(self, _, p)
+    if not p.email then
+      return nil, err("invalid_request", "check: a candidate created without an email cannot be "
+                      .. "told apart from others by reading back")
+    end
+    local found, e = self:find_candidates({ email = p.email })
+    if not found then return nil, e end
+    return #found > 0
+  end
+
+  function CHECKS.attach(self, target, p)
+    if target.kind == "job" then
+      return nil, err("invalid_request", "check: a job's documents cannot be read back")
+    end
+    local cand = target.id
+    if target.kind == "application" then
+      local e
+      cand, e = application_links(self, "check", nil, target)
+      if not cand then return nil, e end
+    end
+    local list, e = self:request({ api = "rest", path = fmt("/api/v1/Resource/%d/Documents", cand) })
+    if not list then return nil, e end
+    for _, d in ipairs(type(list) == "table" and list or {}) do
+      if type(d) == "table" and d.filename == p.filename then return true end
+    end
+    return false
+  end
+
+  -- t:check(action [, since]): reads the target back and answers whether the action's change
+  -- is there: true, false, or nil, err. For a write that ended in unknown_outcome. `since` (a
+  -- time before the write was sent) narrows the search for notes.
+  function Client:check(action, since)
+    local fname = "check"
+    state(self, fname)
+    if type(action) ~= "table" or type(action.op) ~= "string" or type(action.target) ~= "table"
+        or type(action.payload) ~= "table" then
+      misuse(fname, "argument 1 must be an action { op =, target =, payload = }")
+    end
+    local f = CHECKS[action.op]
+    if not f then
+      return nil, err("invalid_request", fmt("check: whether a '%s' action happened cannot be read "
+                                             .. "back%s", action.op, SAME_AGAIN[action.op]
+                                             and " (sending it again changes nothing)" or ""))
+    end
+    return f(self, action.target, action.payload, since)
+  end
+
   -- ---- raw passthrough ------------------------------------------------------------------------
 
   local REST_READS = { GET = true, HEAD = true }
