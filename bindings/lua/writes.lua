@@ -419,10 +419,10 @@ return function(Client, kit)
                       town = o.town, county = o.county, country = o.country, source = o.source,
                       linkedin = o.linkedin, status = payload.status, custom = {},
                       created = true }
-        for fname_, text in pairs(payload.custom or {}) do
+        for field, text in pairs(payload.custom or {}) do
           local def
-          for _, d in ipairs(m.custom_fields.candidate) do if d.name == fname_ then def = d end end
-          rec.custom[fname_] = s.conv.typed(def and def.type, text)
+          for _, d in ipairs(m.custom_fields.candidate) do if d.name == field then def = d end end
+          rec.custom[field] = s.conv.typed(def and def.type, text)
         end
         return rec
       end
@@ -735,21 +735,18 @@ return function(Client, kit)
       misuse(fname, "argument 1 must be a list of applications or ids, got %s", type(apps))
     end
     local o = options(fname, opts, { reason = "string", note = "string" }, "the options")
-    for _, app in ipairs(apps) do target_of(fname, app, { application = true }, "application") end
+    local ids = {}
+    for i, app in ipairs(apps) do
+      ids[i] = target_of(fname, app, { application = true }, "application").id
+    end
     local out = { succeeded = {}, failed = {} }
     local m, e = meta(s, fname)
-    if not m then
-      for _, app in ipairs(apps) do
-        out.failed[#out.failed + 1] = { id = target_of(fname, app, { application = true }, "application").id, err = e }
-      end
-      return out
-    end
-    local r = rejection(s, fname, m, o)
-    for _, app in ipairs(apps) do
-      local id = target_of(fname, app, { application = true }, "application").id
-      local ok, e2 = reject_one(self, s, fname, app, r, nil)
-      if ok then out.succeeded[#out.succeeded + 1] = id
-      else out.failed[#out.failed + 1] = { id = id, err = e2 } end
+    local r = m and rejection(s, fname, m, o)
+    for i, app in ipairs(apps) do
+      local ok, e2 = e == nil, e
+      if ok then ok, e2 = reject_one(self, s, fname, app, r, nil) end
+      if ok then out.succeeded[#out.succeeded + 1] = ids[i]
+      else out.failed[#out.failed + 1] = { id = ids[i], err = e2 } end
     end
     return out
   end
