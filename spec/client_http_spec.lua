@@ -9,29 +9,35 @@ local suite = assert(loadfile("spec/support/client_suite.lua", "t", _ENV))()
 
 local KEY, USER, TOKEN = "demo-key", "demo@example.com", "demo-token"
 
-local srv, dir
+local srv, dir, jwt               -- jwt: B.rest's own
 local B = { name = "HTTP (curl) against trk emulator", fake_time = false, clock = server.now }
 
 -- emulator.new fault names -> `trk emulator --faults` keys
 local FAULT_KEYS = { errors = "5xx", drop = "drop", truncate = "truncate", malformed = "malformed",
                      page_cap = "page-cap", seed = "seed" }
 
-function B.start(cfg)
+-- `trk emulator` arguments for a B.start configuration (--admin: B.state reads the data).
+local function emulator_args(cfg)
   dir = dir or trk.tmpdir()
   local file = dir .. "/fixture.json"
   trk.write(file, emulator.new({ data = cfg.data }):to_json())
-  local args = { "--data", file }
+  local args = { "--data", file, "--admin" }
+  if cfg.latency then args[#args + 1] = "--latency"; args[#args + 1] = tostring(cfg.latency) end
   if cfg.timezone then args[#args + 1] = "--timezone"; args[#args + 1] = cfg.timezone end
   if cfg.rate_limit then args[#args + 1] = "--rate-limit"; args[#args + 1] = cfg.rate_limit .. "/min" end
   local spec = {}
   for k, v in pairs(cfg.faults or {}) do spec[#spec + 1] = FAULT_KEYS[k] .. "=" .. v end
   if #spec > 0 then args[#args + 1] = "--faults"; args[#args + 1] = table.concat(spec, ",") end
-  srv = server.start(args)
+  return args
+end
+
+function B.start(cfg)
+  srv = server.start(emulator_args(cfg))
 end
 
 function B.stop()
   if srv then server.stop(srv) end
-  srv = nil
+  srv, jwt = nil, nil
 end
 
 function B.connect(opts)
@@ -61,12 +67,74 @@ function B.exchange()
   assert.are.equal(200, (post("/api/Auth/ExchangeToken", json.encode({ bearerToken = TOKEN }))))
 end
 
+-- For spec/support/writes_suite.lua: the emulator's side of writes, read raw.
+local function http(method, path, body, headers)
+  local tr = tracker.transport.curl()
+  local h = { ["Content-Type"] = "application/json" }
+  for k, v in pairs(headers or {}) do h[k] = v end
+  local status, _, answer = tr:request({ method = method, url = srv.url .. path, body = body,
+                                         headers = h })
+  tr:close()
+  return status, answer
+end
+
+function B.state()
+  local status, body = http("GET", "/_emulator/state")
+  assert.are.equal(200, status)
+  return json.decode(body)
+end
+
+function B.epoch() return os.time() end
+
+-- A raw REST call with a JWT of its own (exchanging supersedes the client's: it exchanges again).
+function B.rest(method, path, body)
+  for _ = 1, 2 do
+    if not jwt then
+      local _, answer = post("/api/Auth/ExchangeToken", json.encode({ bearerToken = TOKEN }))
+      jwt = json.decode(answer).token
+    end
+    local status, answer = http(method, path, body and json.encode(body) or nil,
+                                { Authorization = "Bearer " .. jwt })
+    if status ~= 401 then return status, json.decode(answer) end
+    jwt = nil
+  end
+  error("B.rest: the emulator refused a fresh JWT")
+end
+
+-- A port nothing listens on: one a server that is gone had.
+local function free_url()
+  local probe = server.start({})
+  local url, port = probe.url, probe.port
+  server.stop(probe)
+  return url, port
+end
+
+function B.unreachable(opts)
+  local url = free_url()
+  local o = { widget_url = url, rest_url = url, apikey = KEY, username = USER,
+              api_token = TOKEN, rate_limit = false }
+  for k, v in pairs(opts) do o[k] = v end
+  return tracker.connect(o)
+end
+
+-- An emulator that starts listening `seconds` from now, on a port nothing listens on yet.
+function B.start_late(cfg, seconds)
+  local url, port = free_url()
+  local argv = { trk.quote(trk.bin), "emulator", "--port", tostring(port) }
+  for _, a in ipairs(emulator_args(cfg)) do argv[#argv + 1] = trk.quote(a) end
+  local errfile = os.tmpname()
+  local pipe = io.popen(server.PLAIN .. "echo $$; sleep " .. seconds .. "; exec "
+                        .. table.concat(argv, " ") .. " 2>" .. trk.quote(errfile) .. " </dev/null", "r")
+  srv = { pid = tonumber(pipe:read("l")), pipe = pipe, errfile = errfile, url = url, port = port }
+end
+
 teardown(function()
   server.stop_all()
   trk.cleanup()
 end)
 
 suite(B)
+assert(loadfile("spec/support/writes_suite.lua", "t", _ENV))()(B)
 
 describe("the client over HTTP only", function()
   after_each(B.stop)

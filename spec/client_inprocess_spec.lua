@@ -7,7 +7,7 @@ local suite = assert(loadfile("spec/support/client_suite.lua", "t", _ENV))()
 local KEY, USER, TOKEN = "demo-key", "demo@example.com", "demo-token"
 
 local now = 1795000000.0          -- simulated seconds, shared by the client and the emulator
-local emu
+local emu, jwt                    -- jwt: B.rest's own
 
 local B = { name = "the in-process transport", fake_time = true }
 
@@ -23,7 +23,7 @@ function B.start(cfg)
                        clock = function() return math.floor(now) end })
 end
 
-function B.stop() emu = nil end
+function B.stop() emu, jwt = nil, nil end
 function B.requests() return emu.requests end
 
 function B.connect(opts)
@@ -48,7 +48,38 @@ function B.exchange()
   assert.are.equal(200, status)
 end
 
+-- For spec/support/writes_suite.lua: the emulator's side of writes, read and set raw.
+function B.state() return emu:state() end
+function B.epoch() return emu:now() end
+function B.set_faults(f) emu:set_faults(f) end
+
+-- A transport that is the emulator, except that handle(emu, method, path, headers, body)
+-- answers: for injected answers, and for watching what the client sends.
+function B.wrap(handle)
+  local real = emu
+  return setmetatable({ handle = function(_, method, path, headers, body)
+    return handle(real, method, path, headers, body)
+  end }, { __index = real })
+end
+
+-- A raw REST call with a JWT of its own (exchanging supersedes the client's: it exchanges again).
+function B.rest(method, path, body)
+  for _ = 1, 2 do
+    if not jwt then
+      local _, _, answer = emu:handle("POST", "/api/Auth/ExchangeToken", {},
+                                      json.encode({ bearerToken = TOKEN }))
+      jwt = json.decode(answer).token
+    end
+    local status, _, answer = emu:handle(method, path, { Authorization = "Bearer " .. jwt,
+      ["Content-Type"] = "application/json" }, body and json.encode(body) or "")
+    if status ~= 401 then return status, json.decode(answer) end
+    jwt = nil
+  end
+  error("B.rest: the emulator refused a fresh JWT")
+end
+
 suite(B)
+assert(loadfile("spec/support/writes_suite.lua", "t", _ENV))()(B)
 
 -- A server that answers oddly: each test gives the widget answer's JSON text.
 describe("the client given answers it cannot read", function()

@@ -1,0 +1,1187 @@
+-- The client's writes, one suite run over two transports, like spec/support/client_suite.lua
+-- (whose backend contract B this extends): spec/client_inprocess_spec.lua and
+-- spec/client_http_spec.lua load it into their own environment and call it with their B.
+--
+-- Every check of what a write did reads the emulator itself, never only what the client
+-- answers: raw widget calls (B.widget), raw REST reads (B.rest) and the emulator's data
+-- (B.state). Besides client_suite's B.start/connect/widget/clock/requests/stop, a backend gives:
+--   B.rest(method, path, body) -> HTTP status, decoded answer of a raw REST call (own JWT)
+--   B.state()                  the emulator's data (kind lists in insertion order); never
+--                              faulted, rate-limited or authenticated
+--   B.epoch()                  the emulator's clock, epoch seconds
+--   B.set_faults(f)            (optional) replaces the emulator's faults at run time
+--   B.wrap(handle)             (optional) a transport for B.connect: the emulator, with
+--                              handle(emu, method, path, headers, body) answering instead
+--   B.start_late(cfg, seconds) (optional) an emulator that starts listening only later
+--   B.unreachable(opts)        (optional) a client of a URL where nothing listens
+local tracker = require "tracker"
+local emulator = require "tracker.emulator"
+
+local ZONE = "America/Chicago"
+
+local function fixture()
+  return emulator.generate({ seed = 3, jobs = 4, candidates = 40 })
+end
+
+local function assert_error(code, e, text)
+  assert.is_true(tracker.is_error(e), "expected an error, got " .. tostring(e))
+  assert.are.equal(code, e.code, tostring(e))
+  if text then assert.is_truthy(tostring(e):find(text, 1, true), tostring(e)) end
+end
+
+-- f must raise misuse, positioned at the caller's line (this file) and naming fname.
+local function assert_misuse(fname, text, f)
+  local ok, msg = pcall(f)
+  assert.is_false(ok, "expected " .. fname .. " to raise")
+  msg = tostring(msg)
+  assert.is_truthy(msg:find("writes_suite%.lua:%d+: " .. fname .. ": "), msg)
+  if text then assert.is_truthy(msg:find(text, 1, true), msg) end
+  return msg
+end
+
+local function set_of(list)
+  local out = {}
+  for _, v in ipairs(list) do out[v] = true end
+  return out
+end
+
+local function sorted(list)
+  local out = {}
+  for i, v in ipairs(list) do out[i] = v end
+  table.sort(out)
+  return out
+end
+
+local function split_tags(text)
+  local out = {}
+  for tag in (text or ""):gmatch("[^,]+") do
+    tag = tag:match("^%s*(.-)%s*$")
+    if tag ~= "" then out[#out + 1] = tag end
+  end
+  return sorted(out)
+end
+
+return function(B)
+  describe("the client's writes over " .. B.name, function()
+    local data = fixture()
+
+    -- ids by name in the fixture's lists
+    local function list_id(list, name)
+      for _, e in ipairs(data.lists[list]) do if e.name == name then return e.id end end
+      error("no " .. name .. " in " .. list)
+    end
+    local APPLIED = list_id("opportunityResourceStatuses", "Applied")
+    local SCREENING = list_id("opportunityResourceStatuses", "Screening")
+
+    -- the n-th application of the fixture in stage Applied
+    local function applied(n)
+      for _, a in ipairs(data.applications) do
+        if a.statusid == APPLIED then
+          n = n - 1
+          if n == 0 then return a end
+        end
+      end
+      error("the fixture has too few applications in Applied")
+    end
+
+    -- a job and a candidate without an application together
+    local function free_pair()
+      local taken = {}
+      for _, a in ipairs(data.applications) do taken[a.opportunityid .. ":" .. a.resourceid] = true end
+      for _, j in ipairs(data.jobs) do
+        for _, c in ipairs(data.candidates) do
+          if not taken[j.id .. ":" .. c.id] then return j, c end
+        end
+      end
+      error("every pair has an application")
+    end
+
+    local function tagged()
+      for _, c in ipairs(data.candidates) do
+        if c.tag and c.tag:find(",", 1, true) then return c end
+      end
+      error("the fixture has no candidate with two tags")
+    end
+
+    local function untagged()
+      for _, c in ipairs(data.candidates) do
+        if not c.tag or c.tag == "" then return c end
+      end
+      error("the fixture has no candidate without tags")
+    end
+
+    -- A fresh emulator (cfg adds to the fixture's) and a client of it (opts add to the zone).
+    local function fresh(cfg, opts)
+      local c = { data = data, timezone = ZONE }
+      for k, v in pairs(cfg or {}) do c[k] = v end
+      B.start(c)
+      local o = { timezone = ZONE }
+      for k, v in pairs(opts or {}) do o[k] = v end
+      return B.connect(o)
+    end
+
+    -- ---- the emulator's side, read raw --------------------------------------------------
+
+    local function raw_individual(letter, id)
+      local doc = B.widget("getIndividualRecord", { recordtype = letter, recordid = id })
+      assert.are.equal(0, doc.status, doc.message)
+      return doc.results[1]
+    end
+    local function raw_candidate(id) return raw_individual("R", id) end
+    local function raw_job(id) return raw_individual("O", id) end
+    local function raw_activity(id) return raw_individual("A", id) end
+
+    local function raw_app(id)
+      local status, doc = B.rest("GET", "/api/v1/OpportunityResource/" .. id)
+      assert.are.equal(200, status)
+      return doc
+    end
+    local function raw_stage(id) return raw_app(id).opportunityResourceStatusName end
+
+    -- a custom field's value in a raw item (widget `customfields`, REST `customFields`)
+    local function raw_custom(item, id)
+      for _, cf in ipairs(item.customfields or item.customFields or {}) do
+        if cf.id == id then return cf.value end
+      end
+      error("the item has no custom field " .. id)
+    end
+
+    local function count(kind) return #B.state()[kind] end
+
+    -- the records of a kind the emulator added after it held n of them
+    local function added(kind, n)
+      local list, out = B.state()[kind], {}
+      for i = n + 1, #list do out[#out + 1] = list[i] end
+      return out
+    end
+
+    local function sent(t) return t:stats().requests end
+
+    -- a raw widget write for t:request: a note on a candidate
+    local function raw_note_request(cand_id, subject)
+      return { api = "widget", path = "createActivity",
+               body = { instructions = {}, activity = { subject = subject, note = "raw",
+                        linkRecordType = "R", linkRecordId = cand_id } } }
+    end
+
+    -- ---- moving applications --------------------------------------------------------------
+
+    describe("move_to_stage", function()
+      after_each(B.stop)
+
+      it("moves an application by stage name in any case, by id, and as a record", function()
+        local t = fresh()
+        local a = applied(1)
+        t:stages()
+        local n = sent(t)
+        assert.is_true(t:move_to_stage(a.id, "interview"))
+        assert.are.equal(n + 1, sent(t))             -- the update alone: no read without `from`
+        assert.are.equal("Interview", raw_stage(a.id))
+        assert.is_true(t:move_to_stage(a.id, SCREENING))
+        assert.are.equal("Screening", raw_stage(a.id))
+        local rec = assert(t:application(a.id))
+        assert.is_true(t:move_to_stage(rec, "SUBMITTED TO CLIENT"))
+        assert.are.equal("Submitted to Client", raw_stage(a.id))
+      end)
+
+      it("moves only from the expected stage", function()
+        local t = fresh()
+        local a = applied(2)
+        assert(t:application(a.id))              -- the JWT is at hand: the guard costs one read
+        local n = sent(t)
+        local ok, e = t:move_to_stage(a.id, "Screening", { from = "Interview" })
+        assert.is_nil(ok)
+        assert_error("conflict", e)
+        assert.are.equal("Applied", e.current)
+        assert.are.equal(n + 1, sent(t))         -- the read, no write
+        assert.are.equal("Applied", raw_stage(a.id))
+        assert.is_true(t:move_to_stage(a.id, "Screening", { from = "applied" }))
+        assert.are.equal("Screening", raw_stage(a.id))
+        assert.is_true(t:move_to_stage(a.id, "Interview", { from = SCREENING }))
+        assert.are.equal("Interview", raw_stage(a.id))
+      end)
+
+      it("answers Tracker's refusal (widget status 99) for an application that does not exist", function()
+        local t = fresh()
+        local ok, e = t:move_to_stage(999999, "Interview")
+        assert.is_nil(ok)
+        assert_error("invalid_request", e)
+      end)
+    end)
+
+    -- ---- creating applications and candidates ---------------------------------------------
+
+    describe("create_application", function()
+      after_each(B.stop)
+
+      it("creates an application, shortlisted by a user in Shortlisted", function()
+        local t = fresh()
+        local job, cand = free_pair()
+        local n = count("applications")
+        local r = assert(t:create_application({ candidate = cand.id, job = job.id }))
+        assert.are.equal("application", r.kind)
+        assert.is_true(r.created)
+        assert.are.equal(job.id, r.job_id)
+        assert.are.equal(cand.id, r.candidate_id)
+        assert.are.equal("Shortlisted", r.stage)
+        assert.are.equal(n + 1, count("applications"))
+        local raw = raw_app(r.id)
+        assert.are.equal(job.id, raw.opportunityId)
+        assert.are.equal(cand.id, raw.resourceId)
+        assert.are.equal("Shortlisted", raw.opportunityResourceStatusName)
+      end)
+
+      it("takes records, the long list, the resource as shortlister and a source", function()
+        local t = fresh()
+        local jobv, candv = free_pair()
+        local job, cand = assert(t:job(jobv.id)), assert(t:candidate(candv.id))
+        local n = count("applications")
+        local r = assert(t:create_application({ candidate = cand, job = job, list = "long",
+                                                by = "resource", source = "Careers page" }))
+        assert.are.equal("Applied", r.stage)
+        local new = added("applications", n)
+        assert.are.equal(1, #new)
+        assert.are.equal(r.id, new[1].id)
+        assert.are.equal("long", new[1].list)
+        assert.are.equal("resource", new[1].shortlistedby)
+        assert.are.equal("Careers page", new[1].source)
+        assert.are.equal("Applied", raw_stage(r.id))
+      end)
+
+      it("answers conflict carrying the existing application for the same pair", function()
+        local t = fresh()
+        local a = data.applications[1]
+        local n = count("applications")
+        local r, e = t:create_application({ candidate = a.resourceid, job = a.opportunityid })
+        assert.is_nil(r)
+        assert_error("conflict", e)
+        assert.is_table(e.existing)
+        assert.are.equal("application", e.existing.kind)
+        assert.are.equal(a.id, e.existing.id)
+        assert.are.equal(n, count("applications"))
+      end)
+    end)
+
+    describe("create_candidate", function()
+      after_each(B.stop)
+
+      it("creates a candidate with its fields, status and custom values", function()
+        local t = fresh()
+        local n = count("candidates")
+        local r = assert(t:create_candidate({ first_name = "Ada", last_name = "Lovelace",
+          email = "ada.lovelace@example.org", job_title = "Analyst", town = "London",
+          status = "Available", custom = { Priority = "high", Score = 91 } }))
+        assert.are.equal("candidate", r.kind)
+        assert.is_true(r.created)
+        assert.are.equal("integer", math.type(r.id))
+        assert.are.equal(n + 1, count("candidates"))
+        local raw = raw_candidate(r.id)
+        assert.are.equal("Ada", raw.firstname)
+        assert.are.equal("Lovelace", raw.lastname)
+        assert.are.equal("ada.lovelace@example.org", raw.email)
+        assert.are.equal("Analyst", raw.jobtitle)
+        assert.are.equal("London", raw.town)
+        assert.are.equal("Available", raw.status)
+        assert.are.equal("High", raw_custom(raw, 448))
+        assert.are.equal(91, tonumber(raw_custom(raw, 441)))
+      end)
+
+      it("splits a full name", function()
+        local t = fresh()
+        local r = assert(t:create_candidate({ name = "Grace Brewster Hopper",
+                                              email = "grace@example.org" }))
+        local raw = raw_candidate(r.id)
+        assert.are.equal("Grace", raw.firstname)
+        assert.are.equal("Brewster Hopper", raw.lastname)
+      end)
+
+      it("answers the candidate with the same email, any case, changing nothing", function()
+        local t = fresh()
+        local c = data.candidates[3]
+        local before = raw_candidate(c.id)
+        local n = count("candidates")
+        local r = assert(t:create_candidate({ first_name = "Someone", last_name = "Else",
+                                              email = c.email:upper(), job_title = "Changed" }))
+        assert.is_false(r.created)
+        assert.are.equal(c.id, r.id)
+        assert.are.equal(n, count("candidates"))
+        local after = raw_candidate(c.id)
+        assert.are.equal(before.jobtitle, after.jobtitle)
+        assert.are.equal(before.firstname, after.firstname)
+        assert.are.equal(before.lastupdateddatetime, after.lastupdateddatetime)
+      end)
+
+      it("updates the candidate with the same email when told to overwrite", function()
+        local t = fresh()
+        local c = data.candidates[4]
+        local n = count("candidates")
+        local r = assert(t:create_candidate({ first_name = c.firstname, last_name = c.lastname,
+          email = c.email, job_title = "Chief Controller", overwrite = true }))
+        assert.is_false(r.created)
+        assert.are.equal(c.id, r.id)
+        assert.are.equal(n, count("candidates"))
+        assert.are.equal("Chief Controller", raw_candidate(c.id).jobtitle)
+      end)
+
+      it("applies the new candidate to a job", function()
+        local t = fresh()
+        local job = data.jobs[2]
+        local n = count("applications")
+        local r = assert(t:create_candidate({ first_name = "Alan", last_name = "Turing",
+          email = "alan@example.org", job = job.id, by = "resource" }))
+        local new = added("applications", n)
+        assert.are.equal(1, #new)
+        assert.are.equal(job.id, new[1].opportunityid)
+        assert.are.equal(r.id, new[1].resourceid)
+        assert.are.equal("Applied", raw_stage(new[1].id))
+      end)
+
+      it("raises without a name, sending nothing", function()
+        local t = fresh()
+        t:stages()
+        local n, cands = sent(t), count("candidates")
+        assert_misuse("create_candidate", nil, function()
+          t:create_candidate({ email = "nameless@example.org" })
+        end)
+        assert.are.equal(n, sent(t))
+        assert.are.equal(cands, count("candidates"))
+      end)
+    end)
+
+    -- ---- notes and documents --------------------------------------------------------------
+
+    describe("add_note", function()
+      after_each(B.stop)
+
+      it("adds a note to a candidate with its subject, text and type", function()
+        local t = fresh()
+        local c = data.candidates[5]
+        local n = count("activities")
+        local r = assert(t:add_note({ kind = "candidate", id = c.id }, "Phoned; call back Monday.",
+                                    { subject = "Phone screen", type = "Call" }))
+        assert.are.equal("activity", r.kind)
+        assert.are.equal(c.id, r.candidate_id)
+        assert.are.equal("Phone screen", r.subject)
+        local new = added("activities", n)
+        assert.are.equal(1, #new)
+        assert.are.equal(r.id, new[1].id)
+        local raw = raw_activity(r.id)
+        assert.are.equal("R", raw.linkrecordtype)
+        assert.are.equal(c.id, raw.linkrecordid)
+        assert.are.equal(c.id, raw.resourceid)
+        assert.are.equal("Phone screen", raw.subject)
+        assert.are.equal("Phoned; call back Monday.", raw.note)
+        assert.are.equal("Call", raw.type)
+      end)
+
+      it("links a note on an application to its candidate, job and application", function()
+        local t = fresh()
+        local app = assert(t:application(applied(3).id))
+        local r = assert(t:add_note(app, "Strong SQL.", { subject = "Screen" }))
+        assert.are.equal(app.candidate_id, r.candidate_id)
+        assert.are.equal(app.job_id, r.job_id)
+        assert.are.equal(app.id, r.application_id)
+        local raw = raw_activity(r.id)
+        assert.are.equal("R", raw.linkrecordtype)
+        assert.are.equal(app.candidate_id, raw.resourceid)
+        assert.are.equal(app.job_id, raw.opportunityid)
+        assert.are.equal(app.id, raw.opportunityresourceid)
+        assert.are.equal("Strong SQL.", raw.note)
+        assert.are.equal("Note", raw.type)
+        -- and the client's own read shows the same links
+        local found
+        for act in t:activities({ candidate = app.candidate_id }) do
+          if act.id == r.id then found = act end
+        end
+        assert.is_table(found)
+        assert.are.equal(app.id, found.application_id)
+        assert.are.equal(app.job_id, found.job_id)
+      end)
+
+      it("adds a note to a job, by a user given by email or id", function()
+        local t = fresh()
+        local job, user = data.jobs[3], data.users[2]
+        local r = assert(t:add_note({ kind = "job", id = job.id }, "Intake done.",
+                                    { user = user.email }))
+        local raw = raw_activity(r.id)
+        assert.are.equal("O", raw.linkrecordtype)
+        assert.are.equal(job.id, raw.opportunityid)
+        assert.are.equal(user.id, raw.userid)
+        r = assert(t:add_note({ kind = "job", id = job.id }, "Second.", { user = data.users[3].id }))
+        assert.are.equal(data.users[3].id, raw_activity(r.id).userid)
+      end)
+
+      it("dates a note in the database's local time", function()
+        local t = fresh()
+        local from = B.epoch()
+        local r = assert(t:add_note({ kind = "candidate", id = data.candidates[6].id }, "timed"))
+        local to = B.epoch()
+        local raw = raw_activity(r.id)
+        local stamp = raw.startdate .. " " .. raw.starttime
+        -- a minute's resolution: the stamp must be the local time of some second of the call
+        local ok = false
+        for s = from - 60, to + 60 do
+          if tracker.time.to_local(s, ZONE):sub(1, 16) == stamp then ok = true end
+        end
+        assert.is_true(ok, "stored " .. stamp .. ", local time at the call "
+                       .. tracker.time.to_local(from, ZONE))
+      end)
+    end)
+
+    describe("attach", function()
+      after_each(B.stop)
+
+      local PDF = "%PDF-1.4\n\0\1\2\255 binary résumé\n%%EOF"
+
+      it("attaches a primary resume to a candidate, which resume() then returns", function()
+        local t = fresh()
+        local cand
+        for _, d in ipairs(data.documents) do
+          if d.recordtype == "R" and d.primary and d.documenttype == "Resume" then cand = d.recordid end
+        end
+        local n = count("documents")
+        local r = assert(t:attach({ kind = "candidate", id = cand },
+          { filename = "new_cv.pdf", data = PDF, type = "resume", primary = true }))
+        assert.are.equal("document", r.kind)
+        assert.are.equal("new_cv.pdf", r.filename)
+        assert.are.equal("candidate", r.record_kind)
+        assert.are.equal(cand, r.record_id)
+        local new = added("documents", n)
+        assert.are.equal(1, #new)
+        assert.are.equal(r.id, new[1].id)
+        assert.are.equal("R", new[1].recordtype)
+        assert.are.equal(cand, new[1].recordid)
+        assert.is_true(new[1].primary)
+        local cv = assert(t:resume(cand))
+        assert.are.equal("new_cv.pdf", cv.filename)
+        assert.are.equal(PDF, cv.data)
+      end)
+
+      it("stores an application's document on its candidate", function()
+        local t = fresh()
+        local app = assert(t:application(applied(4).id))
+        local n = count("documents")
+        assert(t:attach(app, { filename = "notes.txt", data = "interview notes" }))
+        local new = added("documents", n)
+        assert.are.equal(1, #new)
+        assert.are.equal("R", new[1].recordtype)
+        assert.are.equal(app.candidate_id, new[1].recordid)
+        assert.are.equal("notes.txt", new[1].filename)
+      end)
+
+      it("attaches to a job", function()
+        local t = fresh()
+        local job = data.jobs[1]
+        local n = count("documents")
+        local r = assert(t:attach({ kind = "job", id = job.id },
+                                  { filename = "spec.txt", data = "job spec" }))
+        assert.are.equal("job", r.record_kind)
+        local new = added("documents", n)
+        assert.are.equal(1, #new)
+        assert.are.equal("O", new[1].recordtype)
+        assert.are.equal(job.id, new[1].recordid)
+        assert.are.equal("am9iIHNwZWM=", new[1].data)     -- base64 of "job spec"
+      end)
+    end)
+
+    -- ---- fields, updates and tags ---------------------------------------------------------
+
+    describe("set_custom_fields", function()
+      after_each(B.stop)
+
+      it("sets candidate fields by name and id, typed, list items as the list spells them", function()
+        local t = fresh()
+        local c = data.candidates[7]
+        local rec = { kind = "candidate", id = c.id }
+        assert.is_true(t:set_custom_fields(rec, { Priority = "hIGH", Score = "87",
+                                                  ["Security Clearance"] = true }))
+        local raw = raw_candidate(c.id)
+        assert.are.equal("High", raw_custom(raw, 448))
+        assert.are.equal(87, tonumber(raw_custom(raw, 441)))
+        assert.are.equal("Yes", raw_custom(raw, 443))
+        assert.is_true(t:set_custom_fields(rec, { [448] = "low", [441] = 12.5,
+                                                  ["Security Clearance"] = "No" }))
+        raw = raw_candidate(c.id)
+        assert.are.equal("Low", raw_custom(raw, 448))
+        assert.are.equal(12.5, tonumber(raw_custom(raw, 441)))
+        assert.are.equal("No", raw_custom(raw, 443))
+      end)
+
+      it("clears a field with an empty string", function()
+        local t = fresh()
+        local c = data.candidates[8]
+        assert.is_true(t:set_custom_fields({ kind = "candidate", id = c.id }, { Score = 50 }))
+        assert.are.equal(50, tonumber(raw_custom(raw_candidate(c.id), 441)))
+        assert.is_true(t:set_custom_fields({ kind = "candidate", id = c.id }, { Score = "" }))
+        assert.are.equal("", raw_custom(raw_candidate(c.id), 441))
+      end)
+
+      it("sets application and job fields", function()
+        local t = fresh()
+        local app = assert(t:application(applied(5).id))
+        assert.is_true(t:set_custom_fields(app, { ["Interview Note Sent"] = "yes",
+                                                  ["Recruiter Score"] = 4 }))
+        local raw = raw_app(app.id)
+        assert.are.equal("Yes", raw_custom(raw, 449))
+        assert.are.equal(4, tonumber(raw_custom(raw, 450)))
+        local job = data.jobs[2]
+        assert.is_true(t:set_custom_fields({ kind = "job", id = job.id }, {
+          ["Hiring Manager"] = "Pat Doe", ["Remote Policy"] = "remote",
+          ["Target Start"] = "2027-01-15" }))
+        raw = raw_job(job.id)
+        assert.are.equal("Pat Doe", raw_custom(raw, 447))
+        assert.are.equal("Remote", raw_custom(raw, 446))
+        assert.are.equal("2027-01-15", raw_custom(raw, 453))
+      end)
+    end)
+
+    describe("update_candidate and update_job", function()
+      after_each(B.stop)
+
+      it("updates a candidate's columns, status and custom fields", function()
+        local t = fresh()
+        local c = data.candidates[9]
+        assert.is_true(t:update_candidate(c.id, { job_title = "Staff Engineer", town = "Austin",
+          status = "Placed", current_salary = 120000, date_of_birth = "1990-02-03",
+          other_email = "other@example.org", custom = { Priority = "medium" } }))
+        local raw = raw_candidate(c.id)
+        assert.are.equal("Staff Engineer", raw.jobtitle)
+        assert.are.equal("Austin", raw.town)
+        assert.are.equal("Placed", raw.status)
+        assert.are.equal(120000, tonumber(raw.currentsalary))
+        assert.are.equal("1990-02-03", raw.dateofbirth)
+        assert.are.equal("other@example.org", raw.otheremail)
+        assert.are.equal("Medium", raw_custom(raw, 448))
+      end)
+
+      it("updates a job's columns, status and custom fields", function()
+        local t = fresh()
+        local job = data.jobs[3]
+        assert.is_true(t:update_job({ kind = "job", id = job.id }, { name = "Principal Engineer",
+          location = "Austin, TX", status = "On Hold", probability = 60,
+          custom = { ["Hiring Manager"] = "Sam Roe" } }))
+        local raw = raw_job(job.id)
+        assert.are.equal("Principal Engineer", raw.name)
+        assert.are.equal("Austin, TX", raw.location)
+        assert.are.equal("On Hold", raw.status)
+        assert.are.equal(60, tonumber(raw.probability))
+        assert.are.equal("Sam Roe", raw_custom(raw, 447))
+      end)
+    end)
+
+    describe("tags", function()
+      after_each(B.stop)
+
+      it("reads a candidate's tags", function()
+        local t = fresh()
+        local c = tagged()
+        assert.are.same(split_tags(c.tag), sorted(assert(t:tags(c.id))))
+        assert.are.same({}, assert(t:tags(untagged().id)))
+      end)
+
+      it("adds and removes a tag, keeping the others", function()
+        local t = fresh()
+        local c = tagged()
+        local tags = split_tags(c.tag)
+        assert.is_true(t:add_tag(c.id, "urgent-hire"))
+        local want = sorted({ "urgent-hire", table.unpack(tags) })
+        assert.are.same(want, split_tags(raw_candidate(c.id).tag))
+        assert.is_true(t:remove_tag({ kind = "candidate", id = c.id }, tags[1]))
+        table.remove(tags, 1)
+        assert.are.same(sorted({ "urgent-hire", table.unpack(tags) }),
+                        split_tags(raw_candidate(c.id).tag))
+        assert.is_true(t:add_tag(untagged().id, "first"))
+        assert.are.same({ "first" }, split_tags(raw_candidate(untagged().id).tag))
+      end)
+
+      it("sends no write to add a present tag (any case) or remove an absent one", function()
+        local t = fresh()
+        local c = tagged()
+        t:stages()
+        local before = raw_candidate(c.id)
+        local n, served = sent(t), B.requests and B.requests()
+        assert.is_true(t:add_tag(c.id, split_tags(c.tag)[1]:upper()))
+        assert.are.equal(n + 1, sent(t))           -- the read
+        assert.is_true(t:remove_tag(c.id, "never-there"))
+        assert.are.equal(n + 2, sent(t))
+        if served then assert.are.equal(served + 2, B.requests()) end
+        local after = raw_candidate(c.id)
+        assert.are.equal(before.tag, after.tag)
+        assert.are.equal(before.lastupdateddatetime, after.lastupdateddatetime)
+      end)
+    end)
+
+    -- ---- rejecting ------------------------------------------------------------------------
+
+    describe("reject", function()
+      after_each(B.stop)
+
+      it("lists the reasons from the Rejection Reason field, or the configured ones", function()
+        local t = fresh()
+        assert.are.same({ "Skills mismatch", "Salary expectations", "Withdrew",
+                          "Failed screening", "Position filled", "No show" },
+                        assert(t:rejection_reasons()))
+        B.stop()
+        t = fresh({}, { rejection_reasons = { "Too far", "Overqualified" } })
+        assert.are.same({ "Too far", "Overqualified" }, assert(t:rejection_reasons()))
+      end)
+
+      it("moves to the rejection stage, sets the reason and adds a note", function()
+        local t = fresh()
+        local a = applied(6)
+        local n = count("activities")
+        assert.is_true(t:reject(a.id, { reason = "Skills mismatch", note = "Not enough SQL." }))
+        local raw = raw_app(a.id)
+        assert.are.equal("Rejected", raw.opportunityResourceStatusName)
+        assert.are.equal("Skills mismatch", raw_custom(raw, 451))
+        local new = added("activities", n)
+        assert.are.equal(1, #new)
+        assert.are.equal(a.id, new[1].opportunityresourceid)
+        assert.are.equal(a.resourceid, new[1].resourceid)
+        assert.are.equal("Rejected", new[1].subject)
+        assert.is_truthy(new[1].note:find("Skills mismatch", 1, true), new[1].note)
+        assert.is_truthy(new[1].note:find("Not enough SQL.", 1, true), new[1].note)
+      end)
+
+      it("moves to the configured rejection stage, by name or id", function()
+        local t = fresh({}, { rejection_stage = "withdrawn" })
+        local a = applied(7)
+        local n = count("activities")
+        assert.is_true(t:reject(a.id, { reason = "Withdrew" }))
+        assert.are.equal("Withdrawn", raw_stage(a.id))
+        assert.are.equal("Withdrew", raw_custom(raw_app(a.id), 451))
+        assert.are.equal(n + 1, count("activities"))
+        B.stop()
+        t = fresh({}, { rejection_stage = SCREENING })
+        assert.is_true(t:reject(a.id, {}))
+        assert.are.equal("Screening", raw_stage(a.id))
+      end)
+
+      it("raises naming the option when no stage is a rejection stage", function()
+        local d = {}
+        for k, v in pairs(data) do d[k] = v end
+        d.lists = {}
+        for k, v in pairs(data.lists) do d.lists[k] = v end
+        local stages = {}
+        for _, s in ipairs(data.lists.opportunityResourceStatuses) do
+          if not s.name:lower():find("reject", 1, true) then stages[#stages + 1] = s end
+        end
+        d.lists.opportunityResourceStatuses = stages
+        local t = fresh({ data = d })
+        local a = applied(8)
+        assert_misuse("reject", "rejection_stage", function() t:reject(a.id, {}) end)
+        assert.are.equal("Applied", raw_stage(a.id))
+      end)
+
+      it("rejects many applications, reporting each failure and going on", function()
+        local t = fresh()
+        local a1, a2 = applied(9), applied(10)
+        local res = assert(t:bulk_reject({ a1.id, 999999, assert(t:application(a2.id)) },
+                                         { reason = "Position filled" }))
+        assert.are.same(sorted({ a1.id, a2.id }), sorted(res.succeeded))
+        assert.are.equal(1, #res.failed)
+        assert.are.equal(999999, res.failed[1].id)
+        assert.is_true(tracker.is_error(res.failed[1].err), tostring(res.failed[1].err))
+        assert.are.equal("Rejected", raw_stage(a1.id))
+        assert.are.equal("Rejected", raw_stage(a2.id))
+        assert.are.equal("Position filled", raw_custom(raw_app(a2.id), 451))
+      end)
+    end)
+
+    -- ---- raw requests ---------------------------------------------------------------------
+
+    describe("request", function()
+      after_each(B.stop)
+
+      it("sends a widget verb with trk's envelope and credentials", function()
+        local t = fresh()
+        local c = data.candidates[10]
+        local doc = assert(t:request({ api = "widget", path = "updateRecord",
+          body = { instructions = { recordtype = "R", recordid = c.id },
+                   updates = { { column = "jobtitle", value = "Raw Title" } } } }))
+        assert.are.equal(0, doc.status)
+        assert.are.equal("Raw Title", raw_candidate(c.id).jobtitle)
+        doc = assert(t:request({ api = "widget", path = "/api/widget/getRecords",
+          body = { instructions = { recordtype = "R", recordid = c.id } } }))
+        assert.are.equal(c.id, doc.results[1].id)
+      end)
+
+      it("answers a widget status 99 as invalid_request", function()
+        local t = fresh()
+        local doc, e = t:request({ api = "widget", path = "updateRecord",
+          body = { instructions = { recordtype = "R", recordid = 999999 },
+                   updates = { { column = "jobtitle", value = "x" } } } })
+        assert.is_nil(doc)
+        assert_error("invalid_request", e)
+      end)
+
+      it("sends REST calls with the JWT", function()
+        local t = fresh()
+        local a = data.applications[2]
+        local doc = assert(t:request({ method = "GET", api = "rest",
+                                       path = "/api/v1/OpportunityResource/" .. a.id }))
+        assert.are.equal(a.id, doc.opportunityResourceId)
+        doc = assert(t:request({ method = "POST", api = "rest",
+          path = "/api/v1/OpportunityResource/PagedSearch", body = { pageNumber = 1, pageSize = 5 } }))
+        assert.are.equal(5, #doc.opportunityResources)
+        assert.are.equal(#data.applications, doc.totalCount)
+      end)
+    end)
+
+    -- ---- misuse: raised before anything is sent -------------------------------------------
+
+    describe("misuse", function()
+      local t
+      before_each(function()
+        t = fresh()
+        t:stages()
+        t:custom_fields("candidate")
+      end)
+      after_each(B.stop)
+
+      -- f raises misuse of fname mentioning text, having sent nothing
+      local function refused(fname, text, f)
+        local n, served = sent(t), B.requests and B.requests()
+        local msg = assert_misuse(fname, text, f)
+        assert.are.equal(n, sent(t), "sent requests before raising: " .. msg)
+        if served then assert.are.equal(served, B.requests(), "the emulator saw requests") end
+        return msg
+      end
+
+      it("names the stage it meant for an unknown stage", function()
+        local a = applied(1)
+        refused("move_to_stage", "did you mean 'Interview'", function()
+          t:move_to_stage(a.id, "Intervew")
+        end)
+        refused("move_to_stage", "did you mean 'Interview'", function()
+          t:move_to_stage(a.id, "Screening", { from = "Intervew" })
+        end)
+        assert.are.equal("Applied", raw_stage(a.id))
+      end)
+
+      it("names the field it meant for an unknown custom field", function()
+        local c = data.candidates[11]
+        local before = raw_candidate(c.id)
+        refused("set_custom_fields", "did you mean 'Priority'", function()
+          t:set_custom_fields({ kind = "candidate", id = c.id }, { Prority = "High" })
+        end)
+        assert.are.equal(before.lastupdateddatetime, raw_candidate(c.id).lastupdateddatetime)
+      end)
+
+      it("lists the items for a value that is not one", function()
+        local c = data.candidates[11]
+        local msg = refused("set_custom_fields", "Urgent", function()
+          t:set_custom_fields({ kind = "candidate", id = c.id }, { Priority = "Urgent" })
+        end)
+        for _, item in ipairs({ "High", "Medium", "Low" }) do
+          assert.is_truthy(msg:find(item, 1, true), msg)
+        end
+        refused("set_custom_fields", "Score", function()
+          t:set_custom_fields({ kind = "candidate", id = c.id }, { Score = "lots" })
+        end)
+      end)
+
+      it("names the field it meant for an unknown update field", function()
+        local c = data.candidates[12]
+        refused("update_candidate", "did you mean 'job_title'", function()
+          t:update_candidate(c.id, { job_tilte = "x" })
+        end)
+        refused("update_job", "did you mean 'location'", function()
+          t:update_job(data.jobs[1].id, { locaton = "x" })
+        end)
+        refused("update_candidate", "did you mean 'Priority'", function()
+          t:update_candidate(c.id, { custom = { Priorty = "High" } })
+        end)
+      end)
+
+      it("refuses a tag with a comma, or an empty one", function()
+        local c = tagged()
+        refused("add_tag", nil, function() t:add_tag(c.id, "a,b") end)
+        refused("add_tag", nil, function() t:add_tag(c.id, "") end)
+        refused("remove_tag", nil, function() t:remove_tag(c.id, "x,y") end)
+        assert.are.equal(c.tag, raw_candidate(c.id).tag)
+      end)
+
+      it("names the reason it meant for an unknown reason", function()
+        local a = applied(2)
+        local n = count("activities")
+        refused("reject", "did you mean 'Skills mismatch'", function()
+          t:reject(a.id, { reason = "Skill mismatch" })
+        end)
+        refused("bulk_reject", "did you mean 'No show'", function()
+          t:bulk_reject({ a.id }, { reason = "No shw" })
+        end)
+        assert.are.equal("Applied", raw_stage(a.id))
+        assert.are.equal(n, count("activities"))
+      end)
+    end)
+
+    -- ---- the choke point ------------------------------------------------------------------
+
+    describe("the hook", function()
+      after_each(B.stop)
+
+      local function ops_of(actions)
+        local out = {}
+        for i, x in ipairs(actions) do out[i] = x.op end
+        return out
+      end
+
+      -- a client whose hook records every action, sending it only when send_it says so
+      local function hooked(send_it, opts)
+        local actions = {}
+        local o = { hook = function(action, send)
+          actions[#actions + 1] = action
+          if send_it then return send() end
+          return { dry_run = action.op }
+        end }
+        for k, v in pairs(opts or {}) do o[k] = v end
+        return fresh({}, o), actions
+      end
+
+      it("sees each write as an action before it is sent", function()
+        local t, actions = hooked(true)
+        local a, c = applied(1), tagged()
+        assert.is_true(t:move_to_stage(a.id, "Interview"))
+        assert.is_true(t:add_tag(c.id, "hooked"))
+        assert(t:add_note({ kind = "candidate", id = c.id }, "seen by the hook"))
+        assert.is_true(t:set_custom_fields({ kind = "candidate", id = c.id }, { Score = 3 }))
+        assert(t:request(raw_note_request(c.id, "raw")))
+        assert.are.same({ "move_to_stage", "add_tag", "add_note", "set_custom_fields", "request" },
+                        ops_of(actions))
+        assert.are.same({ "application", a.id }, { actions[1].target.kind, actions[1].target.id })
+        assert.are.same({ "candidate", c.id }, { actions[2].target.kind, actions[2].target.id })
+        for _, x in ipairs(actions) do
+          assert.is_table(x.payload, x.op)
+          assert.matches("^" .. x.op .. ":%x+$", x.key)
+        end
+        assert.are.equal("Interview", raw_stage(a.id))          -- sent through the hook
+        assert.is_truthy(raw_candidate(c.id).tag:find("hooked", 1, true))
+      end)
+
+      it("makes a dry run when the hook does not send, returning what the hook returns", function()
+        local t, actions = hooked(false)
+        local a, c = applied(2), tagged()
+        local n = { activities = count("activities"), candidates = count("candidates"),
+                    applications = count("applications"), documents = count("documents") }
+        local before = raw_candidate(c.id)
+        assert.are.same({ dry_run = "move_to_stage" }, t:move_to_stage(a.id, "Interview"))
+        assert.are.same({ dry_run = "add_note" }, t:add_note({ kind = "candidate", id = c.id }, "x"))
+        assert.are.same({ dry_run = "create_candidate" },
+                        t:create_candidate({ name = "Dry Run", email = "dry@example.org" }))
+        local job, cand = free_pair()
+        assert.are.same({ dry_run = "create_application" },
+                        t:create_application({ candidate = cand.id, job = job.id }))
+        assert.are.same({ dry_run = "attach" },
+                        t:attach({ kind = "candidate", id = c.id }, { filename = "a.txt", data = "a" }))
+        assert.are.same({ dry_run = "update_candidate" }, t:update_candidate(c.id, { town = "Nowhere" }))
+        assert.are.same({ dry_run = "add_tag" }, t:add_tag(c.id, "dry"))
+        assert.are.same({ dry_run = "set_custom_fields" },
+                        t:set_custom_fields({ kind = "candidate", id = c.id }, { Score = 1 }))
+        assert.are.same({ dry_run = "request" }, t:request(raw_note_request(c.id, "dry")))
+        assert.are.equal(9, #actions)
+        assert.are.equal("Applied", raw_stage(a.id))
+        for kind, k in pairs(n) do assert.are.equal(k, count(kind), kind) end
+        local after = raw_candidate(c.id)
+        assert.are.equal(before.town, after.town)
+        assert.are.equal(before.tag, after.tag)
+        assert.are.equal(before.lastupdateddatetime, after.lastupdateddatetime)
+        assert.are.equal(raw_custom(before, 441), raw_custom(after, 441))
+      end)
+
+      it("shows reject as a move, a custom field write and a note", function()
+        local t, actions = hooked(false)
+        local a = applied(3)
+        t:reject(a.id, { reason = "No show", note = "twice" })
+        assert.are.same({ "move_to_stage", "set_custom_fields", "add_note" }, ops_of(actions))
+        assert.are.equal("Applied", raw_stage(a.id))
+      end)
+
+      it("keys writes deterministically, and takes the key given", function()
+        local t, actions = hooked(false)
+        local a, b = applied(4), applied(5)
+        t:move_to_stage(a.id, "Interview")
+        t:move_to_stage(a.id, "Interview")
+        t:move_to_stage(a.id, "Screening")
+        t:move_to_stage(b.id, "Interview")
+        t:move_to_stage(a.id, "Interview", { key = "batch-7:app-1" })
+        t:add_note({ kind = "candidate", id = a.resourceid }, "same text")
+        t:add_note({ kind = "candidate", id = a.resourceid }, "same text")
+        t:add_note({ kind = "candidate", id = a.resourceid }, "other text")
+        local k = {}
+        for i, x in ipairs(actions) do k[i] = x.key end
+        assert.are.equal(k[1], k[2])
+        assert.are_not.equal(k[1], k[3])
+        assert.are_not.equal(k[1], k[4])
+        assert.are.equal("batch-7:app-1", k[5])
+        assert.are.equal(k[6], k[7])
+        assert.are_not.equal(k[6], k[8])
+        -- another client computes the same key: its hook answers with the action
+        local t2 = B.connect({ timezone = ZONE, hook = function(action) return action end })
+        assert.are.equal(k[1], t2:move_to_stage(a.id, "Interview").key)
+      end)
+    end)
+
+    -- ---- retries of writes ----------------------------------------------------------------
+
+    describe("check", function()
+      after_each(B.stop)
+
+      -- one of each checkable write, through client w
+      local function write_each(w, a, c, job)
+        w:move_to_stage(a.id, "Interview")
+        w:set_custom_fields({ kind = "application", id = a.id }, { ["Recruiter Score"] = 7 })
+        w:add_tag(c.id, "checked")
+        w:remove_tag(tagged().id, "nope-not-there")          -- absent: no action
+        w:add_note({ kind = "application", id = a.id }, "checked note", { subject = "Check" })
+        w:create_application({ candidate = c.id, job = job.id })
+        w:create_candidate({ name = "Cleo Check", email = "cleo.check@example.com" })
+        w:attach({ kind = "candidate", id = c.id }, { filename = "check.txt", data = "x" })
+      end
+
+      it("answers false for planned writes and true once they are sent", function()
+        local t = fresh()
+        local job, c = free_pair()
+        local a = applied(7)
+        local planned, sent_all = {}, {}
+        write_each(B.connect({ timezone = ZONE, hook = function(action)
+          planned[#planned + 1] = action
+          return true
+        end }), a, c, job)
+        assert.are.equal(7, #planned)
+        for _, action in ipairs(planned) do
+          assert.are.equal(false, t:check(action), action.op)
+        end
+        write_each(B.connect({ timezone = ZONE, hook = function(action, send)
+          sent_all[#sent_all + 1] = action
+          return assert(send())
+        end }), a, c, job)
+        assert.are.equal(7, #sent_all)
+        for i, action in ipairs(planned) do
+          assert.are.equal(action.key, sent_all[i].key)
+          assert.are.equal(true, t:check(action), action.op)
+        end
+      end)
+
+      it("settles an unknown outcome: the note whose answer was lost is there", function()
+        if not B.set_faults then return pending("needs faults set after the metadata is read") end
+        local t = fresh({}, { retry_for = 60 })
+        local c = data.candidates[21]
+        local action
+        local hooked = B.connect({ timezone = ZONE, hook = function(a, send)
+          action = a
+          return send()
+        end })
+        hooked:stages()
+        B.set_faults({ drop = 1 })
+        local ok, e = hooked:add_note({ kind = "candidate", id = c.id }, "lost answer")
+        B.set_faults({})
+        assert.is_nil(ok)
+        assert_error("unknown_outcome", e)
+        assert.are.equal(true, t:check(action))
+      end)
+
+      it("says when a write cannot be checked", function()
+        local t = fresh()
+        local r, e = t:check({ op = "update_job", target = { kind = "job", id = data.jobs[1].id },
+                               payload = { fields = { name = "x" } } })
+        assert.is_nil(r)
+        assert_error("invalid_request", e, "sending it again changes nothing")
+        assert.has_error(function() t:check({ op = "add_note" }) end)
+      end)
+    end)
+
+    describe("write retries", function()
+      after_each(B.stop)
+
+      local function warm(t)
+        t:stages()
+        t:custom_fields("candidate")
+      end
+
+      it("does not repeat a raw write whose answer was lost or damaged: unknown_outcome", function()
+        for _, fault in ipairs({ "drop", "truncate", "malformed" }) do
+          local t = fresh({ faults = { [fault] = 1 } }, { retry_for = B.fake_time and 60 or 2 })
+          local c = data.candidates[13]
+          local doc, e = t:request(raw_note_request(c.id, "lost " .. fault))
+          assert.is_nil(doc, fault)
+          assert_error("unknown_outcome", e)
+          assert.are.equal(0, t:stats().retries, fault)
+          local new = added("activities", #data.activities)
+          assert.are.equal(1, #new, fault .. ": the write must land exactly once")
+          assert.are.equal("lost " .. fault, new[1].subject)
+          B.stop()
+        end
+      end)
+
+      it("retries a raw read verb as a read, not as a write", function()
+        local t = fresh({ faults = { drop = 1 } }, { retry_for = B.fake_time and 30 or 1 })
+        local doc, e = t:request({ api = "widget", path = "getRecords",
+                                   body = { instructions = { recordtype = "R", numrecords = 1 } } })
+        assert.is_nil(doc)
+        assert_error("network", e)
+        assert.is_true(t:stats().retries > 0)
+      end)
+
+      it("does not repeat a write whose connection dropped after it was processed", function()
+        if not B.set_faults then return pending("needs faults set after the metadata is read") end
+        local t = fresh({}, { retry_for = 60 })
+        local c, a = data.candidates[14], applied(6)
+        warm(t)
+        assert(t:application(a.id))
+        B.set_faults({ drop = 1 })
+        local n = count("activities")
+        local ok, e = t:add_note({ kind = "candidate", id = c.id }, "once")
+        assert.is_nil(ok)
+        assert_error("unknown_outcome", e)
+        assert.are.equal(n + 1, count("activities"))
+        local job, cand = free_pair()
+        local apps = count("applications")
+        local r, e2 = t:create_application({ candidate = cand.id, job = job.id })
+        assert.is_nil(r)
+        assert_error("unknown_outcome", e2)          -- not the conflict a second attempt meets
+        assert.are.equal(apps + 1, count("applications"))
+        ok, e = t:move_to_stage(a.id, "Interview")
+        assert_error("unknown_outcome", e)
+        B.set_faults({})
+        assert.are.equal("Interview", raw_stage(a.id))
+        assert.are.equal(0, t:stats().retries)
+      end)
+
+      it("does not repeat a write answered 5xx, and nothing was applied", function()
+        local t = fresh({ faults = { errors = 1 } }, { retry_for = B.fake_time and 60 or 2 })
+        local c = data.candidates[15]
+        local doc, e = t:request(raw_note_request(c.id, "refused"))
+        assert.is_nil(doc)
+        assert_error("unknown_outcome", e)
+        assert.are.equal(0, t:stats().retries)
+        assert.are.equal(#data.activities, count("activities"))
+        if B.set_faults then
+          B.stop()
+          t = fresh()
+          warm(t)
+          B.set_faults({ errors = { rate = 1, statuses = { 500 } } })
+          local ok, e2 = t:add_note({ kind = "candidate", id = c.id }, "refused")
+          assert.is_nil(ok)
+          assert_error("unknown_outcome", e2)
+          assert.are.equal(0, t:stats().retries)
+          assert.are.equal(#data.activities, count("activities"))
+        end
+      end)
+
+      it("waits out a 429 and sends the write again, which lands once", function()
+        if not (B.fake_time and B.wrap) then
+          return pending("needs simulated time (Retry-After is up to 60 s)")
+        end
+        local c = data.candidates[16]
+        fresh({ rate_limit = 2 })
+        local answers = {}
+        local t = B.connect({ timezone = ZONE, transport = B.wrap(function(emu, m, p, h, b)
+          local status, rh, rb = emu:handle(m, p, h, b)
+          if p:find("createActivity", 1, true) then answers[#answers + 1] = status end
+          return status, rh, rb
+        end) })
+        warm(t)
+        local n = count("activities")
+        assert(t:add_note({ kind = "candidate", id = c.id }, "first"))
+        assert(t:add_note({ kind = "candidate", id = c.id }, "second"))
+        assert.are.equal(n + 2, count("activities"))
+        assert.is_truthy(set_of(answers)[429], "no write was answered 429")
+        assert.are.equal(answers[#answers], 200)
+        assert.is_true(t:stats().retries >= 1)
+      end)
+
+      it("waits out a 503 with Retry-After and sends the write again, which lands once", function()
+        if not B.wrap then return pending("needs a transport the spec answers for") end
+        local c = data.candidates[17]
+        fresh()
+        local refused = 0
+        local t = B.connect({ timezone = ZONE, transport = B.wrap(function(emu, m, p, h, b)
+          if refused == 0 and p:find("createActivity", 1, true) then
+            refused = refused + 1
+            return 503, { ["retry-after"] = "7", ["content-type"] = "text/html" }, "<html>busy</html>"
+          end
+          return emu:handle(m, p, h, b)
+        end) })
+        warm(t)
+        local n, t0 = count("activities"), B.clock()
+        assert(t:add_note({ kind = "candidate", id = c.id }, "after a 503"))
+        assert.are.equal(1, refused)
+        assert.are.equal(n + 1, count("activities"))
+        assert.are.equal(1, t:stats().retries)
+        assert.is_true(B.clock() - t0 >= 7, "waited " .. (B.clock() - t0))
+      end)
+
+      it("answers unknown_outcome for a 503 without Retry-After, not sending again", function()
+        if not B.wrap then return pending("needs a transport the spec answers for") end
+        local c = data.candidates[17]
+        fresh()
+        local seen = 0
+        local t = B.connect({ timezone = ZONE, transport = B.wrap(function(emu, m, p, h, b)
+          if p:find("createActivity", 1, true) then
+            seen = seen + 1
+            return 503, { ["content-type"] = "text/html" }, "<html>busy</html>"
+          end
+          return emu:handle(m, p, h, b)
+        end) })
+        warm(t)
+        local ok, e = t:add_note({ kind = "candidate", id = c.id }, "x")
+        assert.is_nil(ok)
+        assert_error("unknown_outcome", e)
+        assert.are.equal(1, seen)
+      end)
+
+      it("sends a write again after a connection that was never made; it lands once", function()
+        if not B.wrap then return pending("needs a transport the spec answers for") end
+        local c = data.candidates[16]
+        fresh()
+        local refused = 0
+        local t = B.connect({ timezone = ZONE, transport = B.wrap(function(emu, m, p, h, b)
+          if refused < 2 and p:find("createActivity", 1, true) then
+            refused = refused + 1
+            return 0, { ["x-emulator-fault"] = "refuse" }, ""
+          end
+          return emu:handle(m, p, h, b)
+        end) })
+        warm(t)
+        local n = count("activities")
+        assert(t:add_note({ kind = "candidate", id = c.id }, "after a refusal"))
+        assert.are.equal(2, refused)
+        assert.are.equal(2, t:stats().retries)
+        assert.are.equal(n + 1, count("activities"))
+      end)
+
+      it("answers unknown_outcome for a write that timed out after it was sent", function()
+        if B.fake_time then return pending("needs a real connection to time out") end
+        local t = fresh({ latency = 1500 }, { timeout = 0.4, retry_for = 2 })
+        local c = data.candidates[18]
+        local doc, e = t:request(raw_note_request(c.id, "slow"))
+        assert.is_nil(doc)
+        assert_error("unknown_outcome", e)
+        assert.are.equal(0, t:stats().retries)
+        assert.are.equal(#data.activities + 1, count("activities"))
+      end)
+
+      it("retries a write whose connection could not be made, giving up with network", function()
+        if not B.unreachable then return pending("needs a port where nothing listens") end
+        local t = B.unreachable({ retry_for = 1.5 })
+        local doc, e = t:request(raw_note_request(data.candidates[1].id, "nowhere"))
+        assert.is_nil(doc)
+        assert_error("network", e)
+        assert.is_true(t:stats().retries > 0)
+      end)
+
+      it("retries a write until the server it could not reach comes up; it lands once", function()
+        if not B.start_late then return pending("needs a server that starts late") end
+        B.start_late({ data = data, timezone = ZONE }, 1)
+        local t = B.connect({ timezone = ZONE, retry_for = 20 })
+        local doc = assert(t:request(raw_note_request(data.candidates[19].id, "late")))
+        assert.are.equal(0, doc.status)
+        assert.is_true(t:stats().retries > 0)
+        local new = added("activities", #data.activities)
+        assert.are.equal(1, #new)
+        assert.are.equal("late", new[1].subject)
+      end)
+    end)
+  end)
+end
