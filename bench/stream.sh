@@ -11,23 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 trk=${TRK:-build/trk}
 what=${1:-all}
-dir=$(mktemp -d /tmp/trk-bench.XXXXXX)
-server_pid=
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$dir"; }
-trap cleanup EXIT
-
-start_server() {   # args for trk emulator; sets URL
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-  "$trk" emulator --port 0 "$@" > "$dir/server.out" 2> "$dir/server.err" &
-  server_pid=$!
-  for _ in $(seq 100); do
-    URL=$(sed -n 's/^listening on //p' "$dir/server.out")
-    [ -n "$URL" ] && return 0
-    sleep 0.05
-  done
-  echo "emulator did not start: $(cat "$dir/server.err")" >&2
-  exit 1
-}
+. bench/emulator.sh
 
 client() {   # MODE PAGE WORK_MS -> prints "records seconds peak_kib"
   env TRACKER_WIDGET_URL="$URL" TRACKER_REST_URL="$URL" TRACKER_APIKEY=demo-key \

@@ -18,23 +18,7 @@ nwrites=${WRITES_N:-2000}
 budget=100
 candidates=${WRITES_CANDIDATES:-1000}      # --generate: 1.5 applications a candidate
 export LC_ALL=C                            # a '.' in $EPOCHREALTIME and printf
-dir=$(mktemp -d /tmp/trk-bench.XXXXXX)
-server_pid=
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$dir"; }
-trap cleanup EXIT
-
-start_server() {   # args for trk emulator; sets URL
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true; fi
-  "$trk" emulator --port 0 "$@" > "$dir/server.out" 2> "$dir/server.err" &
-  server_pid=$!
-  for _ in $(seq 200); do
-    URL=$(sed -n 's/^listening on //p' "$dir/server.out")
-    [ -n "$URL" ] && return 0
-    sleep 0.05
-  done
-  echo "emulator did not start: $(cat "$dir/server.err")" >&2
-  exit 1
-}
+. bench/emulator.sh
 
 # MODE AMOUNT -> prints "WRITES FAILED REQUESTS RETRIES CODES SECONDS": the client's stderr lines,
 # stamped on arrival (the sandbox has no fine wall clock); SECONDS from "start" to "end".

@@ -284,7 +284,18 @@ return function(Client, kit)
     return app.candidate_id, app.job_id
   end
 
-  -- ---- stages ---------------------------------------------------------------------------------
+  -- ---- updates and stages ---------------------------------------------------------------------
+
+  -- An updateRecord write: columns { { column, text } } and custom fields { { id, text } }.
+  local function update(s, fname, op, target, updates, custom, payload, key)
+    return perform(s, op, target, payload, key, function()
+      local ins, nodes = widget.update(target.kind, target.id, updates, custom)
+      local env, e = widget_write(s, fname, "updateRecord", ins, nodes)
+      if not env then return nil, e end
+      return true
+    end)
+  end
+
 
   local function move(self, s, fname, app, st, from, key)
     local target = target_of(fname, app, { application = true }, "application")
@@ -298,13 +309,8 @@ return function(Client, kit)
       end
     end
     local payload = { stage = st.name, stage_id = st.id, from = from and from.name or nil }
-    return perform(s, "move_to_stage", target, payload, key, function()
-      local ins, nodes = widget.update("application", target.id,
-                                       { { widget.stage_column, tostring(st.id) } })
-      local env, e = widget_write(s, fname, "updateRecord", ins, nodes)
-      if not env then return nil, e end
-      return true
-    end)
+    return update(s, fname, "move_to_stage", target, { { widget.stage_column, tostring(st.id) } },
+                  nil, payload, key)
   end
 
   function Client:move_to_stage(app, stage, opts)
@@ -529,16 +535,7 @@ return function(Client, kit)
     end)
   end
 
-  -- ---- updates --------------------------------------------------------------------------------
-
-  local function update(s, fname, op, target, updates, custom, payload, key)
-    return perform(s, op, target, payload, key, function()
-      local ins, nodes = widget.update(target.kind, target.id, updates, custom)
-      local env, e = widget_write(s, fname, "updateRecord", ins, nodes)
-      if not env then return nil, e end
-      return true
-    end)
-  end
+  -- ---- custom fields and columns -------------------------------------------------------------
 
   function Client:set_custom_fields(record, fields, opts)
     local fname = "set_custom_fields"
