@@ -69,13 +69,7 @@ local function connections_to(port)
   return ends
 end
 
-local function assert_error(code, err, ...)
-  assert.is_true(tracker.is_error(err), tostring(err))
-  assert.are.equal(code, err.code, tostring(err))
-  for _, text in ipairs({ ... }) do
-    assert.is_truthy(err.message:find(text, 1, true), err.message)
-  end
-end
+local assert_error = require "support.errors"
 
 -- ---- specs --------------------------------------------------------------------------------
 

@@ -460,10 +460,14 @@ end
 -- The error a failed write ends with. After a timeout, a dropped connection, another 5xx or an
 -- unreadable answer, the write may have happened: that is unknown_outcome, never retried, for
 -- the caller (the journal) to settle by reading the record back.
+local function unknown_outcome(what, why, status)
+  return err("unknown_outcome", fmt("%s: the write may or may not have happened (%s)", what, why),
+             status)
+end
+
 local function write_error(call, e, wait)
   if write_may_retry(e, wait) or (e.status and e.status >= 400 and e.status < 500) then return e end
-  return err("unknown_outcome", fmt("%s: the write may or may not have happened (%s)", call.what,
-                                    e.message), e.status)
+  return unknown_outcome(call.what, e.message, e.status)
 end
 
 local function finish(s, call)
@@ -1100,7 +1104,7 @@ end
 -- writes.lua adds the write methods, through what this file keeps private.
 import("writes")(Client, {
   state = state, raise = raise, misuse = misuse, options = options, suggest = suggest,
-  err = err, metadata = metadata, find_stage = find_stage, id_of = id_of, copy = copy,
+  err = err, unknown_outcome = unknown_outcome, metadata = metadata, find_stage = find_stage, id_of = id_of, copy = copy,
   widget_credentials = widget_credentials, widget_base = widget_base, widget_call = widget_call,
   rest_base = rest_base, ensure_jwt = ensure_jwt, send = send, finish = finish,
   private = private, ttime = ttime,

@@ -85,7 +85,18 @@ return function(Client, kit)
     end)
   end
 
-  -- One widget write: the answer's envelope, or nil, err (and the decoded answer, for status 3).
+  -- The envelope of a widget answer to `call`, or nil, err and the decoded answer (for status
+  -- 3). A write whose answer cannot be read may or may not have happened.
+  local function widget_answer(call, doc)
+    local env, code, msg = widget.answer(call.what, doc, false)
+    if env then return env end
+    if call.write and code == "bad_response" then
+      return nil, kit.unknown_outcome(call.what, msg, 200)
+    end
+    return nil, err(code, msg), doc
+  end
+
+  -- One widget write: as widget_answer.
   local function widget_write(s, fname, verb, instructions, nodes)
     local path, body = widget.request(verb, kit.widget_credentials(s, fname), instructions, nodes)
     local call = { api = "widget", what = verb, base = kit.widget_base(s, fname), path = path,
@@ -93,13 +104,7 @@ return function(Client, kit)
     send(s, call)
     local doc, e = finish(s, call)
     if not doc then return nil, e end
-    local env, code, msg = widget.answer(verb, doc, false)
-    if env then return env end
-    if code == "bad_response" then       -- processed or not, nobody can tell from this answer
-      return nil, err("unknown_outcome", fmt("%s: the write may or may not have happened (%s)",
-                                             verb, msg), 200)
-    end
-    return nil, err(code, msg), doc
+    return widget_answer(call, doc)
   end
 
   -- ---- arguments ------------------------------------------------------------------------------
@@ -132,12 +137,6 @@ return function(Client, kit)
   local function with_key(fname, opts, allowed)
     allowed.key = "string"
     return options(fname, opts, allowed, "the options")
-  end
-
-  local function meta(s, fname)
-    local m, e = metadata(s, fname)
-    if not m then return nil, e end
-    return m
   end
 
   local function names_of(list, field)
@@ -318,7 +317,7 @@ return function(Client, kit)
     local s = state(self, fname)
     opts = with_key(fname, opts, { from = "any" })
     target_of(fname, app, { application = true }, "application")
-    local m, e = meta(s, fname)
+    local m, e = metadata(s, fname)
     if not m then return nil, e end
     local st = stage_of(fname, m, stage)
     local from = opts.from ~= nil and stage_of(fname, m, opts.from) or nil
@@ -367,7 +366,7 @@ return function(Client, kit)
       end
       local id = widget.record_id(env)
       if not id then
-        return nil, err("unknown_outcome", fname .. ": the answer has no recordId", 200)
+        return nil, kit.unknown_outcome(fname, "the answer has no recordId", 200)
       end
       local app = self:application(id) or { kind = "application", id = id, candidate_id = cand,
                                             job_id = job }
@@ -392,7 +391,7 @@ return function(Client, kit)
     end
     list_by(fname, o)
     local job = o.job ~= nil and id_of(fname, "job", o.job, "job") or nil
-    local m, e = meta(s, fname)
+    local m, e = metadata(s, fname)
     if not m then return nil, e end
     local fields, payload = {}, {}
     for k, wire in pairs(widget.resource_fields) do
@@ -413,7 +412,7 @@ return function(Client, kit)
       local id = widget.record_id(env or doc)
       if not env and not (e2.code == "conflict" and id) then return nil, e2 end
       if not id then
-        return nil, err("unknown_outcome", fname .. ": the answer has no recordId", 200)
+        return nil, kit.unknown_outcome(fname, "the answer has no recordId", 200)
       end
       if env and env.message ~= "updated" then
         -- what was sent is what the candidate holds: no need to read it back
@@ -469,7 +468,7 @@ return function(Client, kit)
       misuse(fname, "argument 2 must be the note's text, got %s",
              text == "" and "an empty string" or type(text))
     end
-    local m, e = meta(s, fname)
+    local m, e = metadata(s, fname)
     if not m then return nil, e end
     local user = o.user ~= nil and user_id(fname, m, o.user) or nil
     local payload = { text = text, subject = o.subject, type = o.type, user = user }
@@ -537,34 +536,34 @@ return function(Client, kit)
 
   -- ---- custom fields and columns -------------------------------------------------------------
 
-  function Client:set_custom_fields(record, fields, opts)
-    local fname = "set_custom_fields"
+  -- What every update starts with: the client's state, the target, the options and the
+  -- metadata (or nil, err). Raises on misuse.
+  local function update_args(self, fname, record, kinds, fixed, fields, opts)
     local s = state(self, fname)
-    local target = target_of(fname, record, NOTE_KINDS)
+    local target = target_of(fname, record, kinds, fixed)
     opts = with_key(fname, opts, {})
     if type(fields) ~= "table" or next(fields) == nil then
       misuse(fname, "argument 2 must be a non-empty table of field = value")
     end
-    local m, e = meta(s, fname)
+    return s, target, opts, metadata(s, fname)
+  end
+
+  function Client:set_custom_fields(record, fields, opts)
+    local fname = "set_custom_fields"
+    local s, target, o, m, e = update_args(self, fname, record, NOTE_KINDS, nil, fields, opts)
     if not m then return nil, e end
     local wire, named = custom_values(fname, m, target.kind, fields)
-    return update(s, fname, fname, target, nil, wire, { fields = named }, opts.key)
+    return update(s, fname, fname, target, nil, wire, { fields = named }, o.key)
   end
 
   local function update_record(self, fname, kind, record, fields, opts)
-    local s = state(self, fname)
-    local target = target_of(fname, record, { [kind] = true }, kind)
-    opts = with_key(fname, opts, {})
-    if type(fields) ~= "table" or next(fields) == nil then
-      misuse(fname, "argument 2 must be a non-empty table of field = value")
-    end
-    local m, e = meta(s, fname)
+    local s, target, o, m, e = update_args(self, fname, record, { [kind] = true }, kind, fields, opts)
     if not m then return nil, e end
     local updates, named = column_values(fname, m, kind, fields)
     local custom, cnamed
     if fields.custom ~= nil then custom, cnamed = custom_values(fname, m, kind, fields.custom) end
     return update(s, fname, fname, target, updates, custom, { fields = named, custom = cnamed },
-                  opts.key)
+                  o.key)
   end
 
   function Client:update_candidate(cand, fields, opts)
@@ -647,7 +646,7 @@ return function(Client, kit)
   function Client:rejection_reasons()
     local fname = "rejection_reasons"
     local s = state(self, fname)
-    local m, e = meta(s, fname)
+    local m, e = metadata(s, fname)
     if not m then return nil, e end
     return copy(reasons_of(s, m))
   end
@@ -720,7 +719,7 @@ return function(Client, kit)
     local s = state(self, fname)
     target_of(fname, app, { application = true }, "application")
     local o = with_key(fname, opts, { reason = "string", note = "string" })
-    local m, e = meta(s, fname)
+    local m, e = metadata(s, fname)
     if not m then return nil, e end
     return reject_one(self, s, fname, app, rejection(s, fname, m, o), o.key)
   end
@@ -737,7 +736,7 @@ return function(Client, kit)
       ids[i] = target_of(fname, app, { application = true }, "application").id
     end
     local out = { succeeded = {}, failed = {} }
-    local m, e = meta(s, fname)
+    local m, e = metadata(s, fname)
     local r = m and rejection(s, fname, m, o)
     for i, app in ipairs(apps) do
       local ok, e2 = e == nil, e
@@ -904,10 +903,10 @@ return function(Client, kit)
         inner = type(node) == "table" and node or {}
       end
       local nodes = {}
-      for k, v in pairs(inner) do if k ~= "instructions" then nodes[k] = v end end
-      if nodes.credentials == nil then nodes.credentials = kit.widget_credentials(s, fname) end
-      local creds = nodes.credentials
-      nodes.credentials = nil
+      for k, v in pairs(inner) do
+        if k ~= "instructions" and k ~= "credentials" then nodes[k] = v end
+      end
+      local creds = inner.credentials or kit.widget_credentials(s, fname)
       local path, body = widget.request(verb, creds, inner.instructions, nodes)
       write = not widget.read_verbs[verb]
       call = { api = "widget", what = verb, base = kit.widget_base(s, fname), path = path,
@@ -931,14 +930,8 @@ return function(Client, kit)
       local doc, e = finish(s, call)
       if not doc then return nil, e end
       if api == "widget" then
-        local env, code, msg = widget.answer(call.what, doc, false)
-        if not env then
-          if write and code == "bad_response" then
-            return nil, err("unknown_outcome", fmt("%s: the write may or may not have happened (%s)",
-                                                   call.what, msg), 200)
-          end
-          return nil, err(code, msg)
-        end
+        local env, we = widget_answer(call, doc)
+        if not env then return nil, we end
       end
       return doc
     end

@@ -47,11 +47,7 @@ local function counts(list)
   return seen
 end
 
-local function assert_error(code, e, text)
-  assert.is_true(tracker.is_error(e), "expected an error, got " .. tostring(e))
-  assert.are.equal(code, e.code, tostring(e))
-  if text then assert.is_truthy(tostring(e):find(text, 1, true), tostring(e)) end
-end
+local assert_error = require "support.errors"
 
 local function widget_update(B, letter, id, column, value)
   local doc = B.widget("updateRecord", { recordtype = letter, recordid = id },

@@ -23,11 +23,7 @@ local function fixture()
   return emulator.generate({ seed = 3, jobs = 4, candidates = 40 })
 end
 
-local function assert_error(code, e, text)
-  assert.is_true(tracker.is_error(e), "expected an error, got " .. tostring(e))
-  assert.are.equal(code, e.code, tostring(e))
-  if text then assert.is_truthy(tostring(e):find(text, 1, true), tostring(e)) end
-end
+local assert_error = require "support.errors"
 
 -- f must raise misuse, positioned at the caller's line (this file) and naming fname.
 local function assert_misuse(fname, text, f)
