@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "emulator.h"
@@ -13,16 +14,24 @@
 #ifndef TRK_VERSION
 #define TRK_VERSION "0.0.0"
 #endif
+#ifndef TRK_SOURCE_DIR
+#define TRK_SOURCE_DIR ""
+#endif
 
 /* ---- help ---------------------------------------------------------------------------- */
 
 static const char usage_main[] =
   "usage: trk COMMAND [OPTIONS]\n"
   "\n"
-  "trk runs Lua 5.4 scripts against Tracker RMS, in a sandbox.\n"
+  "trk runs Lua 5.4 scripts and rules against Tracker RMS, in a sandbox. Writes are planned,\n"
+  "not sent, unless --apply is given.\n"
   "\n"
   "commands:\n"
   "  run SCRIPT [OPTIONS] [-- ARGS...]   run a script in the sandbox\n"
+  "  rules DIR [OPTIONS]                 run every rule in DIR over what changed\n"
+  "  journal [OPTIONS]                   show what a state store holds\n"
+  "  test [PATH...]                      run busted specs with trk's modules on the path\n"
+  "  init DIR                            create a rules project with a rule and its spec\n"
   "  emulator [OPTIONS]                  serve a local Tracker emulator over HTTP\n"
   "  help [COMMAND]                      show help for trk or a command\n"
   "  version                             print the version\n"
@@ -31,20 +40,37 @@ static const char usage_main[] =
   "  -h, --help       show help\n"
   "  --version        print the version\n"
   "\n"
-  "Run 'trk help run' for the sandbox's options and limits.\n";
+  "Run 'trk help COMMAND' for a command's options.\n";
+
+#define USAGE_LIMITS \
+  "limits (exceeding one stops the run with exit status 3):\n" \
+  "  --max-memory SIZE     memory the Lua state may hold (default 256M)\n" \
+  "  --max-cpu DURATION    CPU time (default 300s for run, none for rules)\n" \
+  "  --deadline DURATION   wall-clock time (default: none)\n" \
+  "  --max-output SIZE     bytes written by print, log and files (default 16M)\n"
+
+#define USAGE_WRITES \
+  "writes:\n" \
+  "  --apply               send the writes; without it they are planned and shown\n" \
+  "  --plan FILE           also write the planned (or applied) actions as JSON Lines\n" \
+  "  --state FILE          the state store (default .trk/state.db beside %s)\n" \
+  "  --concurrency N       writes in flight at once in t:batch (default 4)\n" \
+  "  --json                print the summary as JSON on stdout\n"
+
+#define USAGE_UNITS \
+  "SIZE is bytes with an optional K, M or G suffix (256M); DURATION is seconds with an\n" \
+  "optional ms, s, m or h suffix (90s, 5m). Use 0 for no limit.\n"
 
 static const char usage_run[] =
   "usage: trk run SCRIPT [OPTIONS] [-- ARGS...]\n"
   "\n"
   "Loads SCRIPT as Lua text into a fresh sandbox and runs it. The script sees ARGS in\n"
   "`arg` (arg[0] is SCRIPT) and as `...`. It can read and write nothing but Tracker and\n"
-  "the files granted below.\n"
+  "the files granted below. Its writes are planned and shown as a table at the end; with\n"
+  "--apply they are sent, each recorded in the state store before and after, so running\n"
+  "the same command again after a failure or Ctrl-C sends only what was not sent.\n"
   "\n"
-  "limits (exceeding one stops the script with exit status 3):\n"
-  "  --max-memory SIZE     memory the script may hold (default 256M)\n"
-  "  --max-cpu DURATION    CPU time (default 300s)\n"
-  "  --deadline DURATION   wall-clock time (default: none)\n"
-  "  --max-output SIZE     bytes written by print, log and files (default 16M)\n"
+  USAGE_LIMITS
   "\n"
   "grants:\n"
   "  --input FILE          let the script read FILE with files.open(\"FILE\")  (repeatable)\n"
@@ -54,11 +80,60 @@ static const char usage_run[] =
   "  --now TIME            os.time() and os.date() answer TIME (ISO 8601, e.g.\n"
   "                        2026-11-01T00:00:00Z)\n"
   "  --seed N              math.random starts from seed N\n"
+  "\n";
+
+static const char usage_run_tail[] =
   "\n"
-  "SIZE is bytes with an optional K, M or G suffix (256M); DURATION is seconds with an\n"
-  "optional ms, s, m or h suffix (90s, 5m). Use 0 for no limit.\n"
+  USAGE_UNITS
   "\n"
-  "exit status: 0 success, 1 the script failed, 2 usage error, 3 a limit was exceeded.\n";
+  "exit status: 0 success, 1 the script failed or writes failed, 2 usage error, 3 a limit\n"
+  "was exceeded, 130 interrupted (run the same command again to resume).\n";
+
+static const char usage_rules[] =
+  "usage: trk rules DIR [OPTIONS]\n"
+  "\n"
+  "Runs every rule in DIR (each *.lua file not ending in _spec.lua returns a rule) over one\n"
+  "stream per record kind. Each rule sees the records changed since its checkpoint in the\n"
+  "state store; a rule without one starts at --since, or now. Checkpoints move only with\n"
+  "--apply. See docs/rules.md for the rule format.\n"
+  "\n"
+  "  --since TIME          where rules without a checkpoint start (ISO 8601)\n"
+  "  --watch INTERVAL      run again every INTERVAL (a DURATION) until Ctrl-C\n"
+  "  --rule-budget N       instructions one rule may use on one record (default 50000000)\n"
+  "  --now TIME            the rules' clock (ctx.now), for tests\n"
+  "\n";
+
+static const char usage_rules_tail[] =
+  "\n"
+  USAGE_LIMITS
+  "\n"
+  USAGE_UNITS
+  "\n"
+  "exit status: 0 success, 1 a rule or a write failed, 2 usage error, 3 a limit was\n"
+  "exceeded, 130 interrupted.\n";
+
+static const char usage_journal[] =
+  "usage: trk journal [OPTIONS]\n"
+  "\n"
+  "Shows what a state store holds: its runs, their actions and results, failures, and the\n"
+  "rules' checkpoints.\n"
+  "\n"
+  "  --state FILE          the state store (default .trk/state.db)\n"
+  "  --run N               the actions of run N (default: the list of runs)\n"
+  "  --failed              only actions that failed or whose outcome is unknown\n"
+  "  --json                JSON Lines on stdout\n";
+
+static const char usage_test[] =
+  "usage: trk test [PATH...] [BUSTED OPTIONS]\n"
+  "\n"
+  "Runs busted on PATH (default: the current directory) with trk's modules (tracker,\n"
+  "tracker.testing, ...) on the Lua paths. Exits non-zero when a spec fails.\n";
+
+static const char usage_init[] =
+  "usage: trk init DIR\n"
+  "\n"
+  "Creates a rules project in DIR: one rule, its spec, and a README to start from.\n"
+  "DIR must not exist or be empty.\n";
 
 static int usage_error (const char *cmd, const char *fmt, const char *arg) {
   fprintf(stderr, "trk%s%s: ", cmd ? " " : "", cmd ? cmd : "");
@@ -69,131 +144,279 @@ static int usage_error (const char *cmd, const char *fmt, const char *arg) {
 
 static int cmd_help (const char *topic) {
   if (topic == NULL) fputs(usage_main, stdout);
-  else if (strcmp(topic, "run") == 0) fputs(usage_run, stdout);
+  else if (strcmp(topic, "run") == 0) {
+    fputs(usage_run, stdout);
+    printf(USAGE_WRITES, "the script");
+    fputs(usage_run_tail, stdout);
+  }
+  else if (strcmp(topic, "rules") == 0) {
+    fputs(usage_rules, stdout);
+    printf(USAGE_WRITES, "DIR");
+    fputs(usage_rules_tail, stdout);
+  }
+  else if (strcmp(topic, "journal") == 0) fputs(usage_journal, stdout);
+  else if (strcmp(topic, "test") == 0) fputs(usage_test, stdout);
+  else if (strcmp(topic, "init") == 0) fputs(usage_init, stdout);
   else if (strcmp(topic, "emulator") == 0) fputs(trk_emulator_usage, stdout);
   else return usage_error(NULL, "no help for unknown command '%s'", topic);
   return TRK_EXIT_OK;
 }
 
-/* ---- values on the command line ------------------------------------------------------------ */
+/* ---- options ----------------------------------------------------------------------------- */
 
-/* ---- trk run ----------------------------------------------------------------------------- */
+/* What an option sets: a limit or grant of the sandbox, or a host option handed to the
+   command's Lua driver as a string (checked here when it has a type). */
+typedef enum opt_kind {
+  OPT_MEMORY, OPT_OUTPUT_BYTES, OPT_CPU, OPT_DEADLINE, OPT_INPUT, OPT_OUTPUT, OPT_NOW, OPT_SEED,
+  OPT_FLAG, OPT_STRING, OPT_COUNT, OPT_DURATION, OPT_TIME
+} opt_kind;
 
-static int cmd_run (int argc, char **argv) {
+typedef struct opt_def {
+  const char *name;       /* "--max-memory" */
+  opt_kind kind;
+  const char *host;       /* the driver's name for it ("apply"), for host options */
+} opt_def;
+
+#define OPTS_LIMITS \
+  {"--max-memory", OPT_MEMORY, NULL}, {"--max-output", OPT_OUTPUT_BYTES, NULL}, \
+  {"--max-cpu", OPT_CPU, NULL}, {"--deadline", OPT_DEADLINE, NULL}
+#define OPTS_WRITES \
+  {"--apply", OPT_FLAG, "apply"}, {"--plan", OPT_STRING, "plan"}, \
+  {"--state", OPT_STRING, "state"}, {"--concurrency", OPT_COUNT, "concurrency"}, \
+  {"--json", OPT_FLAG, "json"}
+
+static const opt_def opts_run[] = {
+  OPTS_LIMITS, OPTS_WRITES,
+  {"--input", OPT_INPUT, NULL}, {"--output", OPT_OUTPUT, NULL}, {"--now", OPT_NOW, "now"},
+  {"--seed", OPT_SEED, NULL}, {NULL, 0, NULL}
+};
+
+static const opt_def opts_rules[] = {
+  OPTS_LIMITS, OPTS_WRITES,
+  {"--since", OPT_TIME, "since"}, {"--watch", OPT_DURATION, "watch"},
+  {"--rule-budget", OPT_COUNT, "rule_budget"}, {"--now", OPT_NOW, "now"}, {NULL, 0, NULL}
+};
+
+static const opt_def opts_journal[] = {
+  {"--state", OPT_STRING, "state"}, {"--run", OPT_COUNT, "run"}, {"--failed", OPT_FLAG, "failed"},
+  {"--json", OPT_FLAG, "json"}, {NULL, 0, NULL}
+};
+
+/* A parsed command line: the sandbox's options, the driver's name/value pairs, positional
+   words, and what follows "--". */
+typedef struct cmdline {
   trk_options o;
-  const char *script = NULL;
-  const char **inputs = calloc((size_t)argc, sizeof *inputs);
-  const char **outputs = calloc((size_t)argc, sizeof *outputs);
-  int nargs = 0, code = TRK_EXIT_USAGE, i;
-  char **args = NULL;
-  char err[512];
+  const char **inputs, **outputs;
+  const char **host;      /* name, value, name, value, ... */
+  int nhost;
+  const char **words;
+  int nwords;
+  char **rest;
+  int nrest;
+} cmdline;
 
-  trk_options_default(&o);
-  if (inputs == NULL || outputs == NULL) {
+static void cmdline_free (cmdline *c) {
+  free(c->inputs);
+  free(c->outputs);
+  free(c->host);
+  free(c->words);
+}
+
+static void host_opt (cmdline *c, const char *name, const char *value) {
+  c->host[c->nhost++] = name;
+  c->host[c->nhost++] = value;
+}
+
+/* Parses argv against defs; returns -1 when all is well, or the exit code to end with. */
+static int parse (const char *cmd, const opt_def *defs, int argc, char **argv, cmdline *c) {
+  memset(c, 0, sizeof *c);
+  trk_options_default(&c->o);
+  c->inputs = calloc((size_t)argc + 1, sizeof *c->inputs);
+  c->outputs = calloc((size_t)argc + 1, sizeof *c->outputs);
+  c->host = calloc(2 * (size_t)argc + 8, sizeof *c->host);
+  c->words = calloc((size_t)argc + 1, sizeof *c->words);
+  if (!c->inputs || !c->outputs || !c->host || !c->words) {
     fprintf(stderr, "trk: out of memory\n");
-    goto done;
+    return TRK_EXIT_ERROR;
   }
-  for (i = 0; i < argc; i++) {
-    const char *a = argv[i], *v;
+  c->o.inputs = c->inputs;
+  c->o.outputs = c->outputs;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i], *v = NULL;
+    const opt_def *d;
     int missing = 0;
     if (strcmp(a, "--") == 0) {
-      args = argv + i + 1;
-      nargs = argc - i - 1;
+      c->rest = argv + i + 1;
+      c->nrest = argc - i - 1;
       break;
     }
-    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-      code = cmd_help("run");
-      goto done;
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) return cmd_help(cmd);
+    if (a[0] != '-' || a[1] == '\0') {
+      c->words[c->nwords++] = a;
+      continue;
     }
-#define OPTION(name) ((v = trk_cli_opt(argc, argv, &i, name, &missing)) != NULL || missing)
-#define MISSING(name) if (missing) { code = usage_error("run", "%s needs a value", name); goto done; }
-    if (OPTION("--max-memory")) {
-      MISSING("--max-memory");
-      if (!trk_cli_size(v, &o.limits.max_memory)) {
-        code = usage_error("run", "--max-memory: '%s' is not a size (examples: 64M, 1G, 0 for none)", v);
-        goto done;
+    for (d = defs; d->name; d++) {
+      if (d->kind == OPT_FLAG) {
+        if (strcmp(a, d->name) == 0) break;
+      }
+      else if ((v = trk_cli_opt(argc, argv, &i, d->name, &missing)) != NULL || missing)
+        break;
+    }
+    if (d->name == NULL) return usage_error(cmd, "unknown option '%s'", a);
+    if (missing) return usage_error(cmd, "%s needs a value", d->name);
+    switch (d->kind) {
+      case OPT_MEMORY:
+        if (!trk_cli_size(v, &c->o.limits.max_memory))
+          return usage_error(cmd, "--max-memory: '%s' is not a size (examples: 64M, 1G, 0 for none)", v);
+        break;
+      case OPT_OUTPUT_BYTES:
+        if (!trk_cli_size(v, &c->o.limits.max_output))
+          return usage_error(cmd, "--max-output: '%s' is not a size (examples: 1M, 64K, 0 for none)", v);
+        break;
+      case OPT_CPU:
+        if (!trk_cli_duration(v, &c->o.limits.max_cpu))
+          return usage_error(cmd, "--max-cpu: '%s' is not a duration (examples: 30s, 5m, 0 for none)", v);
+        break;
+      case OPT_DEADLINE:
+        if (!trk_cli_duration(v, &c->o.limits.deadline))
+          return usage_error(cmd, "--deadline: '%s' is not a duration (examples: 30s, 5m)", v);
+        break;
+      case OPT_INPUT: c->inputs[c->o.ninputs++] = v; break;
+      case OPT_OUTPUT: c->outputs[c->o.noutputs++] = v; break;
+      case OPT_NOW:
+        if (!trk_time_parse_iso(v, &c->o.now))
+          return usage_error(cmd, "--now: '%s' is not an ISO 8601 time with a zone "
+                             "(example: 2026-11-01T00:00:00Z)", v);
+        c->o.has_now = 1;
+        host_opt(c, d->host, v);
+        break;
+      case OPT_SEED: {
+        long long seed;
+        if (!trk_cli_int(v, -0x7fffffffffffffffLL - 1, 0x7fffffffffffffffLL, &seed))
+          return usage_error(cmd, "--seed: '%s' is not an integer", v);
+        c->o.seed = seed;
+        c->o.has_seed = 1;
+        break;
+      }
+      case OPT_FLAG: host_opt(c, d->host, "1"); break;
+      case OPT_STRING:
+        if (*v == '\0') return usage_error(cmd, "%s needs a value", d->name);
+        host_opt(c, d->host, v);
+        break;
+      case OPT_COUNT: {
+        long long n;
+        if (!trk_cli_int(v, 1, 0x7fffffffffffffffLL, &n)) {
+          fprintf(stderr, "trk %s: %s: '%s' is not a positive whole number\n", cmd, d->name, v);
+          return usage_error(cmd, "%s", "(example: --concurrency 4)");
+        }
+        host_opt(c, d->host, v);
+        break;
+      }
+      case OPT_DURATION: {
+        double secs;
+        if (!trk_cli_duration(v, &secs) || secs <= 0) {
+          fprintf(stderr, "trk %s: %s: '%s' is not a positive duration\n", cmd, d->name, v);
+          return usage_error(cmd, "%s", "(examples: 30s, 5m, 1h)");
+        }
+        host_opt(c, d->host, v);
+        break;
+      }
+      case OPT_TIME: {
+        int64_t t;
+        if (!trk_time_parse_iso(v, &t))
+          return usage_error(cmd, "--since: '%s' is not an ISO 8601 time with a zone "
+                             "(example: 2026-11-01T00:00:00Z)", v);
+        host_opt(c, d->host, v);
+        break;
       }
     }
-    else if (OPTION("--max-output")) {
-      MISSING("--max-output");
-      if (!trk_cli_size(v, &o.limits.max_output)) {
-        code = usage_error("run", "--max-output: '%s' is not a size (examples: 1M, 64K, 0 for none)", v);
-        goto done;
-      }
-    }
-    else if (OPTION("--max-cpu")) {
-      MISSING("--max-cpu");
-      if (!trk_cli_duration(v, &o.limits.max_cpu)) {
-        code = usage_error("run", "--max-cpu: '%s' is not a duration (examples: 30s, 5m, 0 for none)", v);
-        goto done;
-      }
-    }
-    else if (OPTION("--deadline")) {
-      MISSING("--deadline");
-      if (!trk_cli_duration(v, &o.limits.deadline)) {
-        code = usage_error("run", "--deadline: '%s' is not a duration (examples: 30s, 5m)", v);
-        goto done;
-      }
-    }
-    else if (OPTION("--input")) {
-      MISSING("--input");
-      inputs[o.ninputs++] = v;
-    }
-    else if (OPTION("--output")) {
-      MISSING("--output");
-      outputs[o.noutputs++] = v;
-    }
-    else if (OPTION("--now")) {
-      MISSING("--now");
-      if (!trk_time_parse_iso(v, &o.now)) {
-        code = usage_error("run", "--now: '%s' is not an ISO 8601 time with a zone "
-                           "(example: 2026-11-01T00:00:00Z)", v);
-        goto done;
-      }
-      o.has_now = 1;
-    }
-    else if (OPTION("--seed")) {
-      MISSING("--seed");
-      long long seed;
-      if (!trk_cli_int(v, -0x7fffffffffffffffLL - 1, 0x7fffffffffffffffLL, &seed)) {
-        code = usage_error("run", "--seed: '%s' is not an integer", v);
-        goto done;
-      }
-      o.seed = seed;
-      o.has_seed = 1;
-    }
-    else if (a[0] == '-' && a[1] != '\0') {
-      code = usage_error("run", "unknown option '%s'", a);
-      goto done;
-    }
-    else if (script == NULL)
-      script = a;
+  }
+  return -1;
+}
+
+/* Runs a command's Lua driver in a fresh sandbox. */
+static int drive (const char *command, cmdline *c) {
+  char err[512];
+  int code;
+  trk_sandbox *S = trk_sandbox_new(&c->o, err, sizeof err);
+  if (S == NULL) {
+    fprintf(stderr, "trk: %s\n", err);
+    return TRK_EXIT_ERROR;
+  }
+  code = trk_sandbox_run_host(S, command, c->nhost, c->host, c->nrest, c->rest);
+  trk_sandbox_free(S);
+  return code;
+}
+
+/* ---- the commands ------------------------------------------------------------------------ */
+
+static int cmd_run (int argc, char **argv) {
+  cmdline c;
+  int code = parse("run", opts_run, argc, argv, &c);
+  if (code < 0) {
+    if (c.nwords == 0) code = usage_error("run", "%s", "missing SCRIPT");
+    else if (c.nwords > 1)
+      code = usage_error("run", "unexpected argument '%s' (script arguments go after --)",
+                         c.words[1]);
     else {
-      code = usage_error("run", "unexpected argument '%s' (script arguments go after --)", a);
-      goto done;
+      host_opt(&c, "script", c.words[0]);
+      code = drive("run", &c);
     }
-#undef OPTION
-#undef MISSING
   }
-  if (script == NULL) {
-    code = usage_error("run", "%s", "missing SCRIPT");
-    goto done;
-  }
-  o.inputs = inputs;
-  o.outputs = outputs;
-  {
-    trk_sandbox *S = trk_sandbox_new(&o, err, sizeof err);
-    if (S == NULL) {
-      fprintf(stderr, "trk: %s\n", err);
-      code = TRK_EXIT_ERROR;
-      goto done;
+  cmdline_free(&c);
+  return code;
+}
+
+static int cmd_rules (int argc, char **argv) {
+  cmdline c;
+  int code = parse("rules", opts_rules, argc, argv, &c);
+  if (code < 0) {
+    if (c.nwords != 1 || c.nrest)
+      code = usage_error("rules", "%s", c.nwords ? "give one rules directory" : "missing DIR");
+    else {
+      int cpu_given = 0;
+      for (int i = 0; i < argc; i++)
+        if (strncmp(argv[i], "--max-cpu", 9) == 0) cpu_given = 1;
+      if (!cpu_given) c.o.limits.max_cpu = 0;      /* --watch runs for as long as it is let */
+      host_opt(&c, "dir", c.words[0]);
+      code = drive("rules", &c);
     }
-    code = trk_sandbox_run_file(S, script, nargs, args);
-    trk_sandbox_free(S);
   }
-done:
-  free(inputs);
-  free(outputs);
+  cmdline_free(&c);
+  return code;
+}
+
+static int cmd_journal (int argc, char **argv) {
+  cmdline c;
+  int code = parse("journal", opts_journal, argc, argv, &c);
+  if (code < 0) {
+    if (c.nwords || c.nrest) code = usage_error("journal", "unexpected argument '%s'",
+                                               c.nwords ? c.words[0] : "--");
+    else code = drive("journal", &c);
+  }
+  cmdline_free(&c);
+  return code;
+}
+
+/* trk test and trk init hand everything to their drivers; trk test passes busted's own
+   options through. */
+static int cmd_passthrough (const char *command, int argc, char **argv) {
+  cmdline c;
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  for (int i = 0; i < argc; i++)
+    if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return cmd_help(command);
+  memset(&c, 0, sizeof c);
+  trk_options_default(&c.o);
+  c.host = calloc(8, sizeof *c.host);
+  if (c.host == NULL) return TRK_EXIT_ERROR;
+  self[n > 0 ? n : 0] = '\0';
+  host_opt(&c, "exe", self);
+  host_opt(&c, "source_dir", TRK_SOURCE_DIR);
+  c.rest = argv;
+  c.nrest = argc;
+  int code = drive(command, &c);
+  cmdline_free(&c);
   return code;
 }
 
@@ -215,6 +438,12 @@ int main (int argc, char **argv) {
   }
   if (strcmp(cmd, "run") == 0)
     return cmd_run(argc - 2, argv + 2);
+  if (strcmp(cmd, "rules") == 0)
+    return cmd_rules(argc - 2, argv + 2);
+  if (strcmp(cmd, "journal") == 0)
+    return cmd_journal(argc - 2, argv + 2);
+  if (strcmp(cmd, "test") == 0 || strcmp(cmd, "init") == 0)
+    return cmd_passthrough(cmd, argc - 2, argv + 2);
   if (strcmp(cmd, "emulator") == 0)
     return trk_emulator_main(argc - 2, argv + 2);
   return usage_error(NULL, "unknown command '%s'", cmd);

@@ -11,6 +11,7 @@
 
 #include "embedded.h"
 #include "sandbox.h"
+#include "tracker.h"
 
 #define SBX_HOOK_STEPS     10000        /* VM instructions between two checks, when counting */
 #define SBX_TICK_NS        10000000L    /* 10 ms between two checks of the clocks otherwise */
@@ -38,7 +39,17 @@ struct trk_sandbox {
 
   trk_limit killed;           /* the limit that stopped the run, once exceeded */
   char where[256];            /* "script.lua:12", where the kill was noticed */
+
+  uint64_t budget;            /* instructions one host.budget_call may use; 0 = none running */
+  uint64_t budget_used;
+  trk_stop stop;              /* a host stop unwinding script code, until the host catches it */
+  int interruptible;          /* may Ctrl-C stop the code running now? */
+  char error_where[256];      /* the script position of the last error the host caught */
 };
+
+/* Ctrl-C and SIGTERM: counted here, noticed by the hook of the sandbox being run. */
+static volatile sig_atomic_t sbx_interrupts;
+static trk_sandbox *volatile sbx_interruptee;
 
 /* ---- clocks ------------------------------------------------------------------------ */
 
@@ -88,6 +99,7 @@ trk_sandbox *trk_sandbox_of (lua_State *L) {
 
 static void sbx_hook (lua_State *L, lua_Debug *ar);
 static void sbx_locate (trk_sandbox *S, lua_State *L);
+static void sbx_script_where (lua_State *L, char *out, size_t n);
 
 /* Marks the run as stopped. From here on every thread that runs Lua code raises at its
    next instruction, and every place that could catch an error raises again. */
@@ -100,16 +112,21 @@ static void sbx_kill (trk_sandbox *S, trk_limit limit) {
     lua_sethook(S->running, sbx_hook, LUA_MASKCOUNT, 1);
 }
 
-/* Remembers the script's position at the kill, for the report. */
-static void sbx_locate (trk_sandbox *S, lua_State *L) {
+/* The innermost frame of a script file ('@' chunks: the script, its modules, rule files). */
+static void sbx_script_where (lua_State *L, char *out, size_t n) {
   lua_Debug ar;
-  if (S->where[0]) return;
+  out[0] = '\0';
   for (int level = 0; lua_getstack(L, level, &ar); level++) {
     if (lua_getinfo(L, "Sl", &ar) && ar.source[0] == '@' && ar.currentline > 0) {
-      snprintf(S->where, sizeof S->where, "%s:%d", ar.short_src, ar.currentline);
+      snprintf(out, n, "%s:%d", ar.short_src, ar.currentline);
       return;
     }
   }
+}
+
+/* Remembers the script's position at the kill, for the report. */
+static void sbx_locate (trk_sandbox *S, lua_State *L) {
+  if (!S->where[0]) sbx_script_where(L, S->where, sizeof S->where);
 }
 
 static void sbx_raise (lua_State *L, trk_sandbox *S) {
@@ -129,6 +146,23 @@ static void sbx_check_time (trk_sandbox *S) {
     sbx_kill(S, TRK_LIMIT_DEADLINE);
 }
 
+/* Unwinds the script with a stop only the host catches: every place a script could catch an
+   error raises it again until the host clears it. */
+static void sbx_stop (lua_State *L, trk_sandbox *S, trk_stop why) {
+  char msg[512];
+  sbx_script_where(L, S->error_where, sizeof S->error_where);
+  if (why == TRK_STOP_BUDGET)
+    snprintf(msg, sizeof msg, "%s%sinstruction budget exceeded (%llu instructions, --rule-budget)",
+             S->error_where, S->error_where[0] ? ": " : "", (unsigned long long)S->budget);
+  else
+    snprintf(msg, sizeof msg, "interrupted%s%s", S->error_where[0] ? " at " : "", S->error_where);
+  S->stop = why;
+  lua_pushstring(L, msg);
+  lua_setfield(L, LUA_REGISTRYINDEX, TRK_STOP_KEY);
+  lua_getfield(L, LUA_REGISTRYINDEX, TRK_STOP_KEY);
+  lua_error(L);
+}
+
 static void sbx_hook (lua_State *L, lua_Debug *ar) {
   trk_sandbox *S = trk_sandbox_of(L);
   int steps = lua_gethookcount(L);
@@ -136,8 +170,9 @@ static void sbx_hook (lua_State *L, lua_Debug *ar) {
   if (!S->killed) {
     if (S->mem_pending)               /* no retry came: the refusal was final */
       sbx_kill(S, TRK_LIMIT_MEMORY);
-    else if (S->opts.limits.max_instructions) {
+    else if (S->opts.limits.max_instructions || S->budget) {
       S->instructions += (uint64_t)steps;
+      S->budget_used += (uint64_t)steps;
       if (steps != SBX_HOOK_STEPS)    /* was set to settle a refusal (or inherited): restore */
         lua_sethook(L, sbx_hook, LUA_MASKCOUNT, SBX_HOOK_STEPS);
       sbx_check_time(S);
@@ -148,18 +183,63 @@ static void sbx_hook (lua_State *L, lua_Debug *ar) {
     }
   }
   if (S->killed) sbx_raise(L, S);
+  if (S->stop) return;                /* already unwinding */
+  if (sbx_interrupts && S->interruptible) sbx_stop(L, S, TRK_STOP_INTERRUPT);
+  if (S->budget && S->budget_used > S->budget) sbx_stop(L, S, TRK_STOP_BUDGET);
 }
 
 void trk_sandbox_poll (lua_State *L, void *ud) {
   trk_sandbox *S = ud ? ud : trk_sandbox_of(L);
   if (!S->killed) sbx_check_time(S);
   if (S->killed) sbx_raise(L, S);
+  if (!S->stop && sbx_interrupts && S->interruptible) sbx_stop(L, S, TRK_STOP_INTERRUPT);
 }
 
 void trk_sandbox_check (lua_State *L, int status) {
   trk_sandbox *S = trk_sandbox_of(L);
   if (status == LUA_ERRMEM) sbx_kill(S, TRK_LIMIT_MEMORY);
   if (S->killed) sbx_raise(L, S);
+  if (S->stop) {
+    lua_getfield(L, LUA_REGISTRYINDEX, TRK_STOP_KEY);
+    lua_error(L);
+  }
+}
+
+/* ---- host calls: budgets, stops and interrupts ------------------------------------------- */
+
+void trk_sandbox_budget (trk_sandbox *S, lua_State *L, uint64_t n) {
+  S->budget = n;
+  S->budget_used = 0;
+  if (n) lua_sethook(L, sbx_hook, LUA_MASKCOUNT, SBX_HOOK_STEPS);
+  else if (!S->opts.limits.max_instructions) lua_sethook(L, NULL, 0, 0);
+}
+
+trk_stop trk_sandbox_stopped (trk_sandbox *S) { return S->stop; }
+void trk_sandbox_clear_stop (trk_sandbox *S) { S->stop = TRK_STOP_NONE; }
+const char *trk_sandbox_error_where (trk_sandbox *S) { return S->error_where; }
+
+void trk_sandbox_set_interruptible (trk_sandbox *S, int on) { S->interruptible = on; }
+int trk_sandbox_interrupted (void) { return sbx_interrupts > 0; }
+
+/* The first Ctrl-C asks the script to stop at the next instruction (the host decides when
+   that is safe); a second one ends the process at once. */
+static void sbx_on_interrupt (int sig) {
+  trk_sandbox *S = sbx_interruptee;
+  if (sbx_interrupts++) {
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return;
+  }
+  if (S && S->running) lua_sethook(S->running, sbx_hook, LUA_MASKCOUNT, 1);
+}
+
+int trk_sandbox_catch_interrupts (trk_sandbox *S) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = sbx_on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  sbx_interruptee = S;
+  return sigaction(SIGINT, &sa, NULL) == 0 && sigaction(SIGTERM, &sa, NULL) == 0;
 }
 
 lua_State *trk_sandbox_state (trk_sandbox *S) { return S->main; }
@@ -447,10 +527,11 @@ static void sbx_traceback (lua_State *L, luaL_Buffer *b) {
 
 /* Message handler: the error text and the script's traceback. Runs no script code once
    a limit has stopped the run. */
-static int sbx_msgh (lua_State *L) {
+int trk_sandbox_msgh (lua_State *L) {
   trk_sandbox *S = trk_sandbox_of(L);
   luaL_Buffer b;
-  if (S->killed) return 1;
+  if (S->killed || S->stop) return 1;
+  sbx_script_where(L, S->error_where, sizeof S->error_where);
   if (lua_type(L, 1) != LUA_TSTRING && lua_type(L, 1) != LUA_TNUMBER) {
     if (luaL_getmetafield(L, 1, "__tostring") != LUA_TNIL) {
       lua_pop(L, 1);
@@ -521,6 +602,8 @@ static int sbx_dir_of (trk_sandbox *S, const char *path) {
   return 1;
 }
 
+int trk_sandbox_set_script_dir (trk_sandbox *S, const char *path) { return sbx_dir_of(S, path); }
+
 int trk_sandbox_run_file (trk_sandbox *S, const char *path, int argc, char **argv) {
   lua_State *L = S->main;
   sbx_timer timer;
@@ -530,7 +613,7 @@ int trk_sandbox_run_file (trk_sandbox *S, const char *path, int argc, char **arg
     return TRK_EXIT_ERROR;
   }
   lua_settop(L, 0);
-  lua_pushcfunction(L, sbx_msgh);
+  lua_pushcfunction(L, trk_sandbox_msgh);
   status = luaL_loadfilex(L, path, "t");
   if (status != LUA_OK) {
     if (status == LUA_ERRFILE) {   /* "cannot open x.lua" */
@@ -561,4 +644,102 @@ int trk_sandbox_run_file (trk_sandbox *S, const char *path, int argc, char **arg
   sbx_timer_stop(&timer);
   fflush(stdout);
   return sbx_report(S, status);
+}
+
+/* ---- running a host driver ------------------------------------------------------------------- */
+
+/* The host's require finds trk's own modules only: package.preload, then the embedded
+   scripts; never a file on disk. */
+static int sbx_embedded_searcher (lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  const trk_embedded *e = trk_embedded_find(name);
+  if (e == NULL) {
+    lua_pushfstring(L, "no module '%s' shipped with trk", name);
+    return 1;
+  }
+  lua_pushfstring(L, "=[trk] %s", e->path);
+  if (luaL_loadbufferx(L, e->source, e->size, lua_tostring(L, -1), "t") != LUA_OK)
+    return lua_error(L);
+  lua_pushstring(L, e->path);
+  return 2;
+}
+
+static void sbx_host_require (lua_State *L) {
+  lua_getglobal(L, "package");
+  lua_pushliteral(L, "");
+  lua_setfield(L, -2, "path");
+  lua_pushliteral(L, "");
+  lua_setfield(L, -2, "cpath");
+  lua_getfield(L, -1, "preload");
+  lua_pushcfunction(L, luaopen_tracker);
+  lua_setfield(L, -2, "tracker");
+  lua_pop(L, 1);
+  lua_getfield(L, -1, "searchers");
+  lua_rawgeti(L, -1, 1);                 /* the preload searcher */
+  lua_newtable(L);
+  lua_insert(L, -2);
+  lua_rawseti(L, -2, 1);
+  lua_pushcfunction(L, sbx_embedded_searcher);
+  lua_rawseti(L, -2, 2);
+  lua_setfield(L, -3, "searchers");
+  lua_pop(L, 2);
+}
+
+static int sbx_driver (lua_State *L) {
+  trk_sandbox *S = lua_touserdata(L, 1);
+  const char *command = lua_tostring(L, 2);
+  const char *const *opts = lua_touserdata(L, 3);
+  int nopts = (int)lua_tointeger(L, 4), argc = (int)lua_tointeger(L, 5);
+  char **argv = lua_touserdata(L, 6);
+  const trk_embedded *e = trk_embedded_find("tracker.runtime");
+  if (e == NULL) return luaL_error(L, "tracker.runtime is not embedded");
+  sbx_host_require(L);
+  if (luaL_loadbufferx(L, e->source, e->size, "=[trk] tracker/runtime.lua", "t") != LUA_OK)
+    return lua_error(L);
+  lua_call(L, 0, 1);
+  if (lua_getfield(L, -1, command) != LUA_TFUNCTION)
+    return luaL_error(L, "tracker.runtime has no command '%s'", command);
+  trk_host_open(L, S);
+  lua_createtable(L, 0, nopts / 2 + 1);
+  for (int i = 0; i + 1 < nopts; i += 2) {
+    lua_pushstring(L, opts[i + 1]);
+    lua_setfield(L, -2, opts[i]);
+  }
+  lua_createtable(L, argc, 0);
+  for (int i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, "args");
+  lua_call(L, 2, 1);
+  return 1;
+}
+
+int trk_sandbox_run_host (trk_sandbox *S, const char *command, int nopts,
+                          const char *const *opts, int argc, char **argv) {
+  lua_State *L = S->main;
+  sbx_timer timer;
+  int status, code;
+  lua_settop(L, 0);
+  lua_pushcfunction(L, trk_sandbox_msgh);
+  lua_pushcfunction(L, sbx_driver);
+  lua_pushlightuserdata(L, S);
+  lua_pushstring(L, command);
+  lua_pushlightuserdata(L, (void *)opts);
+  lua_pushinteger(L, nopts);
+  lua_pushinteger(L, argc);
+  lua_pushlightuserdata(L, argv);
+  S->cpu_start = sbx_clock(CLOCK_PROCESS_CPUTIME_ID);
+  S->wall_start = sbx_clock(CLOCK_MONOTONIC);
+  if (!sbx_timer_start(S, &timer)) {
+    fprintf(stderr, "trk: cannot start the limit timer: %s\n", strerror(errno));
+    return TRK_EXIT_ERROR;
+  }
+  status = lua_pcall(L, 6, 1, 1);
+  sbx_timer_stop(&timer);
+  fflush(stdout);
+  if (status != LUA_OK || S->killed) return sbx_report(S, status);
+  code = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : TRK_EXIT_OK;
+  lua_settop(L, 0);
+  return code;
 }

@@ -65,6 +65,40 @@ int trk_sandbox_run_file(trk_sandbox *S, const char *path, int argc, char **argv
 lua_State *trk_sandbox_state(trk_sandbox *S);
 void trk_sandbox_push_env(trk_sandbox *S);
 
+/* ---- for the host side (host.c): the runtime's Lua drivers and what they call ---------- */
+
+/* A stop the host raises through script code and only the host catches. */
+typedef enum trk_stop { TRK_STOP_NONE = 0, TRK_STOP_BUDGET, TRK_STOP_INTERRUPT } trk_stop;
+
+/* Runs require("tracker.runtime")[command](host, opts) in the sandbox's state: opts holds the
+   nopts name/value string pairs and `args` (argv). Returns the exit code the driver returns,
+   or reports an exceeded limit or a failure of the driver itself. */
+int trk_sandbox_run_host(trk_sandbox *S, const char *command, int nopts,
+                         const char *const *opts, int argc, char **argv);
+
+/* An instruction budget for the code L runs next (0 ends it); past it, a TRK_STOP_BUDGET. */
+void trk_sandbox_budget(trk_sandbox *S, lua_State *L, uint64_t n);
+trk_stop trk_sandbox_stopped(trk_sandbox *S);
+void trk_sandbox_clear_stop(trk_sandbox *S);
+
+/* "rules/x.lua:12": the script position of the last error caught with trk_sandbox_msgh. */
+const char *trk_sandbox_error_where(trk_sandbox *S);
+
+/* Message handler: the error with the script's traceback (a stop or a kill passes as is). */
+int trk_sandbox_msgh(lua_State *L);
+
+/* Ctrl-C (SIGINT) and SIGTERM: once caught, the first one stops interruptible code with a
+   TRK_STOP_INTERRUPT; a second one ends the process. */
+int trk_sandbox_catch_interrupts(trk_sandbox *S);
+void trk_sandbox_set_interruptible(trk_sandbox *S, int on);
+int trk_sandbox_interrupted(void);
+
+/* Defined in host.c: pushes the host table the runtime's drivers receive. */
+void trk_host_open(lua_State *L, trk_sandbox *S);
+
+/* Defined in store.c: pushes store.open, the SQLite state store's constructor. */
+void trk_store_open(lua_State *L);
+
 /* Usage of each limit, for reports. */
 typedef struct trk_usage {
   size_t memory, memory_peak, output;
@@ -80,6 +114,7 @@ const char *trk_limit_option(trk_limit l);
 /* ---- for the sandbox's own C library (sbxlib.c) ---------------------------------- */
 
 #define TRK_ENV_KEY     "trk.env"      /* registry: the script environment */
+#define TRK_STOP_KEY    "trk.stop"     /* registry: the message of the host stop unwinding */
 #define TRK_LOADED_KEY  "trk.loaded"   /* registry: modules loaded by require */
 
 trk_sandbox *trk_sandbox_of(lua_State *L);
@@ -101,8 +136,10 @@ void trk_sandbox_write(lua_State *L, FILE *f, const char *data, size_t len);
 
 const trk_options *trk_sandbox_options(trk_sandbox *S);
 
-/* Directory of the running script ("" for the current one), for require. */
+/* Directory of the running script ("" for the current one), for require; set from the path
+   of a file in it ("rules/x.lua" or "rules/"). */
 const char *trk_sandbox_script_dir(trk_sandbox *S);
+int trk_sandbox_set_script_dir(trk_sandbox *S, const char *path);
 
 /* Defined in sbxlib.c: the table of host replacements handed to tracker.sandbox. */
 void trk_sbxlib_overrides(lua_State *L, trk_sandbox *S);

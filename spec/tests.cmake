@@ -16,8 +16,9 @@ endif()
 find_program(LUA54 lua5.4 REQUIRED)
 find_program(BUSTED busted REQUIRED)
 
-file(GLOB TRK_SPECS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/spec/*_spec.lua
-     ${PROJECT_SOURCE_DIR}/examples/*_spec.lua)
+file(GLOB TRK_SPECS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/spec/*_spec.lua)
+file(GLOB_RECURSE TRK_EXAMPLE_SPECS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/examples/*_spec.lua)
+list(APPEND TRK_SPECS ${TRK_EXAMPLE_SPECS})
 foreach(spec ${TRK_SPECS})
   get_filename_component(name ${spec} NAME_WE)
   if(spec MATCHES "/examples/")

@@ -1,0 +1,183 @@
+/* The host table: what the runtime's Lua drivers (scripts/tracker/runtime.lua) get from C to
+   run scripts and rules in the sandbox. Scripts never see it. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+
+#include "sandbox.h"
+
+static trk_sandbox *host_sandbox (lua_State *L) {
+  return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+/* host.load(path): the file as a chunk whose _ENV is the script environment, or nil, message
+   and "missing" (cannot open) or "syntax". */
+static int host_load (lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int status = luaL_loadfilex(L, path, "t");
+  if (status != LUA_OK) {
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    lua_pushstring(L, status == LUA_ERRFILE ? "missing" : "syntax");
+    return 3;
+  }
+  lua_getfield(L, LUA_REGISTRYINDEX, TRK_ENV_KEY);
+  lua_setupvalue(L, -2, 1);
+  return 1;
+}
+
+/* Calls f with the arguments above it: true and its results, or false, the message (with the
+   script's traceback), "budget" or "interrupt" for a stop, and where it happened. A limit
+   that stopped the whole run raises on. */
+static int host_pcall (lua_State *L, int base, int interruptible) {
+  trk_sandbox *S = host_sandbox(L);
+  int status;
+  trk_sandbox_set_interruptible(S, interruptible);
+  lua_pushcfunction(L, trk_sandbox_msgh);
+  lua_insert(L, base);
+  status = lua_pcall(L, lua_gettop(L) - base - 1, LUA_MULTRET, base);
+  trk_sandbox_set_interruptible(S, 0);
+  lua_remove(L, base);
+  if (trk_sandbox_killed(S)) return lua_error(L);
+  if (status == LUA_OK) {
+    lua_pushboolean(L, 1);
+    lua_insert(L, base);
+    return lua_gettop(L) - base + 1;
+  }
+  lua_pushboolean(L, 0);
+  lua_insert(L, -2);
+  switch (trk_sandbox_stopped(S)) {
+    case TRK_STOP_BUDGET: lua_pushliteral(L, "budget"); break;
+    case TRK_STOP_INTERRUPT: lua_pushliteral(L, "interrupt"); break;
+    default: lua_pushboolean(L, 0);
+  }
+  lua_pushstring(L, trk_sandbox_error_where(S));
+  return 4;
+}
+
+/* host.call(f, ...): runs script code, stoppable by Ctrl-C. */
+static int host_call (lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  return host_pcall(L, 1, 1);
+}
+
+/* host.budget_call(n, f, ...): the same within n instructions; a budget stop is cleared once
+   caught, so the next call starts afresh. */
+static int host_budget_call (lua_State *L) {
+  trk_sandbox *S = host_sandbox(L);
+  lua_Integer n = luaL_checkinteger(L, 1);
+  int r;
+  luaL_argcheck(L, n >= 0, 1, "budget must not be negative");
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  trk_sandbox_budget(S, L, (uint64_t)n);
+  r = host_pcall(L, 2, 1);
+  trk_sandbox_budget(S, L, 0);
+  if (trk_sandbox_stopped(S) == TRK_STOP_BUDGET) trk_sandbox_clear_stop(S);
+  return r;
+}
+
+static int host_interrupted (lua_State *L) {
+  lua_pushboolean(L, trk_sandbox_interrupted());
+  return 1;
+}
+
+/* host.sleep(seconds): sleeps, waking early for Ctrl-C; answers false if interrupted. */
+static int host_sleep (lua_State *L) {
+  double s = luaL_checknumber(L, 1);
+  struct timespec ts, rem;
+  if (s < 0) s = 0;
+  ts.tv_sec = (time_t)s;
+  ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+  while (!trk_sandbox_interrupted() && nanosleep(&ts, &rem) != 0 && errno == EINTR) ts = rem;
+  lua_pushboolean(L, !trk_sandbox_interrupted());
+  return 1;
+}
+
+static int host_isatty (lua_State *L) {
+  lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+  return 1;
+}
+
+/* Seconds on a monotonic clock. */
+static int host_clock (lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+  return 1;
+}
+
+/* The process's peak resident memory, in bytes. */
+static int host_peak_rss (lua_State *L) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  lua_pushinteger(L, (lua_Integer)ru.ru_maxrss * 1024);
+  return 1;
+}
+
+/* host.now(): the --now instant, or nil. */
+static int host_now (lua_State *L) {
+  const trk_options *o = trk_sandbox_options(host_sandbox(L));
+  if (!o->has_now) return 0;
+  lua_pushinteger(L, (lua_Integer)o->now);
+  return 1;
+}
+
+/* host.set_script_dir(dir): where require finds modules beside the script. */
+static int host_set_script_dir (lua_State *L) {
+  trk_sandbox_set_script_dir(host_sandbox(L), luaL_checkstring(L, 1));
+  return 0;
+}
+
+/* host.exec(argv, env): replaces the process with argv[1] (searched on PATH), after setting
+   the environment variables in env. Returns only on failure: nil, message. */
+static int host_exec (lua_State *L) {
+  int n;
+  char **argv;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  n = (int)luaL_len(L, 1);
+  luaL_argcheck(L, n >= 1, 1, "empty command");
+  if (lua_istable(L, 2)) {
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+      setenv(luaL_checkstring(L, -2), luaL_checkstring(L, -1), 1);
+      lua_pop(L, 1);
+    }
+  }
+  argv = lua_newuserdatauv(L, sizeof *argv * (size_t)(n + 1), 0);
+  for (int i = 0; i < n; i++) {
+    lua_rawgeti(L, 1, i + 1);
+    argv[i] = (char *)luaL_checkstring(L, -1);   /* kept alive by the table */
+    lua_pop(L, 1);
+  }
+  argv[n] = NULL;
+  fflush(NULL);
+  execvp(argv[0], argv);
+  lua_pushnil(L);
+  lua_pushfstring(L, "cannot run %s: %s", argv[0], strerror(errno));
+  return 2;
+}
+
+void trk_host_open (lua_State *L, trk_sandbox *S) {
+  static const luaL_Reg funcs[] = {
+    {"load", host_load}, {"call", host_call}, {"budget_call", host_budget_call},
+    {"interrupted", host_interrupted}, {"sleep", host_sleep}, {"isatty", host_isatty},
+    {"clock", host_clock}, {"peak_rss", host_peak_rss}, {"now", host_now},
+    {"set_script_dir", host_set_script_dir}, {"exec", host_exec}, {NULL, NULL}
+  };
+  lua_newtable(L);
+  lua_pushlightuserdata(L, S);
+  luaL_setfuncs(L, funcs, 1);
+  trk_store_open(L);
+  lua_setfield(L, -2, "store");
+  lua_getfield(L, LUA_REGISTRYINDEX, TRK_ENV_KEY);
+  lua_setfield(L, -2, "env");
+  lua_getfield(L, LUA_REGISTRYINDEX, TRK_LOADED_KEY);
+  lua_setfield(L, -2, "loaded");
+  lua_pushboolean(L, trk_sandbox_catch_interrupts(S));
+  lua_setfield(L, -2, "catches_interrupts");
+}

@@ -1,0 +1,228 @@
+/* The state store: a small SQLite binding for the runtime's drivers (the journal, rule
+   checkpoints). Host-side only: scripts never see it. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lauxlib.h>
+#include <sqlite3.h>
+
+#include "sandbox.h"
+
+#define STORE_MT       "trk.store"
+#define STORE_BUSY_MS  5000     /* wait this long for another trk holding the store */
+
+typedef struct store {
+  sqlite3 *db;                  /* NULL once closed */
+} store;
+
+static store *store_check (lua_State *L) {
+  store *s = luaL_checkudata(L, 1, STORE_MT);
+  if (s->db == NULL) luaL_error(L, "state store: used after close");
+  return s;
+}
+
+/* Raises the database's last error, naming the file. */
+static int store_fail (lua_State *L, sqlite3 *db, const char *what) {
+  const char *file = sqlite3_db_filename(db, "main");
+  return luaL_error(L, "state store %s: %s: %s", file && *file ? file : "(memory)", what,
+                    sqlite3_errmsg(db));
+}
+
+/* Binds the arguments from stack index first on as the statement's parameters. */
+static void store_bind (lua_State *L, sqlite3 *db, sqlite3_stmt *st, int first) {
+  int n = lua_gettop(L) - first + 1, rc = SQLITE_OK;
+  if (n != sqlite3_bind_parameter_count(st)) {
+    sqlite3_finalize(st);
+    luaL_error(L, "state store: the statement takes %d values, got %d",
+               sqlite3_bind_parameter_count(st), n);
+  }
+  for (int i = 1; i <= n && rc == SQLITE_OK; i++) {
+    int idx = first + i - 1;
+    switch (lua_type(L, idx)) {
+      case LUA_TNIL: rc = sqlite3_bind_null(st, i); break;
+      case LUA_TBOOLEAN: rc = sqlite3_bind_int(st, i, lua_toboolean(L, idx)); break;
+      case LUA_TNUMBER:
+        if (lua_isinteger(L, idx)) rc = sqlite3_bind_int64(st, i, lua_tointeger(L, idx));
+        else rc = sqlite3_bind_double(st, i, lua_tonumber(L, idx));
+        break;
+      case LUA_TSTRING: {
+        size_t len;
+        const char *v = lua_tolstring(L, idx, &len);
+        rc = sqlite3_bind_text(st, i, v, (int)len, SQLITE_TRANSIENT);
+        break;
+      }
+      default:
+        sqlite3_finalize(st);
+        luaL_error(L, "state store: value %d is a %s (use nil, booleans, numbers or strings)",
+                   i, luaL_typename(L, idx));
+    }
+  }
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(st);
+    store_fail(L, db, "bind");
+  }
+}
+
+static void store_push_column (lua_State *L, sqlite3_stmt *st, int i) {
+  switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER: lua_pushinteger(L, sqlite3_column_int64(st, i)); break;
+    case SQLITE_FLOAT: lua_pushnumber(L, sqlite3_column_double(st, i)); break;
+    case SQLITE_NULL: lua_pushnil(L); break;
+    default:
+      lua_pushlstring(L, (const char *)sqlite3_column_text(st, i),
+                      (size_t)sqlite3_column_bytes(st, i));
+  }
+}
+
+/* Runs one statement with its parameters; with rows, collects each row as a table keyed by
+   column name (NULL columns absent) into the table at the top. */
+static void store_step (lua_State *L, sqlite3 *db, int rows) {
+  const char *sql = luaL_checkstring(L, 2);
+  sqlite3_stmt *st;
+  int rc, n = 0;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) store_fail(L, db, "prepare");
+  store_bind(L, db, st, 3);
+  if (rows) lua_newtable(L);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (!rows) continue;
+    int ncol = sqlite3_column_count(st);
+    lua_createtable(L, 0, ncol);
+    for (int i = 0; i < ncol; i++) {
+      store_push_column(L, st, i);
+      lua_setfield(L, -2, sqlite3_column_name(st, i));
+    }
+    lua_rawseti(L, -2, ++n);
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) store_fail(L, db, "step");
+}
+
+/* db:exec(sql): one or more statements without parameters. */
+static int store_exec (lua_State *L) {
+  store *s = store_check(L);
+  char *msg = NULL;
+  if (sqlite3_exec(s->db, luaL_checkstring(L, 2), NULL, NULL, &msg) != SQLITE_OK) {
+    lua_pushstring(L, msg ? msg : sqlite3_errmsg(s->db));
+    sqlite3_free(msg);
+    const char *file = sqlite3_db_filename(s->db, "main");
+    return luaL_error(L, "state store %s: %s", file && *file ? file : "(memory)",
+                      lua_tostring(L, -1));
+  }
+  return 0;
+}
+
+/* db:run(sql, ...): one statement; answers the rows changed and the last inserted row id. */
+static int store_run (lua_State *L) {
+  store *s = store_check(L);
+  store_step(L, s->db, 0);
+  lua_pushinteger(L, sqlite3_changes(s->db));
+  lua_pushinteger(L, sqlite3_last_insert_rowid(s->db));
+  return 2;
+}
+
+/* db:rows(sql, ...): every row, as a list of tables. */
+static int store_rows (lua_State *L) {
+  store *s = store_check(L);
+  store_step(L, s->db, 1);
+  return 1;
+}
+
+/* db:first(sql, ...): the first row, or nil. */
+static int store_first (lua_State *L) {
+  store *s = store_check(L);
+  store_step(L, s->db, 1);
+  lua_rawgeti(L, -1, 1);
+  return 1;
+}
+
+static int store_close (lua_State *L) {
+  store *s = luaL_checkudata(L, 1, STORE_MT);
+  if (s->db) {
+    sqlite3_close_v2(s->db);
+    s->db = NULL;
+  }
+  return 0;
+}
+
+static int store_tostring (lua_State *L) {
+  store *s = luaL_checkudata(L, 1, STORE_MT);
+  const char *file = s->db ? sqlite3_db_filename(s->db, "main") : NULL;
+  lua_pushfstring(L, "state store (%s)", file ? file : "closed");
+  return 1;
+}
+
+/* Creates the directory holding path when it is missing (one level: ".trk/"). */
+static int store_mkdir (const char *path, char *err, size_t errlen) {
+  const char *slash = strrchr(path, '/');
+  char dir[4096];
+  struct stat st;
+  if (slash == NULL || slash == path) return 1;
+  if ((size_t)(slash - path) >= sizeof dir) {
+    snprintf(err, errlen, "path too long");
+    return 0;
+  }
+  memcpy(dir, path, (size_t)(slash - path));
+  dir[slash - path] = '\0';
+  if (stat(dir, &st) == 0) return 1;
+  if (mkdir(dir, 0777) != 0) {
+    snprintf(err, errlen, "cannot create directory %s: %s", dir, strerror(errno));
+    return 0;
+  }
+  return 1;
+}
+
+/* store.open(path [, create]): the store at path, or nil, message. Without create, a missing
+   file is an error rather than a new store. */
+static int store_open (lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int create = lua_toboolean(L, 2);
+  char err[512];
+  store *s = lua_newuserdatauv(L, sizeof *s, 0);
+  s->db = NULL;
+  luaL_setmetatable(L, STORE_MT);
+  if (create && !store_mkdir(path, err, sizeof err)) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "state store %s: %s", path, err);
+    return 2;
+  }
+  int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+  if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "state store %s: %s", path,
+                    s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    sqlite3_close_v2(s->db);
+    s->db = NULL;
+    return 2;
+  }
+  sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+  /* WAL with synchronous=NORMAL: a commit survives the process being killed at any point */
+  if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                   NULL, NULL, NULL) != SQLITE_OK) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "state store %s: %s", path, sqlite3_errmsg(s->db));
+    sqlite3_close_v2(s->db);
+    s->db = NULL;
+    return 2;
+  }
+  return 1;
+}
+
+void trk_store_open (lua_State *L) {
+  static const luaL_Reg methods[] = {
+    {"exec", store_exec}, {"run", store_run}, {"rows", store_rows}, {"first", store_first},
+    {"close", store_close}, {NULL, NULL}
+  };
+  if (luaL_newmetatable(L, STORE_MT)) {
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, store_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, store_close);
+    lua_setfield(L, -2, "__close");
+    lua_pushcfunction(L, store_tostring);
+    lua_setfield(L, -2, "__tostring");
+  }
+  lua_pop(L, 1);
+  lua_pushcfunction(L, store_open);
+}

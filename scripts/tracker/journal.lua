@@ -1,0 +1,276 @@
+-- tracker.journal: the state store's journal of writes, and the rules' checkpoints.
+--
+-- Host-side only (trk's drivers use it; scripts cannot reach the store). With --apply every
+-- action is recorded as pending before it is sent and marked with its result after, in
+-- SQLite (WAL), so a run killed at any point can be run again: an action already done is
+-- answered from the journal, a pending one (sent or not, nobody knows) is settled by reading
+-- the record back (client:check), and only what did not happen is sent.
+--
+-- Actions are identified within a run by (scope, key, occurrence): the key is the action's
+-- idempotency key, the occurrence counts the same key within the scope (a script may make the
+-- same write twice on purpose), and the scope is "" for trk run, and the rule, record and
+-- change for trk rules, so that skipping one rule's work does not shift another's count.
+
+local M = {}
+M.__index = M
+
+local fmt = string.format
+
+local SCHEMA = [[
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY,
+  identity TEXT NOT NULL,          -- the command and what it ran: a re-run resumes by it
+  command TEXT NOT NULL,           -- as shown to people
+  started TEXT NOT NULL,
+  finished TEXT,
+  status TEXT NOT NULL,            -- running, complete, failed, interrupted
+  attempts INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS runs_identity ON runs (identity, id);
+CREATE TABLE IF NOT EXISTS actions (
+  run INTEGER NOT NULL REFERENCES runs (id),
+  seq INTEGER NOT NULL,            -- order of first record within the run
+  scope TEXT NOT NULL,
+  key TEXT NOT NULL,
+  occurrence INTEGER NOT NULL,
+  op TEXT NOT NULL,
+  kind TEXT,
+  target_id INTEGER,
+  target_name TEXT,
+  payload TEXT,                    -- JSON
+  status TEXT NOT NULL,            -- pending, done, failed, unknown
+  code TEXT,                       -- the error code of a failure
+  error TEXT,
+  result TEXT,                     -- JSON of what the write answered, for creates
+  recorded REAL NOT NULL,          -- epoch seconds when first recorded
+  settled REAL,
+  attempts INTEGER NOT NULL DEFAULT 1,
+  PRIMARY KEY (run, scope, key, occurrence)
+);
+CREATE INDEX IF NOT EXISTS actions_seq ON actions (run, seq);
+CREATE TABLE IF NOT EXISTS checkpoints (
+  rule TEXT PRIMARY KEY,           -- "DIR/name"
+  kind TEXT NOT NULL,
+  since TEXT NOT NULL,             -- ISO 8601: the rule has seen every change before this
+  updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS handled (
+  rule TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  id INTEGER NOT NULL,
+  updated_at TEXT NOT NULL,        -- the change of the record the rule acted on
+  PRIMARY KEY (rule, kind, id)
+);
+]]
+
+-- Ops whose resending changes nothing: a pending one that cannot be read back is sent again.
+local SAME_AGAIN = { update_candidate = true, update_job = true, request = false }
+-- Creates answer with the record; Tracker itself matches them (by email, by the pair).
+local CREATES = { create_candidate = true, create_application = true }
+
+local function iso(epoch) return os.date("!%Y-%m-%dT%H:%M:%SZ", epoch // 1) end
+M.iso = iso
+
+-- Opens (creating when asked) the store at path; nil, message when it cannot.
+function M.open(host, path, create)
+  local db, e = host.store(path, create)
+  if not db then return nil, e end
+  local ok, why = pcall(db.exec, db, SCHEMA)
+  if not ok then
+    db:close()
+    return nil, fmt("%s (is it a trk state store?)", why)
+  end
+  return setmetatable({ db = db, path = path, json = host.env.json, clock = os.time,
+                        scope = "", seen = {}, seq = 0,
+                        counts = { done = 0, skipped = 0, failed = 0, unknown = 0, checked = 0 } },
+                      M)
+end
+
+function M:close() self.db:close() end
+
+-- ---- runs ------------------------------------------------------------------------------------
+
+-- Starts a run of identity, or resumes the last one of it that did not complete.
+function M:begin(identity, command)
+  local db = self.db
+  local last = db:first("SELECT id, status FROM runs WHERE identity = ? ORDER BY id DESC LIMIT 1",
+                        identity)
+  if last and last.status ~= "complete" then
+    db:run("UPDATE runs SET status = 'running', attempts = attempts + 1, finished = NULL "
+           .. "WHERE id = ?", last.id)
+    self.run, self.resumed = last.id, true
+    local n = db:first("SELECT count(*) AS n, max(seq) AS seq FROM actions WHERE run = ?", last.id)
+    self.seq = n.seq or 0
+    self.before = db:first("SELECT count(*) AS n, sum(status = 'done') AS done FROM actions "
+                           .. "WHERE run = ?", last.id)
+  else
+    local _, id = db:run("INSERT INTO runs (identity, command, started, status) "
+                         .. "VALUES (?, ?, ?, 'running')", identity, command, iso(os.time()))
+    self.run, self.resumed = id, false
+  end
+  return self.run, self.resumed
+end
+
+function M:finish(status)
+  self.db:run("UPDATE runs SET status = ?, finished = ? WHERE id = ?", status, iso(os.time()),
+              self.run)
+end
+
+-- ---- actions --------------------------------------------------------------------------------
+
+local function encode(self, v)
+  if v == nil then return nil end
+  local ok, text = pcall(self.json.encode, v)
+  return ok and text or nil
+end
+
+local function decode(self, text)
+  if text == nil then return true end
+  local ok, v = pcall(self.json.decode, text)
+  if ok then return v end
+  return true
+end
+
+local function settle(self, row, status, e, result)
+  self.db:run("UPDATE actions SET status = ?, code = ?, error = ?, result = ?, settled = ? "
+              .. "WHERE run = ? AND scope = ? AND key = ? AND occurrence = ?",
+              status, e and e.code, e and tostring(e.message or e), encode(self, result),
+              self.clock(), self.run, row.scope, row.key, row.occurrence)
+end
+
+-- What the hook answers for a write the journal says is done.
+local function answer(self, action, result)
+  if result ~= nil then return decode(self, result) end
+  return true
+end
+
+-- Sends action through send and journals the outcome; reader() gives a client that reads a
+-- pending one back.
+-- Returns what the write returns, and a word for the progress line: done, skipped, failed,
+-- unknown.
+function M:perform(action, send, reader)
+  local ident = { scope = self.scope, key = action.key }
+  local sk = ident.scope .. "\0" .. ident.key
+  local occ = (self.seen[sk] or 0) + 1
+  self.seen[sk] = occ
+  ident.occurrence = occ
+  local row = self.db:first("SELECT status, result, recorded FROM actions WHERE run = ? AND "
+                            .. "scope = ? AND key = ? AND occurrence = ?",
+                            self.run, ident.scope, ident.key, occ)
+  if row and row.status == "done" then
+    self.counts.skipped = self.counts.skipped + 1
+    return "skipped", answer(self, action, row.result)
+  end
+  if row and (row.status == "pending" or row.status == "unknown") and not CREATES[action.op] then
+    -- it may have happened: read the record back before deciding
+    local there, why = reader():check(action, row.recorded - 60)
+    self.counts.checked = self.counts.checked + 1
+    if there == true then
+      settle(self, ident, "done")
+      self.counts.skipped = self.counts.skipped + 1
+      return "skipped", true
+    elseif there == nil and not SAME_AGAIN[action.op] then
+      settle(self, ident, "unknown", why)
+      self.counts.unknown = self.counts.unknown + 1
+      return "unknown", nil, why
+    end
+  end
+  local t = action.target or {}
+  if row then
+    self.db:run("UPDATE actions SET status = 'pending', attempts = attempts + 1 WHERE run = ? "
+                .. "AND scope = ? AND key = ? AND occurrence = ?", self.run, ident.scope,
+                ident.key, occ)
+  else
+    self.seq = self.seq + 1
+    self.db:run("INSERT INTO actions (run, seq, scope, key, occurrence, op, kind, target_id, "
+                .. "target_name, payload, status, recorded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                .. "'pending', ?)", self.run, self.seq, ident.scope, ident.key, occ, action.op,
+                t.kind, math.tointeger(t.id), t.name, encode(self, action.payload), self.clock())
+  end
+  local res = table.pack(send())
+  local v, e = res[1], res[2]
+  if v == nil and type(e) == "table" and e.code == "conflict" and e.existing
+      and action.op == "create_application" then
+    v, e = e.existing, nil          -- created by an earlier attempt whose answer was lost
+  end
+  if v ~= nil then
+    settle(self, ident, "done", nil, CREATES[action.op] and v or nil)
+    self.counts.done = self.counts.done + 1
+    return "done", table.unpack(res, 1, res.n)
+  end
+  if type(e) == "table" and e.code == "unknown_outcome" then
+    local there = reader():check(action, os.time() - 60)
+    if there == true then
+      settle(self, ident, "done")
+      self.counts.done = self.counts.done + 1
+      return "done", true
+    end
+    settle(self, ident, "unknown", e)
+    self.counts.unknown = self.counts.unknown + 1
+    return "unknown", nil, e
+  end
+  settle(self, ident, "failed", type(e) == "table" and e or { message = tostring(e) })
+  self.counts.failed = self.counts.failed + 1
+  return "failed", table.unpack(res, 1, res.n)
+end
+
+-- ---- rules: checkpoints and handled changes ----------------------------------------------
+
+function M:checkpoint(rule)
+  local row = self.db:first("SELECT since FROM checkpoints WHERE rule = ?", rule)
+  return row and row.since
+end
+
+function M:set_checkpoint(rule, kind, since)
+  self.db:run("INSERT INTO checkpoints (rule, kind, since, updated) VALUES (?, ?, ?, ?) "
+              .. "ON CONFLICT (rule) DO UPDATE SET since = excluded.since, "
+              .. "updated = excluded.updated", rule, kind, since, iso(os.time()))
+end
+
+function M:handled(rule, kind, id, updated_at)
+  local row = self.db:first("SELECT updated_at FROM handled WHERE rule = ? AND kind = ? AND id = ?",
+                            rule, kind, id)
+  return row ~= nil and row.updated_at == updated_at
+end
+
+function M:set_handled(rule, kind, id, updated_at)
+  self.db:run("INSERT INTO handled (rule, kind, id, updated_at) VALUES (?, ?, ?, ?) "
+              .. "ON CONFLICT (rule, kind, id) DO UPDATE SET updated_at = excluded.updated_at",
+              rule, kind, id, updated_at)
+end
+
+function M:transaction(f, ...)
+  self.db:exec("BEGIN")
+  local ok, e = pcall(f, ...)
+  if ok then self.db:exec("COMMIT") else self.db:exec("ROLLBACK"); error(e, 0) end
+end
+
+-- ---- reading it back (trk journal) -----------------------------------------------------------
+
+function M:runs()
+  return self.db:rows([[
+    SELECT r.id, r.command, r.started, r.finished, r.status, r.attempts,
+           count(a.key) AS actions, coalesce(sum(a.status = 'done'), 0) AS done,
+           coalesce(sum(a.status = 'failed'), 0) AS failed,
+           coalesce(sum(a.status IN ('pending', 'unknown')), 0) AS unsettled
+    FROM runs r LEFT JOIN actions a ON a.run = r.id GROUP BY r.id ORDER BY r.id]])
+end
+
+function M:actions(run, failed_only)
+  return self.db:rows("SELECT seq, op, kind, target_id, target_name, payload, status, code, "
+                      .. "error, attempts, recorded, settled FROM actions WHERE run = ?"
+                      .. (failed_only and " AND status IN ('failed', 'unknown', 'pending')" or "")
+                      .. " ORDER BY seq", run)
+end
+
+function M:failures()
+  return self.db:rows("SELECT run, seq, op, kind, target_id, target_name, status, code, error "
+                      .. "FROM actions WHERE status IN ('failed', 'unknown', 'pending') "
+                      .. "ORDER BY run, seq")
+end
+
+function M:checkpoints()
+  return self.db:rows("SELECT rule, kind, since, updated FROM checkpoints ORDER BY rule")
+end
+
+return M

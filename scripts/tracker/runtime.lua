@@ -1,0 +1,445 @@
+-- tracker.runtime: the drivers of trk's commands (run, rules, journal, test, init).
+--
+-- Host-side: runtime/host.c hands each driver the host table (loading scripts into the
+-- sandbox, calls under an instruction budget, Ctrl-C, the SQLite store) and the command
+-- line's options as strings. Scripts never see this module's state: they reach Tracker through
+-- the `tracker` module this file installs in their environment, whose every client sends its
+-- writes through one Session: planned in a dry run, journalled with --apply.
+
+local journal = require "tracker.journal"
+local report = require "tracker.report"
+
+local M = {}
+
+local fmt, concat = string.format, table.concat
+local EXIT = { ok = 0, failed = 1, usage = 2, interrupted = 130 }
+local PLACEHOLDER_ID = 900000000000000   -- ids of records a dry run pretends to create
+
+local function stderr(...) io.stderr:write(...) end
+
+local function dir_of(path)
+  return path:match("^(.*/)") or ""
+end
+
+-- ---- the session: one run's writes ----------------------------------------------------------
+
+local Session = {}
+Session.__index = Session
+
+-- opts: the command line's host options; what: { identity =, command =, default_state = }
+local function new_session(host, opts, what)
+  local s = setmetatable({ host = host, apply = opts.apply == "1", json = opts.json == "1",
+                           started = host.clock(), planned = {}, counts = {}, failed = {},
+                           nplanned = 0, by_op = {}, what = what }, Session)
+  s.progress = report.progress(host, not s.json)
+  if opts.plan then
+    local f, e = io.open(opts.plan, "w")
+    if not f then return nil, fmt("--plan: cannot write %s", e) end
+    s.plan_file = f
+  end
+  if s.apply then
+    s.state = opts.state or what.default_state
+    local j, e = journal.open(host, s.state, true)
+    if not j then return nil, e end
+    s.journal = j
+    s.run, s.resumed = j:begin(what.identity, what.command)
+  end
+  return s
+end
+
+-- What a dry run answers for a write: creates pretend to create, with ids no record has.
+local function pretend(s, action)
+  local p, op = action.payload or {}, action.op
+  if op == "create_candidate" then
+    return { kind = "candidate", id = PLACEHOLDER_ID + s.nplanned, email = p.email,
+             name = p.name or concat({ p.first_name or "", p.last_name or "" }, " "),
+             created = true, planned = true }
+  elseif op == "create_application" then
+    return { kind = "application", id = PLACEHOLDER_ID + s.nplanned, candidate_id = p.candidate,
+             job_id = p.job, created = true, planned = true }
+  elseif op == "add_note" then
+    return { kind = "activity", subject = p.subject, note = p.text, planned = true }
+  elseif op == "attach" then
+    return { kind = "document", filename = p.filename, planned = true }
+  end
+  return true
+end
+
+-- Every write of every client the script makes comes here (through the client's hook).
+function Session:perform(action, send, client)
+  if self.host.interrupted() then error("interrupted", 0) end
+  local rule = self.rule
+  self.nplanned = self.nplanned + 1
+  self.by_op[action.op] = (self.by_op[action.op] or 0) + 1
+  if rule then rule.actions = rule.actions + 1 end
+  local entry = { n = self.nplanned, op = action.op, target = action.target,
+                  payload = action.payload, key = action.key, rule = rule and rule.name }
+  if #self.planned < report.PLAN_ROWS then self.planned[#self.planned + 1] = entry end
+  local res
+  if not self.journal then
+    res = table.pack("planned", pretend(self, action))
+  else
+    res = table.pack(self.journal:perform(action, send, client))
+  end
+  local outcome = res[1]
+  entry.status = outcome
+  self.counts[outcome] = (self.counts[outcome] or 0) + 1
+  if outcome == "failed" or outcome == "unknown" then
+    local e = res[3]
+    entry.error = type(e) == "table" and tostring(e.message or e) or tostring(e)
+    if rule then rule.failed = rule.failed + 1 end
+    if #self.failed < report.PLAN_ROWS then self.failed[#self.failed + 1] = entry end
+  end
+  if self.plan_file then self.plan_file:write(report.plan_line(entry, self.host.env.json), "\n") end
+  self.progress:update(self)
+  return table.unpack(res, 2, res.n)
+end
+
+-- The `tracker` module scripts see: the real one, whose connect sends every write of the
+-- clients it makes through this session, and without the raw transport (which would not).
+function Session:install()
+  local host = self.host
+  local real = host.env.require("tracker")
+  local facade = {}
+  for k, v in pairs(real) do
+    if k ~= "transport" then facade[k] = v end
+  end
+  local session = self
+  function facade.connect(o)
+    if o ~= nil and type(o) ~= "table" then return real.connect(o) end   -- its own message
+    local opts, plain, user = {}, {}, o and o.hook
+    for k, v in pairs(o or {}) do opts[k], plain[k] = v, v end
+    plain.hook = nil
+    -- the journal reads records back through a client of its own, without the hook
+    local reader
+    local function read()
+      reader = reader or real.connect(plain)
+      return reader
+    end
+    local function ours(action, send) return session:perform(action, send, read) end
+    if type(user) == "function" then
+      opts.hook = function(action, send)
+        return user(action, function() return ours(action, send) end)
+      end
+    elseif user == nil then
+      opts.hook = ours
+    end
+    if opts.concurrency == nil and session.concurrency then opts.concurrency = session.concurrency end
+    return real.connect(opts)         -- a tail call: its errors point at the script's line
+  end
+  host.loaded.tracker = require("tracker.sandbox").freeze("tracker", facade)
+  return facade
+end
+
+-- The summary, the plan table, and the exit code. `stop` is what ended the run early.
+function Session:finish(ok, msg, stop, where)
+  self.progress:clear()
+  local interrupted = stop == "interrupt" or self.host.interrupted()
+  local status = interrupted and "interrupted" or (ok and "complete" or "failed")
+  if self.journal then
+    local unsettled = (self.counts.failed or 0) + (self.counts.unknown or 0)
+    if status == "complete" and unsettled > 0 then status = "failed" end
+    self.journal:finish(status)
+  end
+  if self.plan_file then self.plan_file:close() end
+  if not ok and not interrupted then stderr(msg, "\n") end
+  local sum = self:summary(status, where)
+  if self.json then
+    io.stdout:write(self.host.env.json.encode(sum), "\n")
+  else
+    if not self.apply and self.nplanned > 0 then io.stdout:write(report.plan_table(self)) end
+    stderr(report.summary_text(self, sum))
+  end
+  if interrupted then return EXIT.interrupted end
+  if not ok or sum.failed > 0 or sum.unknown > 0 then return EXIT.failed end
+  return EXIT.ok
+end
+
+function Session:summary(status, where)
+  local c = self.counts
+  return {
+    mode = self.apply and "apply" or "plan", status = status, where = where ~= "" and where or nil,
+    actions = self.nplanned, planned = c.planned or 0, applied = c.done or 0,
+    skipped = c.skipped or 0, failed = c.failed or 0, unknown = c.unknown or 0,
+    by_op = self.by_op, run = self.run, resumed = self.resumed or nil, state = self.state,
+    elapsed = self.host.clock() - self.started,
+  }
+end
+
+-- ---- trk run -------------------------------------------------------------------------------
+
+local function identity(host, parts)
+  return concat(parts, "\0")
+end
+
+function M.run(host, opts)
+  local script = opts.script
+  local chunk, msg, why = host.load(script)
+  if not chunk then
+    stderr("trk: ", msg, "\n")
+    return why == "missing" and EXIT.usage or EXIT.failed
+  end
+  host.set_script_dir(script)
+  local args = opts.args
+  local arg = { [0] = script }
+  for i, a in ipairs(args) do arg[i] = a end
+  host.env.arg = arg
+  local abs = report.absolute(script)
+  local s, e = new_session(host, opts, {
+    identity = identity(host, { "run", abs, table.unpack(args) }),
+    command = concat({ "trk run", script, #args > 0 and "-- " .. concat(args, " ") or nil }, " "),
+    default_state = dir_of(script) .. ".trk/state.db",
+  })
+  if not s then
+    stderr("trk: ", e, "\n")
+    return EXIT.failed
+  end
+  s.concurrency = opts.concurrency and math.tointeger(tonumber(opts.concurrency))
+  s:install()
+  local ok, err, stop, where = host.call(chunk, table.unpack(args))
+  return s:finish(ok, err, stop, where)
+end
+
+-- ---- trk rules ------------------------------------------------------------------------------
+
+local rules_mod = require "tracker.rules"
+local ttime
+
+-- Epoch seconds of a record's updated_at (a naive local time is read as UTC: without the
+-- database's time zone nothing better is known, and the checkpoint margin covers it).
+local function epoch_of(s)
+  if type(s) ~= "string" then return nil end
+  if not s:match("[Zz]$") and not s:match("[+-]%d%d:?%d%d$") then s = s .. "Z" end
+  return ttime.parse(s)
+end
+
+local CHECKPOINT_MARGIN = 300   -- seconds: changes this close to the run's start are read again
+
+-- One pass of every rule over what changed. Returns the exit code and whether to go on.
+local function rules_pass(host, opts, list, dir, t, s)
+  local budget = math.tointeger(tonumber(opts.rule_budget or "")) or 50000000
+  local since_opt = opts.since and ttime.parse(opts.since)
+  local now = host.now() or os.time()
+  local started = os.time()
+  local j = s.journal
+  local stats, ok_all, stopped = {}, true, nil
+  for _, rule in ipairs(list) do
+    local id = dir .. "/" .. rule.name
+    local cp = j and j:checkpoint(id)
+    stats[#stats + 1] = { name = rule.name, file = rule.file, seen = 0, matched = 0, actions = 0,
+                          failed = 0, errors = 0, skipped = 0, id = id,
+                          since = cp and ttime.parse(cp) or since_opt or now, new = cp == nil }
+    rule.stats = stats[#stats]
+  end
+  s.rule_stats = stats
+  local errors = {}
+  for _, stream in ipairs(rules_mod.streams(list)) do
+    local from
+    for _, rule in ipairs(stream.rules) do
+      local r = rule.stats
+      if rule.scan == "all" then from = false
+      elseif from ~= false and (from == nil or r.since < from) then from = r.since end
+    end
+    local filter = {}
+    for k, v in pairs(stream.filter) do filter[k] = v end
+    if from then filter.updated_after = from end
+    local newest = {}
+    local function each(record)
+      s.progress:record(stream.on)
+      local at = epoch_of(record.updated_at)
+      for _, rule in ipairs(stream.rules) do
+        local r = rule.stats
+        if (rule.scan == "all" or (at and at >= r.since)) and rules_mod.matches(rule, record) then
+          r.seen = r.seen + 1
+          if at and (newest[rule] == nil or at > newest[rule]) then newest[rule] = at end
+          local change = tostring(record.updated_at)
+          if j and j:handled(r.id, stream.on, record.id, change) then
+            r.skipped = r.skipped + 1
+          else
+            local ctx = { rule = rule.name, now = now, since = journal.iso(r.since),
+                          apply = s.apply, state = rule.state }
+            local scope = { pending = 0, failed = 0 }
+            s.rule, s.scope = r, scope
+            if j then j.scope = concat({ r.id, record.id, change }, "|") end
+            local ok, matched, why, where = host.budget_call(budget, rules_mod.invoke, rule,
+                                                             record, t, ctx)
+            s.rule = nil
+            if not ok and why == "interrupt" then
+              stopped = where
+              return false
+            elseif not ok then
+              r.errors = r.errors + 1
+              ok_all = false
+              errors[#errors + 1] = { rule = rule.name, file = rule.file, where = where,
+                                      record = record.id, kind = stream.on,
+                                      message = tostring(matched), budget = why == "budget" }
+            elseif matched then
+              r.matched = r.matched + 1
+              if j and r.failed == 0 then j:set_handled(r.id, stream.on, record.id, change) end
+            end
+          end
+        end
+      end
+      return true
+    end
+    local it, st = t[stream.on](t, filter)
+    local ok, e = host.call(function()
+      local function loop()
+        for record in it, st, nil, st do
+          if not each(record) then break end
+        end
+      end
+      if t.batch then
+        local res = t:batch(loop)
+        return res
+      end
+      return loop()
+    end)
+    if not ok then
+      if host.interrupted() then stopped = stopped or "" else
+        ok_all = false
+        errors[#errors + 1] = { message = tostring(e), kind = stream.on }
+      end
+    end
+    if stopped then break end
+    if j and ok then
+      for _, rule in ipairs(stream.rules) do
+        local r = rule.stats
+        local cp = math.min(newest[rule] or math.huge, started - CHECKPOINT_MARGIN)
+        if r.new and not newest[rule] then cp = math.max(r.since, math.min(started - CHECKPOINT_MARGIN, now)) end
+        cp = math.max(cp, r.since)
+        j:set_checkpoint(r.id, stream.on, journal.iso(cp))
+      end
+    end
+  end
+  s.errors = errors
+  return ok_all, stopped
+end
+
+function M.rules(host, opts)
+  ttime = host.env.require("tracker").time
+  local dir = opts.dir:gsub("(.)/+$", "%1")
+  host.set_script_dir(dir .. "/")
+  local ok, list = pcall(rules_mod.load_dir, dir, function() return host.env end)
+  if not ok then
+    stderr("trk rules: ", tostring(list), "\n")
+    return EXIT.failed
+  end
+  if #list == 0 then
+    stderr("trk rules: no rules in ", dir, " (a rule is a .lua file not ending in _spec.lua)\n")
+    return EXIT.failed
+  end
+  for _, rule in ipairs(list) do rule.state = {} end
+  local watch = opts.watch and report.seconds(opts.watch)
+  local code
+  repeat
+    local s, e = new_session(host, opts, {
+      identity = identity(host, { "rules", report.absolute(dir) }),
+      command = "trk rules " .. dir,
+      default_state = dir .. "/.trk/state.db",
+    })
+    if not s then
+      stderr("trk rules: ", e, "\n")
+      return EXIT.failed
+    end
+    s.concurrency = opts.concurrency and math.tointeger(tonumber(opts.concurrency))
+    local facade = s:install()
+    local cok, t = host.call(facade.connect)
+    if not cok then
+      stderr("trk rules: ", tostring(t), "\n")
+      return EXIT.failed
+    end
+    local all_ok, stopped = rules_pass(host, opts, list, dir, t, s)
+    t:close()
+    code = s:finish(all_ok, nil, stopped and "interrupt" or nil, stopped)
+    if s.journal then s.journal:close() end
+    if not watch or code == EXIT.interrupted then break end
+  until not host.sleep(watch)
+  if host.interrupted() then code = EXIT.interrupted end
+  return code
+end
+
+-- ---- trk journal -----------------------------------------------------------------------------
+
+function M.journal(host, opts)
+  local path = opts.state or ".trk/state.db"
+  local j, e = journal.open(host, path, false)
+  if not j then
+    stderr("trk journal: ", e, "\n")
+    return EXIT.failed
+  end
+  local out = report.journal(j, opts, host.env.json)
+  io.stdout:write(out)
+  j:close()
+  return EXIT.ok
+end
+
+-- ---- trk test and trk init -----------------------------------------------------------------
+
+local function exists(path)
+  local f = io.open(path, "r")
+  if f then f:close() return true end
+  return false
+end
+
+-- The Lua paths where trk's modules and tracker.so are: an installed tree beside the
+-- executable, or the build tree it was built in.
+local function lua_paths(opts)
+  local bin = dir_of(opts.exe)
+  local prefix = bin .. "../"
+  if exists(prefix .. "share/lua/5.4/tracker/testing.lua") then
+    return prefix .. "share/lua/5.4/?.lua;" .. prefix .. "share/lua/5.4/?/init.lua",
+           prefix .. "lib/lua/5.4/?.so"
+  end
+  return opts.source_dir .. "/scripts/?.lua", bin .. "?.so"
+end
+
+function M.test(host, opts)
+  local lpath, cpath = lua_paths(opts)
+  local argv = { "busted", "--lpath=./?.lua;./?/init.lua" }
+  local paths = 0
+  for _, a in ipairs(opts.args) do
+    argv[#argv + 1] = a
+    if a:sub(1, 1) ~= "-" then paths = paths + 1 end
+  end
+  if paths == 0 then argv[#argv + 1] = "." end
+  local env = {
+    LUA_PATH_5_4 = lpath .. ";" .. (os.getenv("LUA_PATH_5_4") or os.getenv("LUA_PATH") or ";"),
+    LUA_CPATH_5_4 = cpath .. ";" .. (os.getenv("LUA_CPATH_5_4") or os.getenv("LUA_CPATH") or ";"),
+  }
+  local _, e = host.exec(argv, env)
+  stderr("trk test: ", e, " (busted comes with the Debian package lua-busted)\n")
+  return EXIT.failed
+end
+
+function M.init(host, opts)
+  local dir = opts.args[1]
+  if dir == nil or opts.args[2] ~= nil then
+    stderr("trk init: give one directory (trk init DIR)\n")
+    return EXIT.usage
+  end
+  local files = require("tracker.scaffold").files(dir)
+  local listing = io.popen("ls -A -- " .. report.quote(dir) .. " 2>/dev/null")
+  local present = listing and listing:read("l")
+  if listing then listing:close() end
+  if present then
+    stderr("trk init: ", dir, " is not empty; give a new directory\n")
+    return EXIT.failed
+  end
+  for _, f in ipairs(files) do
+    local path = dir .. "/" .. f.path
+    os.execute("mkdir -p " .. report.quote(dir_of(path)))
+    local h, e = io.open(path, "w")
+    if not h then
+      stderr("trk init: cannot write ", e, "\n")
+      return EXIT.failed
+    end
+    h:write(f.text)
+    h:close()
+    io.stdout:write("created ", path, "\n")
+  end
+  io.stdout:write("\nNext: cd ", dir, " && trk test && trk rules rules\n")
+  return EXIT.ok
+end
+
+return M
