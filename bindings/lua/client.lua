@@ -19,6 +19,7 @@ local tointeger, floor, min, max, random = math.tointeger, math.floor, math.min,
 local fmt, sub, lower, gsub, match = string.format, string.sub, string.lower, string.gsub, string.match
 local concat, sort = table.concat, table.sort
 local getenv = os.getenv
+local running, yield, isyieldable = coroutine.running, coroutine.yield, coroutine.isyieldable
 
 local M = {}
 
@@ -30,6 +31,7 @@ local DEFAULTS = {
   timeout = 60,              -- seconds for one request
   connect_timeout = 10,      -- seconds to connect
   page_size = 500,           -- records a page (capped by each API's maximum)
+  concurrency = 4,           -- writes in flight at once in t:batch
 }
 local RATE_MARGIN = 0.98     -- send at 98% of the budget: arrival jitter must not cross it
 local BACKOFF_BASE = 0.5     -- first retry delay (seconds), doubled each attempt
@@ -157,6 +159,7 @@ local CONNECT_OPTS = {
   rate_limit = "any", retry_for = "number", timeout = "number", connect_timeout = "number",
   page_size = "number", transport = "any", clock = "function", sleep = "function",
   ca_file = "string", hook = "function", rejection_stage = "any", rejection_reasons = "table",
+  concurrency = "number",
 }
 
 local function base_url(fname, v, name)
@@ -226,7 +229,16 @@ local function configure(opts)
     c.timezone = tz
   end
   local rate = o.rate_limit
-  if rate == nil then rate = env.rate_limit and tonumber(env.rate_limit) or DEFAULTS.rate_limit end
+  if rate == nil and env.rate_limit then
+    local text = env.rate_limit
+    rate = tonumber(text)
+    if text == "false" or text == "off" or text == "none" then rate = false end
+    if rate == nil or (rate and rate <= 0) then
+      raise(fmt("%s: TRACKER_RATE_LIMIT is '%s': give requests a minute above 0 (100), or "
+                .. "'false' for no limit", fname, text))
+    end
+  end
+  if rate == nil then rate = DEFAULTS.rate_limit end
   if rate ~= false and not (type(rate) == "number" and rate > 0) then
     raise(fname .. ": the rate limit (option 'rate_limit' or TRACKER_RATE_LIMIT) must be a "
           .. "number of requests a minute above 0, or false for none")
@@ -238,6 +250,12 @@ local function configure(opts)
     c[k] = v
   end
   c.page_size = tointeger(c.page_size) or misuse(fname, "option 'page_size' must be a whole number")
+  c.concurrency = o.concurrency or DEFAULTS.concurrency
+  if not (tointeger(c.concurrency) and c.concurrency >= 1) then
+    misuse(fname, "option 'concurrency' must be a whole number of writes, at least 1, got %s",
+           tostring(c.concurrency))
+  end
+  c.concurrency = tointeger(c.concurrency)
   c.clock, c.sleep, c.ca_file = o.clock or native.clock, o.sleep or native.sleep, o.ca_file
   c.hook = o.hook
   c.rejection_stage = o.rejection_stage or env.rejection_stage
@@ -470,9 +488,22 @@ local function write_error(call, e, wait)
   return unknown_outcome(call.what, e.message, e.status)
 end
 
+-- The coroutines in which t:batch runs deferred writes (writes.lua makes them). While a write's
+-- request travels, its coroutine gives way to the script, and the batch resumes it to collect
+-- the answer. Only these coroutines yield here, never a script's own, and only for a write's
+-- own request: the reads a write may make block, so a JWT is never exchanged twice at once.
+local batch_threads = setmetatable({}, { __mode = "k" })
+local IN_FLIGHT = setmetatable({}, { __name = "tracker.in_flight" })
+
+local function give_way(call)
+  local co, main = running()
+  if call.write and not main and batch_threads[co] and isyieldable() then yield(IN_FLIGHT) end
+end
+
 local function finish(s, call)
   local started, attempt = s.c.clock(), 0
   while true do
+    give_way(call)
     local doc, e, wait = decode(call, call.tr:wait())
     if doc ~= nil then
       give_transport(s, call.tr)
@@ -1107,7 +1138,7 @@ import("writes")(Client, {
   err = err, unknown_outcome = unknown_outcome, metadata = metadata, find_stage = find_stage, id_of = id_of, copy = copy,
   widget_credentials = widget_credentials, widget_base = widget_base, widget_call = widget_call,
   rest_base = rest_base, ensure_jwt = ensure_jwt, send = send, finish = finish,
-  private = private, ttime = ttime,
+  private = private, ttime = ttime, batch_threads = batch_threads, in_flight = IN_FLIGHT,
 })
 
 M.Client = Client

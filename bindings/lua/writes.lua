@@ -4,19 +4,33 @@
 -- connection, retried only when the server surely did not process it, otherwise an
 -- unknown_outcome error (client.lua: write_may_retry, write_error).
 --
+-- Inside t:batch the writes whose answer a script does not need are deferred: each runs in a
+-- coroutine of its own that gives way while its request travels (client.lua: give_way), up to
+-- the batch's concurrency at once.
+--
 -- Loaded by client.lua, which passes what it keeps private (`kit`). Wire names are in widget.lua.
 
 local widget = import "widget"
 local native = native
 
-local type, pairs, ipairs, tostring, tonumber, next = type, pairs, ipairs, tostring, tonumber, next
-local tointeger, mtype = math.tointeger, math.type
+local type, pairs, ipairs, tostring, tonumber, next, select =
+      type, pairs, ipairs, tostring, tonumber, next, select
+local tointeger, mtype, huge = math.tointeger, math.type, math.huge
 local fmt, sub, lower, match, find, gsub =
       string.format, string.sub, string.lower, string.match, string.find, string.gsub
-local concat, sort = table.concat, table.sort
+local concat, sort, pack, unpack = table.concat, table.sort, table.pack, table.unpack
+local create, resume, status, running, yield, close =
+      coroutine.create, coroutine.resume, coroutine.status, coroutine.running, coroutine.yield,
+      coroutine.close
+local pcall, error = pcall, error
 
 local REJECTION_FIELD = "rejection reason"   -- application custom field that holds the reason
 local REJECTION_SUBJECT = "Rejected"
+
+-- The writes a batch defers: their answer is a confirmation the script goes on without.
+-- Creates (the script goes on with the new record) and raw requests stay synchronous.
+local DEFERRED = { move_to_stage = true, add_note = true, attach = true, set_custom_fields = true,
+                   update_candidate = true, update_job = true, add_tag = true, remove_tag = true }
 
 -- Extensions for content types, when a file name has none (Tracker types files by extension).
 local EXTENSIONS = {
@@ -32,6 +46,7 @@ return function(Client, kit)
         kit.state, kit.raise, kit.misuse, kit.options, kit.suggest, kit.err, kit.metadata,
         kit.find_stage, kit.id_of, kit.copy
   local send, finish, ttime = kit.send, kit.finish, kit.ttime
+  local batch_threads, IN_FLIGHT = kit.batch_threads, kit.in_flight
 
   -- ---- the choke point ------------------------------------------------------------------------
 
@@ -71,9 +86,8 @@ return function(Client, kit)
     return op .. ":" .. native.hash(text)
   end
 
-  -- Every write ends here. `run` sends the action's request(s) and interprets the answer.
-  local function perform(s, op, target, payload, key, run)
-    key = key or action_key(op, target, payload)
+  -- The action through the client's hook, if it has one; `run` sends it.
+  local function through_hook(s, op, target, payload, key, run)
     local hook = s.c.hook
     if not hook then return run() end
     local used = false
@@ -83,6 +97,180 @@ return function(Client, kit)
       used = true
       return run()
     end)
+  end
+
+  -- ---- batches --------------------------------------------------------------------------------
+
+  -- While t:batch runs, s.batch = { frames, queue, seq, last }:
+  --   frames  the batches open, outermost first: { limit, done, failed = { write, ... } }
+  --   queue   the deferred writes not yet settled, oldest first: { first, last, [i] = write }
+  --   last    by "kind:id", the latest unsettled write to that record
+  -- A write: { op, target, key, seq, depth (frames it counts in), co, after (the write to the
+  -- same record before it), prior (the reject part before it), answer, settled, ok, err,
+  -- cause (the failed part that kept a reject part from being sent) }.
+
+  local function in_flight(b) return b.queue.last - b.queue.first + 1 end
+
+  local function settled(b, w, ok, e)
+    w.settled, w.ok, w.err = true, ok, e
+    w.co, w.after, w.prior = nil, nil, nil       -- what a settled write holds on to goes
+    if w.record and b.last[w.record] == w then b.last[w.record] = nil end
+    for d = 1, w.depth do
+      local f = b.frames[d]
+      if ok then f.done = f.done + 1 else f.failed[#f.failed + 1] = w end
+    end
+  end
+
+  -- Resumes a write once: its request's answer is collected, or it starts. True when it has
+  -- ended; what it raised is raised here.
+  local function step(b, w)
+    local ok, v = resume(w.co)
+    if not ok then
+      settled(b, w, false, v)
+      error(v, 0)
+    end
+    if status(w.co) == "dead" then
+      local a = w.answer
+      settled(b, w, a[1] ~= nil and a[1] ~= false, a[2])
+      return true
+    end
+    if v ~= IN_FLIGHT then           -- a hook yielded: its coroutine's caller is not here
+      close(w.co)
+      local msg = fmt("batch: the hook yielded during a %s write; a hook cannot yield in t:batch",
+                      w.op)
+      settled(b, w, false, msg)
+      error(msg, 0)
+    end
+    return false
+  end
+
+  -- Settles the oldest write in flight: resumed until it ends, it blocks on its answers.
+  local function settle_oldest(b)
+    local q = b.queue
+    local w = q[q.first]
+    q[q.first], q.first = nil, q.first + 1
+    repeat until step(b, w)
+    w.answer = nil
+  end
+
+  -- Settles writes, oldest first, until w has settled (or all of them, without w).
+  local function drain(b, w)
+    while in_flight(b) > 0 and not (w and w.settled) do settle_oldest(b) end
+  end
+
+  -- Inside a write's coroutine, waits for an earlier write: the batch resumes writes oldest
+  -- first, so it has settled when this one is resumed.
+  local function wait_for(b, w)
+    if w and not w.settled then
+      yield(IN_FLIGHT)
+      drain(b, w)
+    end
+  end
+
+  -- Before a write reads its record (a tag list, the stage to move from), the writes to that
+  -- record still in flight land.
+  local function settle_record(s, target)
+    local b = s.batch
+    local w = b and b.last[target.kind .. ":" .. target.id]
+    if w and not batch_threads[running()] then drain(b, w) end
+  end
+
+  -- A deferred write: started in a coroutine of its own once fewer than the batch's limit are in
+  -- flight. The hook sees it now, in the script's order; its request waits for the writes to
+  -- the same record made before it, so they land in that order; a part of a reject whose part
+  -- before failed is not sent. Answers true (queued), or the answer of a write that ended at
+  -- once (a dry run, a failure before sending).
+  local function defer(s, b, op, target, payload, key, run, chain)
+    local frame = b.frames[#b.frames]
+    while in_flight(b) >= frame.limit do settle_oldest(b) end
+    b.seq = b.seq + 1
+    local record = target.id and (target.kind .. ":" .. target.id)
+    local w = { op = op, target = copy(target), key = key, seq = b.seq, depth = #b.frames,
+                record = record, after = record and b.last[record], prior = chain and chain.last }
+    if record then b.last[record] = w end
+    if chain then chain.last = w end
+    local function go()
+      wait_for(b, w.after)
+      local prior = w.prior
+      if prior then
+        wait_for(b, prior)
+        if not prior.ok then
+          local cause = prior.cause or prior
+          w.cause = cause
+          return nil, err("conflict", fmt("%s: not sent, as the %s before it failed (%s)", op,
+                                          cause.op, tostring(cause.err)), nil, { skipped = true })
+        end
+      end
+      return run()
+    end
+    w.co = create(function() w.answer = pack(through_hook(s, op, target, payload, key, go)) end)
+    batch_threads[w.co] = true
+    if step(b, w) then
+      local a = w.answer
+      w.answer = nil
+      return unpack(a, 1, a.n)
+    end
+    local q = b.queue
+    q.last = q.last + 1
+    q[q.last] = w
+    return true
+  end
+
+  -- Every write ends here. `run` sends the action's request(s) and interprets the answer.
+  -- `chain` links the parts of one reject: in a batch, a part is not sent when one before failed.
+  local function perform(s, op, target, payload, key, run, chain)
+    key = key or action_key(op, target, payload)
+    local b = s.batch
+    if b and DEFERRED[op] and not batch_threads[running()] then
+      return defer(s, b, op, target, payload, key, run, chain)
+    end
+    return through_hook(s, op, target, payload, key, run)
+  end
+
+  -- Runs fn(...) as a batch of `limit` writes in flight (joining the batch open, if any), then
+  -- settles every write still in flight, even when fn raised. Returns the batch's frame.
+  local function run_batch(s, limit, fn, ...)
+    local b = s.batch
+    if b == nil then
+      b = { frames = {}, queue = { first = 1, last = 0 }, seq = 0, last = {} }
+      s.batch = b
+    end
+    local frame = { limit = limit, done = 0, failed = {} }
+    b.frames[#b.frames + 1] = frame
+    local ok, e = pcall(fn, ...)
+    while in_flight(b) > 0 do         -- they were sent: their answers are collected whatever fn did
+      local ok2, e2 = pcall(settle_oldest, b)
+      if ok and not ok2 then ok, e = false, e2 end
+    end
+    b.frames[#b.frames] = nil
+    if #b.frames == 0 then s.batch = nil end
+    if not ok then error(e, 0) end
+    sort(frame.failed, function(x, y) return x.seq < y.seq end)
+    return frame
+  end
+
+  function Client:batch(fn, opts)
+    local fname = "batch"
+    local s = state(self, fname)
+    if type(fn) ~= "function" then
+      misuse(fname, "argument 1 must be a function that makes the writes, got %s", type(fn))
+    end
+    local o = options(fname, opts, { concurrency = "number" }, "argument 2")
+    local limit = s.c.concurrency
+    if o.concurrency ~= nil then
+      limit = tointeger(o.concurrency)
+      if not (limit and limit >= 1) then
+        misuse(fname, "option 'concurrency' must be a whole number of writes, at least 1, got %s",
+               tostring(o.concurrency))
+      end
+    end
+    if batch_threads[running()] then misuse(fname, "a write's hook cannot start a batch") end
+    local frame = run_batch(s, limit, fn)
+    local failed = {}
+    for i, w in ipairs(frame.failed) do
+      failed[i] = { op = w.op, target = w.target, key = w.key, err = w.err }
+    end
+    return { done = frame.done, failed = failed }
   end
 
   -- The envelope of a widget answer to `call`, or nil, err and the decoded answer (for status
@@ -286,19 +474,20 @@ return function(Client, kit)
   -- ---- updates and stages ---------------------------------------------------------------------
 
   -- An updateRecord write: columns { { column, text } } and custom fields { { id, text } }.
-  local function update(s, fname, op, target, updates, custom, payload, key)
+  local function update(s, fname, op, target, updates, custom, payload, key, chain)
     return perform(s, op, target, payload, key, function()
       local ins, nodes = widget.update(target.kind, target.id, updates, custom)
       local env, e = widget_write(s, fname, "updateRecord", ins, nodes)
       if not env then return nil, e end
       return true
-    end)
+    end, chain)
   end
 
 
-  local function move(self, s, fname, app, st, from, key)
+  local function move(self, s, fname, app, st, from, key, chain)
     local target = target_of(fname, app, { application = true }, "application")
     if from then
+      settle_record(s, target)
       local cur, e = self:application(target.id)
       if not cur then return nil, e end
       if cur.stage_id ~= from.id then
@@ -309,7 +498,7 @@ return function(Client, kit)
     end
     local payload = { stage = st.name, stage_id = st.id, from = from and from.name or nil }
     return update(s, fname, "move_to_stage", target, { { widget.stage_column, tostring(st.id) } },
-                  nil, payload, key)
+                  nil, payload, key, chain)
   end
 
   function Client:move_to_stage(app, stage, opts)
@@ -462,7 +651,7 @@ return function(Client, kit)
     return { widget.note_letters[target.kind], target.id }
   end
 
-  local function note(self, s, fname, record, text, o, key)
+  local function note(self, s, fname, record, text, o, key, chain)
     local target = target_of(fname, record, NOTE_KINDS)
     if type(text) ~= "string" or text == "" then
       misuse(fname, "argument 2 must be the note's text, got %s",
@@ -488,7 +677,7 @@ return function(Client, kit)
       return { kind = "activity", id = widget.record_id(env), subject = o.subject, note = text,
                type = o.type or "Note", candidate_id = link[1] == "R" and link[2] or nil,
                job_id = link[1] == "O" and link[2] or link[3], application_id = link[4] }
-    end)
+    end, chain)
   end
 
   function Client:add_note(record, text, opts)
@@ -609,6 +798,7 @@ return function(Client, kit)
     local target = target_of(fname, cand, { candidate = true }, "candidate")
     tag = check_tag(fname, tag)
     opts = with_key(fname, opts, {})
+    settle_record(s, target)
     local tags, e = read_tags(s, fname, target.id)
     if not tags then return nil, e end
     local out, present = {}, false
@@ -693,22 +883,25 @@ return function(Client, kit)
 
   local function sub_key(key, part) return key and (key .. ":" .. part) or nil end
 
-  -- Move, then the reason's field, then the note: each its own action.
+  -- Move, then the reason's field, then the note: each its own action. In a batch each part is
+  -- deferred, chained: a part is not sent when one before it failed.
   local function reject_one(self, s, fname, app, r, key)
-    local ok, e = move(self, s, fname, app, r.stage, nil, sub_key(key, "stage"))
+    local chain = {}
+    local ok, e = move(self, s, fname, app, r.stage, nil, sub_key(key, "stage"), chain)
     if not ok then return nil, e end
     local target = target_of(fname, app, { application = true }, "application")
     if r.field then
       local wire = { { r.field.id, field_value(fname, r.field, r.reason) } }
       ok, e = update(s, fname, "set_custom_fields", target, nil, wire,
-                     { fields = { [r.field.name] = wire[1][2] } }, sub_key(key, "reason"))
+                     { fields = { [r.field.name] = wire[1][2] } }, sub_key(key, "reason"), chain)
       if not ok then return nil, e end
     end
     if r.reason or r.note then
       local text = r.reason and ("Reason: " .. r.reason) or ""
       if r.note then text = text ~= "" and (text .. "\n\n" .. r.note) or r.note end
       local rec = type(app) == "table" and app or target
-      ok, e = note(self, s, fname, rec, text, { subject = REJECTION_SUBJECT }, sub_key(key, "note"))
+      ok, e = note(self, s, fname, rec, text, { subject = REJECTION_SUBJECT }, sub_key(key, "note"),
+                   chain)
       if not ok then return nil, e end
     end
     return true
@@ -735,14 +928,39 @@ return function(Client, kit)
     for i, app in ipairs(apps) do
       ids[i] = target_of(fname, app, { application = true }, "application").id
     end
-    local out = { succeeded = {}, failed = {} }
     local m, e = metadata(s, fname)
     local r = m and rejection(s, fname, m, o)
-    for i, app in ipairs(apps) do
-      local ok, e2 = e == nil, e
-      if ok then ok, e2 = reject_one(self, s, fname, app, r, nil) end
-      if ok then out.succeeded[#out.succeeded + 1] = ids[i]
-      else out.failed[#out.failed + 1] = { id = ids[i], err = e2 } end
+    local errs = {}                   -- by index: the application's failure, if any
+    local function reject_each(i, app)
+      if e then errs[i] = e
+      else errs[i] = select(2, reject_one(self, s, fname, app, r, nil)) end
+    end
+    local b = s.batch
+    if b and not batch_threads[running()] then
+      -- in a batch: the rejects are pipelined as a batch of their own, which this answer waits
+      -- for; an application's writes are those from its first sequence number to the next's
+      local first = {}
+      local frame = run_batch(s, b.frames[#b.frames].limit, function()
+        for i, app in ipairs(apps) do
+          first[i] = b.seq + 1
+          reject_each(i, app)
+        end
+      end)
+      local j = 1
+      for i = 1, #apps do
+        local upto = first[i + 1] or huge
+        while frame.failed[j] and frame.failed[j].seq < upto do
+          errs[i] = errs[i] or frame.failed[j].err
+          j = j + 1
+        end
+      end
+    else
+      for i, app in ipairs(apps) do reject_each(i, app) end
+    end
+    local out = { succeeded = {}, failed = {} }
+    for i in ipairs(apps) do
+      if errs[i] == nil then out.succeeded[#out.succeeded + 1] = ids[i]
+      else out.failed[#out.failed + 1] = { id = ids[i], err = errs[i] } end
     end
     return out
   end

@@ -16,6 +16,7 @@
 --   B.unreachable(opts)        (optional) a client of a URL where nothing listens
 local tracker = require "tracker"
 local emulator = require "tracker.emulator"
+local json = require "json"
 
 local ZONE = "America/Chicago"
 
@@ -1177,6 +1178,415 @@ return function(B)
         local new = added("activities", #data.activities)
         assert.are.equal(1, #new)
         assert.are.equal("late", new[1].subject)
+      end)
+    end)
+
+    -- ---- batches: writes in flight ---------------------------------------------------------
+
+    describe("batch", function()
+      after_each(B.stop)
+
+      -- A client whose hook logs "+i" when it sees write i (in the order it sees them) and "-i"
+      -- once send() has answered, and keeps the most writes seen in flight at once.
+      local function watched(opts)
+        local w = { log = {}, answers = {}, most = 0 }
+        local open = 0
+        local o = { hook = function(action, send)
+          local i = #w.answers + 1
+          w.answers[i] = false
+          w.log[#w.log + 1] = "+" .. i
+          open = open + 1
+          if open > w.most then w.most = open end
+          local r, e = send()
+          open = open - 1
+          w.log[#w.log + 1] = "-" .. i
+          w.answers[i] = { op = action.op, r = r, e = e }
+          return r, e
+        end }
+        for k, v in pairs(opts or {}) do o[k] = v end
+        w.t = fresh({}, o)
+        w.t:stages()                   -- the metadata read is not part of what is measured
+        return w
+      end
+
+      -- the "+i" entries of a log, in order
+      local function seen(log)
+        local out = {}
+        for _, x in ipairs(log) do
+          if x:sub(1, 1) == "+" then out[#out + 1] = tonumber(x:sub(2)) end
+        end
+        return out
+      end
+
+      local function subjects(list)
+        local out = {}
+        for i, a in ipairs(list) do out[i] = a.subject end
+        return sorted(out)
+      end
+
+      it("sends each write once, answering true at once, and counts them done", function()
+        local t = fresh()
+        t:stages()
+        local n = count("activities")
+        local want, apps = {}, {}
+        local res = t:batch(function()
+          for i = 1, 8 do
+            want[i] = "batch " .. i
+            assert.are.equal(true, t:add_note({ kind = "candidate", id = data.candidates[i].id },
+                                              "in a batch", { subject = want[i] }))
+          end
+          for i = 1, 8 do
+            apps[i] = data.applications[i].id
+            assert.are.equal(true, t:move_to_stage(apps[i], "Offer"))
+          end
+        end)
+        assert.are.same({ done = 16, failed = {} }, res)
+        assert.are.same(sorted(want), subjects(added("activities", n)))
+        for _, id in ipairs(apps) do assert.are.equal("Offer", raw_stage(id)) end
+      end)
+
+      it("keeps no more writes in flight than its concurrency", function()
+        local w = watched({ concurrency = 2 })
+        local function notes(k, opts)
+          w.log, w.most = {}, 0
+          assert(w.t:batch(function()
+            for i = 1, k do w.t:add_note({ kind = "candidate", id = data.candidates[i].id }, "n" .. i) end
+          end, opts))
+        end
+        notes(7)
+        assert.are.equal(2, w.most)             -- the client's concurrency
+        notes(7, { concurrency = 3 })
+        assert.are.equal(3, w.most)             -- the batch's own
+        notes(4, { concurrency = 1 })
+        assert.are.equal(1, w.most)             -- one at a time: each answered before the next
+        assert.are.same({ "+15", "-15", "+16", "-16", "+17", "-17", "+18", "-18" }, w.log)
+      end)
+
+      it("shows the hook each action in the script's order, its code after send running as each settles", function()
+        local w = watched()
+        local t = w.t
+        local a, c = applied(1), untagged()
+        local res = t:batch(function()
+          t:move_to_stage(a.id, "Screening")
+          t:add_note({ kind = "candidate", id = c.id }, "first")
+          t:set_custom_fields({ kind = "candidate", id = c.id }, { Score = 5 })
+          t:update_candidate(c.id, { town = "Batchville" })
+          t:attach({ kind = "candidate", id = c.id }, { filename = "b.txt", data = "b" })
+          t:add_tag(c.id, "batched")
+          t:add_note({ kind = "application", id = a.id }, "second")
+        end)
+        assert.are.equal(7, res.done)
+        assert.are.same({ 1, 2, 3, 4, 5, 6, 7 }, seen(w.log))
+        local ops = {}
+        for i, x in ipairs(w.answers) do ops[i] = x.op end
+        assert.are.same({ "move_to_stage", "add_note", "set_custom_fields", "update_candidate",
+                          "attach", "add_tag", "add_note" }, ops)
+        -- what send() answered is the write's own answer, not the queued true
+        assert.are.equal("activity", w.answers[2].r.kind)
+        assert.are.equal("document", w.answers[5].r.kind)
+        assert.are.equal(a.id, w.answers[7].r.application_id)
+        assert.is_true(w.most > 1, "the writes ran one at a time")
+        local raw = raw_candidate(c.id)
+        assert.are.equal("Batchville", raw.town)
+        assert.are.same({ "batched" }, split_tags(raw.tag))
+        assert.are.equal("Screening", raw_stage(a.id))
+      end)
+
+      it("collects failures in the order the writes were made, going on past them", function()
+        local t = fresh()
+        local a1, a2 = applied(2), applied(3)
+        local n = count("activities")
+        local res = t:batch(function()
+          t:move_to_stage(999999, "Interview")
+          t:move_to_stage(a1.id, "Interview")
+          t:add_note({ kind = "candidate", id = data.candidates[2].id }, "between")
+          t:move_to_stage(999998, "Interview")
+          t:move_to_stage(a2.id, "Interview")
+        end)
+        assert.are.equal(3, res.done)
+        assert.are.equal(2, #res.failed)
+        for i, id in ipairs({ 999999, 999998 }) do
+          local f = res.failed[i]
+          assert.are.equal("move_to_stage", f.op)
+          assert.are.same({ "application", id }, { f.target.kind, f.target.id })
+          assert.matches("^move_to_stage:%x+$", f.key)
+          assert_error("invalid_request", f.err, tostring(id))
+        end
+        assert.are.equal("Interview", raw_stage(a1.id))
+        assert.are.equal("Interview", raw_stage(a2.id))
+        assert.are.equal(n + 1, count("activities"))
+      end)
+
+      it("collects a write answered 5xx as an unknown outcome, sent once", function()
+        if not B.wrap then return pending("needs a transport the spec answers for") end
+        fresh()
+        local refused = 0
+        local t = B.connect({ timezone = ZONE, transport = B.wrap(function(emu, m, p, h, b)
+          if p:find("createActivity", 1, true) and b:find("refuse me", 1, true) then
+            refused = refused + 1
+            return 500, { ["content-type"] = "text/html" }, "<html>oops</html>"
+          end
+          return emu:handle(m, p, h, b)
+        end) })
+        t:stages()
+        local n = count("activities")
+        local res = t:batch(function()
+          for i = 1, 5 do
+            t:add_note({ kind = "candidate", id = data.candidates[i].id }, i == 3 and "refuse me" or "fine")
+          end
+        end)
+        assert.are.equal(4, res.done)
+        assert.are.equal(1, #res.failed)
+        assert.are.equal(data.candidates[3].id, res.failed[1].target.id)
+        assert_error("unknown_outcome", res.failed[1].err)
+        assert.are.equal(1, refused)
+        assert.are.equal(0, t:stats().retries)
+        assert.are.equal(n + 4, count("activities"))
+      end)
+
+      it("lands the writes to one record in the order they were made", function()
+        local t = fresh()
+        local a, c = applied(4), untagged()
+        -- with a transport the spec answers for: what reaches the emulator for each record,
+        -- and when the hook sees a write settle
+        local events = { X = {}, R = {} }
+        if B.wrap then
+          local function note(letter, id, what)
+            if (letter == "X" and id == a.id) or (letter == "R" and id == c.id) then
+              local list = events[letter]
+              list[#list + 1] = what
+            end
+          end
+          t = B.connect({ timezone = ZONE, transport = B.wrap(function(emu, m, p, h, b)
+            local verb = p:match("/api/widget/(%w+)$")
+            if verb == "updateRecord" or verb == "getIndividualRecord" then
+              local ins = json.decode(b).trackerrms[verb].instructions
+              note(ins.recordtype, ins.recordid, verb == "updateRecord" and "sent" or "read")
+            end
+            return emu:handle(m, p, h, b)
+          end), hook = function(action, send)
+            local r, e = send()
+            note(action.target.kind == "application" and "X" or "R", action.target.id, "settled")
+            return r, e
+          end })
+        end
+        local res = t:batch(function()
+          t:move_to_stage(a.id, "Screening")
+          t:move_to_stage(a.id, "Interview")
+          t:move_to_stage(a.id, "Offer")
+          t:add_tag(c.id, "one")           -- each tag write reads the tags the one before wrote
+          t:add_tag(c.id, "two")
+          t:add_tag(c.id, "three")
+          t:remove_tag(c.id, "two")
+        end, { concurrency = 8 })
+        assert.are.same({ done = 7, failed = {} }, res)
+        assert.are.equal("Offer", raw_stage(a.id))
+        assert.are.same({ "one", "three" }, split_tags(raw_candidate(c.id).tag))
+        if B.wrap then
+          assert.are.same({ "sent", "settled", "sent", "settled", "sent", "settled" }, events.X)
+          local want = {}
+          for _ = 1, 4 do
+            for _, x in ipairs({ "read", "sent", "settled" }) do want[#want + 1] = x end
+          end
+          assert.are.same(want, events.R)
+        end
+      end)
+
+      it("rejects in a batch, not sending the parts after one that failed", function()
+        local t = fresh()
+        local a = applied(5)
+        local n = count("activities")
+        local res = t:batch(function()
+          assert.are.equal(true, t:reject(999999, { reason = "Withdrew", note = "never sent" }))
+          assert.are.equal(true, t:reject(a.id, { reason = "Withdrew", note = "sent" }))
+        end)
+        assert.are.equal(3, res.done)
+        local ops = {}
+        for i, f in ipairs(res.failed) do
+          ops[i] = f.op
+          assert.are.equal(999999, f.target.id)
+        end
+        assert.are.same({ "move_to_stage", "set_custom_fields", "add_note" }, ops)
+        assert_error("invalid_request", res.failed[1].err)
+        for i = 2, 3 do
+          assert_error("conflict", res.failed[i].err, "not sent", "move_to_stage before it failed")
+          assert.is_true(res.failed[i].err.skipped)
+        end
+        local raw = raw_app(a.id)
+        assert.are.equal("Rejected", raw.opportunityResourceStatusName)
+        assert.are.equal("Withdrew", raw_custom(raw, 451))
+        local new = added("activities", n)
+        assert.are.equal(1, #new)
+        assert.are.equal(a.id, new[1].opportunityresourceid)
+      end)
+
+      it("answers bulk_reject in a batch with each application's outcome", function()
+        local t = fresh()
+        local a1, a2 = applied(6), applied(7)
+        local out
+        local res = t:batch(function()
+          out = t:bulk_reject({ a1.id, 999999, a2.id }, { reason = "Position filled" })
+        end)
+        assert.are.same(sorted({ a1.id, a2.id }), sorted(out.succeeded))
+        assert.are.equal(1, #out.failed)
+        assert.are.equal(999999, out.failed[1].id)
+        assert_error("invalid_request", out.failed[1].err)
+        assert.are.equal(6, res.done)                 -- a move, the reason and a note, twice
+        assert.are.equal(3, #res.failed)
+        assert.are.equal("Rejected", raw_stage(a1.id))
+        assert.are.equal("Position filled", raw_custom(raw_app(a2.id), 451))
+      end)
+
+      it("runs creates at once, answering the created record", function()
+        local t = fresh()
+        local job, cand = free_pair()
+        local apps, cands = count("applications"), count("candidates")
+        local res = t:batch(function()
+          t:add_note({ kind = "candidate", id = cand.id }, "before the create")
+          local app = assert(t:create_application({ candidate = cand.id, job = job.id }))
+          assert.is_true(app.created)
+          assert.are.equal(apps + 1, count("applications"))    -- landed before it answered
+          assert.are.equal(true, t:move_to_stage(app, "Screening"))
+          local c = assert(t:create_candidate({ name = "Bea Batch", email = "bea.batch@example.com" }))
+          assert.is_true(c.created)
+          assert.are.equal(cands + 1, count("candidates"))
+          assert.are.equal(true, t:add_tag(c, "new"))
+        end)
+        assert.are.same({ done = 3, failed = {} }, res)
+        local new = added("applications", apps)
+        assert.are.equal(1, #new)
+        assert.are.equal("Screening", raw_stage(new[1].id))
+        assert.are.same({ "new" }, split_tags(raw_candidate(added("candidates", cands)[1].id).tag))
+      end)
+
+      it("settles the writes in flight when fn raises, then raises its error", function()
+        local w = watched()
+        local t = w.t
+        local n = count("activities")
+        local ok, msg = pcall(t.batch, t, function()
+          for i = 1, 6 do t:add_note({ kind = "candidate", id = data.candidates[i].id }, "then a raise") end
+          error("stop here")
+        end)
+        assert.is_false(ok)
+        assert.is_truthy(tostring(msg):find("stop here", 1, true), tostring(msg))
+        assert.are.equal(n + 6, count("activities"))
+        for i = 1, 6 do assert.are.equal("activity", w.answers[i].r.kind) end
+        -- the batch is over: a write answers as it does outside one
+        local r = assert(t:add_note({ kind = "candidate", id = data.candidates[7].id }, "after"))
+        assert.are.equal("activity", r.kind)
+      end)
+
+      it("raises what a hook raises, once the other writes made have settled", function()
+        local made, settled = 0, 0
+        local t = fresh({}, { hook = function(action, send)
+          made = made + 1
+          local r, e = send()
+          if action.payload.text == "break" then error("the hook broke") end
+          settled = settled + 1
+          return r, e
+        end })
+        t:stages()
+        local n = count("activities")
+        local ok, msg = pcall(t.batch, t, function()
+          for i = 1, 6 do
+            t:add_note({ kind = "candidate", id = data.candidates[i].id }, i == 2 and "break" or "fine")
+          end
+        end)
+        assert.is_false(ok)
+        assert.is_truthy(tostring(msg):find("the hook broke", 1, true), tostring(msg))
+        -- the raise stops fn where the batch meets it: when a later write waits for room
+        assert.is_true(made >= 2 and made < 6, made)
+        assert.are.equal(n + made, count("activities"))   -- the broken hook's note was sent too
+        assert.are.equal(made - 1, settled)
+      end)
+
+      it("joins a batch inside a batch, each counting its own writes", function()
+        local t = fresh()
+        local inner
+        local outer = t:batch(function()
+          t:add_note({ kind = "candidate", id = data.candidates[1].id }, "outer")
+          inner = t:batch(function()
+            t:add_note({ kind = "candidate", id = data.candidates[2].id }, "inner")
+            t:move_to_stage(999999, "Interview")
+          end, { concurrency = 2 })
+          t:add_note({ kind = "candidate", id = data.candidates[3].id }, "outer again")
+        end)
+        assert.are.equal(1, inner.done)
+        assert.are.equal(1, #inner.failed)
+        assert.are.equal(3, outer.done)
+        assert.are.equal(1, #outer.failed)
+        assert.are.equal(999999, outer.failed[1].target.id)
+      end)
+
+      it("raises on misuse, before anything is sent", function()
+        local t = fresh()
+        local a = applied(8)
+        t:stages()
+        assert_misuse("batch", "must be a function", function() t:batch("writes") end)
+        assert_misuse("batch", "at least 1", function() t:batch(function() end, { concurrency = 0 }) end)
+        assert_misuse("batch", "whole number", function() t:batch(function() end, { concurrency = 1.5 }) end)
+        assert_misuse("batch", "did you mean 'concurrency'", function()
+          t:batch(function() end, { concurency = 2 })
+        end)
+        local n = sent(t)
+        assert_misuse("move_to_stage", "did you mean 'Interview'", function()
+          t:batch(function() t:move_to_stage(a.id, "Intervew") end)
+        end)
+        assert.are.equal(n, sent(t))
+        local ok, msg = pcall(B.connect, { concurrency = 0 })
+        assert.is_false(ok)
+        assert.is_truthy(tostring(msg):find("option 'concurrency'", 1, true), tostring(msg))
+      end)
+
+      it("raises when a hook yields or starts a batch inside a deferred write", function()
+        local t
+        local what = "yield"
+        t = fresh({}, { hook = function(_, send)
+          if what == "yield" then coroutine.yield("mine") end
+          t:batch(function() end)
+          return send()
+        end })
+        t:stages()
+        local c = data.candidates[9]
+        local ok, msg = pcall(t.batch, t, function() t:add_note({ kind = "candidate", id = c.id }, "x") end)
+        assert.is_false(ok)
+        assert.is_truthy(tostring(msg):find("a hook cannot yield in t:batch", 1, true), tostring(msg))
+        what = "batch"
+        ok, msg = pcall(t.batch, t, function() t:add_note({ kind = "candidate", id = c.id }, "x") end)
+        assert.is_false(ok)
+        assert.is_truthy(tostring(msg):find("batch: a write's hook cannot start a batch", 1, true),
+                         tostring(msg))
+        assert.are.equal(#data.activities, count("activities"))
+      end)
+
+      it("overlaps the writes over a slow connection, four at a time", function()
+        if B.fake_time then return pending("needs real connections and real time") end
+        local latency = 0.1
+        local open, most = 0, 0
+        local t = fresh({ latency = math.floor(latency * 1000) }, { hook = function(_, send)
+          open = open + 1
+          most = math.max(most, open)
+          local r, e = send()
+          open = open - 1
+          return r, e
+        end })
+        t:stages()
+        local function note(i, what)
+          return t:add_note({ kind = "candidate", id = data.candidates[i].id }, what)
+        end
+        local t0 = B.clock()
+        for i = 1, 10 do assert(note(i, "one at a time")) end
+        local sequential = (B.clock() - t0) * 2        -- for 20
+        t0, most = B.clock(), 0
+        local res = t:batch(function()
+          for i = 1, 20 do note(i, "in flight") end
+        end)
+        local took = B.clock() - t0
+        assert.are.equal(20, res.done)
+        assert.are.equal(4, most)                      -- the default concurrency
+        assert.is_true(took < 0.6 * sequential, ("batch %.2f s, one at a time %.2f s"):format(took, sequential))
+        -- each request waits out the latency: 20 of them, 4 at a time, take 5 latencies at least
+        assert.is_true(took >= 5 * latency * 0.9, ("batch %.2f s"):format(took))
       end)
     end)
   end)
