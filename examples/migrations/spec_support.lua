@@ -1,0 +1,52 @@
+-- What the migration examples' specs share (not a migration): a `trk emulator` with generated
+-- data and its admin routes, the environment that points trk at it, and `trk run` in this
+-- directory.
+local trk = require "support.trk"
+local server = require "support.server"
+local tracker = require "tracker"
+local json = require "json"
+
+local M = {}
+
+M.dir = trk.root .. "/examples/migrations"
+
+-- Starts an emulator of n generated candidates; returns it with the environment for trk.
+function M.start(n)
+  local s = server.start({ "--generate", tostring(n or 200), "--admin", "--timezone", "UTC" })
+  s.env = { TRACKER_WIDGET_URL = s.url, TRACKER_REST_URL = s.url, TRACKER_APIKEY = "demo-key",
+            TRACKER_USERNAME = "demo@example.com", TRACKER_API_TOKEN = "demo-token",
+            TRACKER_TIMEZONE = "UTC", TRACKER_RATE_LIMIT = "60000" }
+  return s
+end
+
+function M.stop()
+  server.stop_all()
+  trk.cleanup()
+end
+
+-- The emulator's whole database, as GET /_emulator/state answers it.
+function M.state(s)
+  local tr = tracker.transport.curl()
+  local status, _, body = tr:request({ method = "GET", url = s.url .. "/_emulator/state" })
+  tr:close()
+  assert(status == 200, "GET /_emulator/state answered " .. tostring(status))
+  return json.decode(body)
+end
+
+-- `trk run SCRIPT OPTIONS... -- ARGS...` from this directory, against the emulator s.
+function M.run(s, script, options, args)
+  local argv = { "run", script }
+  for _, o in ipairs(options) do argv[#argv + 1] = o end
+  argv[#argv + 1] = "--"
+  for _, a in ipairs(args or {}) do argv[#argv + 1] = a end
+  return trk.exec(argv, { cwd = M.dir, env = s.env })
+end
+
+-- Whether this trk plans writes unless given --apply (the dry run of `trk run`).
+function M.dry_by_default()
+  return trk.exec({ "help", "run" }).stdout:find("--apply", 1, true) ~= nil
+end
+
+M.tmpdir, M.slurp, M.write = trk.tmpdir, trk.slurp, trk.write
+
+return M

@@ -1,0 +1,1133 @@
+-- tracker.migrate: helpers for one-off jobs run with `trk run`: CSV rows in, writes through
+-- the client, failed rows out to a CSV that can be fed back in.
+--
+-- Inside trk this module is loaded into the script's environment, so it reads and writes
+-- through the sandbox's `files` (only what --input and --output grant); in plain Lua (busted)
+-- it falls back to `io`. Every write goes through the client `t`, so a dry run plans them and
+-- `--apply` journals them like any other write.
+
+local tracker = require "tracker"
+
+local M = {}
+
+local type, pairs, ipairs, next, tostring, tonumber, error, pcall =
+      type, pairs, ipairs, next, tostring, tonumber, error, pcall
+local setmetatable, getmetatable = setmetatable, getmetatable
+local fmt, sub, lower, find, match, gsub =
+      string.format, string.sub, string.lower, string.find, string.match, string.gsub
+local concat, sort, unpack, pack = table.concat, table.sort, table.unpack, table.pack
+local tointeger, min, max = math.tointeger, math.min, math.max
+
+-- Names a CSV row keeps for itself: a header cannot map a column onto them.
+local RESERVED = { line = true, columns = true, error = true }
+
+-- Errors of these codes would repeat for every row: the job stops instead of filling the
+-- failure file with them.
+local FATAL = { auth = true }
+
+local UTF8_BOM = "\239\187\191"
+
+-- ---- misuse ----------------------------------------------------------------------------------
+
+-- Misuse is raised as a marked message deep inside a helper, and re-raised by `guard` at the
+-- line of the script that called the helper.
+local Misuse = {}
+
+local function misuse(...)
+  error(setmetatable({ message = fmt(...) }, Misuse), 0)
+end
+
+-- Runs f(...) for a public function. Called as `return guard(f, ...)`, a tail call, so level
+-- 2 is the script's line.
+local function guard(f, ...)
+  local r = pack(pcall(f, ...))
+  if r[1] then return unpack(r, 2, r.n) end
+  local e = r[2]
+  if getmetatable(e) == Misuse then error(e.message, 2) end
+  error(e, 0)
+end
+
+-- ---- small helpers ---------------------------------------------------------------------------
+
+local function trim(s)
+  return match(s, "^%s*(.-)%s*$")
+end
+
+local function blank(v)
+  return v == nil or (type(v) == "string" and trim(v) == "")
+end
+
+-- Edit distance, for "did you mean" in messages about names.
+local function distance(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = sub(a, i, i) == sub(b, j, j) and 0 or 1
+      cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+local function suggest(name, names)
+  local best, bestd
+  for _, n in ipairs(names) do
+    local a, b = lower(name), lower(n)
+    local d = distance(a, b)
+    if #a >= 3 and (sub(b, 1, #a) == a or sub(a, 1, #b) == b) then d = 1 end   -- a prefix
+    if d <= max(2, #name // 3) and (not bestd or d < bestd) then best, bestd = n, d end
+  end
+  return best and fmt(" (did you mean '%s'?)", best) or ""
+end
+
+-- The text of an error for a failure file: a tracker error as "code: message", a raised
+-- message without the "file:line:" of where it was raised, all on one line.
+local function error_text(e)
+  local text = tostring(e)
+  if not tracker.is_error(e) then text = gsub(text, "^[^\n]-:%d+: ", "", 1) end
+  return (gsub(text, "%s*[\r\n]+%s*", " "))
+end
+
+-- Calls f(...) and answers its first result, or nil and the error's text when it returns
+-- nil, err or raises. A dry run's hook may answer nil for a write: that is success. Errors
+-- that would repeat for every row re-raise.
+local function attempt(f, ...)
+  local ok, a, b = pcall(f, ...)
+  if not ok then
+    if getmetatable(a) == Misuse then a = a.message end
+    return nil, error_text(a)
+  end
+  if a == nil and b ~= nil then
+    if tracker.is_error(b) and FATAL[b.code] then error(b, 0) end
+    return nil, error_text(b)
+  end
+  if a == nil then return true end
+  return a
+end
+
+-- Files: the sandbox's grants inside trk, the io library in plain Lua.
+local function open_file(path, writing)
+  if files then                       -- a global of trk's sandbox, absent in plain Lua
+    return (writing and files.create or files.open)(path)
+  end
+  return io.open(path, writing and "wb" or "rb")
+end
+
+local function has_method(v, name)
+  if type(v) ~= "table" and type(v) ~= "userdata" then return false end
+  local ok, f = pcall(function() return v[name] end)
+  return ok and type(f) == "function"
+end
+
+-- Iterates what a helper is given to work through: a CSV reader or anything else with a next
+-- method (a stream), a function called until it returns nil, or a list.
+local function each(fname, source)
+  if type(source) == "function" then return source end
+  if has_method(source, "next") then
+    return function()
+      local v, e = source:next()
+      if v == nil and e ~= nil then error(e, 0) end
+      return v
+    end
+  end
+  if type(source) == "table" then
+    local i = 0
+    return function()
+      i = i + 1
+      return source[i]
+    end
+  end
+  misuse("%s: the records must be a CSV reader, a stream, a function or a list, got %s", fname,
+         type(source))
+end
+
+local function check_options(fname, opts, allowed)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then misuse("%s: the options must be a table, got %s", fname, type(opts)) end
+  local names = {}
+  for k in pairs(allowed) do names[#names + 1] = k end
+  sort(names)
+  for k, v in pairs(opts) do
+    local want = allowed[k]
+    if not want then
+      misuse("%s: unknown option '%s'%s", fname, tostring(k), suggest(tostring(k), names))
+    end
+    if want ~= "any" and type(v) ~= want then
+      misuse("%s: option '%s' must be a %s, got %s", fname, k, want, type(v))
+    end
+  end
+  return opts
+end
+
+-- Summaries print as one line: "rows 5000: created 4900, ..., failed 100".
+local function summary(first, names)
+  local s = { [first] = 0, failed = 0 }
+  for _, n in ipairs(names) do s[n] = 0 end
+  return setmetatable(s, { __tostring = function(self)
+    local parts = {}
+    for _, n in ipairs(names) do parts[#parts + 1] = fmt("%s %d", n, self[n]) end
+    parts[#parts + 1] = fmt("failed %d", self.failed)
+    return fmt("%s %d: %s", first, self[first], concat(parts, ", "))
+  end })
+end
+
+-- The outcome of one row: counted, passed to on_row, and for a failure written to the failure
+-- file (or kept in summary.errors, the first 100, when there is none).
+local function outcome(sum, opts, row, status, detail)
+  sum[status] = sum[status] + 1
+  if status == "failed" then
+    if opts.failures then
+      opts.failures:add(row, detail)
+    else
+      sum.errors = sum.errors or {}
+      if #sum.errors < 100 then
+        sum.errors[#sum.errors + 1] = { line = type(row) == "table" and row.line or nil,
+                                        id = type(row) == "table" and row.id or row,
+                                        error = detail }
+      end
+    end
+  end
+  if opts.on_row then opts.on_row(row, status, detail) end
+end
+
+-- ---- driving the rows ------------------------------------------------------------------------
+
+-- Rows go through in chunks. With a client that has t:batch, each chunk's writes are made in
+-- one batch, so that independent writes travel together; a write's failure is then known only
+-- when its batch ends, so each chunk's outcomes are reported in row order once it has settled.
+-- A batch answers its failures by target: a row whose write goes to a record that already has
+-- one in the chunk starts the next chunk, after the first write has settled.
+local CHUNK = 200
+
+-- drive(t, sum, count, opts, nextrow, decide): decide(row) reads what it needs and answers the
+-- row's plan: { status =, detail = } and, for a write, `target` ("candidate:42"), `write` (a
+-- function making it, answering like a client write) and `after` (run once it has succeeded).
+-- sum[count] counts the rows read.
+local function drive(t, sum, count, opts, nextrow, decide)
+  local carry, finished = nil, false
+  repeat
+    local chunk, by_target = {}, {}
+    local function fill()
+      while #chunk < CHUNK do
+        local row = carry
+        carry = nil
+        if row == nil then
+          row = nextrow()
+          if row == nil then finished = true; return end
+          sum[count] = sum[count] + 1
+        end
+        local p = decide(row)
+        if p.target and by_target[p.target] then
+          carry = row                 -- decided again once the earlier write has settled
+          return
+        end
+        p.row = row
+        if p.write then
+          local ok, e = attempt(p.write)
+          if not ok then p.status, p.detail = "failed", e end
+          if p.target then by_target[p.target] = p end
+        end
+        chunk[#chunk + 1] = p
+      end
+    end
+    local results
+    if t.batch then results = t:batch(fill) else fill() end
+    for _, f in ipairs(type(results) == "table" and results.failed or {}) do
+      if tracker.is_error(f.err) and FATAL[f.err.code] then error(f.err, 0) end
+      local p = by_target[f.target.kind .. ":" .. tostring(f.target.id)]
+      if p then p.status, p.detail = "failed", error_text(f.err) end
+    end
+    for _, p in ipairs(chunk) do
+      if p.after and p.status ~= "failed" then p.after() end
+      outcome(sum, opts, p.row, p.status, p.detail)
+    end
+  until finished
+end
+
+-- ---- reading CSV -----------------------------------------------------------------------------
+
+local Reader = {}
+Reader.__index = Reader
+
+-- The next physical line with its end of line, or nil at the end of the file.
+function Reader:readline()
+  local line, e = self.h:read("L")
+  if line == nil then
+    if e then error(fmt("csv: %s: %s", self.path, tostring(e)), 0) end
+    return nil
+  end
+  self.lineno = self.lineno + 1
+  if self.lineno == 1 and sub(line, 1, 3) == UTF8_BOM then line = sub(line, 4) end
+  return line
+end
+
+-- Where a line's text ends, before its "\n" or "\r\n".
+local function body_end(line)
+  if sub(line, -2) == "\r\n" then return #line - 2 end
+  if sub(line, -1) == "\n" then return #line - 1 end
+  return #line
+end
+
+-- One record: the list of its values, the line it starts on and, for malformed quoting, what
+-- is wrong; nil at the end of the file. Blank lines are skipped. Quoted values keep their text
+-- exactly, line breaks included; unquoted ones are trimmed when the reader trims.
+function Reader:record()
+  local line
+  repeat
+    line = self:readline()
+    if line == nil then return nil end
+  until not match(line, "^%s*$")
+  local start, sep = self.lineno, self.sep
+  local values, problem = {}, nil
+  local i = 1
+  while true do
+    local stop = body_end(line)
+    local q = match(line, "^[ \t]*()\"", i)
+    if q then
+      local parts, j = {}, q + 1
+      while true do
+        local close = find(line, "\"", j, true)
+        if not close then
+          parts[#parts + 1] = sub(line, j)
+          local nextline = self:readline()
+          if not nextline then
+            values[#values + 1] = concat(parts)
+            return values, start, fmt("a quoted value opened on line %d is never closed", start)
+          end
+          line, j = nextline, 1
+        elseif sub(line, close + 1, close + 1) == "\"" then
+          parts[#parts + 1] = sub(line, j, close)           -- "" is one quote
+          j = close + 2
+        else
+          parts[#parts + 1] = sub(line, j, close - 1)
+          i = close + 1
+          break
+        end
+      end
+      stop = body_end(line)
+      local after = match(line, "^[ \t]*()", i)
+      if after <= stop and sub(line, after, after) ~= sep then
+        -- text after the closing quote: kept in the value, and the row is reported
+        local e = find(line, sep, after, true)
+        local upto = e and min(e - 1, stop) or stop
+        parts[#parts + 1] = sub(line, i, upto)
+        problem = problem or fmt("line %d, column %d: text after a closing quote (a quote "
+                                 .. "inside a quoted value is written \"\")", self.lineno,
+                                 #values + 1)
+        after = upto + 1
+      end
+      values[#values + 1] = concat(parts)
+      if after > stop then return values, start, problem end
+      i = after + 1
+    else
+      local e = find(line, sep, i, true)
+      local last = (e and e <= stop) and e - 1 or stop
+      local v = sub(line, i, last)
+      values[#values + 1] = self.trim and trim(v) or v
+      if last == stop then return values, start, problem end
+      i = e + 1
+    end
+  end
+end
+
+local function all_empty(values)
+  for _, v in ipairs(values) do if v ~= "" then return false end end
+  return true
+end
+
+-- The next row, or nil at the end (which closes the file). A row holds the mapped fields
+-- (strings; empty values absent), `line`, `columns` (the values as read, in header order)
+-- and, for a row that cannot be used as it is, `error`. Rows of nothing but separators are
+-- skipped.
+function Reader:next()
+  local values, line, problem
+  repeat
+    if self.closed then return nil end
+    values, line, problem = self:record()
+    if not values then
+      self:close()
+      return nil
+    end
+  until problem or not all_empty(values)
+  local n = #self.header
+  if self.drop_error and #values == n + 1 then values[n + 1] = nil end   -- a failure file's
+  -- trailing empty values (spreadsheets pad rows with separators) are not extra columns
+  while #values > n and values[#values] == "" do values[#values] = nil end
+  local row = { line = line, columns = values }
+  if #values > n then
+    local extra = {}
+    for k = n + 1, #values do extra[#extra + 1] = fmt("%q", values[k]) end
+    problem = problem or fmt("line %d: %d values, the header has %d (extra: %s)", line, #values,
+                             n, concat(extra, ", "))
+    for k = #values, n + 1, -1 do values[k] = nil end
+  elseif #values < n then
+    problem = problem or fmt("line %d: %d values, the header has %d", line, #values, n)
+  end
+  for k, field in pairs(self.map) do
+    local v = values[k]
+    if v ~= nil and v ~= "" then row[field] = v end
+  end
+  if not problem then
+    for _, field in ipairs(self.required) do
+      if blank(row[field]) then
+        problem = fmt("line %d: no value for '%s'", line, field)
+        break
+      end
+    end
+  end
+  row.error = problem
+  self.rows = self.rows + 1
+  return row
+end
+
+function Reader:close()
+  if self.closed then return end
+  self.closed = true
+  if self.owned then self.h:close() end
+end
+
+Reader.__call = Reader.next
+Reader.__close = Reader.close
+function Reader.__tostring(self)
+  return fmt("csv reader %s (line %d%s)", self.path, self.lineno, self.closed and ", closed" or "")
+end
+
+-- Reads the header row and maps column index -> field name.
+local function read_header(r, opts)
+  local header, _, problem = r:record()
+  if not header then misuse("csv: %s is empty: the first line must name the columns", r.path) end
+  if problem then misuse("csv: %s: the header row is malformed: %s", r.path, problem) end
+  if header[#header] == "error" then
+    header[#header] = nil                 -- the error column of a failure file: left out
+    r.drop_error = true
+  end
+  while #header > 0 and header[#header] == "" do header[#header] = nil end
+  r.header = header
+  local by_name, map = {}, {}
+  for k, name in ipairs(header) do
+    local key = lower(trim(name))
+    if key ~= "" then
+      if by_name[key] then
+        misuse("csv: %s: the header names column '%s' twice (columns %d and %d)", r.path, name,
+               by_name[key], k)
+      end
+      by_name[key], map[k] = k, trim(name)
+    end
+  end
+  for col, field in pairs(opts.header or {}) do
+    if type(col) ~= "string" or not (type(field) == "string" or field == false) then
+      misuse("csv: option 'header' maps column names to field names (or false to leave a column "
+             .. "out), got [%s] = %s", tostring(col), tostring(field))
+    end
+    local k = by_name[lower(trim(col))]
+    if not k then
+      misuse("csv: %s has no column '%s'%s (columns: %s)", r.path, col, suggest(col, header),
+             concat(header, ", "))
+    end
+    map[k] = field or nil
+  end
+  local seen, fields = {}, {}
+  for k = 1, #header do
+    local field = map[k]
+    if field then
+      if RESERVED[field] then
+        misuse("csv: %s: column '%s' cannot give '%s' (each row has its own '%s'): map it to "
+               .. "another name with header = { [%q] = \"...\" }", r.path, header[k], field,
+               field, header[k])
+      end
+      if seen[field] then
+        misuse("csv: %s: columns '%s' and '%s' both give '%s'", r.path, header[seen[field]],
+               header[k], field)
+      end
+      seen[field] = k
+      fields[#fields + 1] = field
+    end
+  end
+  r.map, r.fields, r.required = map, fields, {}
+  for _, field in ipairs(opts.required or {}) do
+    if not seen[field] then
+      misuse("csv: %s has no column for the required field '%s'%s (columns: %s; map one with "
+             .. "header = { [\"Column\"] = %q })", r.path, field, suggest(field, header),
+             concat(header, ", "), field)
+    end
+    r.required[#r.required + 1] = field
+  end
+end
+
+local CSV_OPTIONS = { header = "table", required = "table", sep = "string", trim = "boolean",
+                      name = "string" }
+
+local function csv(source, opts)
+  opts = check_options("csv", opts, CSV_OPTIONS)
+  local sep = opts.sep or ","
+  if #sep ~= 1 or sep == "\"" or sep == "\r" or sep == "\n" then
+    misuse("csv: option 'sep' must be one character other than a quote or a line break, got %q", sep)
+  end
+  local h, path, owned = source, opts.name, false
+  if type(source) == "string" then
+    local e
+    h, e = open_file(source, false)
+    if not h then misuse("csv: cannot open %s: %s", source, tostring(e)) end
+    path, owned = opts.name or source, true
+  elseif not has_method(source, "read") then
+    misuse("csv: argument 1 must be a file name or a file open for reading, got %s", type(source))
+  end
+  local r = setmetatable({ h = h, path = path or "input", owned = owned, sep = sep,
+                           trim = opts.trim ~= false, lineno = 0, rows = 0, closed = false },
+                         Reader)
+  local ok, e = pcall(read_header, r, opts)
+  if not ok then
+    r:close()
+    error(e, 0)
+  end
+  return r, nil, nil, r
+end
+
+-- migrate.csv(path_or_handle, { header =, required =, sep =, trim =, name = }): a reader of
+-- the file's rows. Returns the reader, nil, nil and the reader again, so that
+-- `for row in migrate.csv(...)` closes the file however the loop ends.
+function M.csv(source, opts)
+  return guard(csv, source, opts)
+end
+
+-- ---- writing CSV -----------------------------------------------------------------------------
+
+-- A value as a CSV field: quoted when it holds the separator, a quote, a line break, or spaces
+-- at either end (which an unquoted value loses on reading).
+local function csv_field(v, sep)
+  v = v == nil and "" or tostring(v)
+  if find(v, "[\"\r\n]") or find(v, sep, 1, true) or find(v, "^%s") or find(v, "%s$") then
+    return "\"" .. gsub(v, "\"", "\"\"") .. "\""
+  end
+  return v
+end
+
+local function csv_line(values, n, sep)
+  local out = {}
+  for k = 1, n do out[k] = csv_field(values[k], sep) end
+  return concat(out, sep) .. "\n"
+end
+
+local Writer = {}
+Writer.__index = Writer
+
+-- w:add(row, err): writes the row's original values (a CSV row's `columns`, else the row's
+-- fields named by the header) and the error's text (err, else the row's own `error`).
+function Writer:add(row, e)
+  if self.closed then error("failures: add: the failure file is closed", 2) end
+  if type(row) ~= "table" then row = { id = row } end
+  local n = #self.header
+  local values = {}
+  for k = 1, n do
+    if row.columns then values[k] = row.columns[k] else values[k] = row[self.header[k]] end
+  end
+  values[n + 1] = error_text(e or row.error or "failed")
+  local ok, we = self.h:write(csv_line(values, n + 1, self.sep))
+  if not ok then error(fmt("failures: cannot write %s: %s", self.path, tostring(we)), 2) end
+  self.count = self.count + 1
+end
+
+-- w:close(): closes the file (when the writer opened it); returns the number of rows written.
+function Writer:close()
+  if not self.closed then
+    self.closed = true
+    if self.owned then self.h:close() end
+  end
+  return self.count
+end
+
+Writer.__close = Writer.close
+function Writer.__tostring(self)
+  return fmt("failure file %s (%d rows%s)", self.path, self.count, self.closed and ", closed" or "")
+end
+
+local function failures(dest, header, opts)
+  opts = check_options("failures", opts, { sep = "string", name = "string" })
+  local reader = getmetatable(header) == Reader and header or nil
+  local names = reader and reader.header or header
+  if type(names) ~= "table" or #names == 0 then
+    misuse("failures: argument 2 must be the CSV reader the rows come from or a list of column "
+           .. "names, got %s", type(header))
+  end
+  local h, owned, path = dest, false, opts.name or "output"
+  if type(dest) == "string" then
+    local e
+    h, e = open_file(dest, true)
+    if not h then misuse("failures: cannot create %s: %s", dest, tostring(e)) end
+    owned, path = true, opts.name or dest
+  elseif not has_method(dest, "write") then
+    misuse("failures: argument 1 must be a file name or a file open for writing, got %s",
+           type(dest))
+  end
+  local w = setmetatable({ h = h, owned = owned, path = path, count = 0, closed = false,
+                           sep = opts.sep or (reader and reader.sep) or ",",
+                           header = { unpack(names) } }, Writer)
+  local cols = { unpack(names) }
+  cols[#cols + 1] = "error"
+  h:write(csv_line(cols, #cols, w.sep))
+  return w
+end
+
+-- migrate.failures(path_or_handle, header [, { sep =, name = }]): a writer of failed rows, with
+-- the header's columns and an `error` column. header: the CSV reader the rows come from, or a
+-- list of column names.
+function M.failures(dest, header, opts)
+  return guard(failures, dest, header, opts)
+end
+
+-- ---- custom fields ---------------------------------------------------------------------------
+
+-- A kind's custom fields: { by = { [lower name] = def }, list = { def, ... } }.
+local function custom_defs(fname, t, kind)
+  local list, e = t:custom_fields(kind)
+  if not list then error(fmt("%s: cannot read the custom fields: %s", fname, error_text(e)), 0) end
+  local by = {}
+  for _, d in ipairs(list) do by[lower(d.name)] = d end
+  return { by = by, list = list }
+end
+
+local function def_named(fname, defs, kind, name)
+  local d = defs.by[lower(trim(name))]
+  if d then return d end
+  local names = {}
+  for _, x in ipairs(defs.list) do names[#names + 1] = x.name end
+  misuse("%s: no %s custom field '%s'%s", fname, kind, name, suggest(name, names))
+end
+
+local CHECK = { yes = true, y = true, ["true"] = true, ["1"] = true,
+                no = false, n = false, ["false"] = false, ["0"] = false }
+
+-- A custom-field value in a form in which two values compare (nil: unset).
+local function comparable(def, v)
+  if blank(v) then return nil end
+  if def.type == "Number" then return tonumber(v) or tostring(v) end
+  if def.type == "Checkbox" then
+    if type(v) == "boolean" then return v end
+    local b = CHECK[lower(trim(tostring(v)))]
+    if b == nil then return tostring(v) end
+    return b
+  end
+  if def.type == "List" then return lower(trim(tostring(v))) end
+  return trim(tostring(v))
+end
+
+-- ---- candidates ------------------------------------------------------------------------------
+
+-- The candidate fields an upsert can set: "update" fields are read back and updated; "read"
+-- fields are read back (so they can be the key) but set only on create, since updateRecord
+-- has no column for them; "create" fields are set only on create, since the client does not
+-- read them back to tell whether they changed.
+local CANDIDATE_FIELDS = {
+  first_name = "update", last_name = "update", email = "update", other_email = "update",
+  job_title = "update", phone = "update", town = "update", county = "update",
+  country = "update", status = "update",
+  name = "read", company = "read", linkedin = "read", source = "read",
+  home_phone = "create", work_phone = "create", address1 = "create", address2 = "create",
+  postcode = "create", availability = "create", nationality = "create",
+}
+local CASELESS = { email = true, other_email = true, status = true }
+
+local function candidate_field_names()
+  local names = {}
+  for k in pairs(CANDIDATE_FIELDS) do names[#names + 1] = k end
+  sort(names)
+  return names
+end
+
+-- What an upsert does with the fields of its rows: { plain = { field, ... }, custom =
+-- { ["custom.Name"] = def } }; raises on a field that is not a candidate's.
+local function candidate_plan(fname, defs, fields, key, where)
+  local plan = { plain = {}, custom = {} }
+  for _, f in ipairs(fields) do
+    local cname = match(f, "^custom%.(.+)$")
+    if cname then
+      plan.custom[f] = def_named(fname, defs, "candidate", cname)
+    elseif CANDIDATE_FIELDS[f] then
+      plan.plain[#plan.plain + 1] = f
+    elseif f ~= "id" and f ~= key then
+      misuse("%s: %scolumn '%s' is not a candidate field%s: map it to one with header = "
+             .. "{ [%q] = \"...\" }, to a custom field with \"custom.Field Name\", or leave it "
+             .. "out with [%q] = false", fname, where, f, suggest(f, candidate_field_names()), f, f)
+    end
+  end
+  return plan
+end
+
+-- Every field an upsert may compare: for rows that are not a CSV reader's.
+local function full_plan(defs)
+  local plan = { plain = {}, custom = {} }
+  for _, f in ipairs(candidate_field_names()) do plan.plain[#plan.plain + 1] = f end
+  for _, d in ipairs(defs.list) do plan.custom["custom." .. d.name] = d end
+  return plan
+end
+
+-- The key of a candidate or a row, as compared: trimmed, lower case; nil when blank.
+local function key_text(v)
+  if blank(v) then return nil end
+  return lower(trim(tostring(v)))
+end
+
+-- What the index keeps of a candidate: its id and the fields a row can change.
+local function snapshot(rec, plan)
+  local s = { id = rec.id, custom = {} }
+  for _, f in ipairs(plan.plain) do
+    if CANDIDATE_FIELDS[f] == "update" then s[f] = rec[f] end
+  end
+  for _, def in pairs(plan.custom) do s.custom[def.name] = rec.custom and rec.custom[def.name] end
+  return s
+end
+
+-- Candidates by key: one read of every candidate (Tracker cannot search by most fields, email
+-- included), keeping only what the rows compare. key "id": by id.
+local function candidate_index(t, key, plan, key_def)
+  local index = {}
+  local _, s = t:candidates{}
+  while true do
+    local rec, e = s:next()
+    if rec == nil then
+      if e ~= nil then error(e, 0) end
+      break
+    end
+    local k
+    if key == "id" then k = rec.id
+    elseif key_def then k = key_text(rec.custom and rec.custom[key_def.name])
+    else k = key_text(rec[key]) end
+    if k ~= nil then
+      local list = index[k]
+      if not list then list = {}; index[k] = list end
+      list[#list + 1] = snapshot(rec, plan)
+    end
+  end
+  return index
+end
+
+-- A row as create_candidate's argument: { field = text, custom = { [name] = text } }.
+local function candidate_fields(row, plan, defaults)
+  local function value(f)
+    local v = row[f]
+    if blank(v) and defaults then v = defaults[f] end
+    if blank(v) then return nil end
+    return type(v) == "string" and trim(v) or v
+  end
+  local o = {}
+  for _, f in ipairs(plan.plain) do o[f] = value(f) end
+  for f, def in pairs(plan.custom) do
+    local v = value(f)
+    if v ~= nil then
+      o.custom = o.custom or {}
+      o.custom[def.name] = v
+    end
+  end
+  return o
+end
+
+-- The changes that bring a candidate's snapshot to a row's fields, or nil for none.
+local function candidate_changes(snap, fields, plan)
+  local changes, any = {}, false
+  for _, f in ipairs(plan.plain) do
+    local v = fields[f]
+    if v ~= nil and CANDIDATE_FIELDS[f] == "update" then
+      local cur = snap[f] ~= nil and trim(tostring(snap[f])) or nil
+      local same
+      if CASELESS[f] then same = cur ~= nil and lower(cur) == lower(v) else same = cur == v end
+      if not same then changes[f], any = v, true end
+    end
+  end
+  for _, def in pairs(plan.custom) do
+    local v = fields.custom and fields.custom[def.name]
+    if v ~= nil and comparable(def, v) ~= comparable(def, snap.custom[def.name]) then
+      changes.custom = changes.custom or {}
+      changes.custom[def.name], any = v, true
+    end
+  end
+  return any and changes or nil
+end
+
+-- Folds written fields into a snapshot.
+local function remember(snap, fields)
+  for k, v in pairs(fields) do
+    if k == "custom" then
+      for name, cv in pairs(v) do snap.custom[name] = cv end
+    else
+      snap[k] = v
+    end
+  end
+end
+
+-- Writes a candidate's changes: custom fields alone as set_custom_fields (so the plan reads
+-- as what it is), anything else as update_candidate.
+local function write_changes(t, id, changes)
+  local target = { kind = "candidate", id = id }
+  if next(changes) == "custom" and next(changes, "custom") == nil then
+    return t:set_custom_fields(target, changes.custom)
+  end
+  return t:update_candidate(target, changes)
+end
+
+local UPSERT_OPTIONS = { key = "string", update = "boolean", failures = "table",
+                         on_row = "function", defaults = "table" }
+
+local function upsert_candidates(t, rows, opts)
+  local fname = "upsert_candidates"
+  opts = check_options(fname, opts, UPSERT_OPTIONS)
+  local key = opts.key or "email"
+  local update = opts.update ~= false
+  local defs = custom_defs(fname, t, "candidate")
+  local key_def = match(key, "^custom%.(.+)$")
+  key_def = key_def and def_named(fname, defs, "candidate", key_def)
+  local kclass = CANDIDATE_FIELDS[key]
+  if not (key == "id" or key_def or kclass == "update" or kclass == "read") then
+    misuse("%s: option 'key' must be a candidate field Tracker answers with (such as \"email\"), "
+           .. "\"custom.Field Name\" or \"id\", got '%s'%s", fname, key,
+           suggest(key, candidate_field_names()))
+  end
+  local nextrow = each(fname, rows)
+  local defaults = {}
+  for f in pairs(opts.defaults or {}) do defaults[#defaults + 1] = tostring(f) end
+  sort(defaults)
+  candidate_plan(fname, defs, defaults, key, "option 'defaults': ")
+  -- a reader's fields are known before its first row: a wrong column fails before any write
+  local reader = getmetatable(rows) == Reader and rows or nil
+  local plan
+  if reader then
+    local fields, have = {}, {}
+    for _, f in ipairs(reader.fields) do fields[#fields + 1], have[f] = f, true end
+    if key ~= "id" and not have[key] then
+      misuse("%s: %s has no column for the key '%s' (columns: %s)", fname, reader.path, key,
+             concat(reader.header, ", "))
+    end
+    for _, f in ipairs(defaults) do
+      if not have[f] then fields[#fields + 1] = f end
+    end
+    plan = candidate_plan(fname, defs, fields, key, reader.path .. ": ")
+  else
+    plan = full_plan(defs)
+  end
+  local index = candidate_index(t, key, plan, key_def)
+
+  local seen = {}                     -- key -> { row =, where = } of its first row in this run
+  local sum = summary("rows", { "created", "updated", "unchanged" })
+  local function failure(e) return { status = "failed", detail = e } end
+  -- an update of the candidate `snap`, whose index entry takes the changes once written
+  local function updating(snap, changes)
+    return { status = "updated", detail = snap, target = "candidate:" .. snap.id,
+             write = function() return write_changes(t, snap.id, changes) end,
+             after = function() remember(snap, changes) end }
+  end
+  local function decide(row)
+    if type(row) ~= "table" then misuse("%s: row %d is a %s, not a table", fname, sum.rows, type(row)) end
+    if not reader then
+      local names = {}
+      for f in pairs(row) do
+        if type(f) == "string" and not RESERVED[f] then names[#names + 1] = f end
+      end
+      sort(names)
+      candidate_plan(fname, defs, names, key, fmt("row %d: ", sum.rows))    -- only checks
+    end
+    local fields = candidate_fields(row, plan, opts.defaults)
+    local k
+    if key == "id" then k = tointeger(tonumber(row.id))
+    elseif key_def then k = key_text(fields.custom and fields.custom[key_def.name])
+    else k = key_text(fields[key]) end
+    if k ~= nil and not seen[k] then
+      seen[k] = { row = row, where = row.line and ("line " .. row.line) or ("row " .. sum.rows) }
+    end
+    local found = k ~= nil and index[k] or nil
+    if row.error then return failure(row.error) end
+    if k == nil then return failure(fmt("no %s (the key of this import)", key)) end
+    if seen[k].row ~= row then
+      return failure(fmt("%s '%s' is also on %s: one row per candidate", key, tostring(k),
+                         seen[k].where))
+    end
+    if found and #found > 1 then
+      local ids = {}
+      for i, m in ipairs(found) do ids[i] = tostring(m.id) end
+      return failure(fmt("%d candidates have %s '%s' (ids %s): merge them first", #found, key,
+                         tostring(k), concat(ids, ", ")))
+    end
+    if found then
+      local snap = found[1]
+      local changes = update and snap.id and candidate_changes(snap, fields, plan)
+      if not changes then return { status = "unchanged", detail = snap } end
+      return updating(snap, changes)
+    end
+    if key == "id" then return failure(fmt("no candidate with id %d", k)) end
+    -- a create is made at once, in a batch too: its answer is the candidate
+    local rec, e = attempt(t.create_candidate, t, fields)
+    if not rec then return failure(e) end
+    -- a dry run answers without an id: the row is remembered all the same
+    local snap = { id = type(rec) == "table" and rec.id or nil, custom = {} }
+    remember(snap, fields)
+    index[k] = { snap }
+    if type(rec) == "table" and rec.created == false then
+      -- Tracker matched it by email: it was created after the index was read
+      local changes = update and candidate_changes(snapshot(rec, plan), fields, plan)
+      if not changes then return { status = "unchanged", detail = snap } end
+      return updating(snap, changes)
+    end
+    return { status = "created", detail = rec }
+  end
+  drive(t, sum, "rows", opts, nextrow, decide)
+  return sum
+end
+
+-- migrate.upsert_candidates(t, rows, { key =, update =, defaults =, failures =, on_row = }):
+-- creates a candidate for each row that matches none by key, and updates the one it matches
+-- where the row differs (unless update = false). Returns { rows, created, updated, unchanged,
+-- failed }.
+function M.upsert_candidates(t, rows, opts)
+  return guard(upsert_candidates, t, rows, opts)
+end
+
+-- ---- attachments -----------------------------------------------------------------------------
+
+local function basename(path)
+  return match(path, "([^/\\]+)$") or path
+end
+
+local function read_bytes(path)
+  local h, e = open_file(path, false)
+  if not h then return nil, e end
+  local data = h:read("a")
+  h:close()
+  if data == nil or data == "" then return nil, path .. " is empty" end
+  return data
+end
+
+-- Whether a candidate already holds a document of that file name.
+local function has_document(t, cand, filename)
+  local list, e = t:request{ api = "rest", path = fmt("/api/v1/Resource/%d/Documents", cand) }
+  if not list then return nil, e end
+  for _, d in ipairs(type(list) == "table" and list or {}) do
+    if type(d) == "table" and d.filename == filename then return true end
+  end
+  return false
+end
+
+local ATTACH_OPTIONS = { key = "string", target = "string", dir = "string", type = "string",
+                         primary = "boolean", skip_existing = "boolean", failures = "table",
+                         on_row = "function" }
+
+-- The id of the record a row names, or nil and why not.
+local function attach_target(t, row, target, key, index)
+  if key == "id" then
+    local id = tointeger(tonumber(row.id or row[target .. "_id"]))
+    if not id then return nil, fmt("no %s id", target) end
+    return id
+  end
+  local k = key_text(row[key])
+  local found = k and index[k]
+  if not k then return nil, "no " .. key end
+  if not found then return nil, fmt("no candidate with %s '%s'", key, row[key]) end
+  if #found > 1 then return nil, fmt("%d candidates have %s '%s'", #found, key, row[key]) end
+  return found[1].id
+end
+
+local function attach_files(t, rows, opts)
+  local fname = "attach_files"
+  opts = check_options(fname, opts, ATTACH_OPTIONS)
+  local target = opts.target or "candidate"
+  if target ~= "candidate" and target ~= "application" then
+    misuse("%s: option 'target' must be 'candidate' or 'application', got '%s'", fname, target)
+  end
+  local key = opts.key or (target == "candidate" and "email" or "id")
+  local kclass = CANDIDATE_FIELDS[key]
+  if key ~= "id" and (target ~= "candidate" or not (kclass == "update" or kclass == "read")) then
+    misuse("%s: option 'key' must be \"id\"%s, got '%s'", fname,
+           target == "candidate" and " or a candidate field such as \"email\"" or "", key)
+  end
+  local nextrow = each(fname, rows)
+  local index = key ~= "id" and candidate_index(t, key, { plain = {}, custom = {} }) or nil
+  local sum = summary("rows", { "attached", "skipped" })
+  local function decide(row)
+    local id, e
+    if row.error then e = row.error
+    elseif blank(row.file) then e = "no file"
+    else id, e = attach_target(t, row, target, key, index) end
+    if e then return { status = "failed", detail = e } end
+    local filename = row.filename or basename(row.file)
+    if opts.skip_existing ~= false then
+      local cand = id
+      if target == "application" then
+        local app
+        app, e = attempt(t.application, t, id)
+        cand = app and app.candidate_id
+      end
+      local skip
+      if cand then skip, e = attempt(has_document, t, cand, filename) end
+      if e then return { status = "failed", detail = e } end
+      if skip == true then return { status = "skipped", detail = id } end
+    end
+    local data
+    data, e = attempt(read_bytes, opts.dir and (opts.dir .. "/" .. row.file) or row.file)
+    if e then return { status = "failed", detail = e } end
+    local primary = opts.primary
+    if row.primary ~= nil then primary = CHECK[lower(trim(row.primary))] == true end
+    return { status = "attached", detail = id, target = target .. ":" .. id, write = function()
+      return t:attach({ kind = target, id = id }, { filename = filename, data = data,
+                                                    type = row.type or opts.type,
+                                                    primary = primary })
+    end }
+  end
+  drive(t, sum, "rows", opts, nextrow, decide)
+  return sum
+end
+
+-- migrate.attach_files(t, rows, { key =, target =, dir =, type =, primary =, skip_existing =,
+-- failures =, on_row = }): attaches each row's `file` to the candidate (or application) the
+-- row names. Returns { rows, attached, skipped, failed }.
+function M.attach_files(t, rows, opts)
+  return guard(attach_files, t, rows, opts)
+end
+
+-- ---- custom-field backfill -------------------------------------------------------------------
+
+local KIND_OF_STREAM = { candidates = "candidate", jobs = "job", applications = "application" }
+local KINDS = { candidate = true, job = true, application = true }
+
+local BACKFILL_OPTIONS = { kind = "string", where = "table", failures = "table",
+                           on_row = "function" }
+
+local function backfill(t, records, fields_fn, opts)
+  local fname = "backfill"
+  opts = check_options(fname, opts, BACKFILL_OPTIONS)
+  if type(fields_fn) ~= "function" then
+    misuse("%s: argument 3 must be a function(record) returning the fields to set, got %s",
+           fname, type(fields_fn))
+  end
+  if opts.kind and not KINDS[opts.kind] then
+    misuse("%s: option 'kind' must be 'candidate', 'job' or 'application', got '%s'", fname,
+           opts.kind)
+  end
+  local kind = opts.kind
+  if type(records) == "string" then
+    if not KIND_OF_STREAM[records] then
+      misuse("%s: argument 2 must be \"candidates\", \"jobs\" or \"applications\" (or records), "
+             .. "got '%s'", fname, records)
+    end
+    kind = KIND_OF_STREAM[records]
+    local _, s = t[records](t, opts.where or {})
+    records = s
+  elseif opts.where then
+    misuse("%s: option 'where' filters a stream named by kind (\"candidates\", ...)", fname)
+  end
+  local nextrec = each(fname, records)
+  local defs = {}
+  local sum = summary("records", { "updated", "unchanged", "skipped" })
+  local function decide(rec)
+    local k = rec.kind or kind
+    local id = tointeger(tonumber(rec.id))
+    if not KINDS[k] then
+      misuse("%s: record %d has no kind: pass { kind = \"candidate\" } (or job, application)",
+             fname, sum.records)
+    end
+    if rec.error then return { status = "failed", detail = rec.error } end
+    if not id then return { status = "failed", detail = "no id" } end
+    local fields = fields_fn(rec)
+    if fields ~= nil and type(fields) ~= "table" then
+      misuse("%s: the function must return a table of custom fields or nil, got %s", fname,
+             type(fields))
+    end
+    if fields == nil or next(fields) == nil then return { status = "skipped" } end
+    defs[k] = defs[k] or custom_defs(fname, t, k)
+    -- a record read from Tracker shows its values: fields already right are left alone
+    local changes
+    for name, v in pairs(fields) do
+      local def = def_named(fname, defs[k], k, tostring(name))
+      if not rec.custom or comparable(def, v) ~= comparable(def, rec.custom[def.name]) then
+        changes = changes or {}
+        changes[def.name] = v
+      end
+    end
+    if not changes then return { status = "unchanged" } end
+    return { status = "updated", detail = changes, target = k .. ":" .. id, write = function()
+      return t:set_custom_fields({ kind = k, id = id, name = rec.name }, changes)
+    end }
+  end
+  drive(t, sum, "records", opts, nextrec, decide)
+  return sum
+end
+
+-- migrate.backfill(t, records, fields_fn, { kind =, where =, failures =, on_row = }): sets on
+-- each record the custom fields fields_fn(record) gives (nil: none), leaving alone those that
+-- already hold the value. records: "candidates", "jobs" or "applications" (a stream over
+-- them, filtered by `where`), a stream, a CSV reader, a function or a list. Returns
+-- { records, updated, unchanged, skipped, failed }.
+function M.backfill(t, records, fields_fn, opts)
+  return guard(backfill, t, records, fields_fn, opts)
+end
+
+-- ---- bulk stage moves ------------------------------------------------------------------------
+
+local MOVE_OPTIONS = { from = "any", column = "string", failures = "table", on_row = "function" }
+
+-- The stage named v, or nil and why not; raises when the stages cannot be read.
+local function stage_named(fname, t, v)
+  if type(v) ~= "string" and not tointeger(v) then
+    return nil, fmt("a stage must be a name or an id, got %s", type(v))
+  end
+  local st, e = t:stage(v)
+  if st then return st end
+  if tracker.is_error(e) and e.code ~= "not_found" then
+    error(fmt("%s: cannot read the stages: %s", fname, error_text(e)), 0)
+  end
+  return nil, e.message
+end
+
+local function move_applications(t, items, stage, opts)
+  local fname = "move_applications"
+  opts = check_options(fname, opts, MOVE_OPTIONS)
+  local column = opts.column or "id"
+  local target, from, e
+  if stage ~= nil then
+    target, e = stage_named(fname, t, stage)
+    if not target then misuse("%s: %s", fname, e) end
+  end
+  if opts.from ~= nil then
+    from, e = stage_named(fname, t, opts.from)
+    if not from then misuse("%s: option 'from': %s", fname, e) end
+  end
+  local each_item = each(fname, items)
+  local function nextrow()               -- an id alone is a row of one column
+    local row = each_item()
+    if row ~= nil and type(row) ~= "table" then row = { [column] = row } end
+    return row
+  end
+  local sum = summary("rows", { "moved", "unchanged" })
+  local function decide(row)
+    local id = tointeger(tonumber(row[column]))
+    local st, app, e = target, nil, nil
+    if row.error then
+      e = row.error
+    elseif not id then
+      e = row[column] == nil and fmt("no %s", column)
+          or fmt("'%s' is not an application id", tostring(row[column]))
+    elseif not st then
+      if blank(row.stage) then e = "no stage" else st, e = stage_named(fname, t, row.stage) end
+    end
+    if not e then app, e = attempt(t.application, t, id) end
+    if e then return { status = "failed", detail = e } end
+    if app.stage_id == st.id then return { status = "unchanged", detail = app } end
+    if from and app.stage_id ~= from.id then
+      return { status = "failed", detail = fmt("conflict: application %d is in stage '%s', not "
+                                               .. "'%s'", id, tostring(app.stage), from.name) }
+    end
+    return { status = "moved", detail = app, target = "application:" .. id,
+             write = function() return t:move_to_stage(app, st.id) end }
+  end
+  drive(t, sum, "rows", opts, nextrow, decide)
+  return sum
+end
+
+-- migrate.move_applications(t, ids_or_rows, stage, { from =, column =, failures =, on_row = }):
+-- moves each application to `stage` (or, when stage is nil, to the stage in its row's `stage`).
+-- Each application is read first: one already there is left alone, and with `from`, one in any
+-- other stage fails instead of moving. Returns { rows, moved, unchanged, failed }.
+function M.move_applications(t, items, stage, opts)
+  return guard(move_applications, t, items, stage, opts)
+end
+
+return M
