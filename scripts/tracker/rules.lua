@@ -1,0 +1,352 @@
+-- tracker.rules: the rule format. A rule file returns a table (docs/rules.md); this module checks
+-- it, loads rule files and directories, and tells which records a rule is about.
+--
+-- Plain Lua 5.4 with nothing required: the trk rules runner uses it on the host side and
+-- tracker.testing in busted, so a rule is read the same way in both.
+--
+--   local rules = require "tracker.rules"
+--   local list = rules.load_dir("rules", function(path) return env end)
+--   for _, s in ipairs(rules.streams(list)) do
+--     for record in t[s.on](t, s.filter) do
+--       for _, rule in ipairs(s.rules) do
+--         if rules.matches(rule, record) then rules.invoke(rule, record, t, ctx) end
+--       end
+--     end
+--   end
+
+local M = {}
+
+local type, pairs, ipairs, tostring, error, load, pcall = type, pairs, ipairs, tostring, error, load, pcall
+local tointeger, min, max = math.tointeger, math.min, math.max
+local fmt, lower, sub, match, gsub = string.format, string.lower, string.sub, string.match, string.gsub
+local concat, sort = table.concat, table.sort
+
+-- The record kinds a rule can be `on`, and the `where` keys of each: the stream filters of
+-- docs/client.md, less the time bounds (the runner owns those) and page_size/search.
+M.kinds = { "applications", "candidates", "jobs" }
+M.where = {
+  applications = { "candidate", "job", "stage" },
+  candidates = { "status" },
+  jobs = { "state" },
+}
+M.fields = { "name", "on", "where", "scan", "when", "action" }
+M.scans = { "changes", "all" }
+
+-- `where` keys the server applies but a record does not show (a job record has a status name,
+-- not its open/won/closed state): rules that disagree on one need streams of their own.
+local SERVER_ONLY = { jobs = { state = true } }
+local JOB_STATES = { open = true, won = true, closed = true }
+
+-- ---- messages ------------------------------------------------------------------------------
+
+-- Levenshtein distance, for "did you mean".
+local function distance(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = sub(a, i, i) == sub(b, j, j) and 0 or 1
+      cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+-- " (did you mean 'x'?)" for the closest of `names`, or "".
+local function suggest(name, names)
+  local best, bestd
+  for _, n in ipairs(names) do
+    local d = distance(lower(tostring(name)), lower(n))
+    if d <= max(2, #n // 3) and (bestd == nil or d < bestd) then best, bestd = n, d end
+  end
+  return best and fmt(" (did you mean '%s'?)", best) or ""
+end
+
+local function quoted(v)
+  return type(v) == "string" and "'" .. v .. "'" or tostring(v)
+end
+
+local function fail(path, fmtstr, ...)
+  error(fmt("%s: " .. fmtstr, path, ...), 0)
+end
+
+-- ---- check ---------------------------------------------------------------------------------
+
+local function member(list, v)
+  for _, x in ipairs(list) do if x == v then return true end end
+  return false
+end
+
+local function id_value(v)
+  if type(v) == "table" then v = v.id end
+  local id = tointeger(v)
+  return id and id > 0 and id or nil
+end
+
+-- Checks one `where` value; returns it normalised (a record becomes its id).
+local function where_value(path, on, key, v)
+  local what = fmt("rule field 'where.%s'", key)
+  if key == "job" or key == "candidate" then
+    local id = id_value(v)
+    if not id then fail(path, "%s must be a %s id or record, got %s", what, key, quoted(v)) end
+    return id
+  elseif key == "stage" then
+    if type(v) == "string" and v ~= "" then return v end
+    local id = tointeger(v)
+    if id and id > 0 then return id end
+    fail(path, "%s must be a stage name or id, got %s", what, quoted(v))
+  elseif key == "status" then
+    if type(v) ~= "string" or v == "" then
+      fail(path, "%s must be a candidate status name, got %s", what, quoted(v))
+    end
+    return v
+  elseif key == "state" then
+    if not JOB_STATES[v] then
+      fail(path, "%s must be 'open', 'won' or 'closed', got %s%s", what, quoted(v),
+           type(v) == "string" and suggest(v, { "open", "won", "closed" }) or "")
+    end
+    return v
+  end
+  error("rules: no check for where key " .. on .. "." .. key)   -- M.where and this agree
+end
+
+-- The file name without directories and ".lua": a rule's default name.
+local function basename(path)
+  return (gsub(match(path, "([^/\\]+)$") or path, "%.lua$", ""))
+end
+
+function M.check(def, path)
+  path = path or "rule"
+  if type(def) ~= "table" then
+    fail(path, "a rule file must return a table (name, on, where, scan, when, action), got %s",
+         type(def))
+  end
+  for k in pairs(def) do
+    if type(k) ~= "string" or not member(M.fields, k) then
+      fail(path, "unknown rule field %s%s; a rule has %s", quoted(k),
+           type(k) == "string" and suggest(k, M.fields) or "", concat(M.fields, ", "))
+    end
+  end
+  local rule = { file = path }
+
+  local name = def.name
+  if name == nil then name = basename(path) end
+  if type(name) ~= "string" or not match(name, "%S") then
+    fail(path, "rule field 'name' must be a non-empty string, got %s", quoted(name))
+  end
+  rule.name = name
+
+  local on = def.on
+  local kinds = concat(M.kinds, ", ")
+  if on == nil then
+    fail(path, "rule field 'on' is missing; use one of %s", kinds)
+  elseif not member(M.kinds, on) then
+    fail(path, "rule field 'on' is %s; use one of %s%s", quoted(on), kinds,
+         type(on) == "string" and suggest(on, M.kinds) or "")
+  end
+  rule.on = on
+
+  local where = def.where
+  rule.where = {}
+  if where ~= nil then
+    if type(where) ~= "table" then
+      fail(path, "rule field 'where' must be a table of filters, got %s", type(where))
+    end
+    local keys = M.where[on]
+    for k, v in pairs(where) do
+      if type(k) ~= "string" or not member(keys, k) then
+        fail(path, "rule field 'where' has %s, which %s cannot filter on; use %s%s", quoted(k),
+             on, concat(keys, ", "), type(k) == "string" and suggest(k, keys) or "")
+      end
+      rule.where[k] = where_value(path, on, k, v)
+    end
+  end
+
+  local scan = def.scan
+  if scan == nil then scan = "changes" end
+  if not member(M.scans, scan) then
+    fail(path, "rule field 'scan' is %s; use 'changes' (records changed since the last run) "
+         .. "or 'all' (every record, every run)%s", quoted(scan),
+         type(scan) == "string" and suggest(scan, M.scans) or "")
+  end
+  rule.scan = scan
+
+  if def.when ~= nil and type(def.when) ~= "function" then
+    fail(path, "rule field 'when' must be a function(record, ctx), got %s", type(def.when))
+  end
+  rule.when = def.when
+  if def.action == nil then
+    fail(path, "rule field 'action' is missing: a function(record, t, ctx) that makes the writes")
+  elseif type(def.action) ~= "function" then
+    fail(path, "rule field 'action' must be a function(record, t, ctx), got %s", type(def.action))
+  end
+  rule.action = def.action
+  return rule
+end
+
+-- ---- loading -------------------------------------------------------------------------------
+
+local function read_file(path)
+  local f, e = io.open(path, "rb")
+  if not f then return nil, e end
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
+-- rules.load(path, env [, read]): read(path) -> text | nil, err (default: io.open).
+function M.load(path, env, read)
+  if type(env) ~= "table" then
+    error("rules.load: argument 2 must be the environment table for the rule", 2)
+  end
+  local text, e = (read or read_file)(path)
+  if type(text) ~= "string" then
+    error(fmt("%s: cannot read the rule: %s", path, tostring(e or "no text")), 0)
+  end
+  local chunk, why = load(text, "@" .. path, "t", env)
+  if not chunk then error(why, 0) end         -- "path:line: ..." from the parser
+  local ok, def = pcall(chunk)
+  if not ok then
+    error(type(def) == "string" and def or fmt("%s: %s", path, tostring(def)), 0)
+  end
+  return M.check(def, path)
+end
+
+-- The names in a directory. Standard Lua cannot list one: this asks `ls` (POSIX); a caller
+-- may pass its own lister to load_dir.
+local function list_dir(dir)
+  local p = io.popen("ls -1A -- '" .. gsub(dir, "'", "'\\''") .. "' 2>/dev/null")
+  if not p then return nil, "cannot list the directory" end
+  local names = {}
+  for line in p:lines() do names[#names + 1] = line end
+  local ok = p:close()
+  if not ok then return nil, "cannot list the directory (does it exist?)" end
+  return names
+end
+
+-- rules.load_dir(dir, env_for [, read [, list]]): every rule of dir, sorted by file name.
+-- env_for(path) gives each file its environment; list(dir) -> file names (default: ls).
+function M.load_dir(dir, env_for, read, list)
+  if type(env_for) ~= "function" then
+    error("rules.load_dir: argument 2 must be a function(path) returning an environment", 2)
+  end
+  local names, e = (list or list_dir)(dir)
+  if not names then error(fmt("%s: %s", dir, tostring(e)), 0) end
+  local files = {}
+  for _, n in ipairs(names) do
+    if match(n, "%.lua$") and not match(n, "_spec%.lua$") then files[#files + 1] = n end
+  end
+  sort(files)
+  local out, by_name = {}, {}
+  local base = gsub(dir, "/+$", "")
+  for _, n in ipairs(files) do
+    local path = base .. "/" .. n
+    local rule = M.load(path, env_for(path), read)
+    local other = by_name[rule.name]
+    if other then
+      error(fmt("%s: rule name '%s' is already used by %s; names must be unique in a directory",
+                path, rule.name, other.file), 0)
+    end
+    by_name[rule.name] = rule
+    out[#out + 1] = rule
+  end
+  return out
+end
+
+-- ---- streams and matching ------------------------------------------------------------------
+
+local function same(key, a, b)
+  if key == "stage" and type(a) == "string" and type(b) == "string" then
+    return lower(a) == lower(b)
+  end
+  return a == b
+end
+
+local function kind_of(list)
+  local on
+  for _, rule in ipairs(list) do
+    if on ~= nil and rule.on ~= on then
+      error(fmt("rules.stream_filter: %s is on %s, %s on %s: one stream serves one kind",
+                rule.file or rule.name, rule.on, list[1].file or list[1].name, on), 0)
+    end
+    on = rule.on
+  end
+  return on
+end
+
+-- The filter of one stream that serves every rule of `list` (all on the same kind): a where
+-- key is kept when every rule has the same value for it; the rest is left to rules.matches.
+function M.stream_filter(list)
+  kind_of(list)
+  local first = list[1]
+  local out = {}
+  if not first then return out end
+  for k, v in pairs(first.where) do
+    local common = true
+    for i = 2, #list do
+      local w = list[i].where[k]
+      if w == nil or not same(k, v, w) then common = false break end
+    end
+    if common then out[k] = v end
+  end
+  return out
+end
+
+-- The streams a list of rules (any kinds) needs: { { on =, filter =, rules = { ... } }, ... },
+-- one per kind, in the order of M.kinds, except that rules on jobs asking for different
+-- states get one stream per state (a record does not show its state, so no rule could tell).
+function M.streams(list)
+  local out = {}
+  for _, on in ipairs(M.kinds) do
+    local groups, order = {}, {}
+    for _, rule in ipairs(list) do
+      if rule.on == on then
+        local label = ""
+        for k in pairs(SERVER_ONLY[on] or {}) do label = label .. tostring(rule.where[k]) end
+        if not groups[label] then groups[label] = {}; order[#order + 1] = label end
+        local g = groups[label]
+        g[#g + 1] = rule
+      end
+    end
+    for _, label in ipairs(order) do
+      local g = groups[label]
+      out[#out + 1] = { on = on, filter = M.stream_filter(g), rules = g }
+    end
+  end
+  return out
+end
+
+-- Whether `record` passes rule.where, checked here (the stream may have applied less).
+function M.matches(rule, record)
+  for k, v in pairs(rule.where) do
+    if k == "stage" then
+      if type(v) == "string" then
+        if type(record.stage) ~= "string" or lower(record.stage) ~= lower(v) then return false end
+      elseif record.stage_id ~= v then
+        return false
+      end
+    elseif k == "job" then
+      if record.job_id ~= v then return false end
+    elseif k == "candidate" then
+      if record.candidate_id ~= v then return false end
+    elseif k == "status" then
+      if type(record.status) ~= "string" or lower(record.status) ~= lower(v) then return false end
+    elseif k == "state" then
+      -- applied by the server (see M.streams); a record that says its state is checked
+      if record.state ~= nil and record.state ~= v then return false end
+    end
+  end
+  return true
+end
+
+-- Calls rule.when (if any), then rule.action; answers whether the record matched `when`.
+-- Errors propagate: the caller decides (pcall in tests, the instruction budget in trk).
+function M.invoke(rule, record, t, ctx)
+  if rule.when ~= nil and not rule.when(record, ctx) then return false end
+  rule.action(record, t, ctx)
+  return true
+end
+
+return M

@@ -1,0 +1,157 @@
+-- tracker.scaffold: the files `trk init DIR` writes, a rules project a newcomer can follow:
+-- one rule, its spec, a README and a .gitignore.
+--
+--   for _, f in ipairs(require("tracker.scaffold").files()) do write(dir .. "/" .. f.path, f.text) end
+
+local M = {}
+
+local RULE = [[
+-- first-rule: tag every candidate who came from LinkedIn with "linkedin".
+--
+-- A rule file returns a table: which records it is about (`on`, `where`), which of them it acts
+-- on (`when`), and what it does (`action`). The reference is docs/rules.md in trk.
+return {
+  name = "first-rule",
+  on = "candidates",                    -- "applications", "candidates" or "jobs"
+  when = function(cand)
+    return cand.source == "LinkedIn"
+  end,
+  action = function(cand, t)
+    -- add_tag reads the tags first and writes nothing when the tag is there: running the rule
+    -- again is harmless
+    assert(t:add_tag(cand, "linkedin"))
+  end,
+}
+]]
+
+local SPEC = [[
+-- The spec of first_rule.lua. `trk test` runs it against an in-process emulator: no Tracker,
+-- no network, and nothing is written anywhere.
+local testing = require "tracker.testing"
+
+describe("first-rule", function()
+  local rule = testing.load_rule("first_rule.lua")     -- beside this spec
+
+  it("tags a candidate who came from LinkedIn", function()
+    local ann = testing.candidate{ name = "Ann Lee", source = "LinkedIn" }
+    local t = testing.emulator{ ann }
+    local actions = testing.run_rule(rule, t)          -- the writes the rule plans
+    assert.planned(actions, { op = "add_tag", target = ann, payload = { tag = "linkedin" } })
+    assert.planned_count(1, actions)
+  end)
+
+  it("leaves candidates from other sources", function()
+    local bo = testing.candidate{ name = "Bo Chen", source = "Referral" }
+    local actions = testing.run_rule(rule, testing.emulator{ bo })
+    assert.planned_count(0, actions)
+  end)
+
+  it("does not tag a candidate twice", function()
+    local ann = testing.candidate{ name = "Ann Lee", source = "LinkedIn", tags = { "linkedin" } }
+    local actions = testing.run_rule(rule, testing.emulator{ ann })
+    assert.planned_count(0, actions)
+  end)
+end)
+]]
+
+local README = [[
+# Tracker rules
+
+Automation rules for Tracker RMS, run by trk. Each file in `rules/` is one rule; the
+`*_spec.lua` beside it is its test.
+
+```
+rules/first_rule.lua        tags candidates who came from LinkedIn
+rules/first_rule_spec.lua   its spec
+rules/.trk/                 made by trk rules: checkpoints and the journal (not in git)
+```
+
+## 1. Test the rules
+
+```sh
+trk test
+```
+
+runs every `*_spec.lua` in this directory (`trk test rules/first_rule_spec.lua` runs one)
+against an in-process emulator (a fake Tracker inside
+trk): no credentials, no network, nothing written. It exits non-zero when a spec fails. Change
+`"LinkedIn"` in `rules/first_rule.lua` to see the spec fail, then put it back.
+
+## 2. Rehearse against a local emulator
+
+In a second terminal, start a fake Tracker with generated data:
+
+```sh
+trk emulator --generate 2000            # listening on http://127.0.0.1:8077
+```
+
+and point trk at it (these are the emulator's public demo credentials):
+
+```sh
+export TRACKER_WIDGET_URL=http://127.0.0.1:8077 TRACKER_REST_URL=http://127.0.0.1:8077
+export TRACKER_APIKEY=demo-key TRACKER_USERNAME=demo@example.com TRACKER_API_TOKEN=demo-token
+export TRACKER_RATE_LIMIT=60000         # the emulator has no rate limit; Tracker's is about 100/min
+```
+
+Then:
+
+```sh
+trk rules rules/ --since 2000-01-01T00:00:00Z            # plan: shows what the rules would do
+trk rules rules/ --since 2000-01-01T00:00:00Z --apply    # does it
+trk rules rules/                                         # again: nothing left to do
+```
+
+Without `--apply` nothing is written: trk prints the planned writes (operation, record,
+change). A new rule starts from now, so the first run looks at records changed since
+`--since`; after that trk keeps a checkpoint per rule in `rules/.trk/state.db` and each run sees
+only what changed since the last one, and never acts twice on the same change of a record.
+
+## 3. Run against Tracker
+
+```sh
+export TRACKER_REGION=us                # us, ca or global
+export TRACKER_APIKEY=...               # the widget API key
+export TRACKER_USERNAME=...             # the API user (username or email)
+export TRACKER_API_TOKEN=...            # the REST API token (applications need it)
+export TRACKER_TIMEZONE=America/Chicago # your database's time zone
+unset TRACKER_WIDGET_URL TRACKER_REST_URL TRACKER_RATE_LIMIT
+
+trk rules rules/                        # plan first, always (a new rule starts from now:
+                                        # add --since TIME to look further back)
+trk rules rules/ --apply
+trk rules rules/ --apply --watch 5m     # keep going: a run every five minutes
+```
+
+## Writing a rule
+
+Copy `rules/first_rule.lua` and its spec, rename both, and change them. A rule says which
+records it is about, when it acts and what it does:
+
+```lua
+return {
+  name = "interview-note",
+  on = "applications",
+  where = { stage = "Interview" },
+  when = function(app, ctx) return app.custom["Interview Note Sent"] ~= "Yes" end,
+  action = function(app, t, ctx)
+    assert(t:add_note(app, "Interview booked", { subject = "Interview" }))
+    assert(t:set_custom_fields(app, { ["Interview Note Sent"] = "Yes" }))
+  end,
+}
+```
+
+Make every rule safe to run again: after its writes, the record must no longer match (here the
+custom field says the note was sent). trk's docs: `docs/rules.md` (the rule format),
+`docs/testing.md` (the spec kit), `docs/client.md` (reading and writing Tracker).
+]]
+
+function M.files()
+  return {
+    { path = "rules/first_rule.lua", text = RULE },
+    { path = "rules/first_rule_spec.lua", text = SPEC },
+    { path = "README.md", text = README },
+    { path = ".gitignore", text = ".trk/\n" },
+  }
+end
+
+return M
