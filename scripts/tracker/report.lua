@@ -11,6 +11,15 @@ local CHANGE_WIDTH = 60
 
 function M.quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
+local MESSAGE_MAX = 8192   -- bytes of a script's error message that are shown
+
+-- An error message, cut to a readable size (a message is output too).
+function M.bounded(msg)
+  msg = tostring(msg)
+  if #msg <= MESSAGE_MAX then return msg end
+  return fmt("%s\n... (%d more bytes of error message)", msg:sub(1, MESSAGE_MAX), #msg - MESSAGE_MAX)
+end
+
 -- The absolute form of a path, for a run's identity.
 function M.absolute(path)
   if path:sub(1, 1) == "/" then return path end
@@ -214,9 +223,7 @@ function M.summary_text(s, sum)
   end
   local elapsed = fmt("%.1f s", sum.elapsed)
   if sum.mode == "plan" then
-    if sum.actions == 0 then
-      out[#out + 1] = fmt("trk: no writes planned (dry run, %s)\n", elapsed)
-    else
+    if sum.actions > 0 then
       out[#out + 1] = fmt("trk: %s writes planned (%s); nothing was sent. Run with --apply to "
                           .. "send them. (%s)\n", thousands(sum.actions), ops(sum.by_op), elapsed)
     end

@@ -142,7 +142,7 @@ function Session:finish(ok, msg, stop, where)
     self.journal:finish(status)
   end
   if self.plan_file then self.plan_file:close() end
-  if not ok and not interrupted then stderr(msg, "\n") end
+  if not ok and not interrupted and msg then stderr(report.bounded(msg), "\n") end
   local sum = self:summary(status, where)
   if self.json then
     io.stdout:write(self.host.env.json.encode(sum), "\n")
@@ -230,6 +230,7 @@ local function rules_pass(host, opts, list, dir, t, s)
                           failed = 0, errors = 0, skipped = 0, id = id,
                           since = cp and ttime.parse(cp) or since_opt or now, new = cp == nil }
     rule.stats = stats[#stats]
+    rule.state = {}                  -- ctx.state lasts one pass
   end
   s.rule_stats = stats
   local errors = {}
@@ -329,7 +330,6 @@ function M.rules(host, opts)
     stderr("trk rules: no rules in ", dir, " (a rule is a .lua file not ending in _spec.lua)\n")
     return EXIT.failed
   end
-  for _, rule in ipairs(list) do rule.state = {} end
   local watch = opts.watch and report.seconds(opts.watch)
   local code
   repeat

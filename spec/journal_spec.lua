@@ -1,0 +1,200 @@
+-- trk run --apply and its journal: a run killed at any point and run again applies every
+-- write exactly once. Against real `trk emulator` servers over HTTP.
+local trk = require "support.trk"
+local server = require "support.server"
+local json = require "json"
+
+local q = trk.quote
+local KILLS = tonumber(os.getenv("TRK_KILLS") or "") or 20
+local APPS = tonumber(os.getenv("TRK_KILL_APPS") or "") or 500   -- three writes each
+
+-- The job: for each of the first APPS applications by id, a note, a stage move and a custom
+-- field, each decided by the id alone, so every run of it wants the same writes.
+local SCRIPT = [[
+local tracker = require "tracker"
+local t = tracker.connect()
+local ids = {}
+for app in t:applications{} do ids[#ids + 1] = app.id end
+table.sort(ids)
+local stages = { "Screening", "Interview", "Offer" }
+for i = 1, math.min(#ids, tonumber(arg[1])) do
+  local app = t:application(ids[i])
+  assert(t:add_note(app, "journal check " .. app.id))
+  assert(t:move_to_stage(app, stages[app.id % 3 + 1]))
+  assert(t:set_custom_fields(app, { ["Recruiter Score"] = app.id % 97 }))
+end
+]]
+
+local function env_for(srv)
+  return { TRACKER_WIDGET_URL = srv.url, TRACKER_REST_URL = srv.url, TRACKER_APIKEY = "demo-key",
+           TRACKER_USERNAME = "demo@example.com", TRACKER_API_TOKEN = "demo-token",
+           TRACKER_TIMEZONE = "UTC", TRACKER_RATE_LIMIT = "false" }
+end
+
+local function state_of(srv)
+  local p = io.popen(server.PLAIN .. "curl -s " .. q(srv.url .. "/_emulator/state"))
+  local doc = json.decode(p:read("a"))
+  p:close()
+  return doc
+end
+
+-- What the job changes, comparable between two emulators: each application's stage and score,
+-- and how many times each note was written.
+local function outcome(doc)
+  local out = { notes = {}, apps = {}, nnotes = 0 }
+  for _, a in ipairs(doc.activities) do
+    if type(a.note) == "string" and a.note:find("^journal check ") then
+      out.notes[a.note] = (out.notes[a.note] or 0) + 1
+      out.nnotes = out.nnotes + 1
+    end
+  end
+  for _, a in ipairs(doc.applications) do
+    out.apps[a.id] = { stage = a.statusid, score = a.custom and a.custom["450"] }
+  end
+  return out
+end
+
+local function setup(dir)
+  trk.write(dir .. "/job.lua", SCRIPT)
+  return { "run", "job.lua", "--apply", "--", tostring(APPS) }
+end
+
+local function shell_env(env)
+  local parts = {}
+  for k, v in pairs(env) do parts[#parts + 1] = q(k .. "=" .. v) end
+  return table.concat(parts, " ")
+end
+
+describe("trk run --apply", function()
+  after_each(function()
+    server.stop_all()
+    trk.cleanup()
+  end)
+
+  it("plans without sending unless --apply is given, and the plan lists every action", function()
+    local srv = server.start({ "--generate", "60", "--admin" })
+    local dir = trk.tmpdir()
+    trk.write(dir .. "/job.lua", SCRIPT)
+    local before = outcome(state_of(srv))
+    local r = trk.exec({ "run", "job.lua", "--plan", "plan.jsonl", "--", "5" },
+                       { cwd = dir, env = env_for(srv) })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.same(before, outcome(state_of(srv)))
+    assert.is_truthy(r.stdout:find("add_note", 1, true), r.stdout)
+    assert.is_truthy(r.stdout:find("stage → ", 1, true), r.stdout)
+    assert.is_truthy(r.stderr:find("15 writes planned (5 add_note, 5 move_to_stage, 5 "
+                                   .. "set_custom_fields); nothing was sent", 1, true), r.stderr)
+    local lines = 0
+    for line in io.lines(dir .. "/plan.jsonl") do
+      local a = json.decode(line)
+      assert.are.equal("planned", a.status)
+      assert.are.equal("application", a.target.kind)
+      lines = lines + 1
+    end
+    assert.are.equal(15, lines)
+    assert.is_nil(io.open(dir .. "/.trk/state.db"))     -- a dry run keeps no journal
+  end)
+
+  it("applies once, and a second run of a completed job is a new run", function()
+    local srv = server.start({ "--generate", "60", "--admin" })
+    local dir = trk.tmpdir()
+    trk.write(dir .. "/job.lua", SCRIPT)
+    local r = trk.exec({ "run", "job.lua", "--apply", "--", "4" }, { cwd = dir, env = env_for(srv) })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.is_truthy(r.stderr:find("12 writes: 12 applied", 1, true), r.stderr)
+    assert.are.equal(4, outcome(state_of(srv)).nnotes)
+    local j = trk.exec({ "journal", "--state", dir .. "/.trk/state.db" })
+    assert.are.equal(0, j.code, j.stderr)
+    assert.is_truthy(j.stdout:find("1%s+%S+%s+complete%s+1%s+12%s+12%s+0%s+0%s+trk run job.lua"), j.stdout)
+    local js = trk.exec({ "journal", "--state", dir .. "/.trk/state.db", "--run", "1", "--json" })
+    local n = 0
+    for line in js.stdout:gmatch("[^\n]+") do
+      assert.are.equal("done", json.decode(line).status)
+      n = n + 1
+    end
+    assert.are.equal(12, n)
+  end)
+
+  it("killed at random points at least " .. KILLS .. " times, ends as an uninterrupted run does",
+     function()
+    -- the reference: the same job on the same data, never interrupted
+    local ref_srv = server.start({ "--generate", "400", "--seed", "7", "--admin" })
+    local ref_dir = trk.tmpdir()
+    local t0 = server.now()
+    local r = trk.exec(setup(ref_dir), { cwd = ref_dir, env = env_for(ref_srv) })
+    local ref_secs = server.now() - t0
+    assert.are.equal(0, r.code, r.stderr)
+    local want = outcome(state_of(ref_srv))
+    local total = 3 * math.min(APPS, #state_of(ref_srv).applications)
+    assert.is_true(total >= 900, "the job makes " .. total .. " writes")
+    local shown = tostring(total):reverse():gsub("(%d%d%d)(%d)", "%1,%2"):reverse()
+    assert.is_truthy(r.stderr:find(shown .. " writes: " .. shown .. " applied", 1, true), r.stderr)
+
+    local srv = server.start({ "--generate", "400", "--seed", "7", "--admin" })
+    local dir = trk.tmpdir()
+    local argv = setup(dir)
+    local cmd = { "cd", q(dir), "&&", server.PLAIN, "exec env", shell_env(env_for(srv)) }
+    if os.getenv("TRK_SANITIZE") then cmd[#cmd + 1] = "ASAN_OPTIONS=detect_leaks=0" end
+    cmd[#cmd + 1] = q(trk.bin)
+    for _, a in ipairs(argv) do cmd[#cmd + 1] = q(a) end
+    local line = table.concat(cmd, " ")
+    math.randomseed(os.time())
+    -- kill points spread so that KILLS interruptions cover about 3/4 of an uninterrupted run
+    local window = 1.5 * ref_secs / KILLS
+    local kills, ints, done = 0, 0, false
+    for i = 1, KILLS * 3 do
+      local delay = 0.01 + math.random() * window
+      local sig = i % 4 == 0 and "INT" or "KILL"
+      local status = os.execute(string.format(
+        "{ (%s) >/dev/null 2>&1 & pid=$!; sleep %.3f; kill -%s $pid; wait $pid; } 2>/dev/null",
+        line, delay, sig))
+      if status then done = true break end     -- finished before the signal came
+      if sig == "INT" then ints = ints + 1 else kills = kills + 1 end
+      if kills + ints >= KILLS then break end
+    end
+    assert.is_true(kills + ints >= KILLS, "only " .. (kills + ints) .. " interruptions")
+    -- then run it to the end, as a user would after the last interruption
+    if not done then
+      r = trk.exec(argv, { cwd = dir, env = env_for(srv) })
+      assert.are.equal(0, r.code, r.stderr)
+    end
+    local got = outcome(state_of(srv))
+    for note, n in pairs(got.notes) do
+      assert.are.equal(1, n, "note '" .. note .. "' written " .. n .. " times")
+    end
+    assert.are.same(want, got)
+    -- the journal shows the resumed run, complete, with nothing left unsettled
+    local j = trk.exec({ "journal", "--state", dir .. "/.trk/state.db", "--json" })
+    local runs = {}
+    for l in j.stdout:gmatch("[^\n]+") do runs[#runs + 1] = json.decode(l) end
+    assert.are.equal(1, #runs)
+    assert.are.equal("complete", runs[1].status)
+    assert.are.equal(total, runs[1].done)
+    assert.are.equal(0, runs[1].unsettled)
+    assert.is_true(runs[1].attempts > KILLS // 2, "attempts: " .. runs[1].attempts)
+  end)
+
+  it("Ctrl-C stops at a safe point, says how far it got, and the next run resumes", function()
+    local srv = server.start({ "--generate", "100", "--admin", "--latency", "20" })
+    local dir = trk.tmpdir()
+    trk.write(dir .. "/job.lua", SCRIPT)
+    local errfile = dir .. "/err.txt"
+    local cmd = { "cd", q(dir), "&&", server.PLAIN, "exec env", shell_env(env_for(srv)) }
+    if os.getenv("TRK_SANITIZE") then cmd[#cmd + 1] = "ASAN_OPTIONS=detect_leaks=0" end
+    cmd[#cmd + 1] = q(trk.bin) .. " run job.lua --apply -- 30"
+    local ok, _, code = os.execute(string.format(
+      "(%s) >/dev/null 2>%s & pid=$!; sleep 1.5; kill -INT $pid; wait $pid",
+      table.concat(cmd, " "), q(errfile)))
+    assert.is_falsy(ok)
+    assert.are.equal(130, code)
+    local err = trk.slurp(errfile)
+    assert.is_truthy(err:find("trk: interrupted", 1, true), err)
+    assert.is_truthy(err:find("Run the same command again to resume", 1, true), err)
+    local applied = tonumber(err:match("(%d+) applied"))
+    assert.is_truthy(applied and applied > 0 and applied < 90, err)
+    local r = trk.exec({ "run", "job.lua", "--apply", "--", "30" }, { cwd = dir, env = env_for(srv) })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.is_truthy(r.stderr:find("(resumed)", 1, true), r.stderr)
+    assert.are.equal(30, outcome(state_of(srv)).nnotes)
+  end)
+end)
