@@ -2,6 +2,7 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+MAKEFLAGS  += --no-print-directory
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian 12 packages the build, the tests and the demo need.
@@ -38,7 +39,7 @@ test: build asan
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS)
 
 demo: build
-	$(BUILD)/trk run examples/hello.lua -- demo
+	examples/demo.sh $(BUILD)/trk
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

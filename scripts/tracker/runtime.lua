@@ -37,12 +37,14 @@ local function new_session(host, opts, what)
     if not f then return nil, fmt("--plan: cannot write %s", e) end
     s.plan_file = f
   end
+  s.state = opts.state or what.default_state
   if s.apply then
-    s.state = opts.state or what.default_state
     local j, e = journal.open(host, s.state, true)
     if not j then return nil, e end
     s.journal = j
     s.run, s.resumed = j:begin(what.identity, what.command)
+  elseif what.reads_state then
+    s.store = journal.open(host, s.state, false)    -- checkpoints, when there is a store
   end
   return s
 end
@@ -76,9 +78,11 @@ function Session:perform(action, send, client)
                   payload = action.payload, key = action.key, rule = rule and rule.name }
   if #self.planned < report.PLAN_ROWS then self.planned[#self.planned + 1] = entry end
   local res
+  local scope = self.scope
   if not self.journal then
     res = table.pack("planned", pretend(self, action))
   else
+    if scope then scope.pending = scope.pending + 1 end
     res = table.pack(self.journal:perform(action, send, client))
   end
   local outcome = res[1]
@@ -91,8 +95,23 @@ function Session:perform(action, send, client)
     if #self.failed < report.PLAN_ROWS then self.failed[#self.failed + 1] = entry end
   end
   if self.plan_file then self.plan_file:write(report.plan_line(entry, self.host.env.json), "\n") end
+  if scope and self.journal then
+    scope.pending = scope.pending - 1
+    if outcome == "failed" or outcome == "unknown" then scope.failed = scope.failed + 1 end
+    self:settled(scope)
+  end
   self.progress:update(self)
   return table.unpack(res, 2, res.n)
+end
+
+-- A rule acted on a record's change once its invocation has returned and every write it made
+-- has settled (writes in a batch settle later): only then, and only if none failed, is the
+-- change marked handled, so a crash or a failure before that lets the next run finish it.
+function Session:settled(scope)
+  if scope.returned and scope.pending == 0 and scope.failed == 0 and not scope.marked then
+    scope.marked = true
+    self.journal:set_handled(scope.rule, scope.kind, scope.id, scope.change)
+  end
 end
 
 -- The `tracker` module scripts see: the real one, whose connect sends every write of the
@@ -222,10 +241,11 @@ local function rules_pass(host, opts, list, dir, t, s)
   local now = host.now() or os.time()
   local started = os.time()
   local j = s.journal
+  local store = j or s.store
   local stats, ok_all, stopped = {}, true, nil
   for _, rule in ipairs(list) do
-    local id = dir .. "/" .. rule.name
-    local cp = j and j:checkpoint(id)
+    local id = rule.name             -- the store is the directory's own (by default)
+    local cp = store and store:checkpoint(id)
     stats[#stats + 1] = { name = rule.name, file = rule.file, seen = 0, matched = 0, actions = 0,
                           failed = 0, errors = 0, skipped = 0, id = id,
                           since = cp and ttime.parse(cp) or since_opt or now, new = cp == nil }
@@ -254,17 +274,18 @@ local function rules_pass(host, opts, list, dir, t, s)
           r.seen = r.seen + 1
           if at and (newest[rule] == nil or at > newest[rule]) then newest[rule] = at end
           local change = tostring(record.updated_at)
-          if j and j:handled(r.id, stream.on, record.id, change) then
+          if store and store:handled(r.id, stream.on, record.id, change) then
             r.skipped = r.skipped + 1
           else
             local ctx = { rule = rule.name, now = now, since = journal.iso(r.since),
                           apply = s.apply, state = rule.state }
-            local scope = { pending = 0, failed = 0 }
+            local scope = { pending = 0, failed = 0, rule = r.id, kind = stream.on,
+                            id = record.id, change = change }
             s.rule, s.scope = r, scope
             if j then j.scope = concat({ r.id, record.id, change }, "|") end
             local ok, matched, why, where = host.budget_call(budget, rules_mod.invoke, rule,
                                                              record, t, ctx)
-            s.rule = nil
+            s.rule, s.scope = nil, nil
             if not ok and why == "interrupt" then
               stopped = where
               return false
@@ -276,7 +297,10 @@ local function rules_pass(host, opts, list, dir, t, s)
                                       message = tostring(matched), budget = why == "budget" }
             elseif matched then
               r.matched = r.matched + 1
-              if j and r.failed == 0 then j:set_handled(r.id, stream.on, record.id, change) end
+              if j then
+                scope.returned = true
+                s:settled(scope)
+              end
             end
           end
         end
@@ -336,7 +360,7 @@ function M.rules(host, opts)
     local s, e = new_session(host, opts, {
       identity = identity(host, { "rules", report.absolute(dir) }),
       command = "trk rules " .. dir,
-      default_state = dir .. "/.trk/state.db",
+      default_state = dir .. "/.trk/state.db", reads_state = true,
     })
     if not s then
       stderr("trk rules: ", e, "\n")
@@ -353,6 +377,7 @@ function M.rules(host, opts)
     t:close()
     code = s:finish(all_ok, nil, stopped and "interrupt" or nil, stopped)
     if s.journal then s.journal:close() end
+    if s.store then s.store:close() end
     if not watch or code == EXIT.interrupted then break end
   until not host.sleep(watch)
   if host.interrupted() then code = EXIT.interrupted end
