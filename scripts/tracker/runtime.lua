@@ -176,7 +176,19 @@ end
 
 function Session:summary(status, where)
   local c = self.counts
+  local rules, errors
+  if self.rule_stats then
+    rules = {}
+    for _, r in ipairs(self.rule_stats) do
+      rules[#rules + 1] = { name = r.name, file = r.file, seen = r.seen, matched = r.matched,
+                            actions = r.actions, failed = r.failed, errors = r.errors,
+                            already_handled = r.skipped, since = journal.iso(r.since),
+                            new = r.new }
+    end
+    errors = self.errors
+  end
   return {
+    rules = rules, errors = errors,
     mode = self.apply and "apply" or "plan", status = status, where = where ~= "" and where or nil,
     actions = self.nplanned, planned = c.planned or 0, applied = c.done or 0,
     skipped = c.skipped or 0, failed = c.failed or 0, unknown = c.unknown or 0,
