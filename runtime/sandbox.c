@@ -183,7 +183,14 @@ static void sbx_hook (lua_State *L, lua_Debug *ar) {
     }
   }
   if (S->killed) sbx_raise(L, S);
-  if (S->stop) return;                /* already unwinding */
+  if (S->stop) {                      /* unwinding: script code met on the way (a __close
+                                         handler) stops again; the host's own code runs on */
+    if (S->interruptible) {
+      lua_getfield(L, LUA_REGISTRYINDEX, TRK_STOP_KEY);
+      lua_error(L);
+    }
+    return;
+  }
   if (sbx_interrupts && S->interruptible) sbx_stop(L, S, TRK_STOP_INTERRUPT);
   if (S->budget && S->budget_used > S->budget) sbx_stop(L, S, TRK_STOP_BUDGET);
 }

@@ -195,7 +195,8 @@ static int sbx_pcall (lua_State *L) {
 /* Calls the script's message handler, unless a limit stopped the run: an error raised by
    the limit hook reaches the handler while Lua has hooks switched off. */
 static int sbx_handler (lua_State *L) {
-  if (trk_sandbox_killed(trk_sandbox_of(L))) return 1;
+  trk_sandbox *S = trk_sandbox_of(L);
+  if (trk_sandbox_killed(S) || trk_sandbox_stopped(S)) return 1;
   return sbx_original(L, 1);
 }
 

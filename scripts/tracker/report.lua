@@ -8,6 +8,7 @@ local fmt, concat, rep = string.format, table.concat, string.rep
 M.PLAN_ROWS = 200          -- rows of the plan table (all of them go to --plan FILE)
 local PROGRESS_EVERY = 0.1 -- seconds between two redraws of the progress line
 local CHANGE_WIDTH = 60
+local ERRORS_SHOWN = 5     -- errors listed per rule in the plain summary
 
 function M.quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
@@ -210,11 +211,29 @@ function M.summary_text(s, sum)
     end
     out[#out + 1] = table_text({ "rule", "seen", "matched", sum.mode == "apply" and "applied" or "planned",
                                  "errors", "changes" }, rows)
+    local shown, hidden = {}, {}
     for _, e in ipairs(s.errors or {}) do
-      out[#out + 1] = fmt("error: %s%s: %s %s: %s\n", e.rule and "rule " .. e.rule or "stream",
-                          e.where and e.where ~= "" and " at " .. e.where or "",
-                          e.kind and e.kind:gsub("s$", "") or "record", tostring(e.record or ""),
-                          e.message)
+      local key = e.rule or ""
+      shown[key] = (shown[key] or 0) + 1
+      if shown[key] <= ERRORS_SHOWN then
+        local msg = tostring(e.message)
+        if e.where and e.where ~= "" and msg:sub(1, #e.where) ~= e.where then
+          msg = e.where .. ": " .. msg
+        end
+        out[#out + 1] = fmt("error: %s%s: %s\n", e.rule and "rule " .. e.rule or "stream",
+                            e.record and fmt(", %s %s", e.kind and e.kind:gsub("s$", "") or "record",
+                                             tostring(e.record)) or "",
+                            msg:match("^[^\n]*"))
+      else
+        hidden[key] = (hidden[key] or 0) + 1
+      end
+    end
+    local keys = {}
+    for key in pairs(hidden) do keys[#keys + 1] = key end
+    table.sort(keys)
+    for _, key in ipairs(keys) do
+      local n = hidden[key]
+      out[#out + 1] = fmt("error: rule %s: %s more errors like these (trk rules --json lists them all)\n", key, thousands(n))
     end
   end
   for _, e in ipairs(s.failed) do
