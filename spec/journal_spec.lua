@@ -25,6 +25,10 @@ for i = 1, math.min(#ids, tonumber(arg[1])) do
 end
 ]]
 
+-- The same job with the writes in flight four at a time.
+local BATCHED = SCRIPT:gsub("for i = 1, math.min", "t:batch(function()\nfor i = 1, math.min")
+                      :gsub("\nend\n$", "\nend\nend)\n")
+
 local function env_for(srv)
   return { TRACKER_WIDGET_URL = srv.url, TRACKER_REST_URL = srv.url, TRACKER_APIKEY = "demo-key",
            TRACKER_USERNAME = "demo@example.com", TRACKER_API_TOKEN = "demo-token",
@@ -54,8 +58,8 @@ local function outcome(doc)
   return out
 end
 
-local function setup(dir)
-  trk.write(dir .. "/job.lua", SCRIPT)
+local function setup(dir, source)
+  trk.write(dir .. "/job.lua", source or SCRIPT)
   return { "run", "job.lua", "--apply", "--", tostring(APPS) }
 end
 
@@ -115,13 +119,14 @@ describe("trk run --apply", function()
     assert.are.equal(12, n)
   end)
 
-  it("killed at random points at least " .. KILLS .. " times, ends as an uninterrupted run does",
-     function()
+  for _, case in ipairs({ { "one write at a time", SCRIPT }, { "in t:batch", BATCHED } }) do
+  it("killed at random points at least " .. KILLS .. " times (" .. case[1] .. "), ends as an "
+     .. "uninterrupted run does", function()
     -- the reference: the same job on the same data, never interrupted
     local ref_srv = server.start({ "--generate", "400", "--seed", "7", "--admin" })
     local ref_dir = trk.tmpdir()
     local t0 = server.now()
-    local r = trk.exec(setup(ref_dir), { cwd = ref_dir, env = env_for(ref_srv) })
+    local r = trk.exec(setup(ref_dir, case[2]), { cwd = ref_dir, env = env_for(ref_srv) })
     local ref_secs = server.now() - t0
     assert.are.equal(0, r.code, r.stderr)
     local want = outcome(state_of(ref_srv))
@@ -132,7 +137,7 @@ describe("trk run --apply", function()
 
     local srv = server.start({ "--generate", "400", "--seed", "7", "--admin" })
     local dir = trk.tmpdir()
-    local argv = setup(dir)
+    local argv = setup(dir, case[2])
     local cmd = { "cd", q(dir), "&&", server.PLAIN, "exec env", shell_env(env_for(srv)) }
     if os.getenv("TRK_SANITIZE") then cmd[#cmd + 1] = "ASAN_OPTIONS=detect_leaks=0" end
     cmd[#cmd + 1] = q(trk.bin)
@@ -173,6 +178,7 @@ describe("trk run --apply", function()
     assert.are.equal(0, runs[1].unsettled)
     assert.is_true(runs[1].attempts > KILLS // 2, "attempts: " .. runs[1].attempts)
   end)
+  end
 
   it("Ctrl-C stops at a safe point, says how far it got, and the next run resumes", function()
     local srv = server.start({ "--generate", "100", "--admin", "--latency", "20" })

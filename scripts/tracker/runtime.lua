@@ -32,6 +32,7 @@ local function new_session(host, opts, what)
                            started = host.clock(), planned = {}, counts = {}, failed = {},
                            nplanned = 0, by_op = {}, what = what }, Session)
   s.progress = report.progress(host, not s.json)
+  s.progress.session = s
   if opts.plan then
     local f, e = io.open(opts.plan, "w")
     if not f then return nil, fmt("--plan: cannot write %s", e) end
