@@ -117,9 +117,12 @@ end
 
 -- The `tracker` module scripts see: the real one, whose connect sends every write of the
 -- clients it makes through this session, and without the raw transport (which would not).
+local real_tracker     -- the module as loaded, before install() puts the facade in its place
+
 function Session:install()
   local host = self.host
-  local real = host.env.require("tracker")
+  real_tracker = real_tracker or host.env.require("tracker")
+  local real = real_tracker
   local facade = {}
   for k, v in pairs(real) do
     if k ~= "transport" then facade[k] = v end
@@ -393,7 +396,10 @@ function M.rules(host, opts)
     if s.store then s.store:close() end
     if not watch or code == EXIT.interrupted then break end
   until not host.sleep(watch)
-  if host.interrupted() then code = EXIT.interrupted end
+  if host.interrupted() and code ~= EXIT.interrupted then
+    stderr("trk rules: stopped watching (interrupted between two passes; nothing was in flight)\n")
+    code = EXIT.interrupted
+  end
   return code
 end
 
