@@ -29,18 +29,7 @@ end
 local BATCHED = SCRIPT:gsub("for i = 1, math.min", "t:batch(function()\nfor i = 1, math.min")
                       :gsub("\nend\n$", "\nend\nend)\n")
 
-local function env_for(srv)
-  return { TRACKER_WIDGET_URL = srv.url, TRACKER_REST_URL = srv.url, TRACKER_APIKEY = "demo-key",
-           TRACKER_USERNAME = "demo@example.com", TRACKER_API_TOKEN = "demo-token",
-           TRACKER_TIMEZONE = "UTC", TRACKER_RATE_LIMIT = "false" }
-end
 
-local function state_of(srv)
-  local p = io.popen(server.PLAIN .. "curl -s " .. q(srv.url .. "/_emulator/state"))
-  local doc = json.decode(p:read("a"))
-  p:close()
-  return doc
-end
 
 -- What the job changes, comparable between two emulators: each application's stage and score,
 -- and how many times each note was written.
@@ -63,11 +52,6 @@ local function setup(dir, source)
   return { "run", "job.lua", "--apply", "--", tostring(APPS) }
 end
 
-local function shell_env(env)
-  local parts = {}
-  for k, v in pairs(env) do parts[#parts + 1] = q(k .. "=" .. v) end
-  return table.concat(parts, " ")
-end
 
 describe("trk run --apply", function()
   after_each(function()
@@ -79,11 +63,11 @@ describe("trk run --apply", function()
     local srv = server.start({ "--generate", "60", "--admin" })
     local dir = trk.tmpdir()
     trk.write(dir .. "/job.lua", SCRIPT)
-    local before = outcome(state_of(srv))
+    local before = outcome(server.state(srv))
     local r = trk.exec({ "run", "job.lua", "--plan", "plan.jsonl", "--", "5" },
-                       { cwd = dir, env = env_for(srv) })
+                       { cwd = dir, env = server.client_env(srv) })
     assert.are.equal(0, r.code, r.stderr)
-    assert.are.same(before, outcome(state_of(srv)))
+    assert.are.same(before, outcome(server.state(srv)))
     assert.is_truthy(r.stdout:find("add_note", 1, true), r.stdout)
     assert.is_truthy(r.stdout:find("stage → ", 1, true), r.stdout)
     assert.is_truthy(r.stderr:find("15 writes planned (5 add_note, 5 move_to_stage, 5 "
@@ -103,10 +87,10 @@ describe("trk run --apply", function()
     local srv = server.start({ "--generate", "60", "--admin" })
     local dir = trk.tmpdir()
     trk.write(dir .. "/job.lua", SCRIPT)
-    local r = trk.exec({ "run", "job.lua", "--apply", "--", "4" }, { cwd = dir, env = env_for(srv) })
+    local r = trk.exec({ "run", "job.lua", "--apply", "--", "4" }, { cwd = dir, env = server.client_env(srv) })
     assert.are.equal(0, r.code, r.stderr)
     assert.is_truthy(r.stderr:find("12 writes: 12 applied", 1, true), r.stderr)
-    assert.are.equal(4, outcome(state_of(srv)).nnotes)
+    assert.are.equal(4, outcome(server.state(srv)).nnotes)
     local j = trk.exec({ "journal", "--state", dir .. "/.trk/state.db" })
     assert.are.equal(0, j.code, j.stderr)
     assert.is_truthy(j.stdout:find("1%s+%S+%s+complete%s+1%s+12%s+12%s+0%s+0%s+trk run job.lua"), j.stdout)
@@ -126,11 +110,11 @@ describe("trk run --apply", function()
     local ref_srv = server.start({ "--generate", "400", "--seed", "7", "--admin" })
     local ref_dir = trk.tmpdir()
     local t0 = server.now()
-    local r = trk.exec(setup(ref_dir, case[2]), { cwd = ref_dir, env = env_for(ref_srv) })
+    local r = trk.exec(setup(ref_dir, case[2]), { cwd = ref_dir, env = server.client_env(ref_srv) })
     local ref_secs = server.now() - t0
     assert.are.equal(0, r.code, r.stderr)
-    local want = outcome(state_of(ref_srv))
-    local total = 3 * math.min(APPS, #state_of(ref_srv).applications)
+    local want = outcome(server.state(ref_srv))
+    local total = 3 * math.min(APPS, #server.state(ref_srv).applications)
     assert.is_true(total >= 900, "the job makes " .. total .. " writes")
     local shown = tostring(total):reverse():gsub("(%d%d%d)(%d)", "%1,%2"):reverse()
     assert.is_truthy(r.stderr:find(shown .. " writes: " .. shown .. " applied", 1, true), r.stderr)
@@ -138,7 +122,8 @@ describe("trk run --apply", function()
     local srv = server.start({ "--generate", "400", "--seed", "7", "--admin" })
     local dir = trk.tmpdir()
     local argv = setup(dir, case[2])
-    local cmd = { "cd", q(dir), "&&", server.PLAIN, "exec env", shell_env(env_for(srv)) }
+    local cmd = { "cd", q(dir), "&&", server.PLAIN, "exec env",
+                  server.shell_env(server.client_env(srv)) }
     if os.getenv("TRK_SANITIZE") then cmd[#cmd + 1] = "ASAN_OPTIONS=detect_leaks=0" end
     cmd[#cmd + 1] = q(trk.bin)
     for _, a in ipairs(argv) do cmd[#cmd + 1] = q(a) end
@@ -160,10 +145,10 @@ describe("trk run --apply", function()
     assert.is_true(kills + ints >= KILLS, "only " .. (kills + ints) .. " interruptions")
     -- then run it to the end, as a user would after the last interruption
     if not done then
-      r = trk.exec(argv, { cwd = dir, env = env_for(srv) })
+      r = trk.exec(argv, { cwd = dir, env = server.client_env(srv) })
       assert.are.equal(0, r.code, r.stderr)
     end
-    local got = outcome(state_of(srv))
+    local got = outcome(server.state(srv))
     for note, n in pairs(got.notes) do
       assert.are.equal(1, n, "note '" .. note .. "' written " .. n .. " times")
     end
@@ -185,7 +170,8 @@ describe("trk run --apply", function()
     local dir = trk.tmpdir()
     trk.write(dir .. "/job.lua", SCRIPT)
     local errfile = dir .. "/err.txt"
-    local cmd = { "cd", q(dir), "&&", server.PLAIN, "exec env", shell_env(env_for(srv)) }
+    local cmd = { "cd", q(dir), "&&", server.PLAIN, "exec env",
+                  server.shell_env(server.client_env(srv)) }
     if os.getenv("TRK_SANITIZE") then cmd[#cmd + 1] = "ASAN_OPTIONS=detect_leaks=0" end
     cmd[#cmd + 1] = q(trk.bin) .. " run job.lua --apply -- 30"
     local ok, _, code = os.execute(string.format(
@@ -198,9 +184,9 @@ describe("trk run --apply", function()
     assert.is_truthy(err:find("Run the same command again to resume", 1, true), err)
     local applied = tonumber(err:match("(%d+) applied"))
     assert.is_truthy(applied and applied > 0 and applied < 90, err)
-    local r = trk.exec({ "run", "job.lua", "--apply", "--", "30" }, { cwd = dir, env = env_for(srv) })
+    local r = trk.exec({ "run", "job.lua", "--apply", "--", "30" }, { cwd = dir, env = server.client_env(srv) })
     assert.are.equal(0, r.code, r.stderr)
     assert.is_truthy(r.stderr:find("(resumed)", 1, true), r.stderr)
-    assert.are.equal(30, outcome(state_of(srv)).nnotes)
+    assert.are.equal(30, outcome(server.state(srv)).nnotes)
   end)
 end)

@@ -3,8 +3,6 @@
 -- directory.
 local trk = require "support.trk"
 local server = require "support.server"
-local tracker = require "tracker"
-local json = require "json"
 
 local M = {}
 
@@ -13,9 +11,7 @@ M.dir = trk.root .. "/examples/migrations"
 -- Starts an emulator of n generated candidates; returns it with the environment for trk.
 function M.start(n)
   local s = server.start({ "--generate", tostring(n or 200), "--admin", "--timezone", "UTC" })
-  s.env = { TRACKER_WIDGET_URL = s.url, TRACKER_REST_URL = s.url, TRACKER_APIKEY = "demo-key",
-            TRACKER_USERNAME = "demo@example.com", TRACKER_API_TOKEN = "demo-token",
-            TRACKER_TIMEZONE = "UTC", TRACKER_RATE_LIMIT = "60000" }
+  s.env = server.client_env(s, "60000")
   return s
 end
 
@@ -24,14 +20,7 @@ function M.stop()
   trk.cleanup()
 end
 
--- The emulator's whole database, as GET /_emulator/state answers it.
-function M.state(s)
-  local tr = tracker.transport.curl()
-  local status, _, body = tr:request({ method = "GET", url = s.url .. "/_emulator/state" })
-  tr:close()
-  assert(status == 200, "GET /_emulator/state answered " .. tostring(status))
-  return json.decode(body)
-end
+M.state = server.state
 
 -- `trk run SCRIPT OPTIONS... -- ARGS...` from this directory, against the emulator s.
 function M.run(s, script, options, args)

@@ -264,8 +264,8 @@ function M:actions(run, failed_only)
 end
 
 function M:failures()
-  return self.db:rows("SELECT run, seq, op, kind, target_id, target_name, status, code, error "
-                      .. "FROM actions WHERE status IN ('failed', 'unknown', 'pending') "
+  return self.db:rows("SELECT run, seq, op, kind, target_id, target_name, payload, status, code, "
+                      .. "error FROM actions WHERE status IN ('failed', 'unknown', 'pending') "
                       .. "ORDER BY run, seq")
 end
 

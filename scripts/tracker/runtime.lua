@@ -25,6 +25,7 @@ end
 
 local Session = {}
 Session.__index = Session
+local hold
 
 -- opts: the command line's host options; what: { identity =, command =, default_state = }
 local function new_session(host, opts, what)
@@ -98,11 +99,19 @@ function Session:perform(action, send, client)
   if self.plan_file then self.plan_file:write(report.plan_line(entry, self.host.env.json), "\n") end
   if scope and self.journal then
     scope.pending = scope.pending - 1
-    if outcome == "failed" or outcome == "unknown" then scope.failed = scope.failed + 1 end
+    if outcome == "failed" or outcome == "unknown" then
+      scope.failed = scope.failed + 1
+      hold(scope.stats, scope.at)
+    end
     self:settled(scope)
   end
   self.progress:update(self)
   return table.unpack(res, 2, res.n)
+end
+
+-- Keeps a rule's checkpoint from passing a change it failed on, so the next run sees it again.
+hold = function(stats, at)
+  if stats and at and (stats.hold == nil or at < stats.hold) then stats.hold = at end
 end
 
 -- A rule acted on a record's change once its invocation has returned and every write it made
@@ -296,7 +305,7 @@ local function rules_pass(host, opts, list, dir, t, s)
             local ctx = { rule = rule.name, now = now, since = journal.iso(r.since),
                           apply = s.apply, state = rule.state }
             local scope = { pending = 0, failed = 0, rule = r.id, kind = stream.on,
-                            id = record.id, change = change }
+                            id = record.id, change = change, stats = r, at = at }
             s.rule, s.scope = r, scope
             if j then j.scope = concat({ r.id, record.id, change }, "|") end
             local ok, matched, why, where = host.budget_call(budget, rules_mod.invoke, rule,
@@ -307,6 +316,7 @@ local function rules_pass(host, opts, list, dir, t, s)
               return false
             elseif not ok then
               r.errors = r.errors + 1
+              hold(r, at)
               ok_all = false
               errors[#errors + 1] = { rule = rule.name, file = rule.file, where = where,
                                       record = record.id, kind = stream.on,
@@ -348,6 +358,7 @@ local function rules_pass(host, opts, list, dir, t, s)
         local r = rule.stats
         local cp = math.min(newest[rule] or math.huge, started - CHECKPOINT_MARGIN)
         if r.new and not newest[rule] then cp = math.max(r.since, math.min(started - CHECKPOINT_MARGIN, now)) end
+        if r.hold then cp = math.min(cp, r.hold) end
         cp = math.max(cp, r.since)
         j:set_checkpoint(r.id, stream.on, journal.iso(cp))
       end
@@ -444,7 +455,8 @@ function M.test(host, opts)
   local paths = 0
   for _, a in ipairs(opts.args) do
     argv[#argv + 1] = a
-    if a:sub(1, 1) ~= "-" then paths = paths + 1 end
+    -- a word that names no file is an option's value (`-o TAP`), not a path
+    if a:sub(1, 1) ~= "-" and exists(a) then paths = paths + 1 end
   end
   if paths == 0 then argv[#argv + 1] = "." end
   local env = {

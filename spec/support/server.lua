@@ -43,6 +43,29 @@ function M.stop_all()
   running = {}
 end
 
+-- The environment that points trk at emulator s with the demo credentials, UTC, and no rate
+-- budget (or `rate`, a TRACKER_RATE_LIMIT value).
+function M.client_env(s, rate)
+  return { TRACKER_WIDGET_URL = s.url, TRACKER_REST_URL = s.url, TRACKER_APIKEY = "demo-key",
+           TRACKER_USERNAME = "demo@example.com", TRACKER_API_TOKEN = "demo-token",
+           TRACKER_TIMEZONE = "UTC", TRACKER_RATE_LIMIT = rate or "false" }
+end
+
+-- env as "K=V ..." words for a shell line.
+function M.shell_env(env)
+  local parts = {}
+  for k, v in pairs(env) do parts[#parts + 1] = q(k .. "=" .. v) end
+  return table.concat(parts, " ")
+end
+
+-- The emulator's whole database, as GET /_emulator/state answers it (started with --admin).
+function M.state(s)
+  local p = io.popen(M.PLAIN .. "curl -sf " .. q(s.url .. "/_emulator/state"))
+  local body = p:read("a")
+  p:close()
+  return require("json").decode(body)
+end
+
 -- Seconds on a monotonic clock (plain lua5.4 has none: /proc/uptime has hundredths).
 function M.now()
   local f = assert(io.open("/proc/uptime"))
