@@ -152,24 +152,18 @@ static int store_tostring (lua_State *L) {
   return 1;
 }
 
-/* Creates the directory holding path when it is missing (one level: ".trk/"). */
-static int store_mkdir (const char *path, char *err, size_t errlen) {
+/* Creates the directory holding path when it is missing (one level: ".trk/"); the directory
+   goes to dir. Returns 0, or the errno of the failure. */
+static int store_mkdir (const char *path, char *dir, size_t n) {
   const char *slash = strrchr(path, '/');
-  char dir[4096];
   struct stat st;
-  if (slash == NULL || slash == path) return 1;
-  if ((size_t)(slash - path) >= sizeof dir) {
-    snprintf(err, errlen, "path too long");
-    return 0;
-  }
+  dir[0] = '\0';
+  if (slash == NULL || slash == path) return 0;
+  if ((size_t)(slash - path) >= n) return ENAMETOOLONG;
   memcpy(dir, path, (size_t)(slash - path));
   dir[slash - path] = '\0';
-  if (stat(dir, &st) == 0) return 1;
-  if (mkdir(dir, 0777) != 0) {
-    snprintf(err, errlen, "cannot create directory %s: %s", dir, strerror(errno));
-    return 0;
-  }
-  return 1;
+  if (stat(dir, &st) == 0 || mkdir(dir, 0777) == 0) return 0;
+  return errno;
 }
 
 /* store.open(path [, create]): the store at path, or nil, message. Without create, a missing
@@ -177,13 +171,15 @@ static int store_mkdir (const char *path, char *err, size_t errlen) {
 static int store_open (lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   int create = lua_toboolean(L, 2);
-  char err[512];
+  char dir[4096];
+  int failed;
   store *s = lua_newuserdatauv(L, sizeof *s, 0);
   s->db = NULL;
   luaL_setmetatable(L, STORE_MT);
-  if (create && !store_mkdir(path, err, sizeof err)) {
+  if (create && (failed = store_mkdir(path, dir, sizeof dir)) != 0) {
     lua_pushnil(L);
-    lua_pushfstring(L, "state store %s: %s", path, err);
+    lua_pushfstring(L, "state store %s: cannot create directory %s: %s", path, dir,
+                    strerror(failed));
     return 2;
   }
   int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
