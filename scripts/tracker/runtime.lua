@@ -418,6 +418,14 @@ end
 
 function M.journal(host, opts)
   local path = opts.state or ".trk/state.db"
+  local f = io.open(path, "r")
+  if not f then
+    stderr("trk journal: no state store at ", path, " (trk run --apply and trk rules --apply "
+           .. "make one: .trk/state.db beside the script, DIR/.trk/state.db for rules; "
+           .. "give --state FILE)\n")
+    return EXIT.failed
+  end
+  f:close()
   local j, e = journal.open(host, path, false)
   if not j then
     stderr("trk journal: ", e, "\n")
