@@ -459,7 +459,7 @@ end
 
 function M.test(host, opts)
   local lpath, cpath = lua_paths(opts)
-  local argv = { "busted", "--lpath=./?.lua;./?/init.lua" }
+  local argv = { "busted", "--lpath=./?.lua;./?/init.lua;./spec/?.lua" }   -- spec helpers too
   local paths = 0
   for _, a in ipairs(opts.args) do
     argv[#argv + 1] = a
