@@ -26,7 +26,7 @@ for step in plan apply again; do
     "$trk" rules examples/rules --since 2000-01-01T00:00:00Z --state "$dir/state.db" \
       --json "${flags[@]}" > "$dir/$step.json" 2> "$dir/$step.err"
   read -r wall kb user sys < "$dir/time"
-  writes=$(lua5.4 -e 'print(require("cjson").decode(io.read("a")).actions)' < "$dir/$step.json")
+  writes=$(lua5.4 -e 'print(("%d"):format(require("cjson").decode(io.read("a")).actions))' < "$dir/$step.json")
   printf '  %-42s %8.1f s %8.1f s %8.1f MiB %10s\n' "$step" "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" \
     "$(awk -v k="$kb" 'BEGIN { print k / 1024 }')" "$writes"
 done
