@@ -180,7 +180,14 @@ function Session:finish(ok, msg, stop, where)
     io.stdout:write(self.host.env.json.encode(sum), "\n")
   else
     if not self.apply and self.nplanned > 0 then io.stdout:write(report.plan_table(self)) end
-    stderr(report.summary_text(self, sum))
+    if self.quiet_pass and sum.actions == 0 and sum.status == "complete" then
+      local seen = 0
+      for _, r in ipairs(self.rule_stats or {}) do seen = seen + r.seen end
+      stderr(("trk rules: %s: %s records seen, nothing to do\n"):format(os.date("%H:%M:%S"),
+                                                                      report.thousands(seen)))
+    else
+      stderr(report.summary_text(self, sum))
+    end
   end
   if interrupted then return EXIT.interrupted end
   if not ok or sum.failed > 0 or sum.unknown > 0 then return EXIT.failed end
@@ -382,7 +389,7 @@ function M.rules(host, opts)
     return EXIT.failed
   end
   local watch = opts.watch and report.seconds(opts.watch)
-  local code
+  local code, passes = nil, 0
   repeat
     local s, e = new_session(host, opts, {
       identity = identity(host, { "rules", report.absolute(dir) }),
@@ -400,6 +407,8 @@ function M.rules(host, opts)
       stderr("trk rules: ", tostring(t), "\n")
       return EXIT.failed
     end
+    s.quiet_pass = watch and passes > 0       -- watching: an idle pass is one line
+    passes = passes + 1
     local all_ok, stopped = rules_pass(host, opts, list, dir, t, s)
     t:close()
     code = s:finish(all_ok, nil, stopped and "interrupt" or nil, stopped)
