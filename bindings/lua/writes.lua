@@ -16,8 +16,9 @@ local native = native
 local type, pairs, ipairs, tostring, tonumber, next, select =
       type, pairs, ipairs, tostring, tonumber, next, select
 local tointeger, mtype, huge = math.tointeger, math.type, math.huge
-local fmt, sub, lower, match, find, gsub =
-      string.format, string.sub, string.lower, string.match, string.find, string.gsub
+local fmt, sub, lower, upper, match, find, gsub, char =
+      string.format, string.sub, string.lower, string.upper, string.match, string.find,
+      string.gsub, string.char
 local concat, sort, pack, unpack = table.concat, table.sort, table.pack, table.unpack
 local create, resume, status, running, yield, close =
       coroutine.create, coroutine.resume, coroutine.status, coroutine.running, coroutine.yield,
@@ -978,8 +979,9 @@ return function(Client, kit)
   local SAME_AGAIN = { update_candidate = true, update_job = true }
   local READ = { candidate = "candidate", job = "job", application = "application" }
 
-  -- Does a stream (the second value of t:jobs() and the like) yield a record that pred likes?
-  local function any(pred, _, st)
+  -- Does a stream (the second value of t:jobs() and the like) yield at least n records that
+  -- pred likes?
+  local function at_least(n, pred, _, st)
     while true do
       local r, e = st:next()
       if r == nil then
@@ -987,8 +989,11 @@ return function(Client, kit)
         return false
       end
       if pred(r) then
-        st:close()
-        return true
+        n = n - 1
+        if n <= 0 then
+          st:close()
+          return true
+        end
       end
     end
   end
@@ -1025,7 +1030,7 @@ return function(Client, kit)
     return not has
   end
 
-  function CHECKS.add_note(self, target, p, since)
+  function CHECKS.add_note(self, target, p, since, n)
     local f = { updated_after = since }
     if target.kind == "job" then f.job = target.id
     elseif target.kind == "candidate" then f.candidate = target.id
@@ -1035,15 +1040,15 @@ return function(Client, kit)
       f.candidate = cand
     end
     local subject = p.subject or ""
-    return any(function(a)
+    return at_least(n, function(a)
       return a.note == p.text and (a.subject or "") == subject
              and (target.kind ~= "application" or a.application_id == target.id)
     end, self:activities(f))
   end
 
   function CHECKS.create_application(self, _, p)
-    return any(function() return true end,
-               self:applications({ job = p.job, candidate = p.candidate }))
+    return at_least(1, function() return true end,
+                    self:applications({ job = p.job, candidate = p.candidate }))
   end
 
   function CHECKS.create_candidate(self, _, p)
@@ -1056,7 +1061,9 @@ return function(Client, kit)
     return #found > 0
   end
 
-  function CHECKS.attach(self, target, p)
+  -- The document list answers no size (tracker-api.md §4): a size, when an entry has one, must
+  -- match too.
+  function CHECKS.attach(self, target, p, _, n)
     if target.kind == "job" then
       return nil, err("invalid_request", "check: a job's documents cannot be read back")
     end
@@ -1069,20 +1076,29 @@ return function(Client, kit)
     local list, e = self:request({ api = "rest", path = fmt("/api/v1/Resource/%d/Documents", cand) })
     if not list then return nil, e end
     for _, d in ipairs(type(list) == "table" and list or {}) do
-      if type(d) == "table" and d.filename == p.filename then return true end
+      local size = type(d) == "table" and tointeger(d.size or d.fileSize)
+      if type(d) == "table" and d.filename == p.filename
+          and (size == nil or p.size == nil or size == p.size) then
+        n = n - 1
+        if n <= 0 then return true end
+      end
     end
     return false
   end
 
-  -- t:check(action [, since]): reads the target back and answers whether the action's change
-  -- is there: true, false, or nil, err. For a write that ended in unknown_outcome. `since` (a
-  -- time before the write was sent) narrows the search for notes.
-  function Client:check(action, since)
+  -- t:check(action [, since [, n]]): reads the target back and answers whether the action's
+  -- change is there: true, false, or nil, err. For a write that ended in unknown_outcome.
+  -- `since` (a time before the write was sent) narrows the search for notes; `n` (default 1)
+  -- is how many matching notes or files there must be, for the n-th of identical writes.
+  function Client:check(action, since, n)
     local fname = "check"
     state(self, fname)
     if type(action) ~= "table" or type(action.op) ~= "string" or type(action.target) ~= "table"
         or type(action.payload) ~= "table" then
       misuse(fname, "argument 1 must be an action { op =, target =, payload = }")
+    end
+    if n ~= nil and not (type(n) == "number" and tointeger(n) and n >= 1) then
+      misuse(fname, "argument 3 must be a whole number of writes, at least 1, got %s", tostring(n))
     end
     local f = CHECKS[action.op]
     if not f then
@@ -1090,12 +1106,151 @@ return function(Client, kit)
                                              .. "back%s", action.op, SAME_AGAIN[action.op]
                                              and " (sending it again changes nothing)" or ""))
     end
-    return f(self, action.target, action.payload, since)
+    return f(self, action.target, action.payload, since, tointeger(n) or 1)
   end
 
   -- ---- raw passthrough ------------------------------------------------------------------------
 
+  -- A raw REST request is a read when it is a GET or HEAD, or a POST to a search
+  -- (/PagedSearch); everything else may change data and is a write.
   local REST_READS = { GET = true, HEAD = true }
+
+  -- The route of a REST path: without its query string and fragment.
+  local function route_of(path) return (gsub(path, "[?#].*$", "")) end
+
+  local function rest_write(method, route)
+    if REST_READS[method] then return false end
+    return not (method == "POST" and match(lower(route), "/pagedsearch$"))
+  end
+
+  -- Secrets out of a raw request's action: what the hook, a plan and a journal see holds no
+  -- credentials node, and no value of a secret-looking name (a key, a token, a password), of
+  -- a JWT's shape, or of the client's own secrets.
+
+  local REDACTED = "[redacted]"
+  local SECRET_NAMES = { key = true, pass = true, pwd = true, auth = true, authorization = true,
+                         sig = true, signature = true }
+  local SECRET_PARTS = { "token", "secret", "passw", "apikey", "api_key", "api-key", "jwt",
+                         "credential", "session" }
+  local MIN_SCRUBBED = 6        -- a shorter secret is not searched for in other text
+
+  local function unescape(text)
+    return (gsub(text, "%%(%x%x)", function(h) return char(tonumber(h, 16)) end))
+  end
+
+  -- Does a parameter's name (or, `in_body`, a body field's) look secret? A body's field `key` is
+  -- more often a name than a secret.
+  local function secret_name(name, in_body)
+    if type(name) ~= "string" then return false end
+    name = lower(unescape(name))
+    if in_body and name == "key" then return false end
+    if SECRET_NAMES[name] or match(name, "[_%-]key$") then return true end
+    for _, part in ipairs(SECRET_PARTS) do
+      if find(name, part, 1, true) then return true end
+    end
+    return false
+  end
+
+  local function jwt_like(v)
+    return type(v) == "string" and match(v, "^eyJ[%w_%-]+%.[%w_%-]+%.[%w_%-]*$") ~= nil
+  end
+
+  -- Adds to `found` the strings (and whole numbers) of v, or with `named`, those under secret
+  -- names only (a credentials node: its username is no secret).
+  local function collect(v, found, named)
+    if type(v) == "table" then
+      for k, x in pairs(v) do
+        if not named or secret_name(k, true) then collect(x, found)
+        elseif type(x) == "table" then collect(x, found, true) end
+      end
+    elseif type(v) == "string" or mtype(v) == "integer" then
+      found[#found + 1] = tostring(v)
+    end
+  end
+
+  -- `name=value` parameters of text (a query string, a fragment, a form body) with the values
+  -- of secret names (or of a JWT's shape) redacted.
+  local function redact_params(text, found)
+    return (gsub(text, "([^?#&;=]+)=([^&#;]*)", function(name, value)
+      if secret_name(name) or jwt_like(unescape(value)) then
+        found[#found + 1] = unescape(value)
+        found[#found + 1] = value
+        return name .. "=" .. REDACTED
+      end
+    end))
+  end
+
+  -- A copy of a body table without its credentials nodes and with secret values redacted.
+  local function redact_table(v, found, seen)
+    if type(v) ~= "table" then
+      if jwt_like(v) then
+        found[#found + 1] = v
+        return REDACTED
+      end
+      return v
+    end
+    if seen[v] then return seen[v] end
+    local out = {}
+    seen[v] = out
+    for k, x in pairs(v) do
+      if type(k) == "string" and lower(k) == "credentials" then
+        collect(x, found, true)                     -- the node is left out
+      elseif secret_name(k, true) then
+        collect(x, found)
+        out[k] = REDACTED
+      else
+        out[k] = redact_table(x, found, seen)
+      end
+    end
+    return out
+  end
+
+  -- Every occurrence of a secret in the strings of v replaced.
+  local function scrub(v, secrets, seen)
+    if type(v) == "string" then
+      for _, x in ipairs(secrets) do
+        if find(v, x, 1, true) then v = gsub(v, gsub(x, "%W", "%%%0"), REDACTED) end
+      end
+      return v
+    end
+    if type(v) ~= "table" then return v end
+    if seen[v] then return seen[v] end
+    local out = {}
+    seen[v] = out
+    for k, x in pairs(v) do out[scrub(k, secrets, seen)] = scrub(x, secrets, seen) end
+    return out
+  end
+
+  -- The action payload of a raw request: its path and body without secrets, a copy (the
+  -- caller's tables are left as they are).
+  local function request_payload(s, api, method, path, body)
+    local found = {}
+    local base, rest = match(path, "^([^?#]*)(.*)$")
+    path = base .. redact_params(rest, found)
+    if type(body) == "table" then
+      body = redact_table(body, found, {})
+    elseif type(body) == "string" then
+      local doc = native.decode(body)
+      if type(doc) == "table" then                  -- JSON: re-encoded when it held a secret
+        local clean = redact_table(doc, found, {})
+        if concat(canonical(clean, {})) ~= concat(canonical(doc, {})) then
+          body = native.encode(clean)
+        end
+      else
+        body = redact_params(body, found)
+      end
+    end
+    for _, k in ipairs({ "apikey", "password", "api_token" }) do found[#found + 1] = s.c[k] end
+    found[#found + 1] = s.jwt
+    local secrets = {}
+    for _, x in ipairs(found) do
+      if type(x) == "string" and #x >= MIN_SCRUBBED and x ~= REDACTED then
+        secrets[#secrets + 1] = x
+      end
+    end
+    sort(secrets, function(a, b) return #a > #b end)   -- the longest first
+    return scrub({ api = api, method = method, path = path, body = body }, secrets, {})
+  end
 
   function Client:request(r)
     local fname = "request"
@@ -1113,7 +1268,7 @@ return function(Client, kit)
     if api == "widget" then
       local verb = match(r.path, "^/api/widget/(%w+)$") or match(r.path, "^(%w+)$")
       if not verb then misuse(fname, "a widget path is a verb ('getRecords') or /api/widget/<verb>") end
-      if (r.method or "POST") ~= "POST" then misuse(fname, "the widget API takes POST only") end
+      if upper(r.method or "POST") ~= "POST" then misuse(fname, "the widget API takes POST only") end
       if type(r.body) == "string" then misuse(fname, "a widget body is a table: trk adds the envelope") end
       local inner = r.body or {}
       if type(inner.trackerrms) == "table" then     -- a whole envelope: take its inner node
@@ -1131,11 +1286,12 @@ return function(Client, kit)
                body = body, retry = not write, write = write or nil, raw = true }
     else
       if sub(r.path, 1, 1) ~= "/" then misuse(fname, "a REST path starts with '/' (/api/v1/...)") end
-      local method = r.method or (r.body ~= nil and "POST" or "GET")
+      local method = upper(r.method or (r.body ~= nil and "POST" or "GET"))
       local body = r.body
       if type(body) == "table" then body = native.encode(body) end
-      write = not (REST_READS[method] or match(r.path, "/PagedSearch$"))
-      call = { api = "rest", what = method .. " " .. gsub(r.path, "%?.*$", ""),
+      local route = route_of(r.path)
+      write = rest_write(method, route)
+      call = { api = "rest", what = method .. " " .. route,
                base = kit.rest_base(s, fname), method = method, path = r.path, body = body,
                auth = true, retry = not write, write = write or nil, raw = true }
     end
@@ -1154,7 +1310,7 @@ return function(Client, kit)
       return doc
     end
     if not write then return run() end
-    local payload = { api = api, method = call.method or "POST", path = r.path, body = r.body }
+    local payload = request_payload(s, api, call.method or "POST", r.path, r.body)
     return perform(s, "request", { kind = "request", name = call.what }, payload, r.key, run)
   end
 end

@@ -894,6 +894,94 @@ return function(B)
         assert.are.equal("Applied", raw_stage(a.id))
       end)
 
+      it("sees a REST write as an action whatever its query string says", function()
+        local t, actions = hooked(false)
+        local n = sent(t)
+        local path = "/api/v1/Resource/" .. data.candidates[2].id .. "?x=/PagedSearch"
+        assert.are.same({ dry_run = "request" },
+                        t:request({ api = "rest", method = "DELETE", path = path }))
+        assert.are.same({ dry_run = "request" },
+                        t:request({ api = "rest", method = "POST", path = path, body = { a = 1 } }))
+        assert.are.same({ dry_run = "request" },
+                        t:request({ api = "rest", method = "PUT",
+                                    path = "/api/v1/Resource/PagedSearch#x" }))
+        assert.are.same({ "request", "request", "request" }, ops_of(actions))
+        assert.are.same({ "DELETE", "POST", "PUT" },
+                        { actions[1].payload.method, actions[2].payload.method,
+                          actions[3].payload.method })
+        assert.are.equal("DELETE /api/v1/Resource/" .. data.candidates[2].id, actions[1].target.name)
+        assert.are.equal(n, sent(t))                             -- a dry run: nothing sent
+      end)
+
+      it("lets REST reads through without an action: GET, HEAD, a POST to PagedSearch", function()
+        local t, actions = hooked(false)
+        local a = data.applications[3]
+        local doc = assert(t:request({ api = "rest", method = "get",
+                                       path = "/api/v1/OpportunityResource/" .. a.id .. "?x=1" }))
+        assert.are.equal(a.id, doc.opportunityResourceId)
+        doc = assert(t:request({ api = "rest", method = "POST",
+          path = "/api/v1/OpportunityResource/PagedSearch?page=1",
+          body = { pageNumber = 1, pageSize = 3 } }))
+        assert.are.equal(3, #doc.opportunityResources)
+        assert.are.same({}, actions)
+      end)
+
+      it("keeps credentials, keys, passwords and tokens out of a raw request's action", function()
+        local t, actions = hooked(false)
+        local c = data.candidates[4]
+        local JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+        local secrets = { "caller-apikey-1111", "caller-password-2222", "caller-oauth-3333",
+                          "query-apikey-4444", "query-token-5555", "body-token-6666",
+                          "string-password-7777", JWT }
+        local widget_body = raw_note_request(c.id, "raw widget").body
+        widget_body.credentials = { apikey = secrets[1], username = "someone@example.com" }
+        local envelope = { trackerrms = { createActivity = {
+          credentials = { username = "someone@example.com", password = secrets[2] },
+          instructions = {}, activity = { subject = "enveloped", note = "raw",
+                                          linkRecordType = "R", linkRecordId = c.id } } } }
+        local oauth = { instructions = {}, credentials = { oauthtoken = secrets[3] },
+                        activity = { subject = "oauth", note = "raw", linkRecordType = "R",
+                                     linkRecordId = c.id } }
+        t:request({ api = "widget", path = "createActivity", body = widget_body })
+        t:request({ api = "widget", path = "createActivity", body = envelope })
+        t:request({ api = "widget", path = "createActivity", body = oauth })
+        t:request({ api = "rest", method = "POST",
+                    path = "/api/v1/Resource/" .. c.id .. "?APIKey=" .. secrets[4]
+                           .. "&keep=1&access_token=" .. secrets[5] .. "#jwt=" .. JWT,
+                    body = { name = "kept", key = "Status", token = secrets[6],
+                             nested = { bearer = JWT } } })
+        t:request({ api = "rest", method = "PUT", path = "/api/v1/Resource/" .. c.id,
+                    body = '{"name":"kept","password":"' .. secrets[7] .. '"}' })
+        assert.are.equal(5, #actions)
+        for i, action in ipairs(actions) do
+          local text = json.encode(action)
+          for _, secret in ipairs(secrets) do
+            assert.is_nil(text:find(secret, 1, true), "action " .. i .. " holds " .. secret)
+          end
+          assert.is_nil(text:find("credentials", 1, true), "action " .. i)
+        end
+        -- what is no secret stays; the caller's tables are as they were
+        assert.are.equal("raw widget", actions[1].payload.body.activity.subject)
+        assert.are.equal("someone@example.com", widget_body.credentials.username)
+        assert.are.equal(secrets[1], widget_body.credentials.apikey)
+        assert.are.equal(secrets[2], envelope.trackerrms.createActivity.credentials.password)
+        assert.is_truthy(actions[4].payload.path:find("keep=1", 1, true))
+        assert.is_truthy(actions[4].payload.path:find("APIKey=[redacted]", 1, true))
+        assert.are.equal("kept", actions[4].payload.body.name)
+        assert.are.equal("Status", actions[4].payload.body.key)
+        assert.are.equal("kept", json.decode(actions[5].payload.body).name)
+      end)
+
+      it("keeps the client's own API key out of a raw request's action", function()
+        fresh()
+        local own, seen = "own-apikey-9999", nil
+        local t = B.connect({ timezone = ZONE, apikey = own, username = "someone@example.com",
+                              hook = function(action) seen = action return true end })
+        t:request({ api = "rest", method = "POST", path = "/api/v1/Resource/1?k2=" .. own,
+                    body = { note = "the key is " .. own } })
+        assert.is_nil(json.encode(seen):find(own, 1, true))
+        assert.are.equal("the key is [redacted]", seen.payload.body.note)
+      end)
       it("keys writes deterministically, and takes the key given", function()
         local t, actions = hooked(false)
         local a, b = applied(4), applied(5)
@@ -985,6 +1073,55 @@ return function(B)
         assert.is_nil(r)
         assert_error("invalid_request", e, "sending it again changes nothing")
         assert.has_error(function() t:check({ op = "add_note" }) end)
+      end)
+
+      -- a client whose hook sends each write and keeps its action
+      local function keeping()
+        local actions = {}
+        return B.connect({ timezone = ZONE, hook = function(action, send)
+          actions[#actions + 1] = action
+          return assert(send())
+        end }), actions
+      end
+
+      it("counts identical notes: the second is there only once two are", function()
+        local t = fresh()
+        local w, actions = keeping()
+        local c = data.candidates[23]
+        local since = B.epoch() - 60
+        w:add_note({ kind = "candidate", id = c.id }, "said twice", { subject = "Twice" })
+        local action = actions[1]
+        assert.are.equal(true, t:check(action, since))
+        assert.are.equal(true, t:check(action, since, 1))
+        assert.are.equal(false, t:check(action, since, 2))
+        w:add_note({ kind = "candidate", id = c.id }, "said twice", { subject = "Twice" })
+        assert.are.equal(action.key, actions[2].key)
+        assert.are.equal(true, t:check(action, since, 2))
+        assert.are.equal(true, t:check(action, nil, 2))
+        assert.are.equal(false, t:check(action, since, 3))
+      end)
+
+      it("counts identical files on the record", function()
+        local t = fresh()
+        local w, actions = keeping()
+        local c = data.candidates[24]
+        local file = { filename = "twice.txt", data = "same bytes" }
+        w:attach({ kind = "candidate", id = c.id }, file)
+        local action = actions[1]
+        assert.are.equal(true, t:check(action))
+        assert.are.equal(false, t:check(action, nil, 2))
+        w:attach({ kind = "candidate", id = c.id }, file)
+        assert.are.equal(true, t:check(action, nil, 2))
+        assert.are.equal(false, t:check(action, nil, 3))
+      end)
+
+      it("takes a count of at least 1", function()
+        local t = fresh()
+        local action = { op = "add_note", target = { kind = "candidate", id = data.candidates[1].id },
+                         payload = { text = "x" } }
+        assert_misuse("check", "argument 3", function() t:check(action, nil, 0) end)
+        assert_misuse("check", "argument 3", function() t:check(action, nil, 1.5) end)
+        assert_misuse("check", "argument 3", function() t:check(action, nil, "2") end)
       end)
     end)
 
