@@ -8,7 +8,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian 12 packages the build, the tests and the demo need.
 DEBS = cmake make gcc libc6-dev pkg-config lua5.4 liblua5.4-dev lua-cjson lua-cjson-dev \
        lua-busted libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev ca-certificates \
-       tzdata curl
+       tzdata curl sqlite3
 
 .PHONY: all deps build asan test demo clean
 

@@ -189,4 +189,65 @@ describe("trk run --apply", function()
     assert.is_truthy(r.stderr:find("(resumed)", 1, true), r.stderr)
     assert.are.equal(30, outcome(server.state(srv)).nnotes)
   end)
+  it("refuses a second process on the same run, and --fresh starts a new run", function()
+    local srv = server.start({ "--generate", "100", "--admin", "--latency", "20" })
+    local dir = trk.tmpdir()
+    trk.write(dir .. "/job.lua", SCRIPT)
+    local cmd = { "cd", q(dir), "&&", server.PLAIN, "exec env",
+                  server.shell_env(server.client_env(srv)) }
+    if os.getenv("TRK_SANITIZE") then cmd[#cmd + 1] = "ASAN_OPTIONS=detect_leaks=0" end
+    cmd[#cmd + 1] = q(trk.bin) .. " run job.lua --apply -- 40"
+    local bg = io.popen("(" .. table.concat(cmd, " ") .. ") >/dev/null 2>&1 & echo $!")
+    local pid = bg:read("l")
+    bg:close()
+    os.execute("sleep 1")
+    local r = trk.exec({ "run", "job.lua", "--apply", "--", "40" },
+                       { cwd = dir, env = server.client_env(srv) })
+    os.execute(server.PLAIN .. "kill -INT " .. pid .. "; while kill -0 " .. pid
+               .. " 2>/dev/null; do sleep 0.1; done")
+    assert.are.equal(1, r.code, r.stderr)
+    assert.is_truthy(r.stderr:find("another trk (process " .. pid .. ") is running this command",
+                                   1, true), r.stderr)
+    -- the interrupted run resumes; --fresh would start over
+    r = trk.exec({ "run", "job.lua", "--apply", "--", "40" }, { cwd = dir, env = server.client_env(srv) })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.is_truthy(r.stderr:find("(resumed)", 1, true), r.stderr)
+    assert.are.equal(40, outcome(server.state(srv)).nnotes)
+    r = trk.exec({ "run", "job.lua", "--apply", "--fresh", "--", "2" },
+                 { cwd = dir, env = server.client_env(srv) })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.is_truthy(r.stderr:find("run 2 ", 1, true), r.stderr)
+    assert.are.equal(42, outcome(server.state(srv)).nnotes)
+  end)
+
+  it("records what trk sends, whatever a script's own hook does to the action", function()
+    local srv = server.start({ "--generate", "20", "--admin" })
+    local dir = trk.tmpdir()
+    trk.write(dir .. "/hook.lua", [[
+local t = require("tracker").connect{ hook = function(action, send)
+  action.target.id = 1
+  action.payload.text = "harmless"
+  action.key = "made-up"
+  return send()
+end }
+local app
+for a in t:applications{} do app = a break end
+local note = assert(t:add_note(app, "the real note"))
+print(note.kind, note.id ~= nil)
+]])
+    local r = trk.exec({ "run", "hook.lua", "--apply", "--plan", "plan.jsonl" },
+                       { cwd = dir, env = server.client_env(srv) })
+    assert.are.equal(0, r.code, r.stderr)
+    local a = json.decode(trk.slurp(dir .. "/plan.jsonl"))
+    assert.are.equal("the real note", a.payload.text)
+    assert.are_not.equal(1, a.target.id)
+    assert.are_not.equal("made-up", a.key)
+    -- a resumed run answers a done note with its record, as the first run did
+    local db = dir .. "/.trk/state.db"
+    assert.is_true(os.execute("sqlite3 " .. q(db) .. " \"UPDATE runs SET status = 'interrupted'\""))
+    r = trk.exec({ "run", "hook.lua", "--apply" }, { cwd = dir, env = server.client_env(srv) })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal("activity\ttrue\n", r.stdout)
+    assert.is_truthy(r.stderr:find("1 already done", 1, true), r.stderr)
+  end)
 end)

@@ -884,4 +884,85 @@ return {
       assert.are.equal("Yes", app_of(server.state(srv), target).custom["449"])
     end)
   end)
+  describe("holds against rules that try to get around it", function()
+    it("a rule that keeps tracker.connect from its top level still only plans", function()
+      local srv = server.start(DATA)
+      local dir = rules_dir{ ["keep.lua"] = [[
+local tracker = require "tracker"
+local connect = tracker.connect
+return {
+  on = "applications",
+  action = function(app, t)
+    assert(tracker.transport == nil, "the raw transport is visible")
+    assert(connect():add_note(app, "kept connect"))
+  end,
+}
+]], ["early.lua"] = [[
+local t = require("tracker").connect()
+return { on = "jobs", action = function() end }
+]] }
+      local r = rules(srv, dir, "--since", SINCE)
+      assert.are.equal(1, r.code, r.stderr)
+      assert.is_truthy(has(r.stderr, "cannot connect while it loads"), r.stderr)
+      os.remove(dir .. "/early.lua")
+      r = rules(srv, dir, "--since", SINCE)
+      assert.are.equal(0, r.code, r.stderr)
+      assert.are.equal(60, row(r, "keep").actions)
+      local _, n = notes(server.state(srv), "kept connect")
+      assert.are.equal(0, n)                         -- planned, not sent
+    end)
+
+    it("a rule failing after its own first write finds that write done when run again", function()
+      local srv = server.start(DATA)
+      -- the score changes the record (a new updated_at); then the rule fails, once
+      local dir = rules_dir{ ["twostep.lua"] = [[
+return {
+  on = "applications",
+  where = { stage = "Screening" },
+  when = function(app) return app.custom["Recruiter Score"] ~= 7 or app.custom["Interview Note Sent"] ~= "Yes" end,
+  action = function(app, t, ctx)
+    t:set_custom_fields(app, { ["Recruiter Score"] = 7 })
+    t:add_note(app, "two steps")
+    if ctx.now < 1800000000 then error("not yet") end
+    t:set_custom_fields(app, { ["Interview Note Sent"] = "Yes" })
+  end,
+}
+]] }
+      local first = rules(srv, dir, "--since", SINCE, "--apply", "--now", "2026-11-01T00:00:00Z")
+      assert.are.equal(1, first.code, first.stderr)
+      local n_screening = #screening(server.state(srv))
+      assert.is_true(n_screening > 0)
+      local again = rules(srv, dir, "--since", SINCE, "--apply", "--now", "2030-01-01T00:00:00Z")
+      assert.are.equal(0, again.code, again.stderr)
+      local by, n = notes(server.state(srv), "two steps")
+      assert.are.equal(n_screening, n, again.stderr)
+      for id, k in pairs(by) do assert.are.equal(1, k, "application " .. id) end
+    end)
+
+    it("a rule that sets a metatable on its record cannot stall the runner or other rules", function()
+      local srv = server.start(DATA)
+      local dir = rules_dir{ ["a_meta.lua"] = [[
+return {
+  on = "candidates",
+  action = function(c)
+    c.id = nil
+    c.updated_at = nil
+    setmetatable(c, { __index = function() while true do end end })
+  end,
+}
+]], ["b_good.lua"] = GOOD }
+      local r = rules(srv, dir, "--since", SINCE, "--apply")
+      assert.are.equal(0, r.code, r.stderr)
+      assert.is_true(all_good(server.state(srv)))
+    end)
+
+    it("a rule file whose top level loops is stopped by the budget", function()
+      local srv = server.start(DATA)
+      local dir = rules_dir{ ["spin.lua"] = "while true do end\n" }
+      local r = rules(srv, dir, "--rule-budget", "100000")
+      assert.are.equal(1, r.code, r.stderr)
+      assert.is_truthy(has(r.stderr, "instruction budget exceeded"), r.stderr)
+      assert.is_truthy(has(r.stderr, "spin.lua:1"), r.stderr)
+    end)
+  end)
 end)

@@ -8,8 +8,10 @@
 --
 -- Actions are identified within a run by (scope, key, occurrence): the key is the action's
 -- idempotency key, the occurrence counts the same key within the scope (a script may make the
--- same write twice on purpose), and the scope is "" for trk run, and the rule, record and
--- change for trk rules, so that skipping one rule's work does not shift another's count.
+-- same write twice on purpose), and the scope is "" for trk run, and the rule and record for
+-- trk rules, so that skipping one rule's work does not shift another's count. (Not the record's
+-- change: a rule's own first write changes the record, and a rule that fails after it must
+-- find that write done when the run is resumed.)
 
 local M = {}
 M.__index = M
@@ -24,7 +26,8 @@ CREATE TABLE IF NOT EXISTS runs (
   started TEXT NOT NULL,
   finished TEXT,
   status TEXT NOT NULL,            -- running, complete, failed, interrupted
-  attempts INTEGER NOT NULL DEFAULT 1
+  attempts INTEGER NOT NULL DEFAULT 1,
+  pid INTEGER                      -- the trk process running it, while status is running
 );
 CREATE INDEX IF NOT EXISTS runs_identity ON runs (identity, id);
 CREATE TABLE IF NOT EXISTS actions (
@@ -68,19 +71,33 @@ local SAME_AGAIN = { update_candidate = true, update_job = true, request = false
 -- Creates answer with the record; Tracker itself matches them (by email, by the pair).
 local CREATES = { create_candidate = true, create_application = true }
 
+local since_first
+
 local function iso(epoch) return os.date("!%Y-%m-%dT%H:%M:%SZ", epoch // 1) end
 M.iso = iso
 
--- Opens (creating when asked) the store at path; nil, message when it cannot.
-function M.open(host, path, create)
-  local db, e = host.store(path, create)
+-- Opens the store at path: mode true creates it when missing, false opens an existing one,
+-- "read" opens one read-only (trk journal: the file is not changed). nil, message when it
+-- cannot.
+function M.open(host, path, mode)
+  local db, e = host.store(path, mode)
   if not db then return nil, e end
-  local ok, why = pcall(db.exec, db, SCHEMA)
+  local ok, why
+  if mode == "read" then
+    ok, why = pcall(db.first, db, "SELECT 1 FROM sqlite_master WHERE name = 'runs'")
+    if ok and why == nil then ok, why = false, "it has no runs table" end
+  else
+    ok, why = pcall(db.exec, db, SCHEMA)
+    if ok and not db:first("SELECT 1 FROM pragma_table_info('runs') WHERE name = 'pid'") then
+      ok, why = pcall(db.exec, db, "ALTER TABLE runs ADD COLUMN pid INTEGER")
+    end
+  end
   if not ok then
     db:close()
-    return nil, fmt("%s (is it a trk state store?)", why)
+    return nil, fmt("state store %s: %s (is it a trk state store?)", path,
+                    tostring(why):gsub("^state store [^:]*: ", ""))
   end
-  return setmetatable({ db = db, path = path, json = host.env.json, clock = os.time,
+  return setmetatable({ db = db, path = path, json = host.env.json, clock = os.time, host = host,
                         scope = "", seen = {}, seq = 0,
                         counts = { done = 0, skipped = 0, failed = 0, unknown = 0, checked = 0 } },
                       M)
@@ -90,30 +107,40 @@ function M:close() self.db:close() end
 
 -- ---- runs ------------------------------------------------------------------------------------
 
--- Starts a run of identity, or resumes the last one of it that did not complete.
-function M:begin(identity, command)
-  local db = self.db
-  local last = db:first("SELECT id, status FROM runs WHERE identity = ? ORDER BY id DESC LIMIT 1",
-                        identity)
-  if last and last.status ~= "complete" then
-    db:run("UPDATE runs SET status = 'running', attempts = attempts + 1, finished = NULL "
-           .. "WHERE id = ?", last.id)
-    self.run, self.resumed = last.id, true
-    local n = db:first("SELECT count(*) AS n, max(seq) AS seq FROM actions WHERE run = ?", last.id)
-    self.seq = n.seq or 0
-    self.before = db:first("SELECT count(*) AS n, sum(status = 'done') AS done FROM actions "
-                           .. "WHERE run = ?", last.id)
-  else
-    local _, id = db:run("INSERT INTO runs (identity, command, started, status) "
-                         .. "VALUES (?, ?, ?, 'running')", identity, command, iso(os.time()))
-    self.run, self.resumed = id, false
-  end
+-- Starts a run of identity, or resumes the last one of it that did not complete (unless fresh).
+-- Refuses, with nil and a message, while another trk process is running it: two processes on
+-- one run would each send what the other is sending.
+function M:begin(identity, command, fresh)
+  local db, host = self.db, self.host
+  db:exec("BEGIN IMMEDIATE")            -- one process at a time decides
+  local ok, err = pcall(function()
+    local last = db:first("SELECT id, status, pid FROM runs WHERE identity = ? ORDER BY id DESC "
+                          .. "LIMIT 1", identity)
+    if last and last.status == "running" and last.pid and last.pid ~= host.pid()
+        and host.alive(last.pid) then
+      error(fmt("another trk (process %d) is running this command on %s; wait for it, or stop "
+                .. "it (it resumes where it stopped)", last.pid, self.path), 0)
+    end
+    if last and last.status ~= "complete" and not fresh then
+      db:run("UPDATE runs SET status = 'running', attempts = attempts + 1, finished = NULL, "
+             .. "pid = ? WHERE id = ?", host.pid(), last.id)
+      self.run, self.resumed = last.id, true
+      self.seq = db:first("SELECT max(seq) AS seq FROM actions WHERE run = ?", last.id).seq or 0
+    else
+      local _, id = db:run("INSERT INTO runs (identity, command, started, status, pid) "
+                           .. "VALUES (?, ?, ?, 'running', ?)", identity, command,
+                           iso(os.time()), host.pid())
+      self.run, self.resumed = id, false
+    end
+  end)
+  db:exec(ok and "COMMIT" or "ROLLBACK")
+  if not ok then return nil, err end
   return self.run, self.resumed
 end
 
 function M:finish(status)
-  self.db:run("UPDATE runs SET status = ?, finished = ? WHERE id = ?", status, iso(os.time()),
-              self.run)
+  self.db:run("UPDATE runs SET status = ?, finished = ?, pid = NULL WHERE id = ?", status,
+              iso(os.time()), self.run)
 end
 
 -- ---- actions --------------------------------------------------------------------------------
@@ -136,6 +163,15 @@ local function settle(self, row, status, e, result)
               .. "WHERE run = ? AND scope = ? AND key = ? AND occurrence = ?",
               status, e and e.code, e and tostring(e.message or e), encode(self, result),
               self.clock(), self.run, row.scope, row.key, row.occurrence)
+end
+
+-- How far back to look for the change of an action: from when its first occurrence in this
+-- run was recorded, less a minute (Tracker keeps a note's time to the minute).
+local NOTE_CLOCK = 60
+since_first = function(self, ident, fallback)
+  local first = self.db:first("SELECT min(recorded) AS at FROM actions WHERE run = ? AND "
+                              .. "scope = ? AND key = ?", self.run, ident.scope, ident.key)
+  return (first and first.at or fallback) - NOTE_CLOCK
 end
 
 -- What the hook answers for a write the journal says is done.
@@ -161,9 +197,20 @@ function M:perform(action, send, reader)
     self.counts.skipped = self.counts.skipped + 1
     return "skipped", answer(self, action, row.result)
   end
+  if row and (row.status == "pending" or row.status == "unknown")
+      and action.op == "create_candidate" and not (action.payload or {}).email then
+    -- Tracker matches a candidate by email: without one, sending again could make a second
+    local e = { code = "unknown_outcome", message = "create_candidate without an email may or "
+                .. "may not have happened before the last run stopped; look for the candidate, "
+                .. "then run with --fresh" }
+    settle(self, ident, "unknown", e)
+    self.counts.unknown = self.counts.unknown + 1
+    return "unknown", nil, e
+  end
   if row and (row.status == "pending" or row.status == "unknown") and not CREATES[action.op] then
-    -- it may have happened: read the record back before deciding
-    local there, why = reader():check(action, row.recorded - 60)
+    -- it may have happened: read the record back before deciding (the n-th identical write
+    -- is there when n such changes are)
+    local there, why = reader():check(action, since_first(self, ident, row.recorded), occ)
     self.counts.checked = self.counts.checked + 1
     if there == true then
       settle(self, ident, "done")
@@ -194,12 +241,12 @@ function M:perform(action, send, reader)
     v, e = e.existing, nil          -- created by an earlier attempt whose answer was lost
   end
   if v ~= nil then
-    settle(self, ident, "done", nil, CREATES[action.op] and v or nil)
+    settle(self, ident, "done", nil, type(v) == "table" and v or nil)   -- a record: kept for a resume
     self.counts.done = self.counts.done + 1
     return "done", table.unpack(res, 1, res.n)
   end
   if type(e) == "table" and e.code == "unknown_outcome" then
-    local there = reader():check(action, os.time() - 60)
+    local there = reader():check(action, since_first(self, ident, os.time()), occ)
     if there == true then
       settle(self, ident, "done")
       self.counts.done = self.counts.done + 1

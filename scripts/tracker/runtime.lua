@@ -44,7 +44,11 @@ local function new_session(host, opts, what)
     local j, e = journal.open(host, s.state, true)
     if not j then return nil, e end
     s.journal = j
-    s.run, s.resumed = j:begin(what.identity, what.command)
+    s.run, s.resumed = j:begin(what.identity, what.command, opts.fresh == "1")
+    if not s.run then
+      j:close()
+      return nil, s.resumed
+    end
   elseif what.reads_state then
     s.store = journal.open(host, s.state, false)    -- checkpoints, when there is a store
   end
@@ -125,19 +129,31 @@ function Session:settled(scope)
 end
 
 -- The `tracker` module scripts see: the real one, whose connect sends every write of the
--- clients it makes through this session, and without the raw transport (which would not).
-local real_tracker     -- the module as loaded, before install() puts the facade in its place
+-- clients it makes through the active session, and without the raw transport (which would not).
+-- Installed once, before any script or rule file runs, so no script code ever holds the real
+-- module; each session (each --watch pass) makes itself the active one.
+local active            -- the session clients made now belong to
 
-function Session:install()
-  local host = self.host
-  real_tracker = real_tracker or host.env.require("tracker")
-  local real = real_tracker
+local function deep_copy(v)
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in next, v do out[k] = deep_copy(x) end
+  return out
+end
+
+local function install(host)
+  if M.facade then return end
+  local real = host.env.require("tracker")
   local facade = {}
   for k, v in pairs(real) do
     if k ~= "transport" then facade[k] = v end
   end
-  local session = self
   function facade.connect(o)
+    local session = active
+    if session == nil then
+      error("tracker.connect: a rule file cannot connect while it loads; use the t its action "
+            .. "is given", 2)
+    end
     if o ~= nil and type(o) ~= "table" then return real.connect(o) end   -- its own message
     local opts, plain, user = {}, {}, o and o.hook
     for k, v in pairs(o or {}) do opts[k], plain[k] = v, v end
@@ -148,19 +164,26 @@ function Session:install()
       reader = reader or real.connect(plain)
       return reader
     end
-    local function ours(action, send) return session:perform(action, send, read) end
     if type(user) == "function" then
+      -- the script's hook sees a copy: what it does to the action changes nothing trk records
       opts.hook = function(action, send)
-        return user(action, function() return ours(action, send) end)
+        local mine = deep_copy(action)
+        return user(action, function() return session:perform(mine, send, read) end)
       end
     elseif user == nil then
-      opts.hook = ours
+      opts.hook = function(action, send) return session:perform(action, send, read) end
     end
     if opts.concurrency == nil and session.concurrency then opts.concurrency = session.concurrency end
     return real.connect(opts)         -- a tail call: its errors point at the script's line
   end
   host.loaded.tracker = require("tracker.sandbox").freeze("tracker", facade)
-  return facade
+  M.facade = facade
+end
+
+function Session:install()
+  install(self.host)
+  active = self
+  return M.facade
 end
 
 -- The summary, the plan table, and the exit code. `stop` is what ended the run early.
@@ -299,24 +322,28 @@ local function rules_pass(host, opts, list, dir, t, s)
     local newest = {}
     local function each(record)
       s.progress:record(stream.on)
-      local at = epoch_of(record.updated_at)
+      -- read once, raw: a rule gets its own copy of the record, so none can change what the
+      -- runner or the next rule sees (or hide a loop in a metatable the runner would trip on)
+      local id, change = rawget(record, "id"), tostring(rawget(record, "updated_at"))
+      local at = epoch_of(rawget(record, "updated_at"))
       for _, rule in ipairs(stream.rules) do
         local r = rule.stats
         if (rule.scan == "all" or (at and at >= r.since)) and rules_mod.matches(rule, record) then
           r.seen = r.seen + 1
           if at and (newest[rule] == nil or at > newest[rule]) then newest[rule] = at end
-          local change = tostring(record.updated_at)
-          if store and store:handled(r.id, stream.on, record.id, change) then
+          if store and store:handled(r.id, stream.on, id, change) then
             r.skipped = r.skipped + 1
           else
             local ctx = { rule = rule.name, now = now, since = journal.iso(r.since),
                           apply = s.apply, state = rule.state }
             local scope = { pending = 0, failed = 0, rule = r.id, kind = stream.on,
-                            id = record.id, change = change, stats = r, at = at }
+                            id = id, change = change, stats = r, at = at }
             s.rule, s.scope = r, scope
-            if j then j.scope = concat({ r.id, record.id, change }, "|") end
+            if j then j.scope = r.id .. "|" .. id end
+            local view = {}
+            for k, v in next, record do view[k] = v end
             local ok, matched, why, where = host.budget_call(budget, rules_mod.invoke, rule,
-                                                             record, t, ctx)
+                                                             view, t, ctx)
             s.rule, s.scope = nil, nil
             if not ok and why == "interrupt" then
               stopped = where
@@ -326,7 +353,7 @@ local function rules_pass(host, opts, list, dir, t, s)
               hold(r, at)
               ok_all = false
               errors[#errors + 1] = { rule = rule.name, file = rule.file, where = where,
-                                      record = record.id, kind = stream.on,
+                                      record = id, kind = stream.on,
                                       message = tostring(matched), budget = why == "budget" }
             elseif matched then
               r.matched = r.matched + 1
@@ -376,10 +403,13 @@ local function rules_pass(host, opts, list, dir, t, s)
 end
 
 function M.rules(host, opts)
-  ttime = host.env.require("tracker").time
+  ttime = require("tracker").time        -- the host's own instance: scripts never see it
   local dir = opts.dir:gsub("(.)/+$", "%1")
   host.set_script_dir(dir .. "/")
-  local ok, list = pcall(rules_mod.load_dir, dir, function() return host.env end)
+  install(host)
+  -- a rule file's top level is script code: budgeted, and stoppable by Ctrl-C
+  local budget = math.tointeger(tonumber(opts.rule_budget or "")) or 50000000
+  local ok, list = host.budget_call(budget, rules_mod.load_dir, dir, function() return host.env end)
   if not ok then
     stderr("trk rules: ", tostring(list), "\n")
     return EXIT.failed
@@ -401,8 +431,7 @@ function M.rules(host, opts)
       return EXIT.failed
     end
     s.concurrency = opts.concurrency and math.tointeger(tonumber(opts.concurrency))
-    local facade = s:install()
-    local cok, t = host.call(facade.connect)
+    local cok, t = host.call(s:install().connect)
     if not cok then
       stderr("trk rules: ", tostring(t), "\n")
       return EXIT.failed
@@ -435,7 +464,7 @@ function M.journal(host, opts)
     return EXIT.failed
   end
   f:close()
-  local j, e = journal.open(host, path, false)
+  local j, e = journal.open(host, path, "read")
   if not j then
     stderr("trk journal: ", e, "\n")
     return EXIT.failed
