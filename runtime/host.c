@@ -1,6 +1,8 @@
 /* The host table: what the runtime's Lua drivers (scripts/tracker/runtime.lua) get from C to
    run scripts and rules in the sandbox. Scripts never see it. */
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -33,15 +35,16 @@ static int host_load (lua_State *L) {
 
 /* Calls f with the arguments above it: true and its results, or false, the message (with the
    script's traceback), "budget" or "interrupt" for a stop, and where it happened. A limit
-   that stopped the whole run raises on. */
+   that stopped the whole run raises on. Calls nest: the caller's interruptibility comes
+   back on return. */
 static int host_pcall (lua_State *L, int base, int interruptible) {
   trk_sandbox *S = host_sandbox(L);
-  int status;
-  trk_sandbox_set_interruptible(S, interruptible);
+  int status, was;
   lua_pushcfunction(L, trk_sandbox_msgh);
   lua_insert(L, base);
+  was = trk_sandbox_set_interruptible(S, interruptible);
   status = lua_pcall(L, lua_gettop(L) - base - 1, LUA_MULTRET, base);
-  trk_sandbox_set_interruptible(S, 0);
+  trk_sandbox_set_interruptible(S, was);
   lua_remove(L, base);
   if (trk_sandbox_killed(S)) return lua_error(L);
   if (status == LUA_OK) {
@@ -119,6 +122,21 @@ static int host_peak_rss (lua_State *L) {
   return 1;
 }
 
+/* host.pid(): this process's id. */
+static int host_pid (lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)getpid());
+  return 1;
+}
+
+/* host.alive(pid): whether process pid exists (it may belong to another user). */
+static int host_alive (lua_State *L) {
+  lua_Integer pid = luaL_checkinteger(L, 1);
+  /* 0 and negative ids name process groups, not a process */
+  lua_pushboolean(L, pid > 0 && pid <= INT_MAX &&
+                     (kill((pid_t)pid, 0) == 0 || errno == EPERM));
+  return 1;
+}
+
 /* host.now(): the --now instant, or nil. */
 static int host_now (lua_State *L) {
   const trk_options *o = trk_sandbox_options(host_sandbox(L));
@@ -167,7 +185,8 @@ void trk_host_open (lua_State *L, trk_sandbox *S) {
     {"load", host_load}, {"call", host_call}, {"budget_call", host_budget_call},
     {"interrupted", host_interrupted}, {"sleep", host_sleep}, {"isatty", host_isatty},
     {"clock", host_clock}, {"peak_rss", host_peak_rss}, {"now", host_now},
-    {"set_script_dir", host_set_script_dir}, {"exec", host_exec}, {NULL, NULL}
+    {"set_script_dir", host_set_script_dir}, {"exec", host_exec}, {"pid", host_pid},
+    {"alive", host_alive}, {NULL, NULL}
   };
   lua_newtable(L);
   lua_pushlightuserdata(L, S);

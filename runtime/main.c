@@ -1,5 +1,6 @@
 /* trk: the command line. Parses arguments and hands each command to its part of the runtime. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,7 @@ static const char usage_main[] =
   "  --plan FILE           also write the planned (or applied) actions as JSON Lines\n" \
   "  --state FILE          the state store (default .trk/state.db beside %s)\n" \
   "  --concurrency N       writes in flight at once in t:batch (default 4)\n" \
+  "  --fresh               start a new run even if the last one of this command did not complete\n" \
   "  --json                print the summary as JSON on stdout\n"
 
 #define USAGE_UNITS \
@@ -135,9 +137,15 @@ static const char usage_init[] =
   "Creates a rules project in DIR: one rule, its spec, and a README to start from.\n"
   "DIR must not exist or be empty.\n";
 
-static int usage_error (const char *cmd, const char *fmt, const char *arg) {
+static int usage_error (const char *cmd, const char *fmt, ...)
+  __attribute__((format(printf, 2, 3)));
+
+static int usage_error (const char *cmd, const char *fmt, ...) {
+  va_list ap;
   fprintf(stderr, "trk%s%s: ", cmd ? " " : "", cmd ? cmd : "");
-  fprintf(stderr, fmt, arg);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
   fprintf(stderr, "\nRun 'trk help%s%s' for usage.\n", cmd ? " " : "", cmd ? cmd : "");
   return TRK_EXIT_USAGE;
 }
@@ -183,7 +191,7 @@ typedef struct opt_def {
 #define OPTS_WRITES \
   {"--apply", OPT_FLAG, "apply"}, {"--plan", OPT_STRING, "plan"}, \
   {"--state", OPT_STRING, "state"}, {"--concurrency", OPT_COUNT, "concurrency"}, \
-  {"--json", OPT_FLAG, "json"}
+  {"--fresh", OPT_FLAG, "fresh"}, {"--json", OPT_FLAG, "json"}
 
 static const opt_def opts_run[] = {
   OPTS_LIMITS, OPTS_WRITES,
@@ -201,6 +209,16 @@ static const opt_def opts_journal[] = {
   {"--state", OPT_STRING, "state"}, {"--run", OPT_COUNT, "run"}, {"--failed", OPT_FLAG, "failed"},
   {"--json", OPT_FLAG, "json"}, {NULL, 0, NULL}
 };
+
+/* A value that fits an option taking a count or a duration, for the message refusing one. */
+static const char *opt_example (const char *name) {
+  static const char *const examples[][2] = {
+    {"--concurrency", "4"}, {"--rule-budget", "1000000"}, {"--run", "3"}, {"--watch", "30s"}
+  };
+  for (size_t i = 0; i < sizeof examples / sizeof examples[0]; i++)
+    if (strcmp(name, examples[i][0]) == 0) return examples[i][1];
+  return "1";
+}
 
 /* A parsed command line: the sandbox's options, the driver's name/value pairs, positional
    words, and what follows "--". */
@@ -305,27 +323,25 @@ static int parse (const char *cmd, const opt_def *defs, int argc, char **argv, c
         break;
       case OPT_COUNT: {
         long long n;
-        if (!trk_cli_int(v, 1, 0x7fffffffffffffffLL, &n)) {
-          fprintf(stderr, "trk %s: %s: '%s' is not a positive whole number\n", cmd, d->name, v);
-          return usage_error(cmd, "%s", "(example: --concurrency 4)");
-        }
+        if (!trk_cli_int(v, 1, 0x7fffffffffffffffLL, &n))
+          return usage_error(cmd, "%s: '%s' is not a positive whole number (example: %s %s)",
+                             d->name, v, d->name, opt_example(d->name));
         host_opt(c, d->host, v);
         break;
       }
       case OPT_DURATION: {
         double secs;
-        if (!trk_cli_duration(v, &secs) || secs <= 0) {
-          fprintf(stderr, "trk %s: %s: '%s' is not a positive duration\n", cmd, d->name, v);
-          return usage_error(cmd, "%s", "(examples: 30s, 5m, 1h)");
-        }
+        if (!trk_cli_duration(v, &secs) || secs <= 0)
+          return usage_error(cmd, "%s: '%s' is not a positive duration (example: %s %s)",
+                             d->name, v, d->name, opt_example(d->name));
         host_opt(c, d->host, v);
         break;
       }
       case OPT_TIME: {
         int64_t t;
         if (!trk_time_parse_iso(v, &t))
-          return usage_error(cmd, "--since: '%s' is not an ISO 8601 time with a zone "
-                             "(example: 2026-11-01T00:00:00Z)", v);
+          return usage_error(cmd, "%s: '%s' is not an ISO 8601 time with a zone "
+                             "(example: %s 2026-11-01T00:00:00Z)", d->name, v, d->name);
         host_opt(c, d->host, v);
         break;
       }

@@ -21,10 +21,12 @@
 
 #define pat_uchar(c) ((unsigned char)(c))
 
-/* Kept in a full userdata upvalue: function pointers do not fit a light userdata portably. */
+/* Kept in a full userdata upvalue: function pointers do not fit a light userdata portably.
+   The count of steps left runs on across calls, so that many short matches poll too. */
 typedef struct pat_hook {
   trk_pattern_poll poll;
   void *ud;
+  size_t left;  /* steps left until the next poll */
 } pat_hook;
 
 /* All matcher state lives here, on the C stack, so a longjmp out of a poll leaks nothing. */
@@ -33,8 +35,7 @@ typedef struct pat_state {
   const char *src_end;
   const char *p_end;
   lua_State *L;
-  const pat_hook *hook;
-  size_t budget;  /* steps left until the next poll */
+  pat_hook *hook;  /* its count of steps left is the budget of every match */
   int depth;  /* recursion budget left */
   int level;  /* number of captures, finished or not */
   struct {
@@ -48,26 +49,25 @@ static const char *pat_match(pat_state *ms, const char *s, const char *p);
 /* ---- step accounting ---- */
 
 static void pat_poll(pat_state *ms) {
-  ms->budget = TRK_PATTERN_POLL_STEPS;  /* reset first: the poll may not return */
+  ms->hook->left = TRK_PATTERN_POLL_STEPS;  /* reset first: the poll may not return */
   if (ms->hook->poll != NULL)
     ms->hook->poll(ms->L, ms->hook->ud);
 }
 
 /* Counting down keeps the hot path to one decrement and branch. */
-#define pat_step(ms) ((void)(--(ms)->budget == 0 ? (pat_poll(ms), 0) : 0))
+#define pat_step(ms) ((void)(--(ms)->hook->left == 0 ? (pat_poll(ms), 0) : 0))
 
 static void pat_charge(pat_state *ms, size_t n) {
-  if (n >= ms->budget)
+  if (n >= ms->hook->left)
     pat_poll(ms);
   else
-    ms->budget -= n;
+    ms->hook->left -= n;
 }
 
-static void pat_prep(pat_state *ms, lua_State *L, const pat_hook *hook,
+static void pat_prep(pat_state *ms, lua_State *L, pat_hook *hook,
                      const char *s, size_t ls, const char *p, size_t lp) {
   ms->L = L;
   ms->hook = hook;
-  ms->budget = TRK_PATTERN_POLL_STEPS;
   ms->src_init = s;
   ms->src_end = s + ls;
   ms->p_end = p + lp;
@@ -462,7 +462,7 @@ static int pat_find_aux(lua_State *L, int find) {
     luaL_pushfail(L);
     return 1;
   }
-  pat_prep(&ms, L, (const pat_hook *)lua_touserdata(L, lua_upvalueindex(1)), s, ls, p, lp);
+  pat_prep(&ms, L, (pat_hook *)lua_touserdata(L, lua_upvalueindex(1)), s, ls, p, lp);
   if (find && (lua_toboolean(L, 4) || pat_nospecials(p, lp))) {
     const char *hit = pat_memfind(&ms, s + init, ls - init, p, lp);
     if (hit != NULL) {
@@ -516,7 +516,7 @@ static int pat_gmatch_aux(lua_State *L) {
   const char *p = lua_tolstring(L, lua_upvalueindex(3), &lp);
   pat_gmstate *gm = (pat_gmstate *)lua_touserdata(L, lua_upvalueindex(4));
   pat_state ms;
-  pat_prep(&ms, L, (const pat_hook *)lua_touserdata(L, lua_upvalueindex(1)), s, ls, p, lp);
+  pat_prep(&ms, L, (pat_hook *)lua_touserdata(L, lua_upvalueindex(1)), s, ls, p, lp);
   for (src = gm->src; src <= ls; src++) {
     const char *e;
     pat_reprep(&ms);
@@ -628,7 +628,7 @@ static int pat_gsub(lua_State *L) {
   luaL_argexpected(L, tr == LUA_TNUMBER || tr == LUA_TSTRING ||
                    tr == LUA_TFUNCTION || tr == LUA_TTABLE, 3, "string/function/table");
   luaL_buffinit(L, &b);
-  pat_prep(&ms, L, (const pat_hook *)lua_touserdata(L, lua_upvalueindex(1)), src, srcl, p, lp);
+  pat_prep(&ms, L, (pat_hook *)lua_touserdata(L, lua_upvalueindex(1)), src, srcl, p, lp);
   if (anchor)
     p++;
   while (n < max_s) {
@@ -675,6 +675,7 @@ void trk_pattern_register(lua_State *L, int idx, trk_pattern_poll poll, void *ud
   hook = (pat_hook *)lua_newuserdatauv(L, sizeof *hook, 0);
   hook->poll = poll;
   hook->ud = ud;
+  hook->left = TRK_PATTERN_POLL_STEPS;
   luaL_setfuncs(L, pat_funcs, 1);  /* every function gets the hook as upvalue 1 */
   lua_pop(L, 1);
 }

@@ -16,8 +16,9 @@ typedef void (*trk_pattern_poll)(lua_State *L, void *ud);
 #endif
 
 /* Sets find, match, gmatch, gsub into the table at index idx. poll (may be
-   NULL) is called with ud every TRK_PATTERN_POLL_STEPS matcher steps; ud
-   must stay valid as long as the registered functions can be called. */
+   NULL) is called with ud every TRK_PATTERN_POLL_STEPS matcher steps, counted
+   across calls (many short matches poll as one long one does); ud must stay
+   valid as long as the registered functions can be called. */
 void trk_pattern_register(lua_State *L, int idx, trk_pattern_poll poll, void *ud);
 
 #endif

@@ -10,16 +10,21 @@
 #include <lualib.h>
 
 #include "embedded.h"
+#include "pattern.h"
 #include "sandbox.h"
 #include "tracker.h"
 
 #define SBX_HOOK_STEPS     10000        /* VM instructions between two checks, when counting */
+#define SBX_POLL_STEPS     TRK_POLL_STEPS  /* instructions a poll from C code is charged */
 #define SBX_TICK_NS        10000000L    /* 10 ms between two checks of the clocks otherwise */
 #define SBX_KILL_HEADROOM  ((size_t)1 << 20)  /* memory the host may still use after a kill */
 #define SBX_TRACE_HEAD     10           /* traceback frames kept before and after a gap */
 #define SBX_TRACE_TAIL     11
 #define SBX_TRACE_SCAN     200          /* levels examined at each end of the stack */
 #define SBX_REPORT_MAX     8192         /* bytes of a script's error message that are shown */
+
+_Static_assert(TRK_PATTERN_POLL_STEPS == TRK_POLL_STEPS,
+               "the matcher polls as often as a poll is charged for");
 
 
 struct trk_sandbox {
@@ -195,11 +200,28 @@ static void sbx_hook (lua_State *L, lua_Debug *ar) {
   if (S->budget && S->budget_used > S->budget) sbx_stop(L, S, TRK_STOP_BUDGET);
 }
 
+/* A C loop polls after about SBX_POLL_STEPS steps of work and is charged for them as for
+   that many instructions, so that a pattern match or a sort is held to a budget as Lua code
+   is. Otherwise the same checks as the hook's. */
 void trk_sandbox_poll (lua_State *L, void *ud) {
   trk_sandbox *S = ud ? ud : trk_sandbox_of(L);
-  if (!S->killed) sbx_check_time(S);
+  if (!S->killed) {
+    if (S->opts.limits.max_instructions || S->budget) {
+      S->instructions += SBX_POLL_STEPS;
+      S->budget_used += SBX_POLL_STEPS;
+    }
+    sbx_check_time(S);
+  }
   if (S->killed) sbx_raise(L, S);
-  if (!S->stop && sbx_interrupts && S->interruptible) sbx_stop(L, S, TRK_STOP_INTERRUPT);
+  if (S->stop) {                      /* unwinding: as in the hook */
+    if (S->interruptible) {
+      lua_getfield(L, LUA_REGISTRYINDEX, TRK_STOP_KEY);
+      lua_error(L);
+    }
+    return;
+  }
+  if (sbx_interrupts && S->interruptible) sbx_stop(L, S, TRK_STOP_INTERRUPT);
+  if (S->budget && S->budget_used > S->budget) sbx_stop(L, S, TRK_STOP_BUDGET);
 }
 
 void trk_sandbox_check (lua_State *L, int status) {
@@ -225,7 +247,11 @@ trk_stop trk_sandbox_stopped (trk_sandbox *S) { return S->stop; }
 void trk_sandbox_clear_stop (trk_sandbox *S) { S->stop = TRK_STOP_NONE; }
 const char *trk_sandbox_error_where (trk_sandbox *S) { return S->error_where; }
 
-void trk_sandbox_set_interruptible (trk_sandbox *S, int on) { S->interruptible = on; }
+int trk_sandbox_set_interruptible (trk_sandbox *S, int on) {
+  int was = S->interruptible;
+  S->interruptible = on;
+  return was;
+}
 int trk_sandbox_interrupted (void) { return sbx_interrupts > 0; }
 
 /* The first Ctrl-C asks the script to stop at the next instruction (the host decides when

@@ -90,7 +90,8 @@ int trk_sandbox_msgh(lua_State *L);
 /* Ctrl-C (SIGINT) and SIGTERM: once caught, the first one stops interruptible code with a
    TRK_STOP_INTERRUPT; a second one ends the process. */
 int trk_sandbox_catch_interrupts(trk_sandbox *S);
-void trk_sandbox_set_interruptible(trk_sandbox *S, int on);
+/* Whether Ctrl-C may stop the code running now; returns the previous setting, to restore. */
+int trk_sandbox_set_interruptible(trk_sandbox *S, int on);
 int trk_sandbox_interrupted(void);
 
 /* Defined in host.c: pushes the host table the runtime's drivers receive. */
@@ -119,7 +120,11 @@ const char *trk_limit_option(trk_limit l);
 
 trk_sandbox *trk_sandbox_of(lua_State *L);
 
-/* Called by long-running C functions every so often: raises once any limit is exceeded. */
+/* Called by long-running C functions every TRK_POLL_STEPS steps of work (elements moved,
+   comparisons, matcher steps): charges them as that many instructions to the instruction
+   limit and to a host call's budget, and raises once a limit or a budget is exceeded, or
+   Ctrl-C stops the code. ud is the sandbox, or NULL to find it from L. */
+#define TRK_POLL_STEPS 65536
 void trk_sandbox_poll(lua_State *L, void *ud);
 
 /* Raises if the sandbox has been stopped by a limit (a memory error counts as one). */

@@ -10,11 +10,19 @@
 #include "sandbox.h"
 
 #define STORE_MT       "trk.store"
+#define STMT_MT        "trk.store.statement"
 #define STORE_BUSY_MS  5000     /* wait this long for another trk holding the store */
 
 typedef struct store {
   sqlite3 *db;                  /* NULL once closed */
 } store;
+
+/* A prepared statement, held by a userdata so that an error while it runs (a memory error
+   as a row is collected, a bad parameter) still finalizes it, when the userdata is
+   collected. */
+typedef struct stmt {
+  sqlite3_stmt *st;             /* NULL once finalized */
+} stmt;
 
 static store *store_check (lua_State *L) {
   store *s = luaL_checkudata(L, 1, STORE_MT);
@@ -22,21 +30,45 @@ static store *store_check (lua_State *L) {
   return s;
 }
 
-/* Raises the database's last error, naming the file. */
-static int store_fail (lua_State *L, sqlite3 *db, const char *what) {
+/* The file name of a store, for messages. */
+static const char *store_name (sqlite3 *db) {
   const char *file = sqlite3_db_filename(db, "main");
-  return luaL_error(L, "state store %s: %s: %s", file && *file ? file : "(memory)", what,
-                    sqlite3_errmsg(db));
+  return file && *file ? file : "(memory)";
 }
 
-/* Binds the arguments from stack index first on as the statement's parameters. */
-static void store_bind (lua_State *L, sqlite3 *db, sqlite3_stmt *st, int first) {
-  int n = lua_gettop(L) - first + 1, rc = SQLITE_OK;
-  if (n != sqlite3_bind_parameter_count(st)) {
-    sqlite3_finalize(st);
+/* Raises the database's last error, naming the file. */
+static int store_fail (lua_State *L, sqlite3 *db, const char *what) {
+  return luaL_error(L, "state store %s: %s: %s", store_name(db), what, sqlite3_errmsg(db));
+}
+
+/* ---- statements ---------------------------------------------------------------------- */
+
+static int stmt_finalize (lua_State *L) {
+  stmt *q = luaL_checkudata(L, 1, STMT_MT);
+  if (q->st) {
+    sqlite3_finalize(q->st);
+    q->st = NULL;               /* mark it finalized */
+  }
+  return 0;
+}
+
+/* Prepares sql into a statement userdata it pushes: created empty first, so that the
+   statement is never without an owner. */
+static stmt *stmt_prepare (lua_State *L, sqlite3 *db, const char *sql) {
+  stmt *q = lua_newuserdatauv(L, sizeof *q, 0);
+  q->st = NULL;
+  luaL_setmetatable(L, STMT_MT);
+  if (sqlite3_prepare_v2(db, sql, -1, &q->st, NULL) != SQLITE_OK) store_fail(L, db, "prepare");
+  if (q->st == NULL) luaL_error(L, "state store: no statement in '%s'", sql);  /* blank */
+  return q;
+}
+
+/* Binds the n values from stack index first on as the statement's parameters. */
+static void store_bind (lua_State *L, sqlite3 *db, sqlite3_stmt *st, int first, int n) {
+  int rc = SQLITE_OK;
+  if (n != sqlite3_bind_parameter_count(st))
     luaL_error(L, "state store: the statement takes %d values, got %d",
                sqlite3_bind_parameter_count(st), n);
-  }
   for (int i = 1; i <= n && rc == SQLITE_OK; i++) {
     int idx = first + i - 1;
     switch (lua_type(L, idx)) {
@@ -49,66 +81,66 @@ static void store_bind (lua_State *L, sqlite3 *db, sqlite3_stmt *st, int first) 
       case LUA_TSTRING: {
         size_t len;
         const char *v = lua_tolstring(L, idx, &len);
-        rc = sqlite3_bind_text(st, i, v, (int)len, SQLITE_TRANSIENT);
+        rc = sqlite3_bind_text64(st, i, v, len, SQLITE_TRANSIENT, SQLITE_UTF8);
         break;
       }
       default:
-        sqlite3_finalize(st);
         luaL_error(L, "state store: value %d is a %s (use nil, booleans, numbers or strings)",
                    i, luaL_typename(L, idx));
     }
   }
-  if (rc != SQLITE_OK) {
-    sqlite3_finalize(st);
-    store_fail(L, db, "bind");
-  }
+  if (rc != SQLITE_OK) store_fail(L, db, "bind");
 }
 
-static void store_push_column (lua_State *L, sqlite3_stmt *st, int i) {
+static void store_push_column (lua_State *L, sqlite3 *db, sqlite3_stmt *st, int i) {
   switch (sqlite3_column_type(st, i)) {
     case SQLITE_INTEGER: lua_pushinteger(L, sqlite3_column_int64(st, i)); break;
     case SQLITE_FLOAT: lua_pushnumber(L, sqlite3_column_double(st, i)); break;
     case SQLITE_NULL: lua_pushnil(L); break;
-    default:
-      lua_pushlstring(L, (const char *)sqlite3_column_text(st, i),
-                      (size_t)sqlite3_column_bytes(st, i));
+    default: {
+      const char *text = (const char *)sqlite3_column_text(st, i);   /* text, then its size */
+      size_t len = (size_t)sqlite3_column_bytes(st, i);
+      if (text == NULL && sqlite3_errcode(db) == SQLITE_NOMEM)
+        luaL_error(L, "state store %s: out of memory", store_name(db));
+      lua_pushlstring(L, text ? text : "", text ? len : 0);
+    }
   }
 }
 
-/* Runs one statement with its parameters; with rows, collects each row as a table keyed by
-   column name (NULL columns absent) into the table at the top. */
+/* Runs one statement with the parameters after the SQL (stack index 2); with rows,
+   collects each row as a table keyed by column name (NULL columns absent) into a table it
+   pushes. */
 static void store_step (lua_State *L, sqlite3 *db, int rows) {
   const char *sql = luaL_checkstring(L, 2);
-  sqlite3_stmt *st;
-  int rc, n = 0;
-  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) store_fail(L, db, "prepare");
-  store_bind(L, db, st, 3);
+  int nparams = lua_gettop(L) - 2, rc, n = 0;
+  stmt *q = stmt_prepare(L, db, sql);
+  store_bind(L, db, q->st, 3, nparams);
   if (rows) lua_newtable(L);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+  while ((rc = sqlite3_step(q->st)) == SQLITE_ROW) {
     if (!rows) continue;
-    int ncol = sqlite3_column_count(st);
+    int ncol = sqlite3_column_count(q->st);
     lua_createtable(L, 0, ncol);
     for (int i = 0; i < ncol; i++) {
-      store_push_column(L, st, i);
-      lua_setfield(L, -2, sqlite3_column_name(st, i));
+      const char *name = sqlite3_column_name(q->st, i);
+      if (name == NULL) luaL_error(L, "state store %s: out of memory", store_name(db));
+      store_push_column(L, db, q->st, i);
+      lua_setfield(L, -2, name);
     }
     lua_rawseti(L, -2, ++n);
   }
-  sqlite3_finalize(st);
+  sqlite3_finalize(q->st);      /* now, not at collection: it may hold a read lock */
+  q->st = NULL;
   if (rc != SQLITE_DONE) store_fail(L, db, "step");
 }
 
-/* db:exec(sql): one or more statements without parameters. */
+/* ---- the store --------------------------------------------------------------------------- */
+
+/* db:exec(sql): one or more statements without parameters. The error comes from the
+   database's own message, which SQLite frees: nothing to free here if a push raises. */
 static int store_exec (lua_State *L) {
   store *s = store_check(L);
-  char *msg = NULL;
-  if (sqlite3_exec(s->db, luaL_checkstring(L, 2), NULL, NULL, &msg) != SQLITE_OK) {
-    lua_pushstring(L, msg ? msg : sqlite3_errmsg(s->db));
-    sqlite3_free(msg);
-    const char *file = sqlite3_db_filename(s->db, "main");
-    return luaL_error(L, "state store %s: %s", file && *file ? file : "(memory)",
-                      lua_tostring(L, -1));
-  }
+  if (sqlite3_exec(s->db, luaL_checkstring(L, 2), NULL, NULL, NULL) != SQLITE_OK)
+    return luaL_error(L, "state store %s: %s", store_name(s->db), sqlite3_errmsg(s->db));
   return 0;
 }
 
@@ -166,11 +198,14 @@ static int store_mkdir (const char *path, char *dir, size_t n) {
   return errno;
 }
 
-/* store.open(path [, create]): the store at path, or nil, message. Without create, a missing
-   file is an error rather than a new store. */
+/* store.open(path [, mode]): the store at path, or nil, message. mode true creates a
+   missing file (and its directory); false or none opens an existing one; "read" opens an
+   existing one read-only and leaves it as it is (no journal mode switched). */
 static int store_open (lua_State *L) {
+  static const char *const modes[] = {"read", NULL};
   const char *path = luaL_checkstring(L, 1);
-  int create = lua_toboolean(L, 2);
+  int readonly = lua_type(L, 2) == LUA_TSTRING && luaL_checkoption(L, 2, NULL, modes) == 0;
+  int create = !readonly && lua_toboolean(L, 2);
   char dir[4096];
   int failed;
   store *s = lua_newuserdatauv(L, sizeof *s, 0);
@@ -182,7 +217,8 @@ static int store_open (lua_State *L) {
                     strerror(failed));
     return 2;
   }
-  int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+  int flags = readonly ? SQLITE_OPEN_READONLY
+                       : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
   if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
     lua_pushnil(L);
     lua_pushfstring(L, "state store %s: %s", path,
@@ -192,6 +228,7 @@ static int store_open (lua_State *L) {
     return 2;
   }
   sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+  if (readonly) return 1;
   /* WAL with synchronous=NORMAL: a commit survives the process being killed at any point */
   if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
                    NULL, NULL, NULL) != SQLITE_OK) {
@@ -209,6 +246,11 @@ void trk_store_open (lua_State *L) {
     {"exec", store_exec}, {"run", store_run}, {"rows", store_rows}, {"first", store_first},
     {"close", store_close}, {NULL, NULL}
   };
+  static const luaL_Reg stmt_meta[] = {
+    {"__gc", stmt_finalize}, {"__close", stmt_finalize}, {NULL, NULL}
+  };
+  if (luaL_newmetatable(L, STMT_MT)) luaL_setfuncs(L, stmt_meta, 0);
+  lua_pop(L, 1);
   if (luaL_newmetatable(L, STORE_MT)) {
     luaL_newlib(L, methods);
     lua_setfield(L, -2, "__index");
