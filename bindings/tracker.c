@@ -268,6 +268,8 @@ int luaopen_tracker (lua_State *L) {
   client_open(L, mod);
   lua_getfield(L, -1, "connect");
   lua_setfield(L, mod, "connect");
+  lua_getfield(L, -1, "suggest");
+  lua_setfield(L, mod, "suggest");
   lua_pop(L, 1);
   return 1;
 }

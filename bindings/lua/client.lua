@@ -66,12 +66,17 @@ local function distance(a, b)
   return prev[#b]
 end
 
--- " (did you mean 'x' or 'y'?)" for the names closest to `name`, or "".
+-- " (did you mean 'x' or 'y'?)" for the names closest to `name`, or "" (a name that one
+-- begins with counts as close: 'Prio' for 'Priority'). Exported as tracker.suggest, so every
+-- "did you mean" of trk reads the same.
 local function suggest(name, names)
   local best, scored = {}, {}
+  local a = lower(tostring(name))
   for _, n in ipairs(names) do
-    local d = distance(lower(tostring(name)), lower(n))
-    if d <= max(2, #n // 3) then scored[#scored + 1] = { d, n } end
+    local b = lower(tostring(n))
+    local d = distance(a, b)
+    if #a >= 3 and (sub(b, 1, #a) == a or sub(a, 1, #b) == b) then d = min(d, 1) end
+    if d <= max(2, #b // 3) then scored[#scored + 1] = { d, tostring(n) } end
   end
   sort(scored, function(x, y) return x[1] < y[1] or (x[1] == y[1] and x[2] < y[2]) end)
   for i = 1, min(3, #scored) do best[i] = "'" .. scored[i][2] .. "'" end

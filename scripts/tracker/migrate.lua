@@ -57,31 +57,8 @@ local function blank(v)
   return v == nil or (type(v) == "string" and trim(v) == "")
 end
 
--- Edit distance, for "did you mean" in messages about names.
-local function distance(a, b)
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = { [0] = i }
-    for j = 1, #b do
-      local cost = sub(a, i, i) == sub(b, j, j) and 0 or 1
-      cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-    end
-    prev = cur
-  end
-  return prev[#b]
-end
-
-local function suggest(name, names)
-  local best, bestd
-  for _, n in ipairs(names) do
-    local a, b = lower(name), lower(n)
-    local d = distance(a, b)
-    if #a >= 3 and (sub(b, 1, #a) == a or sub(a, 1, #b) == b) then d = 1 end   -- a prefix
-    if d <= max(2, #name // 3) and (not bestd or d < bestd) then best, bestd = n, d end
-  end
-  return best and fmt(" (did you mean '%s'?)", best) or ""
-end
+-- " (did you mean 'x'?)": the client's, so every message of trk suggests alike.
+local suggest = require("tracker").suggest
 
 -- The text of an error for a failure file: a tracker error as "code: message", a raised
 -- message without the "file:line:" of where it was raised, all on one line.

@@ -39,30 +39,8 @@ local JOB_STATES = { open = true, won = true, closed = true }
 
 -- ---- messages ------------------------------------------------------------------------------
 
--- Levenshtein distance, for "did you mean".
-local function distance(a, b)
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = { [0] = i }
-    for j = 1, #b do
-      local cost = sub(a, i, i) == sub(b, j, j) and 0 or 1
-      cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-    end
-    prev = cur
-  end
-  return prev[#b]
-end
-
--- " (did you mean 'x'?)" for the closest of `names`, or "".
-local function suggest(name, names)
-  local best, bestd
-  for _, n in ipairs(names) do
-    local d = distance(lower(tostring(name)), lower(n))
-    if d <= max(2, #n // 3) and (bestd == nil or d < bestd) then best, bestd = n, d end
-  end
-  return best and fmt(" (did you mean '%s'?)", best) or ""
-end
+-- " (did you mean 'x'?)": the client's, so every message of trk suggests alike.
+local suggest = require("tracker").suggest
 
 local function quoted(v)
   return type(v) == "string" and "'" .. v .. "'" or tostring(v)
