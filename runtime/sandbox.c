@@ -168,6 +168,22 @@ static void sbx_stop (lua_State *L, trk_sandbox *S, trk_stop why) {
   lua_error(L);
 }
 
+/* After the checks of the hook or a poll: raises what stops the script now. A limit kills;
+   a stop already unwinding stops again script code met on the way (a __close handler), while
+   the host's own code runs on; Ctrl-C and the budget start a stop. */
+static void sbx_raise_pending (lua_State *L, trk_sandbox *S) {
+  if (S->killed) sbx_raise(L, S);
+  if (S->stop) {
+    if (S->interruptible) {
+      lua_getfield(L, LUA_REGISTRYINDEX, TRK_STOP_KEY);
+      lua_error(L);
+    }
+    return;
+  }
+  if (sbx_interrupts && S->interruptible) sbx_stop(L, S, TRK_STOP_INTERRUPT);
+  if (S->budget && S->budget_used > S->budget) sbx_stop(L, S, TRK_STOP_BUDGET);
+}
+
 static void sbx_hook (lua_State *L, lua_Debug *ar) {
   trk_sandbox *S = trk_sandbox_of(L);
   int steps = lua_gethookcount(L);
@@ -187,17 +203,7 @@ static void sbx_hook (lua_State *L, lua_Debug *ar) {
       sbx_check_time(S);
     }
   }
-  if (S->killed) sbx_raise(L, S);
-  if (S->stop) {                      /* unwinding: script code met on the way (a __close
-                                         handler) stops again; the host's own code runs on */
-    if (S->interruptible) {
-      lua_getfield(L, LUA_REGISTRYINDEX, TRK_STOP_KEY);
-      lua_error(L);
-    }
-    return;
-  }
-  if (sbx_interrupts && S->interruptible) sbx_stop(L, S, TRK_STOP_INTERRUPT);
-  if (S->budget && S->budget_used > S->budget) sbx_stop(L, S, TRK_STOP_BUDGET);
+  sbx_raise_pending(L, S);
 }
 
 /* A C loop polls after about SBX_POLL_STEPS steps of work and is charged for them as for
@@ -212,16 +218,7 @@ void trk_sandbox_poll (lua_State *L, void *ud) {
     }
     sbx_check_time(S);
   }
-  if (S->killed) sbx_raise(L, S);
-  if (S->stop) {                      /* unwinding: as in the hook */
-    if (S->interruptible) {
-      lua_getfield(L, LUA_REGISTRYINDEX, TRK_STOP_KEY);
-      lua_error(L);
-    }
-    return;
-  }
-  if (sbx_interrupts && S->interruptible) sbx_stop(L, S, TRK_STOP_INTERRUPT);
-  if (S->budget && S->budget_used > S->budget) sbx_stop(L, S, TRK_STOP_BUDGET);
+  sbx_raise_pending(L, S);
 }
 
 void trk_sandbox_check (lua_State *L, int status) {

@@ -7,12 +7,7 @@ local q = trk.quote
 local SINCE = "2000-01-01T00:00:00Z"
 local DATA = { "--generate", "3", "--seed", "3", "--admin" }
 
-local function rules_dir(files)
-  local dir = trk.tmpdir() .. "/rules"
-  assert(os.execute("mkdir -p " .. q(dir)))
-  for name, text in pairs(files) do trk.write(dir .. "/" .. name, text) end
-  return dir
-end
+local rules_dir = trk.dir_with
 
 -- Runs `trk rules DIR --rule-budget 1000000` (with a deadline, so that a rule the budget
 -- misses ends the run rather than the test); answers the result and the seconds it took.

@@ -13,13 +13,7 @@ local DATA = { "--generate", "40", "--seed", "3", "--admin" }  -- 40 candidates,
 
 
 
--- A rules directory holding files (name -> text); answers its path.
-local function rules_dir(files)
-  local dir = trk.tmpdir() .. "/rules"
-  assert(os.execute("mkdir -p " .. q(dir)))
-  for name, text in pairs(files) do trk.write(dir .. "/" .. name, text) end
-  return dir
-end
+local rules_dir = trk.dir_with
 
 local function rules(srv, dir, ...)
   return trk.exec({ "rules", dir, ... }, { env = server.client_env(srv) })

@@ -35,6 +35,14 @@ function M.tmpdir()
   return d
 end
 
+-- A directory `name` in a fresh scratch directory, holding files (name -> text).
+function M.dir_with(files, name)
+  local dir = M.tmpdir() .. "/" .. (name or "rules")
+  assert(os.execute("mkdir -p " .. quote(dir)))
+  for file, text in pairs(files) do M.write(dir .. "/" .. file, text) end
+  return dir
+end
+
 function M.cleanup()
   for _, d in ipairs(dirs) do os.execute("rm -rf " .. quote(d)) end
   dirs = {}
