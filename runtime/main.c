@@ -54,7 +54,7 @@ static const char usage_main[] =
   "writes:\n" \
   "  --apply               send the writes; without it they are planned and shown\n" \
   "  --plan FILE           also write the planned (or applied) actions as JSON Lines\n" \
-  "  --state FILE          the state store (default .trk/state.db beside %s)\n" \
+  "  --state FILE          the state store (default %s)\n" \
   "  --concurrency N       writes in flight at once in t:batch (default 4)\n" \
   "  --fresh               start a new run even if the last one of this command did not complete\n" \
   "  --json                print the summary as JSON on stdout\n"
@@ -154,12 +154,12 @@ static int cmd_help (const char *topic) {
   if (topic == NULL) fputs(usage_main, stdout);
   else if (strcmp(topic, "run") == 0) {
     fputs(usage_run, stdout);
-    printf(USAGE_WRITES, "the script");
+    printf(USAGE_WRITES, ".trk/state.db beside the script");
     fputs(usage_run_tail, stdout);
   }
   else if (strcmp(topic, "rules") == 0) {
     fputs(usage_rules, stdout);
-    printf(USAGE_WRITES, "DIR");
+    printf(USAGE_WRITES, "DIR/.trk/state.db");
     fputs(usage_rules_tail, stdout);
   }
   else if (strcmp(topic, "journal") == 0) fputs(usage_journal, stdout);
