@@ -409,17 +409,20 @@ static int sbx_remove (lua_State *L) {
 typedef struct sbx_sort {
   lua_State *L;
   int has_cmp;
-  unsigned long steps;
 } sbx_sort;
 
 #define SBX_SORT_POLL   65536    /* comparisons between two limit checks */
+
+/* Comparisons since the last check, carried from one sort to the next: many small sorts are
+   charged to the budget as one large one is. */
+static unsigned long sbx_sort_steps;
 #define SBX_SORT_SHORT  12       /* runs this short are insertion-sorted */
 
 /* Is the value at stack index a less than the one at b? */
 static int sort_less (sbx_sort *c, int a, int b) {
   lua_State *L = c->L;
   int r;
-  if ((++c->steps & (SBX_SORT_POLL - 1)) == 0) trk_sandbox_poll(L, NULL);
+  if ((++sbx_sort_steps & (SBX_SORT_POLL - 1)) == 0) trk_sandbox_poll(L, NULL);
   if (!c->has_cmp) return lua_compare(L, a, b, LUA_OPLT);
   a = lua_absindex(L, a);
   b = lua_absindex(L, b);
@@ -506,7 +509,7 @@ static void sort_range (sbx_sort *c, lua_Integer lo, lua_Integer hi) {
 }
 
 static int sbx_sort_table (lua_State *L) {
-  sbx_sort c = {L, 0, 0};
+  sbx_sort c = {L, 0};
   lua_Integer n;
   luaL_checktype(L, 1, LUA_TTABLE);
   n = luaL_len(L, 1);

@@ -93,6 +93,14 @@ static void t_calls (void) {
         "local ok, msg, why = host.budget_call(1000000, host.env.table.sort, t)\n"
         "return not ok and why == 'budget', tostring(ok) .. ' ' .. tostring(msg)");
 
+  t_lua(S, "many small sorts add up to the budget",
+        "local sort, t = host.env.table.sort, {}\n"
+        "for i = 1, 1000 do t[i] = i end\n"                     /* ~10k comparisons a sort */
+        "local ok, msg, why = host.budget_call(1000000, function()\n"
+        "  for i = 1, 400 do sort(t) end\n"
+        "end)\n"
+        "return not ok and why == 'budget', tostring(ok) .. ' ' .. tostring(msg)");
+
   t_lua(S, "the budget is cleared after a stop: the next call runs",
         "local ok, v = host.budget_call(1000000, host.env.string.find, ('a'):rep(100), 'b')\n"
         "return ok and v == nil, tostring(v)");
