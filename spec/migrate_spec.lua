@@ -20,12 +20,7 @@ local function tmpfile(text)
   return path
 end
 
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local slurp = require("support.trk").slurp
 
 local function rows_of(text, opts)
   local out = {}
