@@ -3,7 +3,6 @@
 local trk = require "support.trk"
 local server = require "support.server"
 
-local q = trk.quote
 local SINCE = "2000-01-01T00:00:00Z"
 local DATA = { "--generate", "3", "--seed", "3", "--admin" }
 

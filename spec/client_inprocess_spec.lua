@@ -85,7 +85,7 @@ assert(loadfile("spec/support/writes_suite.lua", "t", _ENV))()(B)
 describe("the client given answers it cannot read", function()
   local function odd(widget_body)
     local server = {}
-    function server:handle(_, path)
+    function server.handle(_, _, path)
       if path:find("getSettingsData", 1, true) then
         return 200, { ["content-type"] = "application/json" },
                '{"status":0,"message":"success","opportunityResourceStatuses":[{"Id":1,"Name":"Applied"}]}'

@@ -384,8 +384,8 @@ describe("synthetic mode's limits", function()
 
   it("refuses every write with status 99, saying the database is read-only", function()
     local n = 0
-    for verb, shape in pairs(emulator.wire.verbs) do
-      if shape == "write" then
+    for verb, verb_kind in pairs(emulator.wire.verbs) do
+      if verb_kind == "write" then
         local a = call(emu, verb, { instructions = { recordtype = "R", recordid = 200001 },
                                     updates = { { column = "jobtitle", value = "X" } } })
         assert.equal(99, a.status, verb)

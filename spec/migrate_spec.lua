@@ -194,8 +194,10 @@ describe("migrate.csv", function()
     assert.is_false(ok)
     assert.is_truthy(e:find("column 'a' cannot give 'line'", 1, true), e)
     ok, e = pcall(migrate.csv, tmpfile(""))
+    assert.is_false(ok)
     assert.is_truthy(e:find("is empty: the first line must name the columns", 1, true), e)
     ok, e = pcall(migrate.csv, tmpfile("a\n"), { hedaer = {} })
+    assert.is_false(ok)
     assert.is_truthy(e:find("csv: unknown option 'hedaer' (did you mean 'header'?)", 1, true), e)
   end)
 
@@ -206,7 +208,7 @@ describe("migrate.csv", function()
     assert.are.equal(2, n)
     f:close()
     local it, _, _, closer = migrate.csv(tmpfile("a\n1\n2\n"))
-    for _ in it, nil, nil, closer do break end
+    for _ in it, nil, nil, closer do break end -- luacheck: ignore 512 (the break is the point)
     assert.is_true(closer.closed)
     assert.is_nil(closer())
   end)
@@ -426,6 +428,7 @@ describe("migrate.upsert_candidates", function()
                             1, true), e)
     assert.are.equal(0, #writes)
     ok, e = pcall(migrate.upsert_candidates, t, migrate.csv(tmpfile("email,custom.Prio\n")))
+    assert.is_false(ok)
     assert.is_truthy(e:find("no candidate custom field 'Prio' (did you mean 'Priority'?)", 1, true), e)
   end)
 
@@ -560,7 +563,7 @@ end)
 
 describe("migrate.move_applications", function()
   it("moves the listed applications, leaves those already there, and guards with from", function()
-    local emu, t, writes = fresh(40)
+    local _, t, writes = fresh(40)
     local apps = {}
     for a in t:applications{} do apps[#apps + 1] = a end
     local screening, other = {}, nil

@@ -393,7 +393,7 @@ describe("the curl transport in the background", function()
     it("closes promptly as a to-be-closed variable", function()
       local t0
       do
-        local t <close> = stalled_handle()
+        local _ <close> = stalled_handle()
         t0 = now()
       end
       local took = now() - t0

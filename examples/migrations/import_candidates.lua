@@ -10,7 +10,9 @@ local tracker = require "tracker"
 local migrate = require "tracker.migrate"
 
 local input, failures = arg[1], arg[2]
-if not input then error("usage: trk run import_candidates.lua --input FILE.csv [--output FAILED.csv] -- FILE.csv [FAILED.csv]", 0) end
+if not input then
+  error("usage: trk run import_candidates.lua --input FILE.csv [--output FAILED.csv] -- FILE.csv [FAILED.csv]", 0)
+end
 
 -- The file's columns -> candidate fields ("custom.Name" for a custom field).
 local COLUMNS = {

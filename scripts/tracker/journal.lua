@@ -175,7 +175,7 @@ since_first = function(self, ident, fallback)
 end
 
 -- What the hook answers for a write the journal says is done.
-local function answer(self, action, result)
+local function answer(self, _, result)
   if result ~= nil then return decode(self, result) end
   return true
 end

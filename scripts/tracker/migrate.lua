@@ -16,7 +16,7 @@ local setmetatable, getmetatable = setmetatable, getmetatable
 local fmt, sub, lower, find, match, gsub =
       string.format, string.sub, string.lower, string.find, string.match, string.gsub
 local concat, sort, unpack, pack = table.concat, table.sort, table.unpack, table.pack
-local tointeger, min, max = math.tointeger, math.min, math.max
+local tointeger, min = math.tointeger, math.min
 
 -- Names a CSV row keeps for itself: a header cannot map a column onto them.
 local RESERVED = { line = true, columns = true, error = true }
@@ -889,7 +889,7 @@ local ATTACH_OPTIONS = { key = "string", target = "string", dir = "string", type
                          on_row = "function" }
 
 -- The id of the record a row names, or nil and why not.
-local function attach_target(t, row, target, key, index)
+local function attach_target(row, target, key, index)
   if key == "id" then
     local id = tointeger(tonumber(row.id or row[target .. "_id"]))
     if not id then return nil, fmt("no %s id", target) end
@@ -923,7 +923,7 @@ local function attach_files(t, rows, opts)
     local id, e
     if row.error then e = row.error
     elseif blank(row.file) then e = "no file"
-    else id, e = attach_target(t, row, target, key, index) end
+    else id, e = attach_target(row, target, key, index) end
     if e then return { status = "failed", detail = e } end
     local filename = row.filename or basename(row.file)
     if opts.skip_existing ~= false then
@@ -1058,14 +1058,14 @@ local function move_applications(t, items, stage, opts)
   local fname = "move_applications"
   opts = check_options(fname, opts, MOVE_OPTIONS)
   local column = opts.column or "id"
-  local target, from, e
+  local target, from, why
   if stage ~= nil then
-    target, e = stage_named(fname, t, stage)
-    if not target then misuse("%s: %s", fname, e) end
+    target, why = stage_named(fname, t, stage)
+    if not target then misuse("%s: %s", fname, why) end
   end
   if opts.from ~= nil then
-    from, e = stage_named(fname, t, opts.from)
-    if not from then misuse("%s: option 'from': %s", fname, e) end
+    from, why = stage_named(fname, t, opts.from)
+    if not from then misuse("%s: option 'from': %s", fname, why) end
   end
   local each_item = each(fname, items)
   local function nextrow()               -- an id alone is a row of one column

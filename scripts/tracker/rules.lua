@@ -17,8 +17,8 @@
 local M = {}
 
 local type, pairs, ipairs, tostring, error, load, pcall = type, pairs, ipairs, tostring, error, load, pcall
-local tointeger, min, max = math.tointeger, math.min, math.max
-local fmt, lower, sub, match, gsub = string.format, string.lower, string.sub, string.match, string.gsub
+local tointeger = math.tointeger
+local fmt, lower, match, gsub = string.format, string.lower, string.match, string.gsub
 local concat, sort = table.concat, table.sort
 
 -- The record kinds a rule can be `on`, and the `where` keys of each: the stream filters of

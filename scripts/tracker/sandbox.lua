@@ -6,7 +6,7 @@
 
 local M = {}
 
-local error, next, pairs, type, select = error, next, pairs, type, select
+local error, next, pairs, type = error, next, pairs, type
 local rawset, rawget, setmetatable, getmetatable = rawset, rawget, setmetatable, getmetatable
 local load, collectgarbage, find = load, collectgarbage, string.find
 local sort = table.sort
@@ -128,7 +128,7 @@ local function safe_load(env, chunk, name, e)
   return load(chunk, name, "t", e == nil and env or e)
 end
 
-local function safe_collectgarbage(opt, ...)
+local function safe_collectgarbage(opt)
   if opt ~= "count" then
     error("collectgarbage: only \"count\" is available in the sandbox", 2)
   end

@@ -37,7 +37,8 @@ local FIRST_ID = { job = 1001, candidate = 188001, application = 70001, activity
 local function epoch_of(what, v)
   if mtype(v) == "integer" then return v end
   if type(v) == "number" then return floor(v) end
-  local e, why = type(v) == "string" and tracker.time.parse(v)
+  local e, why
+  if type(v) == "string" then e, why = tracker.time.parse(v) end
   if not e then
     error(fmt("%s: expected an ISO 8601 time such as 2026-10-01T09:00:00Z or epoch seconds (%s)",
               what, why or type(v)), 0)
