@@ -1,4 +1,4 @@
-/* Lua sources compiled into C arrays by runtime/embed.cmake. */
+/* Lua parts compiled to bytecode and kept in C arrays by runtime/embed.cmake. */
 #ifndef TRK_EMBEDDED_H
 #define TRK_EMBEDDED_H
 
@@ -7,7 +7,7 @@
 typedef struct trk_embedded {
   const char *module;   /* "tracker.sandbox" */
   const char *path;     /* "tracker/sandbox.lua", relative to its root folder */
-  const char *source;
+  const char *chunk;    /* bytecode, named "=[trk] tracker/sandbox.lua": load it with mode "b" */
   size_t size;
 } trk_embedded;
 

@@ -83,8 +83,10 @@ static int native_decode (lua_State *L) {
   lua_settop(L, 1);
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_pushvalue(L, 1);
-  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
-    if (lua_type(L, -1) != LUA_TSTRING) lua_error(L);   /* a memory error: not ours to hide */
+  int status = lua_pcall(L, 1, 1, 0);
+  if (status != LUA_OK) {
+    if (status == LUA_ERRMEM || lua_type(L, -1) != LUA_TSTRING)
+      lua_error(L);                       /* a memory error: not ours to hide */
     lua_pushnil(L);
     lua_insert(L, -2);
     return 2;
@@ -212,8 +214,7 @@ static int client_import (lua_State *L) {
   const trk_embedded *e = trk_client_scripts;
   while (e->module && strcmp(e->module, name) != 0) e++;
   if (e->module == NULL) return luaL_error(L, "tracker: no client part '%s'", name);
-  lua_pushfstring(L, "=[tracker] %s", e->path);
-  if (luaL_loadbufferx(L, e->source, e->size, lua_tostring(L, -1), "t") != LUA_OK)
+  if (luaL_loadbufferx(L, e->chunk, e->size, e->path, "b") != LUA_OK)
     return lua_error(L);
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_setupvalue(L, -2, 1);               /* _ENV */

@@ -26,8 +26,10 @@
 ** - Proxy environment variables (http_proxy, https_proxy, no_proxy) are honoured as by curl.
 */
 #include <ctype.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,12 +87,58 @@ typedef struct Transport {
   char hostport[TR_HOSTPORT_MAX];
 } Transport;
 
-/* libcurl keeps process-wide state that must be set up once before any handle exists and
-   torn down only when no handle can remain. This flag mirrors that process-wide state (it
-   is the only static in the module): curl_global_init runs on the first luaopen_tracker,
-   before any script can run, and curl_global_cleanup never runs, because another lua_State
-   in the process may still hold handles. */
-static int tr_global_ready = 0;
+
+/* ---- libcurl, loaded on first use ------------------------------------------------------ */
+
+/* libcurl is opened when the first transport is made, not linked: loading it (and the TLS,
+   Kerberos and LDAP libraries it needs) costs every start several milliseconds, even a run
+   that never uses the network. Its functions are called through tr_curl, whose pointers
+   have curl's own prototypes. Like libcurl's own global state, tr_curl is process-wide, set
+   once (pthread_once) and never torn down: curl_global_cleanup never runs, because another
+   lua_State in the process may still hold handles. */
+#define TR_LIBCURL  "libcurl.so.4"
+#define TR_CURL_FUNCS(X) \
+  X(global_init) X(easy_init) X(easy_cleanup) X(easy_setopt) X(easy_getinfo) \
+  X(easy_strerror) X(free) X(multi_init) X(multi_cleanup) X(multi_add_handle) \
+  X(multi_remove_handle) X(multi_perform) X(multi_poll) X(multi_wakeup) \
+  X(multi_info_read) X(slist_append) X(slist_free_all) X(url) X(url_cleanup) X(url_set) \
+  X(url_get)
+
+static struct {
+#define TR_CURL_FIELD(name)  __typeof__(curl_##name) *name;
+  TR_CURL_FUNCS(TR_CURL_FIELD)
+#undef TR_CURL_FIELD
+} tr_curl;
+
+static pthread_once_t tr_curl_once = PTHREAD_ONCE_INIT;
+static char tr_curl_error[256] = "not loaded";   /* "" once tr_curl is ready */
+
+static void tr_curl_load (void) {
+  void *lib = dlopen(TR_LIBCURL, RTLD_NOW | RTLD_LOCAL);
+  if (lib == NULL) {
+    snprintf(tr_curl_error, sizeof tr_curl_error, "cannot load %s (%s)", TR_LIBCURL, dlerror());
+    return;
+  }
+#define TR_CURL_LOAD(name) \
+  if ((tr_curl.name = (__typeof__(tr_curl.name))dlsym(lib, "curl_" #name)) == NULL) { \
+    snprintf(tr_curl_error, sizeof tr_curl_error, "%s has no curl_%s: too old", \
+             TR_LIBCURL, #name); \
+    return; \
+  }
+  TR_CURL_FUNCS(TR_CURL_LOAD)
+#undef TR_CURL_LOAD
+  if (tr_curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    snprintf(tr_curl_error, sizeof tr_curl_error, "cannot initialise libcurl");
+    return;
+  }
+  tr_curl_error[0] = '\0';
+}
+
+/* Loads libcurl once; NULL when ready, else why not. */
+static const char *tr_curl_ready (void) {
+  pthread_once(&tr_curl_once, tr_curl_load);
+  return tr_curl_error[0] ? tr_curl_error : NULL;
+}
 
 
 /* ---- buffers (C heap, owned by the userdata) ----------------------------------------- */
@@ -175,23 +223,23 @@ static int tr_on_progress (void *ud, curl_off_t dltotal, curl_off_t dlnow,
 static void *tr_work (void *ud) {
   Transport *p = (Transport *)ud;
   CURLcode rc = CURLE_ABORTED_BY_CALLBACK;   /* unless curl tells how the transfer ended */
-  CURLMcode mc = curl_multi_add_handle(p->multi, p->curl);
+  CURLMcode mc = tr_curl.multi_add_handle(p->multi, p->curl);
   int running = 1, added = (mc == CURLM_OK);
   while (mc == CURLM_OK && running && !atomic_load(&p->abort)) {
-    mc = curl_multi_perform(p->multi, &running);
+    mc = tr_curl.multi_perform(p->multi, &running);
     if (mc == CURLM_OK && running)
-      mc = curl_multi_poll(p->multi, NULL, 0, TR_POLL_MS, NULL);
+      mc = tr_curl.multi_poll(p->multi, NULL, 0, TR_POLL_MS, NULL);
   }
   if (mc != CURLM_OK)             /* as curl_easy_perform says it */
     rc = mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_BAD_FUNCTION_ARGUMENT;
   else {
     CURLMsg *m;
     int left;
-    while ((m = curl_multi_info_read(p->multi, &left)) != NULL)
+    while ((m = tr_curl.multi_info_read(p->multi, &left)) != NULL)
       if (m->msg == CURLMSG_DONE) rc = m->data.result;
   }
-  curl_easy_getinfo(p->curl, CURLINFO_OS_ERRNO, &p->oserr);
-  if (added) curl_multi_remove_handle(p->multi, p->curl);
+  tr_curl.easy_getinfo(p->curl, CURLINFO_OS_ERRNO, &p->oserr);
+  if (added) tr_curl.multi_remove_handle(p->multi, p->curl);
   p->result = rc;
   return NULL;
 }
@@ -213,7 +261,7 @@ static void tr_join (Transport *p, int abort) {
   if (!p->inflight) return;
   if (abort) {
     atomic_store(&p->abort, 1);
-    curl_multi_wakeup(p->multi);
+    tr_curl.multi_wakeup(p->multi);
   }
   pthread_join(p->worker, NULL);
   p->inflight = 0;
@@ -225,21 +273,21 @@ static void tr_join (Transport *p, int abort) {
 /* Frees what one request built; curl forgets the pointers first. */
 static void tr_release_request (Transport *p) {
   if (p->curl) {
-    curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
-    curl_easy_setopt(p->curl, CURLOPT_CURLU, (CURLU *)NULL);
+    tr_curl.easy_setopt(p->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+    tr_curl.easy_setopt(p->curl, CURLOPT_CURLU, (CURLU *)NULL);
   }
-  curl_slist_free_all(p->hdrs);
+  tr_curl.slist_free_all(p->hdrs);
   p->hdrs = NULL;
-  curl_url_cleanup(p->url);
+  tr_curl.url_cleanup(p->url);
   p->url = NULL;
 }
 
 static void tr_release (Transport *p) {
   tr_join(p, 1);                  /* nothing may be freed under the worker */
   tr_release_request(p);
-  curl_easy_cleanup(p->curl);
+  tr_curl.easy_cleanup(p->curl);
   p->curl = NULL;                 /* mark handle as closed */
-  if (p->multi) curl_multi_cleanup(p->multi);   /* closes the kept-alive connections */
+  if (p->multi) tr_curl.multi_cleanup(p->multi);   /* closes the kept-alive connections */
   p->multi = NULL;
   tr_buf_free(&p->body);
   tr_buf_free(&p->head);
@@ -273,7 +321,7 @@ static long tr_ms (double seconds) {
 static CURLcode tr_setup (Transport *p, const char *user_agent, const char *ca_file) {
   CURL *c = p->curl;
   CURLcode rc = CURLE_OK;
-#define TR_SET(opt, val)  if (rc == CURLE_OK) rc = curl_easy_setopt(c, opt, val)
+#define TR_SET(opt, val)  if (rc == CURLE_OK) rc = tr_curl.easy_setopt(c, opt, val)
   TR_SET(CURLOPT_NOSIGNAL, 1L);
   TR_SET(CURLOPT_WRITEFUNCTION, tr_on_body);
   TR_SET(CURLOPT_WRITEDATA, (void *)p);
@@ -352,13 +400,15 @@ static int tr_new (lua_State *L) {
   p->max_body = (size_t)max_body;
   p->connect_timeout = connect_timeout;
   p->timeout = timeout;
-  p->curl = curl_easy_init();
+  const char *why = tr_curl_ready();
+  if (why) return luaL_error(L, "transport.curl: %s", why);
+  p->curl = tr_curl.easy_init();
   if (p->curl == NULL) return luaL_error(L, "transport.curl: cannot create a curl handle");
-  p->multi = curl_multi_init();
+  p->multi = tr_curl.multi_init();
   if (p->multi == NULL) return luaL_error(L, "transport.curl: cannot create a curl handle");
   CURLcode rc = tr_setup(p, user_agent, ca_file);
   if (rc != CURLE_OK)
-    return luaL_error(L, "transport.curl: cannot configure curl (%s)", curl_easy_strerror(rc));
+    return luaL_error(L, "transport.curl: cannot configure curl (%s)", tr_curl.easy_strerror(rc));
   return 1;
 }
 
@@ -378,29 +428,29 @@ static int tr_is_token (const char *s, size_t len) {   /* RFC 9110 token */
 static void tr_set_url (lua_State *L, Transport *p, const char *method, const char *url) {
   char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
   int ok = 0, http = 0;
-  p->url = curl_url();
+  p->url = tr_curl.url();
   if (p->url == NULL) luaL_error(L, "not enough memory");
-  if (curl_url_set(p->url, CURLUPART_URL, url, 0) == CURLUE_OK &&
-      curl_url_get(p->url, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-      curl_url_get(p->url, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-      curl_url_get(p->url, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
-      curl_url_get(p->url, CURLUPART_PATH, &path, 0) == CURLUE_OK) {
+  if (tr_curl.url_set(p->url, CURLUPART_URL, url, 0) == CURLUE_OK &&
+      tr_curl.url_get(p->url, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+      tr_curl.url_get(p->url, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+      tr_curl.url_get(p->url, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+      tr_curl.url_get(p->url, CURLUPART_PATH, &path, 0) == CURLUE_OK) {
     ok = 1;
     http = strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0;
     snprintf(p->hostport, sizeof p->hostport, "%s:%s", host, port);
     snprintf(p->where, sizeof p->where, "%s %s://%s%s", method, scheme, p->hostport, path);
   }
-  curl_free(scheme);
-  curl_free(host);
-  curl_free(port);
-  curl_free(path);
+  tr_curl.free(scheme);
+  tr_curl.free(host);
+  tr_curl.free(port);
+  tr_curl.free(path);
   if (!ok) luaL_argerror(L, 2, "'url' is not a valid URL");   /* never echoed: it may hold secrets */
   if (!http) luaL_argerror(L, 2, "'url' must start with http:// or https://");
 }
 
 /* Builds p->hdrs from the table at index t; raises naming a bad header (never its value). */
 static void tr_set_headers (lua_State *L, Transport *p, int t) {
-  p->hdrs = curl_slist_append(NULL, "Expect:");   /* no 100-continue round trip */
+  p->hdrs = tr_curl.slist_append(NULL, "Expect:");   /* no 100-continue round trip */
   if (p->hdrs == NULL) luaL_error(L, "not enough memory");
   if (t == 0) return;
   lua_pushnil(L);
@@ -419,7 +469,7 @@ static void tr_set_headers (lua_State *L, Transport *p, int t) {
     /* "Name;" is curl's way to send an empty header ("Name:" would remove it) */
     const char *line = vlen ? lua_pushfstring(L, "%s: %s", name, value)
                             : lua_pushfstring(L, "%s;", name);
-    struct curl_slist *l = curl_slist_append(p->hdrs, line);
+    struct curl_slist *l = tr_curl.slist_append(p->hdrs, line);
     if (l == NULL) luaL_error(L, "not enough memory");
     p->hdrs = l;
     lua_pop(L, 2);                /* the line and the value */
@@ -433,7 +483,7 @@ static CURLcode tr_set_method (Transport *p, const char *method, const char *bod
   int has_body = body != NULL || post || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
   int plain = has_body ? post : (head || strcmp(method, "GET") == 0);
   CURLcode rc = CURLE_OK;
-#define TR_SET(opt, val)  if (rc == CURLE_OK) rc = curl_easy_setopt(c, opt, val)
+#define TR_SET(opt, val)  if (rc == CURLE_OK) rc = tr_curl.easy_setopt(c, opt, val)
   TR_SET(CURLOPT_NOBODY, 0L);
   if (has_body) {
     TR_SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
@@ -464,9 +514,9 @@ static int tr_unsent (lua_State *L, int n) {
 static int tr_failure (lua_State *L, Transport *p, CURLcode rc, long oserr) {
   char os[128];
   curl_off_t got = 0, expected = -1, connected = 0;
-  curl_easy_getinfo(p->curl, CURLINFO_SIZE_DOWNLOAD_T, &got);
-  curl_easy_getinfo(p->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &expected);
-  curl_easy_getinfo(p->curl, CURLINFO_CONNECT_TIME_T, &connected);
+  tr_curl.easy_getinfo(p->curl, CURLINFO_SIZE_DOWNLOAD_T, &got);
+  tr_curl.easy_getinfo(p->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &expected);
+  tr_curl.easy_getinfo(p->curl, CURLINFO_CONNECT_TIME_T, &connected);
   if (p->fail == TR_FAIL_MEMORY || rc == CURLE_OUT_OF_MEMORY)
     return luaL_error(L, "not enough memory");
   if (p->fail == TR_FAIL_BODY)
@@ -485,7 +535,7 @@ static int tr_failure (lua_State *L, Transport *p, CURLcode rc, long oserr) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
       return tr_unsent(L, trk_error_result(L, "network", 0, "%s: cannot resolve the host of %s (%s)",
-                                           p->where, p->hostport, curl_easy_strerror(rc)));
+                                           p->where, p->hostport, tr_curl.easy_strerror(rc)));
     case CURLE_COULDNT_CONNECT:
       return tr_unsent(L, trk_error_result(L, "network", 0, "%s: cannot connect to %s (%s)",
                                            p->where, p->hostport, tr_oserror(oserr, os, sizeof os)));
@@ -507,7 +557,7 @@ static int tr_failure (lua_State *L, Transport *p, CURLcode rc, long oserr) {
     case CURLE_WEIRD_SERVER_REPLY:
     case CURLE_BAD_CONTENT_ENCODING:
       return trk_error_result(L, "bad_response", 0, "%s: unreadable answer from %s (%s)",
-                              p->where, p->hostport, curl_easy_strerror(rc));
+                              p->where, p->hostport, tr_curl.easy_strerror(rc));
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
@@ -519,10 +569,10 @@ static int tr_failure (lua_State *L, Transport *p, CURLcode rc, long oserr) {
     case CURLE_SSL_CRL_BADFILE:
       /* the handshake comes before the request: nothing was sent */
       return tr_unsent(L, trk_error_result(L, "network", 0, "%s: TLS failure with %s (%s)",
-                                           p->where, p->hostport, curl_easy_strerror(rc)));
+                                           p->where, p->hostport, tr_curl.easy_strerror(rc)));
     default:
       return trk_error_result(L, "network", 0, "%s: request to %s failed (%s)",
-                              p->where, p->hostport, curl_easy_strerror(rc));
+                              p->where, p->hostport, tr_curl.easy_strerror(rc));
   }
 }
 
@@ -585,13 +635,13 @@ static void tr_send_request (lua_State *L, Transport *p) {
   tr_set_url(L, p, method, url);
   tr_set_headers(L, p, headers);
   CURLcode rc = tr_set_method(p, method, body, blen);
-  if (rc == CURLE_OK) rc = curl_easy_setopt(p->curl, CURLOPT_CURLU, p->url);
-  if (rc == CURLE_OK) rc = curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, p->hdrs);
-  if (rc == CURLE_OK) rc = curl_easy_setopt(p->curl, CURLOPT_TIMEOUT_MS, tr_ms(timeout));
-  if (rc == CURLE_OK) rc = curl_easy_setopt(p->curl, CURLOPT_FRESH_CONNECT, fresh);
+  if (rc == CURLE_OK) rc = tr_curl.easy_setopt(p->curl, CURLOPT_CURLU, p->url);
+  if (rc == CURLE_OK) rc = tr_curl.easy_setopt(p->curl, CURLOPT_HTTPHEADER, p->hdrs);
+  if (rc == CURLE_OK) rc = tr_curl.easy_setopt(p->curl, CURLOPT_TIMEOUT_MS, tr_ms(timeout));
+  if (rc == CURLE_OK) rc = tr_curl.easy_setopt(p->curl, CURLOPT_FRESH_CONNECT, fresh);
   if (rc != CURLE_OK) {
     tr_release_request(p);
-    luaL_error(L, "transport: cannot set up the request (%s)", curl_easy_strerror(rc));
+    luaL_error(L, "transport: cannot set up the request (%s)", tr_curl.easy_strerror(rc));
   }
   p->req_timeout = timeout;
   lua_pushvalue(L, body_at);      /* curl reads the body in place: keep it alive */
@@ -619,7 +669,7 @@ static int tr_wait_answer (lua_State *L, Transport *p) {
     return tr_failure(L, p, p->result, p->oserr);
   }
   long status = 0;
-  curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &status);
+  tr_curl.easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &status);
   lua_pushinteger(L, (lua_Integer)status);
   tr_push_headers(L, p);
   lua_pushlstring(L, p->body.data ? p->body.data : "", p->body.len);
@@ -682,11 +732,6 @@ static const luaL_Reg tr_funcs[] = {
 };
 
 int trk_transport_open (lua_State *L) {
-  if (!tr_global_ready) {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-      return luaL_error(L, "transport: cannot initialise libcurl");
-    tr_global_ready = 1;
-  }
   if (luaL_newmetatable(L, TRK_TRANSPORT_MT)) {
     luaL_setfuncs(L, tr_meta, 0);
     luaL_newlib(L, tr_methods);

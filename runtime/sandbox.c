@@ -399,7 +399,8 @@ static void *sbx_alloc (void *ud, void *ptr, size_t osize, size_t nsize) {
   void *p = realloc(ptr, nsize);
   if (p == NULL) return NULL;
   S->mem_used = S->mem_used - old + nsize;
-  if (S->mem_used > S->mem_peak) S->mem_peak = S->mem_used;
+  /* the script's peak: what the host uses of the headroom after a kill is not the script's */
+  if (S->mem_used > S->mem_peak && !S->killed) S->mem_peak = S->mem_used;
   return p;
 }
 
@@ -423,7 +424,7 @@ static int sbx_build (lua_State *L) {
   const trk_embedded *e = trk_embedded_find("tracker.sandbox");
   luaL_openlibs(L);                             /* host-side only: never seen by scripts */
   if (e == NULL) return luaL_error(L, "tracker.sandbox is not embedded");
-  if (luaL_loadbufferx(L, e->source, e->size, "=[trk] tracker/sandbox.lua", "t") != LUA_OK)
+  if (luaL_loadbufferx(L, e->chunk, e->size, "=[trk] tracker/sandbox.lua", "b") != LUA_OK)
     return lua_error(L);
   lua_call(L, 0, 1);
   lua_getfield(L, -1, "build");
@@ -467,6 +468,7 @@ trk_sandbox *trk_sandbox_new (const trk_options *o, char *err, size_t errlen) {
   }
   S->running = S->main;
   lua_atpanic(S->main, sbx_panic);
+  lua_gc(S->main, LUA_GCGEN, 0, 0);   /* as the lua interpreter: young objects die cheaply */
   lua_pushcfunction(S->main, sbx_build);
   lua_pushlightuserdata(S->main, S);
   if (lua_pcall(S->main, 1, 0, 0) != LUA_OK) {
@@ -687,8 +689,7 @@ static int sbx_embedded_searcher (lua_State *L) {
     lua_pushfstring(L, "no module '%s' shipped with trk", name);
     return 1;
   }
-  lua_pushfstring(L, "=[trk] %s", e->path);
-  if (luaL_loadbufferx(L, e->source, e->size, lua_tostring(L, -1), "t") != LUA_OK)
+  if (luaL_loadbufferx(L, e->chunk, e->size, e->path, "b") != LUA_OK)
     return lua_error(L);
   lua_pushstring(L, e->path);
   return 2;
@@ -724,7 +725,7 @@ static int sbx_driver (lua_State *L) {
   const trk_embedded *e = trk_embedded_find("tracker.runtime");
   if (e == NULL) return luaL_error(L, "tracker.runtime is not embedded");
   sbx_host_require(L);
-  if (luaL_loadbufferx(L, e->source, e->size, "=[trk] tracker/runtime.lua", "t") != LUA_OK)
+  if (luaL_loadbufferx(L, e->chunk, e->size, "=[trk] tracker/runtime.lua", "b") != LUA_OK)
     return lua_error(L);
   lua_call(L, 0, 1);
   if (lua_getfield(L, -1, command) != LUA_TFUNCTION)

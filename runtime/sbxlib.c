@@ -93,12 +93,42 @@ static int sbx_tostring (lua_State *L) {
   return 1;
 }
 
-/* string.format with %p and %s that never show an address. */
+/* Whether a format has a %p, or a %s of a value that is neither a string nor a number: only
+   those could show an address. Reads the directives as sbx_format does. */
+static int sbx_format_rewrites (lua_State *L, const char *fmt, size_t len, int top) {
+  int arg = 1;
+  for (size_t i = 0; i < len; i++) {
+    if (fmt[i] != '%') continue;
+    if (i + 1 < len && fmt[i + 1] == '%') {
+      i++;
+      continue;
+    }
+    while (i + 1 < len && fmt[i + 1] && strchr("-+ #0.123456789", fmt[i + 1])) i++;
+    if (i + 1 >= len) break;
+    char c = fmt[++i];
+    if (++arg <= top) {
+      if (c == 'p') return 1;
+      if (c == 's' && lua_type(L, arg) != LUA_TSTRING && lua_type(L, arg) != LUA_TNUMBER)
+        return 1;
+    }
+  }
+  return 0;
+}
+
+/* string.format with %p and %s that never show an address. Most formats need no rewriting
+   and go straight to the original. */
 static int sbx_format (lua_State *L) {
   size_t len;
   const char *fmt = luaL_checklstring(L, 1, &len);
   int arg = 1, top = lua_gettop(L), changed = 0;
   luaL_Buffer b;
+  if (!sbx_format_rewrites(L, fmt, len, top)) {
+    /* the original is a plain C function without upvalues: run it in this very call */
+    lua_CFunction original = lua_tocfunction(L, lua_upvalueindex(1));
+    if (original && lua_getupvalue(L, lua_upvalueindex(1), 1) == NULL) return original(L);
+    lua_settop(L, top);
+    return sbx_original(L, 1);
+  }
   luaL_buffinit(L, &b);
   for (size_t i = 0; i < len; i++) {
     char c = fmt[i];
@@ -572,9 +602,7 @@ static const char *sbx_findmodule (lua_State *L, const char *name) {
   int status;
   const char *where;
   if (e) {
-    lua_pushfstring(L, "=[trk] %s", e->path);
-    status = luaL_loadbufferx(L, e->source, e->size, lua_tostring(L, -1), "t");
-    lua_remove(L, -2);
+    status = luaL_loadbufferx(L, e->chunk, e->size, e->path, "b");
     where = "shipped";
   }
   else {

@@ -16,7 +16,8 @@ for k, f in pairs(tracker.time) do ttime[k] = f end
 local type, pairs, ipairs, next, tostring, tonumber, error, select, setmetatable, rawequal =
       type, pairs, ipairs, next, tostring, tonumber, error, select, setmetatable, rawequal
 local tointeger, floor, min, max, random = math.tointeger, math.floor, math.min, math.max, math.random
-local fmt, sub, lower, gsub, match = string.format, string.sub, string.lower, string.gsub, string.match
+local fmt, sub, lower, gsub, match, byte =
+  string.format, string.sub, string.lower, string.gsub, string.match, string.byte
 local concat, sort = table.concat, table.sort
 local getenv = os.getenv
 local running, yield, isyieldable = coroutine.running, coroutine.yield, coroutine.isyieldable
@@ -306,6 +307,8 @@ local function converters(c)
   else
     function conv.time(v)      -- no zone: the naive local time, marked local by its missing Z
       if type(v) ~= "string" or #v < 19 then return conv.date(v) end
+      if not match(v, "^%d%d%d%d%-%d%d%-%d%d[ T]%d%d:%d%d:%d%d") then return nil end   -- not a time
+      if byte(v, 11) == 32 then return sub(v, 1, 10) .. "T" .. sub(v, 12, 19) end   -- "d t"
       return (gsub(sub(v, 1, 19), " ", "T", 1))
     end
     function conv.filter(epoch) return ttime.to_local(epoch - MARGIN_HOURS * 3600, "UTC") end
@@ -1037,8 +1040,8 @@ function Client:application(id)
     return nil, e2
   end
   local r = rest.record(doc, s.conv, widget.custom)
-  if r == nil then
-    return nil, err("bad_response", fmt("%s: the answer for application %d is not an application", fname, id))
+  if r == nil or r.id ~= id then
+    return nil, err("bad_response", fmt("%s: the answer for application %d is not that application", fname, id))
   end
   return r
 end

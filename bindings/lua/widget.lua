@@ -5,8 +5,8 @@
 local native = native
 local values = import "values"
 local int, str = values.int, values.str
-local type, pairs, ipairs, select, tointeger, fmt =
-      type, pairs, ipairs, select, math.tointeger, string.format
+local type, pairs, ipairs, tointeger, fmt =
+      type, pairs, ipairs, math.tointeger, string.format
 
 local M = {}
 
@@ -214,21 +214,20 @@ end
 
 -- ---- records -------------------------------------------------------------------------------
 
-local function first(...)
-  for i = 1, select("#", ...) do
-    local v = str((select(i, ...)))
-    if v then return v end
-  end
-  return nil
+-- The first of two or three values that is a non-empty string (or a number, as text).
+local function first(a, b, c)
+  return str(a) or str(b) or (c ~= nil and str(c)) or nil
 end
 
 -- Custom-field values by name (§3 customfields), typed by the metadata's field types.
 function M.custom(list, fields, typed)
   local out = {}
   if type(list) ~= "table" then return out end
-  for _, cf in ipairs(list) do
+  for i = 1, #list do
+    local cf = list[i]
     if type(cf) == "table" then
-      local def = fields[int(cf.id)]
+      local id = cf.id
+      local def = fields[tointeger(id) or int(id)]
       local name = def and def.name or str(cf.name)
       if name then out[name] = typed(def and def.type, cf.value) end
     end
@@ -279,8 +278,9 @@ end
 -- A normalised record from a getRecords item (§7), or nil when the item is malformed.
 -- `c` converts times and types custom fields (client.lua builds it from the configuration).
 function M.record(kind, item, c)
-  local ts, id = M.key(item)
-  if ts == nil then return nil end
+  if type(item) ~= "table" then return nil end
+  local id, ts = tointeger(item.id), item.lastupdateddatetime
+  if id == nil or type(ts) ~= "string" then return nil end
   local d = item.details
   if type(d) ~= "table" then d = {} end
   local r = normalise[kind](item, d, c)
