@@ -45,6 +45,11 @@
 #define EMU_MAX_SYNTHETIC     1000000000   /* --synthetic (tracker.emulator_synthetic's cap) */
 #define EMU_MAX_RATE          1000000      /* --rate-limit N */
 #define EMU_LOG_PATH_MAX      160          /* characters of a path in --verbose lines */
+#define EMU_STATIC_MAX_BYTES  ((size_t)1 << 30)    /* --static: answers kept, in all */
+#define EMU_STATIC_MAX_KEY    8192         /* --static: longer requests are never kept */
+#define EMU_STATIC_DEPTH      16           /* --static: deeper request JSON is never kept */
+#define EMU_STATIC_BUCKETS    4096         /* --static: hash table size (a power of 2) */
+#define EMU_STATIC_PREFIX     "/api/widget/get"    /* --static: the reads that are kept */
 
 #define EMU_MODEL             "tracker.emulator"
 #define EMU_FRONT_HEADER      "x-emulator-"          /* the model's instructions to the front */
@@ -80,6 +85,9 @@ const char trk_emulator_usage[] =
   "                      notes and documents to match)\n"
   "  --synthetic N       serve N candidates computed on demand, never stored: read-only,\n"
   "                      for load tests; memory stays flat whatever N (0 to 1000000000)\n"
+  "  --static            with --synthetic: keep each read's answer in C the first time it is\n"
+  "                      made and serve it again without the model, so that the server is not\n"
+  "                      what a load test measures (not with --faults or --rate-limit)\n"
   "  --seed S            the seed of --generate or --synthetic (default 1)\n"
   "  --timezone TZ       the database's IANA time zone (example: America/Chicago)\n"
   "\n"
@@ -98,6 +106,8 @@ const char trk_emulator_usage[] =
   "  --admin             serve GET /_emulator/state and POST /_emulator/reset\n"
   "  --verbose           log a line per request on stderr: method, path, status, bytes, time\n"
   "                      (never headers, bodies or query strings)\n"
+  "  --quiet             print only the first line (\"listening on ...\"), not the settings\n"
+  "                      a client needs\n"
   "  -h, --help          show this help\n"
   "\n"
   "SPEC is a comma-separated list of KEY=VALUE:\n"
@@ -106,6 +116,8 @@ const char trk_emulator_usage[] =
   "  truncate=P          process, declare the whole body, send half of it and close\n"
   "  malformed=P         process, then send a body that is not valid JSON\n"
   "  page-cap=N          REST searches return at most N items a page (Tracker's reported cap: 10)\n"
+  "  burst=P             start a burst of 429 answers (Retry-After: 1) at a fraction P of requests\n"
+  "  burst-length=N      requests a burst answers 429, the first included (default 3)\n"
   "  skew=D              the emulator's clock runs D ahead of real time (negative: behind)\n"
   "  seed=N              seed of the faults' random choices (default 1): a seed and a sequence\n"
   "                      of requests always give the same faults\n"
@@ -128,6 +140,8 @@ static const struct emu_fault_key {
   {"truncate", "truncate", EMU_FRACTION},
   {"malformed", "malformed", EMU_FRACTION},
   {"page-cap", "page_cap", EMU_COUNT},
+  {"burst", "burst", EMU_FRACTION},
+  {"burst-length", "burst_length", EMU_COUNT},
   {"skew", "clock_skew", EMU_SECONDS},
   {"seed", "seed", EMU_INTEGER},
 };
@@ -152,7 +166,8 @@ typedef struct emu_config {
   const char *apikey, *username, *api_token;
   int given;                       /* EMU_GIVEN_*: credentials from the command line, which
                                       are never printed */
-  int admin, verbose;
+  int admin, verbose, quiet;
+  int is_static;                   /* --static */
 } emu_config;
 
 static int emu_usage_error (const char *fmt, ...) {
@@ -258,7 +273,7 @@ static int emu_parse_faults (emu_config *c, const char *spec) {
       if (strcmp(item, emu_fault_keys[k].key) == 0) break;
     if (k == EMU_NFAULTS)
       return emu_usage_error("--faults: unknown key '%s' (known: 5xx, drop, truncate, "
-                             "malformed, page-cap, skew, seed)", item);
+                             "malformed, page-cap, burst, burst-length, skew, seed)", item);
     if (c->has_fault[k]) return emu_usage_error("--faults: '%s' given twice", item);
     switch (emu_fault_keys[k].kind) {
       case EMU_FRACTION:
@@ -414,7 +429,9 @@ static int emu_parse_args (emu_config *c, int argc, char **argv) {
       c->given |= EMU_GIVEN_API_TOKEN;
     }
     else if (strcmp(a, "--admin") == 0) c->admin = 1;
+    else if (strcmp(a, "--static") == 0) c->is_static = 1;
     else if (strcmp(a, "--verbose") == 0) c->verbose = 1;
+    else if (strcmp(a, "--quiet") == 0) c->quiet = 1;
     else if (a[0] == '-') {   /* name only: a mistyped --apikey=SECRET stays secret */
       return emu_usage_error("unknown option '%.*s'", (int)strcspn(a, "="), a);
     }
@@ -427,6 +444,13 @@ static int emu_parse_args (emu_config *c, int argc, char **argv) {
   if (c->synthetic >= 0 && (c->data || c->candidates >= 0))
     return emu_usage_error("--synthetic cannot be used with %s",
                            c->data ? "--data" : "--generate");
+  if (c->is_static && c->synthetic < 0)
+    return emu_usage_error("--static goes with --synthetic (a read-only database)");
+  if (c->is_static && c->rate > 0)
+    return emu_usage_error("--static cannot be used with --rate-limit");
+  for (size_t k = 0; c->is_static && k < EMU_NFAULTS; k++)
+    if (c->has_fault[k])
+      return emu_usage_error("--static cannot be used with --faults");
   if (c->data && have_seed)
     return emu_usage_error("--seed goes with --generate or --synthetic, not with --data");
   if (!emu_parse_host(c))
@@ -437,6 +461,28 @@ static int emu_parse_args (emu_config *c, int argc, char **argv) {
 
 /* ---- the server's state ---------------------------------------------------------------- */
 
+/* --static: one kept answer. Never changed or freed while the server runs. */
+typedef struct emu_kept {
+  struct emu_kept *next;
+  uint64_t hash;
+  char *key;                       /* method, target and canonical body */
+  size_t keylen;
+  char *body;
+  size_t len;
+  char *headers;                   /* "name\0value\0" pairs, nheaders of them */
+  size_t nheaders;
+} emu_kept;
+
+typedef struct emu_static {
+  int on;
+  pthread_mutex_t lock;            /* the table and bytes */
+  emu_kept *table[EMU_STATIC_BUCKETS];
+  size_t bytes, kept;
+  atomic_ullong hits, misses;
+  int latency_min, latency_max;    /* --latency, applied by the front on a kept answer */
+  atomic_uint dice;                /* for a latency range */
+} emu_static;
+
 typedef struct emu_server {
   trk_sandbox *sandbox;
   lua_State *L;
@@ -445,6 +491,7 @@ typedef struct emu_server {
   int verbose;
   atomic_ullong requests;          /* for trace ids */
   atomic_int stopping;             /* set on SIGINT or SIGTERM: latency waits end early */
+  emu_static st;                   /* --static */
 } emu_server;
 
 /* One request, from its request line to its completion. */
@@ -714,6 +761,289 @@ static enum MHD_Result emu_collect_header (void *cls, enum MHD_ValueKind kind,
   return MHD_YES;
 }
 
+/* ---- --static: answers kept in C ---------------------------------------------------------- */
+
+/* A read's answer depends only on its method, target and body (the synthetic database never
+   changes), so the first answer the model makes for a request is kept and sent again for the
+   same request without entering Lua. Bodies are compared in a canonical form (object members
+   sorted by name, no whitespace, "\/" as "/"), since clients encode the same request with
+   members in any order. */
+
+typedef struct emu_buf {
+  char *p;
+  size_t n, cap;
+  int bad;                         /* out of memory or too long: the request is not kept */
+} emu_buf;
+
+static void emu_buf_add (emu_buf *b, const char *s, size_t n) {
+  if (b->bad) return;
+  if (n > EMU_STATIC_MAX_KEY - b->n) {
+    b->bad = 1;
+    return;
+  }
+  if (b->n + n > b->cap) {
+    size_t cap = b->cap ? b->cap * 2 : 256;
+    char *p;
+    while (cap < b->n + n) cap *= 2;
+    if ((p = realloc(b->p, cap)) == NULL) {
+      b->bad = 1;
+      return;
+    }
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->n, s, n);
+  b->n += n;
+}
+
+static const char *emu_ws (const char *p, const char *e) {
+  while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+  return p;
+}
+
+/* The JSON string at p (its opening quote) into b, "\/" written "/". Returns the position
+   after its closing quote, NULL when it is not a string. */
+static const char *emu_canon_string (const char *p, const char *e, emu_buf *b) {
+  const char *q;
+  if (p >= e || *p != '"') return NULL;
+  emu_buf_add(b, "\"", 1);
+  for (q = ++p; q < e && *q != '"'; q++) {
+    if ((unsigned char)*q < 0x20) return NULL;
+    if (*q == '\\') {
+      if (q + 1 >= e) return NULL;
+      emu_buf_add(b, p, (size_t)(q - p));
+      if (q[1] == '/') emu_buf_add(b, "/", 1);
+      else emu_buf_add(b, q, 2);
+      p = ++q + 1;
+    }
+  }
+  if (q >= e) return NULL;
+  emu_buf_add(b, p, (size_t)(q - p));
+  emu_buf_add(b, "\"", 1);
+  return q + 1;
+}
+
+typedef struct emu_member {
+  emu_buf text;                    /* "name":value, canonical */
+  size_t namelen;                  /* the "name" part */
+} emu_member;
+
+static int emu_member_cmp (const void *a, const void *b) {
+  const emu_member *x = a, *y = b;
+  size_t n = x->namelen < y->namelen ? x->namelen : y->namelen;
+  int c = memcmp(x->text.p, y->text.p, n);
+  if (c) return c;
+  return x->namelen < y->namelen ? -1 : x->namelen > y->namelen;
+}
+
+/* The JSON value at p into b in canonical form. Returns the position after it, NULL when
+   the text is not JSON this can read. */
+static const char *emu_canon (const char *p, const char *e, emu_buf *b, int depth) {
+  p = emu_ws(p, e);
+  if (p >= e || depth > EMU_STATIC_DEPTH) return NULL;
+  if (*p == '"') return emu_canon_string(p, e, b);
+  if (*p == '[') {
+    int first = 1;
+    emu_buf_add(b, "[", 1);
+    p = emu_ws(p + 1, e);
+    if (p < e && *p == ']') return emu_buf_add(b, "]", 1), p + 1;
+    for (;;) {
+      if (!first) emu_buf_add(b, ",", 1);
+      first = 0;
+      if ((p = emu_canon(p, e, b, depth + 1)) == NULL) return NULL;
+      p = emu_ws(p, e);
+      if (p < e && *p == ']') return emu_buf_add(b, "]", 1), p + 1;
+      if (p >= e || *p != ',') return NULL;
+      p++;
+    }
+  }
+  if (*p == '{') {
+    emu_member m[64];              /* requests have a handful of members a level */
+    size_t n = 0, i;
+    const char *ok = NULL;
+    p = emu_ws(p + 1, e);
+    if (p < e && *p == '}') return emu_buf_add(b, "{}", 2), p + 1;
+    for (;;) {
+      if (n == sizeof m / sizeof m[0]) break;
+      memset(&m[n], 0, sizeof m[n]);
+      n++;
+      if ((p = emu_canon_string(emu_ws(p, e), e, &m[n - 1].text)) == NULL) break;
+      m[n - 1].namelen = m[n - 1].text.n;
+      p = emu_ws(p, e);
+      if (p >= e || *p != ':') break;
+      emu_buf_add(&m[n - 1].text, ":", 1);
+      if ((p = emu_canon(p + 1, e, &m[n - 1].text, depth + 1)) == NULL) break;
+      if (m[n - 1].text.bad) break;
+      p = emu_ws(p, e);
+      if (p < e && *p == '}') {
+        ok = p + 1;
+        break;
+      }
+      if (p >= e || *p != ',') break;
+      p++;
+    }
+    if (ok) {
+      qsort(m, n, sizeof m[0], emu_member_cmp);
+      emu_buf_add(b, "{", 1);
+      for (i = 0; i < n; i++) {
+        if (i) emu_buf_add(b, ",", 1);
+        emu_buf_add(b, m[i].text.p, m[i].text.n);
+      }
+      emu_buf_add(b, "}", 1);
+    }
+    for (i = 0; i < n; i++) free(m[i].text.p);
+    return ok;
+  }
+  {                                /* a number, true, false or null: as written */
+    const char *q = p;
+    while (q < e && (isalnum((unsigned char)*q) || *q == '-' || *q == '+' || *q == '.')) q++;
+    if (q == p) return NULL;
+    emu_buf_add(b, p, (size_t)(q - p));
+    return q;
+  }
+}
+
+/* The key of a request that may be kept: method, target, canonical body. 0 when it is not a
+   read or its body cannot be put in canonical form. */
+static int emu_static_key (const char *method, const emu_request *r, emu_buf *key) {
+  const char *end;
+  if (strcmp(method, "POST") != 0
+      || strncmp(r->uri, EMU_STATIC_PREFIX, sizeof EMU_STATIC_PREFIX - 1) != 0)
+    return 0;
+  emu_buf_add(key, method, strlen(method));
+  emu_buf_add(key, " ", 1);
+  emu_buf_add(key, r->uri, strlen(r->uri));
+  emu_buf_add(key, "\n", 1);
+  end = emu_canon(r->body ? r->body : "", (r->body ? r->body : "") + r->len, key, 0);
+  if (end == NULL || emu_ws(end, r->body + r->len) != r->body + r->len) return 0;
+  return !key->bad;
+}
+
+static uint64_t emu_hash (const char *s, size_t n) {
+  uint64_t h = 1469598103934665603ULL;       /* FNV-1a */
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+  return h;
+}
+
+static const emu_kept *emu_static_find_locked (const emu_static *st, const emu_buf *key,
+                                               uint64_t h) {
+  const emu_kept *k;
+  for (k = st->table[h & (EMU_STATIC_BUCKETS - 1)]; k; k = k->next)
+    if (k->hash == h && k->keylen == key->n && memcmp(k->key, key->p, key->n) == 0) break;
+  return k;
+}
+
+static const emu_kept *emu_static_find (emu_server *srv, const emu_buf *key, uint64_t h) {
+  const emu_kept *k;
+  pthread_mutex_lock(&srv->st.lock);
+  k = emu_static_find_locked(&srv->st, key, h);
+  pthread_mutex_unlock(&srv->st.lock);
+  return k;
+}
+
+/* Keeps the model's answer (status 200, nothing faulted) to the request with this key. hdrs:
+   the header list emu_handle made, at index 3 of L. Quietly keeps nothing when memory or the
+   byte budget runs out. */
+static void emu_static_keep (emu_server *srv, lua_State *L, const emu_buf *key, uint64_t h,
+                             const char *body, size_t len) {
+  size_t nh = 0, hlen = 0, n = (size_t)lua_rawlen(L, 3);
+  emu_kept *k;
+  char *hp;
+  for (size_t i = 1; i <= n; i++) {
+    size_t l;
+    lua_rawgeti(L, 3, (lua_Integer)i);
+    lua_tolstring(L, -1, &l);
+    hlen += l + 1;
+    lua_pop(L, 1);
+  }
+  nh = n / 2;
+  k = calloc(1, sizeof *k);
+  if (k == NULL) return;
+  k->key = malloc(key->n);
+  k->body = malloc(len ? len : 1);
+  k->headers = malloc(hlen ? hlen : 1);
+  if (k->key == NULL || k->body == NULL || k->headers == NULL) goto fail;
+  memcpy(k->key, key->p, key->n);
+  k->keylen = key->n;
+  memcpy(k->body, body, len);
+  k->len = len;
+  hp = k->headers;
+  for (size_t i = 1; i <= nh * 2; i++) {
+    size_t l;
+    const char *s;
+    lua_rawgeti(L, 3, (lua_Integer)i);
+    s = lua_tolstring(L, -1, &l);
+    memcpy(hp, s, l + 1);
+    hp += l + 1;
+    lua_pop(L, 1);
+  }
+  k->nheaders = nh;
+  k->hash = h;
+  pthread_mutex_lock(&srv->st.lock);
+  if (srv->st.bytes + len + key->n > EMU_STATIC_MAX_BYTES
+      || emu_static_find_locked(&srv->st, key, h)) {
+    pthread_mutex_unlock(&srv->st.lock);
+    goto fail;
+  }
+  k->next = srv->st.table[h & (EMU_STATIC_BUCKETS - 1)];
+  srv->st.table[h & (EMU_STATIC_BUCKETS - 1)] = k;
+  srv->st.bytes += len + key->n;
+  srv->st.kept++;
+  pthread_mutex_unlock(&srv->st.lock);
+  return;
+fail:
+  free(k->key);
+  free(k->body);
+  free(k->headers);
+  free(k);
+}
+
+/* Sends a kept answer: no Lua, the body sent from where it is kept. */
+static enum MHD_Result emu_static_send (emu_server *srv, struct MHD_Connection *conn,
+                                        const char *method, emu_request *r,
+                                        const emu_kept *k) {
+  struct MHD_Response *resp;
+  enum MHD_Result ret;
+  const char *hp = k->headers;
+  int delay = srv->st.latency_min;
+  if (srv->st.latency_max > srv->st.latency_min) {
+    unsigned x = atomic_fetch_add(&srv->st.dice, 2654435761u) * 2246822519u;
+    delay += (int)((x >> 8) % (unsigned)(srv->st.latency_max - srv->st.latency_min + 1));
+  }
+  resp = MHD_create_response_from_buffer(k->len, k->body, MHD_RESPMEM_PERSISTENT);
+  if (resp == NULL) return MHD_NO;
+  for (size_t i = 0; i < k->nheaders; i++) {
+    char name[256];
+    const char *value = hp + strlen(hp) + 1;
+    if (strlen(hp) < sizeof name) {
+      emu_header_case(name, sizeof name, hp);
+      MHD_add_response_header(resp, name, value);
+    }
+    hp = value + strlen(value) + 1;
+  }
+  if (delay > 0) emu_sleep_ms(srv, delay);
+  ret = MHD_queue_response(conn, 200, resp);
+  MHD_destroy_response(resp);
+  atomic_fetch_add(&srv->st.hits, 1);
+  emu_log(srv, method, r, 200, k->len, "(static)");
+  return ret;
+}
+
+static void emu_static_free (emu_static *st) {
+  for (size_t b = 0; b < EMU_STATIC_BUCKETS; b++) {
+    emu_kept *k = st->table[b];
+    while (k) {
+      emu_kept *next = k->next;
+      free(k->key);
+      free(k->body);
+      free(k->headers);
+      free(k);
+      k = next;
+    }
+    st->table[b] = NULL;
+  }
+}
+
 /* Hands a complete request to the model and sends what it answers. */
 static enum MHD_Result emu_answer (emu_server *srv, struct MHD_Connection *conn,
                                    const char *method, emu_request *r) {
@@ -724,10 +1054,24 @@ static enum MHD_Result emu_answer (emu_server *srv, struct MHD_Connection *conn,
   enum MHD_Result ret;
   int status, delay = 0, fault = EMU_FAULT_NONE;
   size_t sent = 0;
+  emu_buf key = {NULL, 0, 0, 0};
+  uint64_t hash = 0;
+  int keep = 0;
 
+  if (srv->st.on && emu_static_key(method, r, &key)) {
+    const emu_kept *k;
+    hash = emu_hash(key.p, key.n);
+    if ((k = emu_static_find(srv, &key, hash)) != NULL) {
+      free(key.p);
+      return emu_static_send(srv, conn, method, r, k);
+    }
+    atomic_fetch_add(&srv->st.misses, 1);
+    keep = 1;
+  }
   MHD_get_connection_values(conn, MHD_HEADER_KIND, emu_collect_header, &headers);
   if (headers.oom) {
     free(headers.v);
+    free(key.p);
     return emu_problem(srv, conn, method, r, 500, "Internal Server Error");
   }
   x.srv = srv;
@@ -746,6 +1090,7 @@ static enum MHD_Result emu_answer (emu_server *srv, struct MHD_Connection *conn,
     lua_settop(L, 0);
     pthread_mutex_unlock(&srv->lock);
     free(headers.v);
+    free(key.p);
     return emu_problem(srv, conn, method, r, 500, "Internal Server Error");
   }
   /* stack: msgh, status, headers list, body, delay, fault, full length; checked by
@@ -773,6 +1118,8 @@ static enum MHD_Result emu_answer (emu_server *srv, struct MHD_Connection *conn,
     else {
       sent = len;
       resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+      if (keep && status == 200 && fault == EMU_FAULT_NONE)
+        emu_static_keep(srv, L, &key, hash, body, len);
     }
     for (lua_Integer i = 1, n = (lua_Integer)lua_rawlen(L, 3); resp && i < n; i += 2) {
       char name[256];
@@ -790,6 +1137,7 @@ static enum MHD_Result emu_answer (emu_server *srv, struct MHD_Connection *conn,
   lua_settop(L, 0);
   pthread_mutex_unlock(&srv->lock);
   free(headers.v);
+  free(key.p);
 
   emu_sleep_ms(srv, delay);                       /* outside the lock: others go on meanwhile */
   if (fault == EMU_FAULT_DROP) {
@@ -1075,6 +1423,7 @@ static void emu_announce (const emu_config *c, int port) {
   snprintf(url, sizeof url, "http://%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", port);
   printf("listening on %s\n", url);
   fflush(stdout);
+  if (c->quiet) return;                           /* the first line is all --quiet prints */
   if (c->synthetic >= 0)
     printf("data: synthetic, %lld candidates computed from seed %lld (read-only)\n",
            (long long)c->synthetic, (long long)c->seed);
@@ -1123,6 +1472,9 @@ int trk_emulator_main (int argc, char **argv) {
 
   memset(&srv, 0, sizeof srv);
   srv.verbose = c.verbose;
+  srv.st.on = c.is_static;
+  srv.st.latency_min = c.latency_min > 0 ? c.latency_min : 0;
+  srv.st.latency_max = c.latency_max > 0 ? c.latency_max : 0;
   trk_options_default(&o);
   o.limits.max_memory = 0;           /* the host's own state: no sandbox limits */
   o.limits.max_cpu = 0;
@@ -1177,6 +1529,7 @@ int trk_emulator_main (int argc, char **argv) {
   pthread_sigmask(SIG_BLOCK, &stop, &old);
   signal(SIGPIPE, SIG_IGN);
   pthread_mutex_init(&srv.lock, NULL);
+  pthread_mutex_init(&srv.st.lock, NULL);
   daemon = MHD_start_daemon(
     MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO_INTERNAL_THREAD
       | (c.addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
@@ -1199,11 +1552,137 @@ int trk_emulator_main (int argc, char **argv) {
     if (c.verbose) fprintf(stderr, "trk emulator: stopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     atomic_store(&srv.stopping, 1);
     MHD_stop_daemon(daemon);           /* closes every connection and the socket */
+    if (c.verbose && c.is_static)
+      fprintf(stderr, "trk emulator: static: %zu answers kept (%.1f MiB), %llu sent again, "
+              "%llu made by the model\n", srv.st.kept, (double)srv.st.bytes / 1048576.0,
+              (unsigned long long)atomic_load(&srv.st.hits),
+              (unsigned long long)atomic_load(&srv.st.misses));
     code = TRK_EXIT_OK;
   }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   pthread_mutex_destroy(&srv.lock);
+  pthread_mutex_destroy(&srv.st.lock);
+  emu_static_free(&srv.st);
   luaL_unref(srv.L, LUA_REGISTRYINDEX, srv.emu);
   trk_sandbox_free(srv.sandbox);
   return code;
 }
+
+#ifdef TRK_FUZZ
+/* ---- without a socket: the fuzz target's way in (spec/fuzz/fuzz_emulator.c) --------------- */
+
+struct trk_emulator {
+  emu_server srv;
+  char *body;                      /* the last answer's body */
+  size_t cap;
+};
+
+trk_emulator *trk_emulator_open (int argc, char **argv) {
+  emu_config c;
+  emu_setup_ctx setup;
+  trk_options o;
+  trk_emulator *e;
+  char err[512];
+  if (emu_parse_args(&c, argc, argv) >= 0) return NULL;     /* it said what was wrong */
+  if (c.data) {
+    fprintf(stderr, "trk emulator: --data is not for a socket-free emulator\n");
+    return NULL;
+  }
+  if ((e = calloc(1, sizeof *e)) == NULL) return NULL;
+  trk_options_default(&o);         /* as trk_emulator_main: the host's own state, no limits */
+  o.limits.max_memory = 0;
+  o.limits.max_cpu = 0;
+  o.limits.max_output = 0;
+  o.limits.deadline = 0;
+  if ((e->srv.sandbox = trk_sandbox_new(&o, err, sizeof err)) == NULL) {
+    fprintf(stderr, "trk emulator: %s\n", err);
+    free(e);
+    return NULL;
+  }
+  e->srv.L = trk_sandbox_state(e->srv.sandbox);
+  memset(&setup, 0, sizeof setup);
+  setup.c = &c;
+  setup.sandbox = e->srv.sandbox;
+  lua_pushcfunction(e->srv.L, emu_setup);
+  lua_pushlightuserdata(e->srv.L, &setup);
+  if (lua_pcall(e->srv.L, 1, 0, 0) != LUA_OK) {
+    fprintf(stderr, "trk emulator: %s\n", lua_tostring(e->srv.L, -1));
+    trk_sandbox_free(e->srv.sandbox);
+    free(e);
+    return NULL;
+  }
+  e->srv.emu = setup.ref;
+  lua_settop(e->srv.L, 0);
+  return e;
+}
+
+lua_State *trk_emulator_state (trk_emulator *e) { return e->srv.L; }
+
+/* The model's part of emu_answer, and the response it would queue, built and dropped. */
+int trk_emulator_request (trk_emulator *e, const char *method, const char *uri,
+                          const char *const *headers, size_t nheaders, const char *body,
+                          size_t len, const char **answer, size_t *answer_len) {
+  lua_State *L = e->srv.L;
+  emu_field fields[64];
+  emu_fields h = {.v = fields, .cap = 64};
+  emu_request r = {.uri = (char *)uri, .body = (char *)body, .len = len, .cap = len,
+                   .started = 1, .t0 = emu_now()};
+  emu_call x = {.srv = &e->srv, .method = method, .r = &r, .headers = &h};
+  struct MHD_Response *resp;
+  const char *b;
+  size_t n;
+  int status;
+  for (; h.n < nheaders && h.n < h.cap; h.n++) {
+    fields[h.n].name = headers[2 * h.n];
+    fields[h.n].value = headers[2 * h.n + 1];
+  }
+  *answer = "";
+  *answer_len = 0;
+  lua_settop(L, 0);
+  lua_pushcfunction(L, emu_msgh);
+  lua_pushcfunction(L, emu_handle);
+  lua_pushlightuserdata(L, &x);
+  if (lua_pcall(L, 1, 6, 1) != LUA_OK) {
+    fprintf(stderr, "trk emulator: error in the model: %s\n", lua_tostring(L, -1));
+    lua_settop(L, 0);
+    return -1;                               /* the front answers its own 500 */
+  }
+  status = (int)lua_tointeger(L, 2);
+  if (lua_tointeger(L, 6) == EMU_FAULT_DROP) status = 0;
+  b = lua_tolstring(L, 4, &n);
+  if (n + 1 > e->cap) {
+    char *p = realloc(e->body, n + 1);
+    if (p == NULL) abort();
+    e->body = p;
+    e->cap = n + 1;
+  }
+  memcpy(e->body, b, n);
+  e->body[n] = '\0';
+  *answer = e->body;
+  *answer_len = n;
+  resp = MHD_create_response_from_buffer(n, e->body, MHD_RESPMEM_PERSISTENT);
+  for (lua_Integer i = 1, k = (lua_Integer)lua_rawlen(L, 3); resp && i < k; i += 2) {
+    char name[256];
+    size_t namelen;
+    lua_rawgeti(L, 3, i);
+    lua_rawgeti(L, 3, i + 1);
+    lua_tolstring(L, -2, &namelen);
+    if (namelen < sizeof name) {
+      emu_header_case(name, sizeof name, lua_tostring(L, -2));
+      MHD_add_response_header(resp, name, lua_tostring(L, -1));
+    }
+    lua_pop(L, 2);
+  }
+  if (resp) MHD_destroy_response(resp);
+  lua_settop(L, 0);
+  return status;
+}
+
+void trk_emulator_close (trk_emulator *e) {
+  if (e == NULL) return;
+  luaL_unref(e->srv.L, LUA_REGISTRYINDEX, e->srv.emu);
+  trk_sandbox_free(e->srv.sandbox);
+  free(e->body);
+  free(e);
+}
+#endif

@@ -10,4 +10,20 @@ int trk_emulator_main(int argc, char **argv);
 /* The text of `trk help emulator`. */
 extern const char trk_emulator_usage[];
 
+#ifdef TRK_FUZZ
+/* The emulator without a socket, for the fuzz target (spec/fuzz/fuzz_emulator.c): open takes
+   the arguments of `trk emulator` (not --data) and sets the model up as it does; request hands
+   one request to the model as the HTTP front does and answers the status (0: dropped; -1: the
+   model failed, and the front would answer 500) and the body, valid until the next request. */
+#include <stddef.h>
+#include <lua.h>
+typedef struct trk_emulator trk_emulator;
+trk_emulator *trk_emulator_open(int argc, char **argv);
+lua_State *trk_emulator_state(trk_emulator *e);
+int trk_emulator_request(trk_emulator *e, const char *method, const char *uri,
+                         const char *const *headers, size_t nheaders, const char *body,
+                         size_t len, const char **answer, size_t *answer_len);
+void trk_emulator_close(trk_emulator *e);
+#endif
+
 #endif

@@ -65,6 +65,9 @@
 --                            length, which the HTTP front announces as Content-Length before
 --                            closing early (a short read at the HTTP level).
 --                 malformed  a complete answer whose JSON is broken (sent as is).
+--   burst       fraction of requests that start a burst of 429 answers: that request and the
+--               next burst_length - 1 (default 3) are answered 429 with `Retry-After: 1`
+--               before they are processed, as a server shedding load does.
 --   page_cap    REST PagedSearch returns at most this many items a page whatever pageSize says
 --               (live Tracker: 10); pageSize and totalPages in the answer report the cap.
 --   clock_skew  seconds added to the clock (stored times, token expiry, rate window).
@@ -98,7 +101,7 @@ local LIMITS = {
 
 local FAULTS = {
   seed = 1, latency = false, rate_limit = false, errors = false, drop = 0, truncate = 0,
-  malformed = 0, page_cap = false, clock_skew = 0,
+  malformed = 0, page_cap = false, clock_skew = 0, burst = 0, burst_length = 3,
 }
 
 local DAY = 86400
@@ -569,6 +572,8 @@ local function check_faults(f, fname)
     error(fname .. ": faults drop + truncate + malformed must not exceed 1", 3)
   end
   out.page_cap = positive_fault(f, "page_cap", fname, "")
+  out.burst = check_fraction(f.burst, fname, "burst")
+  out.burst_length = positive_fault(f, "burst_length", fname, " (requests)") or FAULTS.burst_length
   if f.clock_skew ~= nil and type(f.clock_skew) ~= "number" then
     error(fname .. ": fault 'clock_skew' must be a number of seconds", 3)
   end
@@ -1134,7 +1139,9 @@ end
 -- Fault RNG streams, one per fault so enabling one does not shift another's decisions.
 function Emu:reseed()
   local s = self.faults.seed
-  self.rng = { latency = rng(s * 4 + 1), errors = rng(s * 4 + 2), body = rng(s * 4 + 3) }
+  self.rng = { latency = rng(s * 4 + 1), errors = rng(s * 4 + 2), body = rng(s * 4 + 3),
+               burst = rng(s * 4 + 4) }
+  self.burst_left = 0
 end
 
 function Emu:set_faults(faults)
@@ -2630,6 +2637,20 @@ function Emu:rate_check(now)
   return nil
 end
 
+-- The burst fault: true while a burst of 429 answers lasts (this request included).
+function Emu:in_burst()
+  local f = self.faults
+  if self.burst_left > 0 then
+    self.burst_left = self.burst_left - 1
+    return true
+  end
+  if f.burst > 0 and self.rng.burst() < f.burst then
+    self.burst_left = f.burst_length - 1
+    return true
+  end
+  return false
+end
+
 function Emu:server_error(status)
   if status == 500 then
     return self:problem(500, "An unexpected error occurred.")
@@ -2681,6 +2702,9 @@ function Emu:dispatch(method, path, headers, body)
   if wait then
     local why = fmt("Rate limit of %d requests a minute exceeded.", f.rate_limit)
     status, rh, rb = self:problem(429, why, nil, { ["retry-after"] = tostring(wait) })
+  elseif self:in_burst() then
+    status, rh, rb = self:problem(429, "Too many requests: try again shortly.", nil,
+                                  { ["retry-after"] = "1" })
   elseif f.errors and f.errors.rate > 0 and self.rng.errors() < f.errors.rate then
     local statuses = f.errors.statuses
     status, rh, rb = self:server_error(statuses[self.rng.errors(#statuses)])

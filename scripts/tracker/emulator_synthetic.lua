@@ -242,7 +242,7 @@ function M.new(emu, opts, kit)
   end
   self.hhmm, self.two = {}, {}
   for m = 0, 1439 do self.hhmm[m] = fmt("%02d:%02d", m // 60, m % 60) end
-  for n = 0, 99 do self.two[n] = fmt("%02d", n) end   -- seconds, and an id's last two digits
+  for d = 0, 99 do self.two[d] = fmt("%02d", d) end   -- seconds, and an id's last two digits
   -- item templates, without and with customfields, from the emulator's own item builder:
   -- profile p's chunks at (p - 1) * CHUNKS + 1.., equal texts shared
   self.templates = { [false] = {}, [true] = {} }
