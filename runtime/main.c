@@ -6,6 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <microhttpd.h>
+#include <sqlite3.h>
+
 #include "cli.h"
 #include "emulator.h"
 #include "sandbox.h"
@@ -33,6 +36,7 @@ static const char usage_main[] =
   "  journal [OPTIONS]                   show what a state store holds\n"
   "  test [PATH...]                      run busted specs with trk's modules on the path\n"
   "  init DIR                            create a rules project with a rule and its spec\n"
+  "  doctor [OPTIONS]                    check configuration, connections and credentials\n"
   "  emulator [OPTIONS]                  serve a local Tracker emulator over HTTP\n"
   "  help [COMMAND]                      show help for trk or a command\n"
   "  version                             print the version\n"
@@ -40,7 +44,11 @@ static const char usage_main[] =
   "options for every command:\n"
   "  -h, --help       show help\n"
   "  --version        print the version\n"
+  "  --quiet          print only results and errors: no progress line, no summaries\n"
+  "  --verbose        print more detail; commands that talk to Tracker log each HTTP\n"
+  "                   request on stderr\n"
   "\n"
+  "Colour is used only on a terminal, and never when NO_COLOR is set (https://no-color.org).\n"
   "Run 'trk help COMMAND' for a command's options.\n";
 
 #define USAGE_LIMITS \
@@ -58,6 +66,13 @@ static const char usage_main[] =
   "  --concurrency N       writes in flight at once in t:batch (default 4)\n" \
   "  --fresh               start a new run even if the last one of this command did not complete\n" \
   "  --json                print the summary as JSON on stdout\n"
+
+#define USAGE_OUTPUT_DRIVE \
+  "output:\n" \
+  "  --quiet               only results and errors: no progress line, plan table or summary\n" \
+  "                        (--json and --plan FILE still write theirs)\n" \
+  "  --verbose             also log each HTTP request on stderr (method, URL without its\n" \
+  "                        query, status, time) and count them at the end\n"
 
 #define USAGE_UNITS \
   "SIZE is bytes with an optional K, M or G suffix (256M); DURATION is seconds with an\n" \
@@ -86,6 +101,8 @@ static const char usage_run[] =
 
 static const char usage_run_tail[] =
   "\n"
+  USAGE_OUTPUT_DRIVE
+  "\n"
   USAGE_UNITS
   "\n"
   "exit status: 0 success, 1 the script failed or writes failed, 2 usage error, 3 a limit\n"
@@ -109,6 +126,8 @@ static const char usage_rules_tail[] =
   "\n"
   USAGE_LIMITS
   "\n"
+  USAGE_OUTPUT_DRIVE
+  "\n"
   USAGE_UNITS
   "\n"
   "exit status: 0 success, 1 a rule or a write failed, 2 usage error, 3 a limit was\n"
@@ -123,19 +142,66 @@ static const char usage_journal[] =
   "  --state FILE          the state store (default .trk/state.db)\n"
   "  --run N               the actions of run N (default: the list of runs)\n"
   "  --failed              only actions that failed or whose outcome is unknown\n"
-  "  --json                JSON Lines on stdout\n";
+  "  --json                JSON Lines on stdout\n"
+  "\n"
+  "output:\n"
+  "  --quiet               print nothing when there is nothing to show\n"
+  "  --verbose             show errors, targets and changes in full, not cut to fit\n";
 
 static const char usage_test[] =
   "usage: trk test [PATH...] [BUSTED OPTIONS]\n"
   "\n"
   "Runs busted on PATH (default: the current directory) with trk's modules (tracker,\n"
-  "tracker.testing, ...) on the Lua paths. Exits non-zero when a spec fails.\n";
+  "tracker.testing, ...) on the Lua paths. Exits non-zero when a spec fails.\n"
+  "\n"
+  "output:\n"
+  "  --quiet               print only the specs that fail or raise, and their messages\n"
+  "  --verbose             busted's --verbose: more detail on failures and errors\n";
 
 static const char usage_init[] =
   "usage: trk init DIR\n"
   "\n"
   "Creates a rules project in DIR: one rule, its spec, and a README to start from.\n"
-  "DIR must not exist or be empty.\n";
+  "DIR must not exist or be empty.\n"
+  "\n"
+  "output:\n"
+  "  --quiet               print nothing but errors\n"
+  "  --verbose             also print each file's size\n";
+
+static const char usage_doctor[] =
+  "usage: trk doctor [OPTIONS]\n"
+  "\n"
+  "Checks what trk needs to work with Tracker and prints one line per check: ok, warn or\n"
+  "FAIL, what it found and, when something is wrong, exactly what to set. It checks the\n"
+  "TRACKER_* variables, reaches the widget API and the REST API (name, connection, TLS,\n"
+  "HTTP status), validates the credentials (the widget API key or password, the REST API\n"
+  "token), and shows the time zone trk reads the database's times in, the rate budget, and\n"
+  "the metadata (stages, custom fields, users, ...). It sends no writes. Secrets are never\n"
+  "shown: only whether they are set and their length.\n"
+  "\n"
+  "  --json                print the checks as one JSON object on stdout\n"
+  "\n"
+  "output:\n"
+  "  --quiet               print only the checks that warn or fail\n"
+  "  --verbose             also print details under the checks, and log each HTTP request\n"
+  "                        on stderr\n"
+  "\n"
+  "exit status: 0 no check failed (warnings allowed), 1 a check failed, 2 usage error.\n";
+
+static const char usage_help[] =
+  "usage: trk help [COMMAND]\n"
+  "\n"
+  "Shows help for trk, or for COMMAND (run, rules, journal, test, init, doctor, emulator,\n"
+  "help, version). --quiet and --verbose are accepted and change nothing.\n";
+
+static const char usage_version[] =
+  "usage: trk version [OPTIONS]\n"
+  "\n"
+  "Prints trk's version and the Lua release it embeds.\n"
+  "\n"
+  "output:\n"
+  "  --quiet               print the version number only\n"
+  "  --verbose             also print the versions of SQLite and libmicrohttpd\n";
 
 static int usage_error (const char *cmd, const char *fmt, ...)
   __attribute__((format(printf, 2, 3)));
@@ -149,6 +215,20 @@ static int usage_error (const char *cmd, const char *fmt, ...) {
   fprintf(stderr, "\nRun 'trk help%s%s' for usage.\n", cmd ? " " : "", cmd ? cmd : "");
   return TRK_EXIT_USAGE;
 }
+
+/* --quiet and --verbose, which every command takes: 1 when `a` is one of them (stored in
+   *level as "quiet" or "verbose"), 0 when it is not, -1 when it contradicts the one given. */
+static int output_flag (const char *a, const char **level) {
+  const char *l;
+  if (strcmp(a, "--quiet") == 0) l = "quiet";
+  else if (strcmp(a, "--verbose") == 0) l = "verbose";
+  else return 0;
+  if (*level && strcmp(*level, l) != 0) return -1;
+  *level = l;
+  return 1;
+}
+
+#define OUTPUT_CONFLICT "give --quiet or --verbose, not both"
 
 static int cmd_help (const char *topic) {
   if (topic == NULL) fputs(usage_main, stdout);
@@ -165,6 +245,9 @@ static int cmd_help (const char *topic) {
   else if (strcmp(topic, "journal") == 0) fputs(usage_journal, stdout);
   else if (strcmp(topic, "test") == 0) fputs(usage_test, stdout);
   else if (strcmp(topic, "init") == 0) fputs(usage_init, stdout);
+  else if (strcmp(topic, "doctor") == 0) fputs(usage_doctor, stdout);
+  else if (strcmp(topic, "help") == 0) fputs(usage_help, stdout);
+  else if (strcmp(topic, "version") == 0) fputs(usage_version, stdout);
   else if (strcmp(topic, "emulator") == 0) fputs(trk_emulator_usage, stdout);
   else return usage_error(NULL, "no help for unknown command '%s'", topic);
   return TRK_EXIT_OK;
@@ -205,6 +288,10 @@ static const opt_def opts_rules[] = {
   {"--rule-budget", OPT_COUNT, "rule_budget"}, {"--now", OPT_NOW, "now"}, {NULL, 0, NULL}
 };
 
+static const opt_def opts_doctor[] = {
+  {"--json", OPT_FLAG, "json"}, {NULL, 0, NULL}
+};
+
 static const opt_def opts_journal[] = {
   {"--state", OPT_STRING, "state"}, {"--run", OPT_COUNT, "run"}, {"--failed", OPT_FLAG, "failed"},
   {"--json", OPT_FLAG, "json"}, {NULL, 0, NULL}
@@ -231,6 +318,7 @@ typedef struct cmdline {
   int nwords;
   char **rest;
   int nrest;
+  const char *output;     /* "quiet", "verbose" or NULL */
 } cmdline;
 
 static void cmdline_free (cmdline *c) {
@@ -269,6 +357,10 @@ static int parse (const char *cmd, const opt_def *defs, int argc, char **argv, c
       break;
     }
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) return cmd_help(cmd);
+    switch (output_flag(a, &c->output)) {
+      case 1: continue;
+      case -1: return usage_error(cmd, OUTPUT_CONFLICT);
+    }
     if (a[0] != '-' || a[1] == '\0') {
       c->words[c->nwords++] = a;
       continue;
@@ -347,6 +439,7 @@ static int parse (const char *cmd, const opt_def *defs, int argc, char **argv, c
       }
     }
   }
+  if (c->output) host_opt(c, "output", c->output);
   return -1;
 }
 
@@ -414,8 +507,20 @@ static int cmd_journal (int argc, char **argv) {
   return code;
 }
 
-/* trk test and trk init hand everything to their drivers; trk test passes busted's own
-   options through. */
+static int cmd_doctor (int argc, char **argv) {
+  cmdline c;
+  int code = parse("doctor", opts_doctor, argc, argv, &c);
+  if (code < 0) {
+    if (c.nwords || c.nrest) code = usage_error("doctor", "unexpected argument '%s'",
+                                               c.nwords ? c.words[0] : "--");
+    else code = drive("doctor", &c);
+  }
+  cmdline_free(&c);
+  return code;
+}
+
+/* trk test and trk init hand everything to their drivers, but --quiet and --verbose; trk
+   test passes busted's own options through. */
 static int cmd_passthrough (const char *command, int argc, char **argv) {
   cmdline c;
   char self[4096];
@@ -425,15 +530,66 @@ static int cmd_passthrough (const char *command, int argc, char **argv) {
   memset(&c, 0, sizeof c);
   trk_options_default(&c.o);
   c.host = calloc(8, sizeof *c.host);
-  if (c.host == NULL) return TRK_EXIT_ERROR;
+  c.rest = calloc((size_t)argc + 1, sizeof *c.rest);
+  if (c.host == NULL || c.rest == NULL) {
+    free(c.host);
+    free(c.rest);
+    fprintf(stderr, "trk: out of memory\n");
+    return TRK_EXIT_ERROR;
+  }
+  for (int i = 0; i < argc; i++) {
+    int r = output_flag(argv[i], &c.output);
+    if (r < 0) {
+      free(c.rest);
+      cmdline_free(&c);
+      return usage_error(command, OUTPUT_CONFLICT);
+    }
+    if (r == 0) c.rest[c.nrest++] = argv[i];
+  }
   self[n > 0 ? n : 0] = '\0';
   host_opt(&c, "exe", self);
   host_opt(&c, "source_dir", TRK_SOURCE_DIR);
-  c.rest = argv;
-  c.nrest = argc;
+  if (c.output) host_opt(&c, "output", c.output);
   int code = drive(command, &c);
+  free(c.rest);
   cmdline_free(&c);
   return code;
+}
+
+/* trk version: "trk 1.2.0 (Lua 5.4.6)"; --quiet "1.2.0"; --verbose adds the libraries linked
+   in (libcurl is opened only when a request is made: it is not named). */
+static int cmd_version (int argc, char **argv) {
+  const char *level = NULL;
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return cmd_help("version");
+    switch (output_flag(argv[i], &level)) {
+      case 0: return usage_error("version", "unexpected argument '%s'", argv[i]);
+      case -1: return usage_error("version", OUTPUT_CONFLICT);
+    }
+  }
+  if (level && strcmp(level, "quiet") == 0) {
+    printf("%s\n", TRK_VERSION);
+    return TRK_EXIT_OK;
+  }
+  printf("trk %s (%s)\n", TRK_VERSION, LUA_RELEASE);
+  if (level) {
+    printf("SQLite %s\n", sqlite3_libversion());
+    printf("libmicrohttpd %s\n", MHD_get_version());
+  }
+  return TRK_EXIT_OK;
+}
+
+/* trk help [COMMAND]: --quiet and --verbose change nothing. */
+static int cmd_help_words (int argc, char **argv) {
+  const char *level = NULL, *topic = NULL;
+  for (int i = 0; i < argc; i++) {
+    int r = output_flag(argv[i], &level);
+    if (r < 0) return usage_error("help", OUTPUT_CONFLICT);
+    if (r > 0) continue;
+    if (topic) return usage_error("help", "unexpected argument '%s'", argv[i]);
+    topic = argv[i];
+  }
+  return cmd_help(topic);
 }
 
 /* ---- dispatch ---------------------------------------------------------------------------- */
@@ -447,17 +603,17 @@ int main (int argc, char **argv) {
   if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0)
     return cmd_help(NULL);
   if (strcmp(cmd, "help") == 0)
-    return cmd_help(argc > 2 ? argv[2] : NULL);
-  if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-    printf("trk %s (%s)\n", TRK_VERSION, LUA_RELEASE);
-    return TRK_EXIT_OK;
-  }
+    return cmd_help_words(argc - 2, argv + 2);
+  if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0)
+    return cmd_version(argc - 2, argv + 2);
   if (strcmp(cmd, "run") == 0)
     return cmd_run(argc - 2, argv + 2);
   if (strcmp(cmd, "rules") == 0)
     return cmd_rules(argc - 2, argv + 2);
   if (strcmp(cmd, "journal") == 0)
     return cmd_journal(argc - 2, argv + 2);
+  if (strcmp(cmd, "doctor") == 0)
+    return cmd_doctor(argc - 2, argv + 2);
   if (strcmp(cmd, "test") == 0 || strcmp(cmd, "init") == 0)
     return cmd_passthrough(cmd, argc - 2, argv + 2);
   if (strcmp(cmd, "emulator") == 0)

@@ -958,5 +958,19 @@ return {
       assert.is_truthy(has(r.stderr, "instruction budget exceeded"), r.stderr)
       assert.is_truthy(has(r.stderr, "spin.lua:1"), r.stderr)
     end)
+
+    it("without credentials, a pass fails saying what to set, and its run is closed as failed", function()
+      local srv = server.start(DATA)
+      local dir = rules_dir{ ["good.lua"] = GOOD }
+      local env = server.client_env(srv)
+      env.TRACKER_APIKEY = nil
+      env.TRACKER_API_TOKEN = nil             -- which would stand in for the key
+      local r = trk.exec({ "rules", dir, "--since", SINCE, "--apply" }, { env = env })
+      assert.are.equal(1, r.code, r.stderr)
+      assert.is_truthy(has(r.stderr, "no widget API credentials: set TRACKER_APIKEY"), r.stderr)
+      assert.is_nil(r.stderr:find("runtime.lua", 1, true), r.stderr)
+      local j = trk.exec({ "journal", "--state", dir .. "/.trk/state.db", "--json" })
+      assert.are.equal("failed", json.decode(j.stdout:match("[^\n]+")).status, j.stdout)   -- a run a line
+    end)
   end)
 end)

@@ -1,5 +1,6 @@
--- tracker.report: what trk's drivers show people: the progress line, the plan table, the
--- summaries, and the journal. Host-side, with trk's drivers (tracker.runtime).
+-- tracker.report: what trk's drivers show people: the output level and colour, the request
+-- log, the progress line, the plan table, the summaries, and the journal. Host-side, with
+-- trk's drivers (tracker.runtime, tracker.doctor).
 
 local M = {}
 
@@ -54,12 +55,116 @@ local function clock(secs)
   return fmt("%d:%02d", secs // 60, secs % 60)
 end
 
+-- ---- output: how much, and in colour or not --------------------------------------------------
+
+-- Select Graphic Rendition codes of the few styles trk uses.
+local SGR = { bold = "1", red = "31", green = "32", yellow = "33" }
+
+-- A painter: paint.red(s) and so on answer s in that style, or s itself when `on` is false.
+function M.paint(on)
+  local p = { on = on and true or false }
+  for name, code in pairs(SGR) do
+    if on then
+      p[name] = function(s) return "\27[" .. code .. "m" .. tostring(s) .. "\27[0m" end
+    else
+      p[name] = function(s) return tostring(s) end
+    end
+  end
+  return p
+end
+
+-- What the command line asked for (opts.output: "quiet", "verbose" or nil) and what the
+-- terminal allows: colour on a stream only when it is a terminal and NO_COLOR is unset or
+-- empty (https://no-color.org) and TERM is not "dumb"; cursor control (the progress line) only
+-- when stderr is a terminal that is not dumb.
+function M.output(host, opts)
+  local no_color = os.getenv("NO_COLOR")
+  local dumb = os.getenv("TERM") == "dumb"
+  local colour = (no_color == nil or no_color == "") and not dumb
+  local level = opts and opts.output or "normal"
+  return {
+    level = level, quiet = level == "quiet", verbose = level == "verbose",
+    out = M.paint(colour and host.isatty(1)),          -- for stdout
+    err = M.paint(colour and host.isatty(2)),          -- for stderr
+    cursor = host.isatty(2) and not dumb,
+  }
+end
+
+-- ---- the request log ------------------------------------------------------------------------
+
+local logging                -- the sinks of the request log, once it is installed
+
+-- A URL as the log shows it: without user info, query or fragment, which may hold secrets.
+function M.safe_url(url)
+  url = tostring(url):gsub("^(%a[%w+.-]*://)[^/@]*@", "%1")
+  return (url:gsub("[?#].*$", ""))
+end
+
+-- Calls sink{ method, url, status | nil, code | nil, ms } after every HTTP request any client
+-- in this state makes (the tracker module's transport handles share one method table). Only
+-- the method, the URL (safe_url) and what came back are seen: never headers or bodies.
+function M.log_requests(host, sink)
+  if logging then
+    logging[#logging + 1] = sink
+    return
+  end
+  logging = { sink }
+  require("tracker")                       -- registers the transport's metatable
+  local mt = debug.getregistry()["tracker.transport"]
+  local methods = mt and mt.__index
+  if type(methods) ~= "table" then return end
+  local send, wait = methods.send, methods.wait
+  local started = setmetatable({}, { __mode = "k" })
+  local function emit(tr, status, e)
+    local r = started[tr]
+    if not r then return end
+    started[tr] = nil
+    r.ms = (host.clock() - r.at) * 1000
+    if status then r.status = math.tointeger(status)
+    else r.code = type(e) == "table" and tostring(e.code) or "error" end
+    for _, f in ipairs(logging) do f(r) end
+  end
+  methods.send = function(tr, req)
+    if type(req) == "table" then
+      started[tr] = { method = tostring(req.method or "GET"), url = M.safe_url(req.url),
+                      at = host.clock() }
+    end
+    return send(tr, req)
+  end
+  methods.wait = function(tr)
+    local status, headers, body = wait(tr)
+    emit(tr, status, headers)
+    return status, headers, body
+  end
+  methods.request = function(tr, req)
+    methods.send(tr, req)
+    return methods.wait(tr)
+  end
+end
+
+-- The --verbose request log on stderr, one line a request; answers a counter of requests and
+-- of the time spent waiting for answers.
+function M.request_log(host, paint)
+  local count = { requests = 0, seconds = 0 }
+  M.log_requests(host, function(r)
+    count.requests = count.requests + 1
+    count.seconds = count.seconds + r.ms / 1000
+    local what = r.status and tostring(r.status) or r.code .. " error"
+    if r.code or (r.status and r.status >= 400) then what = paint.red(what) end
+    io.stderr:write(fmt("trk: %s %s -> %s (%.0f ms)\n", r.method, r.url, what, r.ms))
+  end)
+  return count
+end
+
 -- ---- the progress line ------------------------------------------------------------------------
 
 -- On a terminal, one line on stderr redrawn in place: records streamed, their rate, actions,
--- errors, time. Elsewhere (a pipe, a log file, --json) nothing: the summary says it all.
-function M.progress(host, wanted)
-  local p = { host = host, on = wanted and host.isatty(2), records = 0, kind = nil, last = 0,
+-- errors, time. Elsewhere (a pipe, a log file, a dumb terminal, --json, --quiet, --verbose)
+-- nothing: the summary says it all. `wanted`: the caller's say; `cursor`: whether the terminal
+-- takes cursor control (M.output's cursor; by default, whether stderr is a terminal).
+function M.progress(host, wanted, cursor)
+  if cursor == nil then cursor = host.isatty(2) end
+  local p = { host = host, on = wanted and cursor, records = 0, kind = nil, last = 0,
               started = host.clock(), shown = false, session = nil }
   function p:record(kind)
     self.records = self.records + 1
@@ -123,14 +228,18 @@ end
 
 -- What an action changes, in a few words.
 local CHANGES = {
-  move_to_stage = function(p) return "stage → " .. tostring(p.stage) .. (p.from and " (from " .. p.from .. ")" or "") end,
+  move_to_stage = function(p)
+    return "stage → " .. tostring(p.stage) .. (p.from and " (from " .. p.from .. ")" or "")
+  end,
   add_note = function(p) return (p.subject and p.subject .. ": " or "") .. '"' .. tostring(p.text) .. '"' end,
   set_custom_fields = function(p) return fields(p.fields) end,
   update_candidate = function(p) return fields(p.fields) .. (p.custom and ", " .. fields(p.custom) or "") end,
   add_tag = function(p) return "+" .. tostring(p.tag) end,
   remove_tag = function(p) return "-" .. tostring(p.tag) end,
   attach = function(p) return tostring(p.filename) .. (p.size and fmt(" (%d bytes)", p.size) or "") end,
-  create_candidate = function(p) return fields({ email = p.email, name = p.name, first_name = p.first_name, last_name = p.last_name }) end,
+  create_candidate = function(p)
+    return fields({ email = p.email, name = p.name, first_name = p.first_name, last_name = p.last_name })
+  end,
   create_application = function(p) return fmt("candidate %s → job %s", tostring(p.candidate), tostring(p.job)) end,
   request = function(p) return fmt("%s %s %s", tostring(p.api), tostring(p.method), tostring(p.path)) end,
 }
@@ -154,34 +263,40 @@ function M.plan_line(e, json)
                        rule = e.rule, status = e.status, error = e.error })
 end
 
-local function table_text(head, rows)
+-- A table of text: the head row, then rows, columns aligned. `paint` (optional) sets the head
+-- in bold, and `style(column, text)` (optional) may paint a cell, after it has been padded.
+local function table_text(head, rows, paint, style)
   local width = {}
   for i, h in ipairs(head) do width[i] = utf8.len(h) end
   for _, r in ipairs(rows) do
     for i, c in ipairs(r) do width[i] = math.max(width[i], utf8.len(c) or #c) end
   end
   local out = {}
-  local function line(r)
+  local function line(r, is_head)
     local cells = {}
     for i, c in ipairs(r) do
-      cells[i] = i == #r and c or c .. rep(" ", width[i] - (utf8.len(c) or #c))
+      local cell = i == #r and c or c .. rep(" ", width[i] - (utf8.len(c) or #c))
+      if not is_head and style then cell = style(i, cell, c) end
+      cells[i] = cell
     end
-    out[#out + 1] = "  " .. concat(cells, "  ")
+    local text = "  " .. concat(cells, "  ")
+    if is_head and paint then text = "  " .. paint.bold(concat(cells, "  ")) end
+    out[#out + 1] = text
   end
-  line(head)
+  line(head, true)
   for _, r in ipairs(rows) do line(r) end
   return concat(out, "\n") .. "\n"
 end
 M.table_text = table_text
 
 -- The dry run's plan: every action, what it targets and what it changes.
-function M.plan_table(s)
+function M.plan_table(s, paint)
   local rows = {}
   for _, e in ipairs(s.planned) do
     rows[#rows + 1] = { tostring(e.n), e.op, short(M.target(e.target), 44),
                         short(M.change(e.op, e.payload), CHANGE_WIDTH) }
   end
-  local text = "\n" .. table_text({ "#", "operation", "target", "change" }, rows)
+  local text = "\n" .. table_text({ "#", "operation", "target", "change" }, rows, paint)
   if s.nplanned > #rows then
     text = text .. fmt("  ... and %s more (write them all with --plan FILE)\n",
                        thousands(s.nplanned - #rows))
@@ -198,10 +313,12 @@ local function ops(by_op)
   return concat(out, ", ")
 end
 
--- The plain summary, on stderr.
-function M.summary_text(s, sum)
+-- The plain summary, on stderr. `paint` colours it (M.paint); `quiet` keeps only what went
+-- wrong: the rules' errors, the writes that failed, and an interruption.
+function M.summary_text(s, sum, paint, quiet)
+  paint = paint or M.paint(false)
   local out = {}
-  if s.rule_stats then
+  if s.rule_stats and not quiet then
     local rows = {}
     for _, r in ipairs(s.rule_stats) do
       rows[#rows + 1] = { r.name, thousands(r.seen), thousands(r.matched), thousands(r.actions),
@@ -210,7 +327,9 @@ function M.summary_text(s, sum)
                             or "since " .. os.date("!%Y-%m-%dT%H:%M:%SZ", r.since // 1) }
     end
     out[#out + 1] = table_text({ "rule", "seen", "matched", sum.mode == "apply" and "applied" or "planned",
-                                 "errors", "changes" }, rows)
+                                 "errors", "changes" }, rows, paint)
+  end
+  if s.rule_stats then
     local shown, hidden = {}, {}
     for _, e in ipairs(s.errors or {}) do
       local key = e.rule or ""
@@ -220,7 +339,7 @@ function M.summary_text(s, sum)
         if e.where and e.where ~= "" and msg:sub(1, #e.where) ~= e.where then
           msg = e.where .. ": " .. msg
         end
-        out[#out + 1] = fmt("error: %s%s: %s\n", e.rule and "rule " .. e.rule or "stream",
+        out[#out + 1] = fmt("%s %s%s: %s\n", paint.red("error:"), e.rule and "rule " .. e.rule or "stream",
                             e.record and fmt(", %s %s", e.kind and e.kind:gsub("s$", "") or "record",
                                              tostring(e.record)) or "",
                             msg:match("^[^\n]*"))
@@ -233,33 +352,35 @@ function M.summary_text(s, sum)
     table.sort(keys)
     for _, key in ipairs(keys) do
       local n = hidden[key]
-      out[#out + 1] = fmt("error: rule %s: %s more errors like these (trk rules --json lists them all)\n", key, thousands(n))
+      out[#out + 1] = fmt("%s rule %s: %s more errors like these (trk rules --json lists them all)\n",
+                          paint.red("error:"), key, thousands(n))
     end
   end
   for _, e in ipairs(s.failed) do
-    out[#out + 1] = fmt("%s: %s %s: %s\n", e.status == "unknown" and "unknown outcome" or "failed",
+    out[#out + 1] = fmt("%s %s %s: %s\n", e.status == "unknown" and paint.yellow("unknown outcome:")
+                                                                or paint.red("failed:"),
                         e.op, M.target(e.target), tostring(e.error))
   end
   local elapsed = fmt("%.1f s", sum.elapsed)
-  if sum.mode == "plan" then
-    if sum.actions > 0 then
-      out[#out + 1] = fmt("trk: %s writes planned (%s); nothing was sent. Run with --apply to "
-                          .. "send them. (%s)\n", thousands(sum.actions), ops(sum.by_op), elapsed)
-    end
-  else
+  -- with --quiet, the counts are chatter
+  if not quiet and sum.mode == "plan" and sum.actions > 0 then
+    out[#out + 1] = fmt("trk: %s writes planned (%s); nothing was sent. Run with --apply to "
+                        .. "send them. (%s)\n", thousands(sum.actions), ops(sum.by_op), elapsed)
+  elseif not quiet and sum.mode ~= "plan" then
     local parts = { fmt("%s applied", thousands(sum.applied)) }
     if sum.skipped > 0 then parts[#parts + 1] = fmt("%s already done", thousands(sum.skipped)) end
-    if sum.failed > 0 then parts[#parts + 1] = fmt("%s failed", thousands(sum.failed)) end
+    if sum.failed > 0 then parts[#parts + 1] = paint.red(fmt("%s failed", thousands(sum.failed))) end
     if sum.unknown > 0 then
-      parts[#parts + 1] = fmt("%s outcome unknown (run again to settle)", thousands(sum.unknown))
+      parts[#parts + 1] = paint.yellow(fmt("%s outcome unknown (run again to settle)",
+                                           thousands(sum.unknown)))
     end
     out[#out + 1] = fmt("trk: %s writes: %s; journal: %s, run %d%s (%s)\n",
                         thousands(sum.actions), concat(parts, ", "), tostring(sum.state), sum.run,
                         sum.resumed and " (resumed)" or "", elapsed)
   end
   if sum.status == "interrupted" then
-    out[#out + 1] = fmt("trk: interrupted%s after %s writes. Run the same command again to "
-                        .. "resume%s.\n", sum.where and " at " .. sum.where or "",
+    out[#out + 1] = fmt("trk: %s%s after %s writes. Run the same command again to "
+                        .. "resume%s.\n", paint.yellow("interrupted"), sum.where and " at " .. sum.where or "",
                         thousands(sum.actions),
                         sum.mode == "apply" and ": what was applied will not be sent again" or "")
   end
@@ -268,7 +389,22 @@ end
 
 -- ---- trk journal ---------------------------------------------------------------------------------
 
-function M.journal(j, opts, json)
+-- The colour of a run's or an action's status.
+local STATUS_STYLE = { done = "green", complete = "green", failed = "red", unknown = "yellow",
+                       pending = "yellow", interrupted = "yellow", running = "yellow" }
+
+-- opts: the command line's (json, run, failed); out: M.output's answer (colour for stdout,
+-- quiet: no "nothing here" lines, verbose: cells in full).
+function M.journal(j, opts, json, out_opts)
+  out_opts = out_opts or { out = M.paint(false) }
+  local paint = out_opts.out
+  local cut = out_opts.verbose and function(x) return (tostring(x):gsub("%s+", " ")) end or short
+  local function status_style(column)
+    return function(i, cell, raw)
+      local style = i == column and STATUS_STYLE[raw]
+      return style and paint[style](cell) or cell
+    end
+  end
   local out = {}
   if opts.json then
     local rows = opts.run and j:actions(math.tointeger(tonumber(opts.run)), opts.failed)
@@ -282,12 +418,16 @@ function M.journal(j, opts, json)
     for _, a in ipairs(list) do
       local ok, payload = pcall(json.decode, a.payload or "null")
       rows[#rows + 1] = { tostring(a.run or opts.run), tostring(a.seq), a.op,
-                          short(M.target({ kind = a.kind, id = a.target_id, name = a.target_name }), 40),
-                          short(ok and M.change(a.op, payload) or "", 40), a.status,
-                          short(a.error and ((a.code and a.code .. ": " or "") .. a.error) or "", 60) }
+                          cut(M.target({ kind = a.kind, id = a.target_id, name = a.target_name }), 40),
+                          cut(ok and M.change(a.op, payload) or "", 40), a.status,
+                          cut(a.error and ((a.code and a.code .. ": " or "") .. a.error) or "", 60) }
     end
-    if #rows == 0 then return opts.failed and "no failed actions\n" or "no actions in that run\n" end
-    return table_text({ "run", "#", "operation", "target", "change", "status", "error" }, rows)
+    if #rows == 0 then
+      if out_opts.quiet then return "" end
+      return opts.failed and "no failed actions\n" or "no actions in that run\n"
+    end
+    return table_text({ "run", "#", "operation", "target", "change", "status", "error" }, rows,
+                      paint, status_style(6))
   end
   local rows = {}
   for _, r in ipairs(j:runs()) do
@@ -295,15 +435,17 @@ function M.journal(j, opts, json)
                         thousands(r.actions), thousands(r.done), thousands(r.failed),
                         thousands(r.unsettled), r.command }
   end
-  if #rows == 0 then out[#out + 1] = "no runs yet\n"
+  if #rows == 0 then
+    if not out_opts.quiet then out[#out + 1] = "no runs yet\n" end
   else
     out[#out + 1] = table_text({ "run", "started", "status", "attempts", "actions", "done",
-                                 "failed", "unsettled", "command" }, rows)
+                                 "failed", "unsettled", "command" }, rows, paint, status_style(3))
   end
   local cps = {}
   for _, c in ipairs(j:checkpoints()) do cps[#cps + 1] = { c.rule, c.kind, c.since, c.updated } end
   if #cps > 0 then
-    out[#out + 1] = "\ncheckpoints:\n" .. table_text({ "rule", "on", "since", "updated" }, cps)
+    out[#out + 1] = "\n" .. paint.bold("checkpoints:") .. "\n"
+                    .. table_text({ "rule", "on", "since", "updated" }, cps, paint)
   end
   return concat(out)
 end

@@ -1,4 +1,4 @@
--- tracker.runtime: the drivers of trk's commands (run, rules, journal, test, init).
+-- tracker.runtime: the drivers of trk's commands (run, rules, journal, doctor, test, init).
 --
 -- Host-side: runtime/host.c hands each driver the host table (loading scripts into the
 -- sandbox, calls under an instruction budget, Ctrl-C, the SQLite store) and the command
@@ -21,6 +21,14 @@ local function dir_of(path)
   return path:match("^(.*/)") or ""
 end
 
+-- The --verbose request log: installed once per process, counted for each session.
+local request_count
+
+local function request_log(host, out)
+  request_count = request_count or report.request_log(host, out.err)
+  return request_count
+end
+
 -- ---- the session: one run's writes ----------------------------------------------------------
 
 local Session = {}
@@ -32,7 +40,12 @@ local function new_session(host, opts, what)
   local s = setmetatable({ host = host, apply = opts.apply == "1", json = opts.json == "1",
                            started = host.clock(), planned = {}, counts = {}, failed = {},
                            nplanned = 0, by_op = {}, what = what }, Session)
-  s.progress = report.progress(host, not s.json)
+  s.out = report.output(host, opts)
+  s.progress = report.progress(host, not (s.json or s.out.quiet or s.out.verbose), s.out.cursor)
+  if s.out.verbose then
+    s.requests = request_log(host, s.out)
+    s.requests_before, s.seconds_before = s.requests.requests, s.requests.seconds
+  end
   s.progress.session = s
   if opts.plan then
     local f, e = io.open(opts.plan, "w")
@@ -199,18 +212,28 @@ function Session:finish(ok, msg, stop, where)
   if self.plan_file then self.plan_file:close() end
   if not ok and not interrupted and msg then stderr(report.bounded(msg), "\n") end
   local sum = self:summary(status, where)
+  local out = self.out
   if self.json then
     io.stdout:write(self.host.env.json.encode(sum), "\n")
   else
-    if not self.apply and self.nplanned > 0 then io.stdout:write(report.plan_table(self)) end
-    if self.quiet_pass and sum.actions == 0 and sum.status == "complete" then
-      local seen = 0
-      for _, r in ipairs(self.rule_stats or {}) do seen = seen + r.seen end
-      stderr(("trk rules: %s: %s records seen, nothing to do\n"):format(os.date("%H:%M:%S"),
-                                                                      report.thousands(seen)))
-    else
-      stderr(report.summary_text(self, sum))
+    if not self.apply and self.nplanned > 0 and not out.quiet then
+      io.stdout:write(report.plan_table(self, out.out))
     end
+    if self.quiet_pass and sum.actions == 0 and sum.status == "complete" then
+      if not out.quiet then
+        local seen = 0
+        for _, r in ipairs(self.rule_stats or {}) do seen = seen + r.seen end
+        stderr(("trk rules: %s: %s records seen, nothing to do\n"):format(os.date("%H:%M:%S"),
+                                                                        report.thousands(seen)))
+      end
+    else
+      stderr(report.summary_text(self, sum, out.err, out.quiet))
+    end
+  end
+  if self.requests then
+    local n = self.requests.requests - self.requests_before
+    stderr(fmt("trk: %s HTTP request%s, %.1f s waiting for answers\n", report.thousands(n),
+               n == 1 and "" or "s", self.requests.seconds - self.seconds_before))
   end
   if interrupted then return EXIT.interrupted end
   if not ok or sum.failed > 0 or sum.unknown > 0 then return EXIT.failed end
@@ -242,7 +265,7 @@ end
 
 -- ---- trk run -------------------------------------------------------------------------------
 
-local function identity(host, parts)
+local function identity(parts)
   return concat(parts, "\0")
 end
 
@@ -260,7 +283,7 @@ function M.run(host, opts)
   host.env.arg = arg
   local abs = report.absolute(script)
   local s, e = new_session(host, opts, {
-    identity = identity(host, { "run", abs, table.unpack(args) }),
+    identity = identity({ "run", abs, table.unpack(args) }),
     command = concat({ "trk run", script, #args > 0 and "-- " .. concat(args, " ") or nil }, " "),
     default_state = dir_of(script) .. ".trk/state.db",
   })
@@ -290,7 +313,7 @@ end
 local CHECKPOINT_MARGIN = 300   -- seconds: changes this close to the run's start are read again
 
 -- One pass of every rule over what changed. Returns the exit code and whether to go on.
-local function rules_pass(host, opts, list, dir, t, s)
+local function rules_pass(host, opts, list, t, s)
   local budget = math.tointeger(tonumber(opts.rule_budget or "")) or 50000000
   local since_opt = opts.since and ttime.parse(opts.since)
   local now = host.now() or os.time()
@@ -367,8 +390,9 @@ local function rules_pass(host, opts, list, dir, t, s)
       end
       return true
     end
-    local it, st = t[stream.on](t, filter)
     local ok, e = host.call(function()
+      -- opening the stream may raise (no credentials): that fails the pass, not trk
+      local it, st = t[stream.on](t, filter)
       local function loop()
         for record in it, st, nil, st do
           if not each(record) then break end
@@ -383,7 +407,9 @@ local function rules_pass(host, opts, list, dir, t, s)
     if not ok then
       if host.interrupted() then stopped = stopped or "" else
         ok_all = false
-        errors[#errors + 1] = { message = tostring(e), kind = stream.on }
+        -- a misuse raised at the stream's opening points into trk's own code: drop that place
+        errors[#errors + 1] = { message = (tostring(e):gsub("^%[trk%] [%w_/]+%.lua:%d+: ", "")),
+                                kind = stream.on }
       end
     end
     if stopped then break end
@@ -419,10 +445,11 @@ function M.rules(host, opts)
     return EXIT.failed
   end
   local watch = opts.watch and report.seconds(opts.watch)
-  local code, passes = nil, 0
+  local code                       -- each pass's exit status; the last one is trk's
+  local passes = 0
   repeat
     local s, e = new_session(host, opts, {
-      identity = identity(host, { "rules", report.absolute(dir) }),
+      identity = identity({ "rules", report.absolute(dir) }),
       command = "trk rules " .. dir,
       default_state = dir .. "/.trk/state.db", reads_state = true,
     })
@@ -438,7 +465,7 @@ function M.rules(host, opts)
     end
     s.quiet_pass = watch and passes > 0       -- watching: an idle pass is one line
     passes = passes + 1
-    local all_ok, stopped = rules_pass(host, opts, list, dir, t, s)
+    local all_ok, stopped = rules_pass(host, opts, list, t, s)
     t:close()
     code = s:finish(all_ok, nil, stopped and "interrupt" or nil, stopped)
     if s.journal then s.journal:close() end
@@ -469,10 +496,16 @@ function M.journal(host, opts)
     stderr("trk journal: ", e, "\n")
     return EXIT.failed
   end
-  local out = report.journal(j, opts, host.env.json)
+  local out = report.journal(j, opts, host.env.json, report.output(host, opts))
   io.stdout:write(out)
   j:close()
   return EXIT.ok
+end
+
+-- ---- trk doctor ----------------------------------------------------------------------------
+
+function M.doctor(host, opts)
+  return require("tracker.doctor").run(host, opts)
 end
 
 -- ---- trk test and trk init -----------------------------------------------------------------
@@ -512,13 +545,26 @@ function M.test(host, opts)
     return EXIT.failed
   end
   local argv = { "lua5.4", busted, "--lpath=./?.lua;./?/init.lua;./spec/?.lua" }   -- spec helpers too
-  local paths = 0
+  local out = report.output(host, opts)
+  local paths, handler = 0, false
   for _, a in ipairs(opts.args) do
     argv[#argv + 1] = a
     -- a word that names no file is an option's value (`-o TAP`), not a path
     if a:sub(1, 1) ~= "-" and exists(a) then paths = paths + 1 end
+    if a == "-o" or a:match("^%-%-output") or a:match("^%-o.") then handler = true end
   end
   if paths == 0 then argv[#argv + 1] = "." end
+  if out.verbose then argv[#argv + 1] = "--verbose" end
+  if not handler then
+    if out.quiet then
+      argv[#argv + 1] = "--output=tracker.busted_quiet"
+    elseif not out.out.on and host.isatty(1) then
+      -- NO_COLOR on a terminal: busted's default output without colour (off a terminal it
+      -- has none)
+      argv[#argv + 1] = "-Xoutput"
+      argv[#argv + 1] = "--plain"
+    end
+  end
   local env = {
     LUA_PATH_5_4 = lpath .. ";" .. (os.getenv("LUA_PATH_5_4") or os.getenv("LUA_PATH") or ";"),
     LUA_CPATH_5_4 = cpath .. ";" .. (os.getenv("LUA_CPATH_5_4") or os.getenv("LUA_CPATH") or ";"),
@@ -534,6 +580,7 @@ function M.init(host, opts)
     stderr("trk init: give one directory (trk init DIR)\n")
     return EXIT.usage
   end
+  local out = report.output(host, opts)
   local files = require("tracker.scaffold").files(dir)
   local listing = io.popen("ls -A -- " .. report.quote(dir) .. " 2>/dev/null")
   local present = listing and listing:read("l")
@@ -552,9 +599,15 @@ function M.init(host, opts)
     end
     h:write(f.text)
     h:close()
-    io.stdout:write("created ", path, "\n")
+    if out.verbose then
+      io.stdout:write("created ", path, " (", report.thousands(#f.text), " bytes)\n")
+    elseif not out.quiet then
+      io.stdout:write("created ", path, "\n")
+    end
   end
-  io.stdout:write("\nNext: cd ", dir, " && trk test && trk rules rules\n")
+  if not out.quiet then
+    io.stdout:write("\n", out.out.bold("Next:"), " cd ", dir, " && trk test && trk rules rules\n")
+  end
   return EXIT.ok
 end
 
