@@ -1,0 +1,593 @@
+---@meta
+-- LuaLS definitions of the `tracker` module (tracker.so, and the module trk gives its scripts):
+-- the client, its records, streams, errors and writes. Never loaded at run time; an editor reads
+-- it once this directory is on `workspace.library` (docs/editor.md). The reference is
+-- docs/client.md; spec/meta_spec.lua checks every public function has an entry here.
+
+---@class tracker
+---@field version string the module's version, e.g. "0.1.0"
+local tracker = {}
+
+-- ---- errors ---------------------------------------------------------------------------------
+
+---The stable code of a failure of Tracker or the network.
+---@alias tracker.ErrorCode
+---| "not_found"       # no such record
+---| "auth"            # credentials refused (widget status 1 or 2, HTTP 401/403)
+---| "rate_limited"    # Tracker answered 429 (reads retry after Retry-After)
+---| "invalid_request" # Tracker refused the request (widget status 99, HTTP 400)
+---| "conflict"        # the record exists or has moved on (widget status 3, HTTP 409)
+---| "server"          # HTTP 5xx
+---| "network"         # no answer: cannot connect, connection dropped, body truncated
+---| "timeout"         # no complete answer within `timeout`
+---| "bad_response"    # an answer trk cannot read
+---| "unknown_outcome" # a write whose result is unknown: settle it with t:check
+
+---What lookups, `s:next()` and writes return as their second value on failure.
+---`tostring(err)` reads `not_found: job: no job with id 99 (HTTP 404)`.
+---@class tracker.Error
+---@field code tracker.ErrorCode
+---@field message string what failed, where, and what to do about it
+---@field status? integer the HTTP status, when there was one
+---@field retryable boolean whether trying again later may succeed
+---@field sent? boolean false when the request surely never left (a write is then resent)
+---@field current? tracker.Stage for a `move_to_stage{ from = }` conflict: the stage the application is in
+---@field existing? tracker.Application for a `create_application` conflict: the application that exists
+---@field skipped? boolean a part of a `reject` in a batch not sent because an earlier part failed
+
+-- ---- records ---------------------------------------------------------------------------------
+
+---What every record has. Fields Tracker leaves empty are absent (`nil`, never `""`).
+---@class tracker.Record
+---@field id integer
+---@field kind "job"|"candidate"|"application"|"activity"
+---@field name? string
+---@field updated_at? string UTC ISO 8601 (`2026-11-21T22:05:00Z`) with a time zone configured, else naive local time
+---@field custom table<string, string|number|boolean> custom-field values by field name
+---@field raw table the item exactly as Tracker sent it
+
+---@class tracker.Job: tracker.Record
+---@field kind "job"
+---@field status? string a job status name
+---@field company? string
+---@field client_id? integer
+---@field contact_id? integer
+---@field contact? string
+---@field type? string
+---@field description? string
+---@field owner? string
+---@field opened_on? string YYYY-MM-DD
+
+---@class tracker.Candidate: tracker.Record
+---@field kind "candidate"
+---@field status? string
+---@field first_name? string
+---@field last_name? string
+---@field email? string
+---@field other_email? string
+---@field job_title? string
+---@field company? string
+---@field phone? string
+---@field town? string
+---@field county? string
+---@field country? string
+---@field source? string
+---@field owner? string
+---@field linkedin? string
+---@field created_at? string
+---@field created? boolean set by `t:create_candidate`: whether it was created (false: an existing match)
+
+---@class tracker.Application: tracker.Record
+---@field kind "application"
+---@field stage? string the stage's name
+---@field stage_id? integer
+---@field job_id integer
+---@field candidate_id integer
+---@field client_id? integer
+---@field job_name? string
+---@field candidate_name? string
+---@field client_name? string
+---@field email? string the candidate's
+---@field active? boolean
+---@field start_date? string YYYY-MM-DD
+---@field end_date? string YYYY-MM-DD
+---@field pay_rate? number
+---@field charge_rate? number
+---@field created? boolean set by `t:create_application`
+
+---An activity (a note, a call, ...). `t:add_note` answers one.
+---@class tracker.Activity: tracker.Record
+---@field kind "activity"
+---@field subject? string
+---@field type? string an activity type name (Note, Call, ...)
+---@field status? string
+---@field candidate_id? integer
+---@field job_id? integer
+---@field application_id? integer
+---@field client_id? integer
+---@field contact_id? integer
+---@field user_id? integer
+---@field user? string
+---@field note? string the text
+---@field date? string YYYY-MM-DD
+---@field time? string HH:MM
+
+---A record or its id, where a write or a filter takes either.
+---@alias tracker.RecordRef tracker.Record|{ kind: string, id: integer }
+---@alias tracker.IdOrRecord integer|tracker.Record
+
+---@class tracker.Stage
+---@field id integer
+---@field name string
+
+---@class tracker.CustomField
+---@field id integer
+---@field name string
+---@field type string Text, Number, List, Checkbox, Date, ...
+---@field items? string[] a List field's items
+
+---@class tracker.Metadata
+---@field stages tracker.Stage[]
+---@field candidate_statuses table[]
+---@field job_statuses table[]
+---@field sources table[]
+---@field users table[]
+---@field work_types table[]
+---@field departments table[]
+---@field custom_fields table<string, tracker.CustomField[]> by kind: job, candidate, application, activity
+
+---@class tracker.Resume
+---@field filename string
+---@field content_type? string
+---@field data string the file's bytes
+
+---@class tracker.Document
+---@field kind "document"
+---@field id integer
+---@field filename string
+---@field record_kind string
+---@field record_id integer
+
+---@class tracker.Stats
+---@field requests integer
+---@field retries integer
+---@field exchanges integer REST tokens exchanged for a JWT
+
+-- ---- writes: actions, hooks, batches ----------------------------------------------------------
+
+---One write, as the hook, plans and journals see it.
+---@class tracker.Action
+---@field op string the method's name (`move_to_stage`, ...); raw writes: "request"
+---@field target { kind: string, id: integer, name?: string }
+---@field payload table what changes, in trk's names (no secrets)
+---@field key string the idempotency key: the same write gives the same key in every run
+
+---Sees every write before it is sent; `send()` sends it. What the hook returns is what the
+---write returns, so a hook that does not call `send` makes a dry run.
+---@alias tracker.Hook fun(action: tracker.Action, send: fun(): any, ...): any
+
+---@class tracker.WriteOptions
+---@field key? string the action's idempotency key, instead of the hash trk makes
+
+---@class tracker.BatchFailure
+---@field op string
+---@field target { kind: string, id: integer, name?: string }
+---@field key string
+---@field err tracker.Error
+
+---@class tracker.BatchResults
+---@field done integer writes that succeeded
+---@field failed tracker.BatchFailure[] in the order the writes were made
+
+---@class tracker.BulkResults
+---@field succeeded integer[] ids of the applications rejected
+---@field failed { id: integer, err: tracker.Error }[]
+
+-- ---- connecting ------------------------------------------------------------------------------
+
+---Options of `tracker.connect`; each defaults to its TRACKER_* environment variable.
+---@class tracker.ConnectOptions
+---@field region? "us"|"ca"|"global" Tracker's own hosts (TRACKER_REGION)
+---@field widget_url? string base URL of the widget API (TRACKER_WIDGET_URL)
+---@field rest_url? string base URL of the REST API (TRACKER_REST_URL)
+---@field apikey? string widget API key (TRACKER_APIKEY)
+---@field username? string the API user (TRACKER_USERNAME)
+---@field password? string that user's password, instead of an API key (TRACKER_PASSWORD)
+---@field api_token? string REST API token, exchanged for a JWT (TRACKER_API_TOKEN)
+---@field timezone? string|false the database's IANA zone, e.g. "America/Chicago" (TRACKER_TIMEZONE)
+---@field rate_limit? integer|false requests a minute (default 100; TRACKER_RATE_LIMIT)
+---@field rejection_stage? string|integer the stage `reject` moves to (TRACKER_REJECTION_STAGE)
+---@field rejection_reasons? string[] the reasons `reject` accepts (TRACKER_REJECTION_REASONS)
+---@field timeout? number seconds for one request (default 60)
+---@field connect_timeout? number seconds to connect (default 10)
+---@field retry_for? number seconds a read keeps retrying (default 120)
+---@field page_size? integer records a page (default 500, capped by each API)
+---@field concurrency? integer writes a batch keeps in flight (default 4)
+---@field ca_file? string an extra CA bundle
+---@field transport? table|function an in-process emulator (`require("tracker.emulator").new{}`)
+---@field clock? fun(): number the client's monotonic clock, for tests
+---@field sleep? fun(seconds: number) the client's sleep, for tests
+---@field hook? tracker.Hook intercepts every write
+
+---Makes a client. Without options everything comes from the environment (TRACKER_*). A missing
+---credential is reported when an operation first needs it, naming the variable.
+---@param opts? tracker.ConnectOptions
+---@return tracker.Client
+function tracker.connect(opts) end
+
+---Makes an error object (for hooks and transports that report failures as trk does).
+---@param fields { code: tracker.ErrorCode, message: string, status?: integer }
+---@return tracker.Error
+function tracker.error(fields) end
+
+---Whether `v` is an error object of this module.
+---@param v any
+---@return boolean
+function tracker.is_error(v) end
+
+---" (did you mean 'x'?)" for the names closest to `name`, or "": the suggestion every message
+---of trk ends with.
+---@param name string
+---@param names string[]
+---@return string
+function tracker.suggest(name, names) end
+
+-- ---- tracker.time -----------------------------------------------------------------------------
+
+---Instants as epoch seconds, ISO 8601 text and IANA time zones (read from TZif files).
+---@class tracker.time
+tracker.time = {}
+
+---Epoch seconds of an ISO 8601 time with `Z` or an offset, or nil and a message.
+---@param iso string
+---@return integer|nil epoch
+---@return string? err
+function tracker.time.parse(iso) end
+
+---`YYYY-MM-DDTHH:MM:SSZ` of epoch seconds.
+---@param epoch integer
+---@return string
+function tracker.time.format(epoch) end
+
+---The naive local time (`YYYY-MM-DD HH:MM:SS`) of an instant in a zone. A bad zone raises.
+---@param epoch integer
+---@param zone string an IANA zone, e.g. "America/Chicago"
+---@return string
+function tracker.time.to_local(epoch, zone) end
+
+---Epoch seconds of a naive local time in a zone, or nil and a message.
+---@param text string `YYYY-MM-DD HH:MM:SS` (or with a T)
+---@param zone string
+---@return integer|nil epoch
+---@return string? err
+function tracker.time.from_local(text, zone) end
+
+---The zone's UTC offset in seconds at an instant.
+---@param epoch integer
+---@param zone string
+---@return integer
+function tracker.time.offset(epoch, zone) end
+
+---true when the zone can be read, else nil and why.
+---@param zone string
+---@return true|nil ok
+---@return string? err
+function tracker.time.zone_valid(zone) end
+
+-- ---- tracker.transport --------------------------------------------------------------------------
+
+---The raw transports (not given to scripts inside trk).
+---@class tracker.transport
+tracker.transport = {}
+
+---A libcurl transport, as the client makes for itself.
+---@param opts? table
+---@return table
+function tracker.transport.curl(opts) end
+
+-- ---- the client -------------------------------------------------------------------------------
+
+---A connection to one Tracker database. It has no fields of its own (credentials stay inside).
+---@class tracker.Client
+local Client = {}
+
+---@class tracker.JobFilters
+---@field state? "open"|"won"|"closed"
+---@field updated_after? string|integer ISO 8601 or epoch seconds (inclusive)
+---@field updated_before? string|integer (exclusive)
+---@field search? string names
+---@field page_size? integer
+
+---@class tracker.CandidateFilters
+---@field status? string
+---@field updated_after? string|integer
+---@field updated_before? string|integer
+---@field search? string
+---@field page_size? integer
+
+---@class tracker.ApplicationFilters
+---@field job? tracker.IdOrRecord
+---@field candidate? tracker.IdOrRecord
+---@field stage? string|integer a stage name (any case) or id
+---@field updated_after? string|integer
+---@field updated_before? string|integer
+---@field page_size? integer
+
+---@class tracker.ActivityFilters
+---@field job? tracker.IdOrRecord
+---@field candidate? tracker.IdOrRecord
+---@field updated_after? string|integer
+---@field updated_before? string|integer
+---@field page_size? integer
+
+---Jobs, for a generic `for` (iterator, stream, nil, and the stream as the closing value).
+---Inside `for` a failure raises; `s:next()` answers `nil, err` instead.
+---@param filters? tracker.JobFilters
+---@return fun(s: tracker.Stream): tracker.Job iterator
+---@return tracker.Stream stream
+---@return nil
+---@return tracker.Stream closing
+function Client:jobs(filters) end
+
+---@param filters? tracker.CandidateFilters
+---@return fun(s: tracker.Stream): tracker.Candidate iterator
+---@return tracker.Stream stream
+---@return nil
+---@return tracker.Stream closing
+function Client:candidates(filters) end
+
+---Applications (from the REST API: needs `api_token`).
+---@param filters? tracker.ApplicationFilters
+---@return fun(s: tracker.Stream): tracker.Application iterator
+---@return tracker.Stream stream
+---@return nil
+---@return tracker.Stream closing
+function Client:applications(filters) end
+
+---@param filters? tracker.ActivityFilters
+---@return fun(s: tracker.Stream): tracker.Activity iterator
+---@return tracker.Stream stream
+---@return nil
+---@return tracker.Stream closing
+function Client:activities(filters) end
+
+---@param id integer
+---@return tracker.Job|nil
+---@return tracker.Error? err `not_found` when there is none
+function Client:job(id) end
+
+---@param id integer
+---@return tracker.Candidate|nil
+---@return tracker.Error? err
+function Client:candidate(id) end
+
+---@param id integer
+---@return tracker.Application|nil
+---@return tracker.Error? err
+function Client:application(id) end
+
+---Candidates by name (searched on the server) and/or email (compared here, in any case).
+---@param query { name?: string, email?: string }
+---@return tracker.Candidate[]|nil
+---@return tracker.Error? err
+function Client:find_candidates(query) end
+
+---@return tracker.Stage[]|nil
+---@return tracker.Error? err
+function Client:stages() end
+
+---A stage by name (any case) or id, or nil and an error naming the closest stages.
+---@param name_or_id string|integer
+---@return tracker.Stage|nil
+---@return tracker.Error? err
+function Client:stage(name_or_id) end
+
+---Stages, statuses, sources, users and custom fields (a copy; loaded once per client).
+---@return tracker.Metadata|nil
+---@return tracker.Error? err
+function Client:metadata() end
+
+---@param kind "job"|"candidate"|"application"|"activity"
+---@return tracker.CustomField[]|nil
+---@return tracker.Error? err
+function Client:custom_fields(kind) end
+
+---Reloads the metadata.
+---@return tracker.Metadata|nil
+---@return tracker.Error? err
+function Client:refresh_metadata() end
+
+---A candidate's resume, or nil when there is none.
+---@param candidate tracker.IdOrRecord
+---@return tracker.Resume|nil
+---@return tracker.Error? err
+function Client:resume(candidate) end
+
+---Checks the widget credentials, and the REST token when one is set.
+---@return true|nil
+---@return tracker.Error? err
+function Client:ping() end
+
+---@return tracker.Stats
+function Client:stats() end
+
+---Releases the client's connections.
+function Client:close() end
+
+---A candidate's tags.
+---@param candidate tracker.IdOrRecord
+---@return string[]|nil
+---@return tracker.Error? err
+function Client:tags(candidate) end
+
+---The reasons `reject` accepts (may be empty: then any reason).
+---@return string[]|nil
+---@return tracker.Error? err
+function Client:rejection_reasons() end
+
+---Moves an application to a stage (a name, any case, or an id). With `from`, a move from any
+---other stage is `conflict` and nothing is sent.
+---@param app tracker.IdOrRecord
+---@param stage string|integer
+---@param opts? { from?: string|integer, key?: string }
+---@return true|nil
+---@return tracker.Error? err
+function Client:move_to_stage(app, stage, opts) end
+
+---@class tracker.NewApplication
+---@field candidate tracker.IdOrRecord
+---@field job tracker.IdOrRecord
+---@field list? "short"|"long"
+---@field by? "user"|"resource"
+---@field source? string
+---@field key? string the action's idempotency key
+
+---Applies a candidate to a job; answers the new application (read back). The same pair twice
+---is `conflict` with `err.existing`.
+---@param fields tracker.NewApplication
+---@return tracker.Application|nil
+---@return tracker.Error? err
+function Client:create_application(fields) end
+
+---@class tracker.NewCandidate
+---@field first_name? string
+---@field last_name? string
+---@field name? string
+---@field email? string matched against existing candidates
+---@field status? string
+---@field custom? table<string, any>
+---@field overwrite? boolean update an existing match (default false)
+---@field job? tracker.IdOrRecord also apply the candidate to this job
+---@field list? "short"|"long"
+---@field by? "user"|"resource"
+---@field other_email? string
+---@field job_title? string
+---@field company? string
+---@field phone? string
+---@field home_phone? string
+---@field work_phone? string
+---@field address1? string
+---@field address2? string
+---@field town? string
+---@field county? string
+---@field postcode? string
+---@field country? string
+---@field linkedin? string
+---@field source? string
+---@field availability? string
+---@field nationality? string
+---@field key? string the action's idempotency key
+
+---Creates a candidate, or finds the one with that email (`created = false`).
+---@param fields tracker.NewCandidate
+---@return tracker.Candidate|nil
+---@return tracker.Error? err
+function Client:create_candidate(fields) end
+
+---Adds a plain-text note to a candidate, job or application.
+---@param record tracker.RecordRef
+---@param text string
+---@param opts? { subject?: string, type?: string, user?: string|integer, key?: string }
+---@return tracker.Activity|nil
+---@return tracker.Error? err
+function Client:add_note(record, text, opts) end
+
+---Attaches a file (an application's goes to its candidate).
+---@param record tracker.RecordRef
+---@param file { filename: string, data: string, content_type?: string, type?: string, primary?: boolean, key?: string }
+---@return tracker.Document|nil
+---@return tracker.Error? err
+function Client:attach(record, file) end
+
+---Sets custom fields by name (any case) or id; `""` clears one.
+---@param record tracker.RecordRef
+---@param fields table<string|integer, string|number|boolean>
+---@param opts? tracker.WriteOptions
+---@return true|nil
+---@return tracker.Error? err
+function Client:set_custom_fields(record, fields, opts) end
+
+---Updates a candidate's columns (docs/client.md lists them) and `custom`.
+---@param candidate tracker.IdOrRecord
+---@param fields table<string, any>
+---@param opts? tracker.WriteOptions
+---@return true|nil
+---@return tracker.Error? err
+function Client:update_candidate(candidate, fields, opts) end
+
+---Updates a job's columns (docs/client.md lists them) and `custom`.
+---@param job tracker.IdOrRecord
+---@param fields table<string, any>
+---@param opts? tracker.WriteOptions
+---@return true|nil
+---@return tracker.Error? err
+function Client:update_job(job, fields, opts) end
+
+---@param candidate tracker.IdOrRecord
+---@param tag string
+---@param opts? tracker.WriteOptions
+---@return true|nil
+---@return tracker.Error? err
+function Client:add_tag(candidate, tag, opts) end
+
+---@param candidate tracker.IdOrRecord
+---@param tag string
+---@param opts? tracker.WriteOptions
+---@return true|nil
+---@return tracker.Error? err
+function Client:remove_tag(candidate, tag, opts) end
+
+---Moves to the rejection stage, sets "Rejection Reason" when the database has it, and notes why.
+---@param app tracker.IdOrRecord
+---@param opts? { reason?: string, note?: string, key?: string }
+---@return true|nil
+---@return tracker.Error? err
+function Client:reject(app, opts) end
+
+---`reject` for each application, going on past failures.
+---@param apps tracker.IdOrRecord[]
+---@param opts? { reason?: string, note?: string }
+---@return tracker.BulkResults
+function Client:bulk_reject(apps, opts) end
+
+---Anything trk does not model, with the same credentials, rate limit and retries.
+---@param req { method?: string, api?: "widget"|"rest", path: string, body?: table|string, key?: string }
+---@return any|nil answer the decoded answer (`true` for an empty one)
+---@return tracker.Error? err
+function Client:request(req) end
+
+---Runs `fn` with writes deferred: sent at once, answering `true` while they travel, up to
+---`concurrency` in flight. Answers what became of them once all have settled.
+---@param fn fun()
+---@param opts? { concurrency?: integer }
+---@return tracker.BatchResults
+function Client:batch(fn, opts) end
+
+---Settles a write whose outcome is unknown by reading its target back: true (it is there),
+---false (send it again), or nil and an error. `n` is for the n-th of identical writes.
+---@param action tracker.Action
+---@param since? string|integer a time before the write
+---@param n? integer
+---@return boolean|nil
+---@return tracker.Error? err
+function Client:check(action, since, n) end
+
+-- ---- streams ------------------------------------------------------------------------------------
+
+---A record stream (`t:jobs{}` ...): pages by key, yields each record once.
+---@class tracker.Stream
+local Stream = {}
+
+---The next record, nil at the end, or nil and an error.
+---@return tracker.Record|nil
+---@return tracker.Error? err
+function Stream:next() end
+
+---Releases the stream; idempotent (`break` and errors in a `for` close it too).
+function Stream:close() end
+
+---Records yielded so far.
+---@return integer
+function Stream:count() end
+
+return tracker
