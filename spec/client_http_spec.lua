@@ -7,7 +7,7 @@ local server = require "support.server"
 -- the suite uses busted's describe/it/assert: it is loaded into this file's environment
 local suite = assert(loadfile("spec/support/client_suite.lua", "t", _ENV))()
 
-local KEY, USER, TOKEN = "demo-key", "demo@example.com", "demo-token"
+local KEY, USER, TOKEN = server.secrets.apikey, server.secrets.username, server.secrets.api_token
 
 local srv, dir, jwt               -- jwt: B.rest's own
 local B = { name = "HTTP (curl) against trk emulator", fake_time = false, clock = server.now }
@@ -21,7 +21,7 @@ local function emulator_args(cfg)
   dir = dir or trk.tmpdir()
   local file = dir .. "/fixture.json"
   trk.write(file, emulator.new({ data = cfg.data }):to_json())
-  local args = { "--data", file, "--admin" }
+  local args = { "--data", file, "--admin", "--apikey", KEY, "--username", USER, "--api-token", TOKEN }
   if cfg.latency then args[#args + 1] = "--latency"; args[#args + 1] = tostring(cfg.latency) end
   if cfg.timezone then args[#args + 1] = "--timezone"; args[#args + 1] = cfg.timezone end
   if cfg.rate_limit then args[#args + 1] = "--rate-limit"; args[#args + 1] = cfg.rate_limit .. "/min" end

@@ -4,7 +4,8 @@ local emulator = require "tracker.emulator"
 -- the suite uses busted's describe/it/assert: it is loaded into this file's environment
 local suite = assert(loadfile("spec/support/client_suite.lua", "t", _ENV))()
 
-local KEY, USER, TOKEN = "demo-key", "demo@example.com", "demo-token"
+local secrets = require "support.secrets"   -- the suite's distinctive credentials
+local KEY, USER, TOKEN = secrets.apikey, secrets.username, secrets.api_token
 
 local now = 1795000000.0          -- simulated seconds, shared by the client and the emulator
 local emu, jwt                    -- jwt: B.rest's own

@@ -3,7 +3,7 @@
 local trk = require "support.trk"
 local server = require "support.server"
 
-local KEY, USER, TOKEN = "K3y-s3cret-5521", "ops@example.com", "T0k-s3cret-9034"
+local KEY, USER, TOKEN = server.secrets.apikey, server.secrets.username, server.secrets.api_token
 
 describe("the client in trk run", function()
   local srv, env

@@ -5,8 +5,12 @@ local server = require "support.server"
 local json = require "json"
 
 local q = trk.quote
-local KILLS = tonumber(os.getenv("TRK_KILLS") or "") or 20
-local APPS = tonumber(os.getenv("TRK_KILL_APPS") or "") or 500   -- three writes each
+-- TRK_SOAK=1 (make soak): larger and repeated, each round on other data and other kill points
+local SOAK = os.getenv("TRK_SOAK") == "1"
+local KILLS = tonumber(os.getenv("TRK_KILLS") or "") or (SOAK and 50 or 20)
+local APPS = tonumber(os.getenv("TRK_KILL_APPS") or "") or (SOAK and 1667 or 500)   -- three writes each
+local CANDIDATES = SOAK and 1200 or 400            -- 1.5 applications each
+local SEEDS = SOAK and { 7, 8, 9 } or { 7 }
 
 -- The job: for each of the first APPS applications by id, a note, a stage move and a custom
 -- field, each decided by the id alone, so every run of it wants the same writes.
@@ -104,10 +108,12 @@ describe("trk run --apply", function()
   end)
 
   for _, case in ipairs({ { "one write at a time", SCRIPT }, { "in t:batch", BATCHED } }) do
-  it("killed at random points at least " .. KILLS .. " times (" .. case[1] .. "), ends as an "
-     .. "uninterrupted run does", function()
+  for _, seed in ipairs(SEEDS) do
+  it("killed at random points at least " .. KILLS .. " times (" .. case[1] .. ", data seed "
+     .. seed .. "), ends as an uninterrupted run does", function()
+    local data = { "--generate", tostring(CANDIDATES), "--seed", tostring(seed), "--admin" }
     -- the reference: the same job on the same data, never interrupted
-    local ref_srv = server.start({ "--generate", "400", "--seed", "7", "--admin" })
+    local ref_srv = server.start(data)
     local ref_dir = trk.tmpdir()
     local t0 = server.now()
     local r = trk.exec(setup(ref_dir, case[2]), { cwd = ref_dir, env = server.client_env(ref_srv) })
@@ -119,7 +125,7 @@ describe("trk run --apply", function()
     local shown = tostring(total):reverse():gsub("(%d%d%d)(%d)", "%1,%2"):reverse()
     assert.is_truthy(r.stderr:find(shown .. " writes: " .. shown .. " applied", 1, true), r.stderr)
 
-    local srv = server.start({ "--generate", "400", "--seed", "7", "--admin" })
+    local srv = server.start(data)
     local dir = trk.tmpdir()
     local argv = setup(dir, case[2])
     local cmd = { "cd", q(dir), "&&", server.PLAIN, "exec env",
@@ -128,7 +134,7 @@ describe("trk run --apply", function()
     cmd[#cmd + 1] = q(trk.bin)
     for _, a in ipairs(argv) do cmd[#cmd + 1] = q(a) end
     local line = table.concat(cmd, " ")
-    math.randomseed(os.time())
+    math.randomseed(os.time() + seed)
     -- kill points spread so that KILLS interruptions cover about 3/4 of an uninterrupted run
     local window = 1.5 * ref_secs / KILLS
     local kills, ints, done = 0, 0, false
@@ -170,6 +176,7 @@ describe("trk run --apply", function()
     assert.are.equal(0, runs[1].unsettled)
     assert.is_true(runs[1].attempts > KILLS // 2, "attempts: " .. runs[1].attempts)
   end)
+  end
   end
 
   it("Ctrl-C stops at a safe point, says how far it got, and the next run resumes", function()

@@ -3,7 +3,8 @@ local tracker = require "tracker"
 local emulator = require "tracker.emulator"
 local migrate = require "tracker.migrate"
 
-local KEY, USER, TOKEN = "demo-key", "demo@example.com", "demo-token"
+local secrets = require "support.secrets"   -- the suite's distinctive credentials
+local KEY, USER, TOKEN = secrets.apikey, secrets.username, secrets.api_token
 
 -- ---- scratch files ---------------------------------------------------------------------------
 

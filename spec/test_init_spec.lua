@@ -125,10 +125,7 @@ describe("trk init", function()
   it("makes a rule that trk rules runs against an emulator, as the README says", function()
     local dir = project()
     local srv = server.start({ "--generate", "40", "--seed", "3", "--admin" })
-    local env = { TRACKER_WIDGET_URL = srv.url, TRACKER_REST_URL = srv.url,
-                  TRACKER_APIKEY = "demo-key", TRACKER_USERNAME = "demo@example.com",
-                  TRACKER_API_TOKEN = "demo-token", TRACKER_TIMEZONE = "UTC",
-                  TRACKER_RATE_LIMIT = "false" }
+    local env = server.client_env(srv)
     local function state()
       local p = io.popen(server.PLAIN .. "curl -s " .. q(srv.url .. "/_emulator/state"))
       local doc = json.decode(p:read("a"))

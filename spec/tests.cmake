@@ -29,6 +29,9 @@ foreach(spec ${TRK_SPECS})
   set_tests_properties(${name} PROPERTIES ENVIRONMENT "${TRK_SPEC_ENV}" TIMEOUT 600)
 endforeach()
 
+# make soak runs these at full size (TRK_SOAK=1): minutes each
+set_tests_properties(soak_spec journal_spec PROPERTIES TIMEOUT 1800)
+
 # C tests: each spec/c/test_NAME.c is a program that exits 0 when all is well.
 file(GLOB TRK_CTESTS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/spec/c/test_*.c)
 foreach(src ${TRK_CTESTS})

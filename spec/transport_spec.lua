@@ -11,7 +11,7 @@ local JSON = { ["Content-Type"] = "application/json" }
 
 local function get_records_body(numrecords)
   return json.encode({ trackerrms = { getRecords = {
-    credentials = { apikey = "demo-key", username = "demo@example.com" },
+    credentials = { apikey = server.secrets.apikey, username = server.secrets.username },
     instructions = { recordtype = "R", numrecords = numrecords or 2 },
   } } })
 end

@@ -14,7 +14,8 @@
 local tracker = require "tracker"
 local emulator = require "tracker.emulator"
 
-local KEY, USER, TOKEN = "demo-key", "demo@example.com", "demo-token"
+local secrets = require "support.secrets"   -- the suite's distinctive credentials
+local KEY, USER, TOKEN = secrets.apikey, secrets.username, secrets.api_token
 local BIG_ID = 3000000001          -- above 2^31: ids are 64-bit integers end to end
 
 -- A small database: 40 candidates, 4 jobs and what goes with them, plus one candidate with an
@@ -165,8 +166,10 @@ return function(B)
         assert.is_nil(r)
         assert_error("not_found", e, "999999")
         r, e = t:candidate(999999)
+        assert.is_nil(r)
         assert_error("not_found", e)
         r, e = t:application(999999)
+        assert.is_nil(r)
         assert_error("not_found", e)
       end)
 
@@ -231,7 +234,7 @@ return function(B)
       it("closes streams on break, explicitly, and twice", function()
         local it, st, c, cl = t:candidates({ page_size = 5 })
         assert.are.equal(st, cl)
-        for _ in it, st, c, cl do break end
+        for _ in it, st, c, cl do break end -- luacheck: ignore 512 (closing on break is the point)
         st:close()
         st:close()
         assert.is_nil(st:next())
@@ -283,7 +286,7 @@ return function(B)
         if not B.requests then return pending("needs the emulator's request count") end
         t:stages()
         local before = B.requests()
-        local it, st, c, cl = t:candidates({ page_size = 10 })
+        local it, st, c = t:candidates({ page_size = 10 })
         assert.are.equal(before, B.requests())       -- nothing sent until the first next()
         it(st, c)
         assert.are.equal(before + 2, B.requests())   -- this page, and the next one in flight
@@ -421,14 +424,19 @@ return function(B)
         assert.is_false(ok)
         assert.is_truthy(msg:find("candidates: unknown option 'stauts' (did you mean 'status'?)", 1, true), msg)
         ok, msg = pcall(t.job, t, "x")
+        assert.is_false(ok)
         assert.is_truthy(msg:find("job: 'argument 1' must be a positive integer id", 1, true), msg)
         ok, msg = pcall(t.applications, t, { stage = "Intervew" })
+        assert.is_false(ok)
         assert.is_truthy(msg:find("did you mean 'Interview'", 1, true), msg)
         ok, msg = pcall(t.custom_fields, t, "jobs")
+        assert.is_false(ok)
         assert.is_truthy(msg:find("custom_fields: argument 1", 1, true), msg)
         ok, msg = pcall(tracker.connect, { regoin = "us" })
+        assert.is_false(ok)
         assert.is_truthy(msg:find("unknown option 'regoin' (did you mean 'region'?)", 1, true), msg)
         ok, msg = pcall(tracker.connect, { region = "mars" })
+        assert.is_false(ok)
         assert.is_truthy(msg:find("unknown region 'mars'", 1, true), msg)
       end)
 

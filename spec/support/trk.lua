@@ -1,5 +1,7 @@
 -- Runs the trk executable from specs: writes a script to a scratch directory, runs
 -- `trk run` on it and returns what happened.
+local secrets = require "support.secrets"
+
 local M = {}
 
 M.root = os.getenv("TRK_ROOT") or "."
@@ -43,9 +45,32 @@ function M.dir_with(files, name)
   return dir
 end
 
+-- Every file under dir (recursively) whose bytes hold one of the suite's secrets, as
+-- "path: the apikey" lines; "" when none does.
+function M.scan_dir(dir)
+  local found = {}
+  local p = io.popen("find " .. quote(dir) .. " -type f 2>/dev/null")
+  for path in p:lines() do
+    local f = io.open(path, "rb")
+    local leak = f and secrets.find(f:read("a"))
+    if f then f:close() end
+    if leak then found[#found + 1] = path .. ": " .. leak end
+  end
+  p:close()
+  return table.concat(found, "\n")
+end
+
+-- Removes the scratch directories; raises if a file trk left in one holds a secret (a plan, a
+-- journal, a report: nothing trk writes may).
 function M.cleanup()
-  for _, d in ipairs(dirs) do os.execute("rm -rf " .. quote(d)) end
+  local leaks = {}
+  for _, d in ipairs(dirs) do
+    local found = M.scan_dir(d)
+    if found ~= "" then leaks[#leaks + 1] = found end
+    os.execute("rm -rf " .. quote(d))
+  end
   dirs = {}
+  if #leaks > 0 then error("secrets in files trk wrote:\n" .. table.concat(leaks, "\n"), 2) end
 end
 
 -- Runs trk with the given argument list; returns { code, stdout, stderr }.
@@ -75,6 +100,11 @@ function M.exec(args, opts)
   if err:find("ERROR: AddressSanitizer", 1, true) or err:find("ERROR: LeakSanitizer", 1, true)
      or err:find("runtime error:", 1, true) then
     error("sanitizer report from trk " .. table.concat(args, " ") .. ":\n" .. err, 2)
+  end
+  local leak = secrets.find(out) and "stdout" or secrets.find(err) and "stderr"
+  if leak then
+    error(string.format("trk %s printed %s on %s:\n%s", table.concat(args, " "),
+                        secrets.find(out) or secrets.find(err), leak, leak == "stdout" and out or err), 2)
   end
   return { code = code, stdout = out, stderr = err }
 end

@@ -1176,6 +1176,7 @@ return function(B)
         assert_error("unknown_outcome", e2)          -- not the conflict a second attempt meets
         assert.are.equal(apps + 1, count("applications"))
         ok, e = t:move_to_stage(a.id, "Interview")
+        assert.is_nil(ok)
         assert_error("unknown_outcome", e)
         B.set_faults({})
         assert.are.equal("Interview", raw_stage(a.id))
