@@ -9,8 +9,15 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBS = cmake make gcc libc6-dev pkg-config lua5.4 liblua5.4-dev lua-cjson lua-cjson-dev \
        lua-busted libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev ca-certificates \
        tzdata curl sqlite3
+DEBS += lua-check                 # make lint
+DEBS += clang libclang-rt-14-dev  # libFuzzer targets (make fuzz, and briefly in make test)
+DEBS += luarocks                  # the rockspec's test
+BENCH_DEBS = python3 time         # make bench: the Python reference and /usr/bin/time
+PREFIX ?= /usr/local
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build asan test demo clean
+.PHONY: all deps build asan test demo clean bench soak fuzz fuzz-build install lint
 
 all: build
 
@@ -33,13 +40,38 @@ asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTRK_SANITIZE=ON >/dev/null
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 
-# Every test, then the same suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
-test: build asan
+# Lint, every test, the same suite again under AddressSanitizer + UndefinedBehaviorSanitizer,
+# then each fuzz target for a few seconds over its corpus.
+test: lint build asan fuzz-build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS)
+	spec/fuzz/run.sh $(FUZZ_BUILD) 5
 
 demo: build
 	examples/demo.sh $(BUILD)/trk
+
+# Every benchmark beside its target; writes bench/RESULTS.md. Not part of make test.
+bench: DEBS += $(BENCH_DEBS)
+bench: build
+	bench/run.sh $(BUILD)/trk
+
+# The reliability suite at full size (make test runs it scaled down).
+soak: build
+	cd $(BUILD) && TRK_SOAK=1 ctest --output-on-failure -R 'soak|journal|alloc'
+
+# libFuzzer targets, built with clang; make fuzz runs each for FUZZ_SECONDS.
+fuzz-build: deps
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTRK_FUZZ=ON >/dev/null
+	cmake --build $(FUZZ_BUILD) --target fuzzers -j$(JOBS)
+
+fuzz: fuzz-build
+	spec/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+lint: deps
+	luacheck --quiet scripts examples spec
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,34 +1,59 @@
 #!/usr/bin/env bash
-# The whole job: `trk rules examples/rules` (six rules) over RULES_APPS applications (default
-# 50,000) in `trk emulator --generate`, over HTTP with no rate budget: a plan, an --apply, and
-# an --apply again (which finds nothing to do). Prints wall time, peak RSS (of trk alone) and
-# writes for each, trk's CPU time, and the emulator's own CPU time over the whole run for comparison (the
-# emulator is one Lua thread: when its CPU time nears the wall time, it is the bottleneck).
-# usage: bench/rules.sh   (needs a built build/trk; not part of `make test`)
+# The whole job: `trk rules` with three example rules (interview_note, score_routing,
+# duplicate_email) over JOB_APPLICATIONS applications (default 50,000; about 4,500 writes) in
+# `trk emulator --generate --latency 20 --admin`, against the BASELINE
+# bench/baseline_python_job.py doing the same job the plain sequential way. Same emulator data
+# for both (reset in between), no rate budget on either side (TRACKER_RATE_LIMIT=false, no
+# --rate-limit); trk with --concurrency 4 (its default), Python one request at a time. Both
+# runs must leave the same emulator state (a digest of every record, less the times and ids
+# the run made) and report the same number of writes.
+# usage: bench/rules.sh TRK [job]   (prints ROW lines; see bench/run.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-trk=${TRK:-build/trk}
-apps=${RULES_APPS:-50000}
-export LC_ALL=C
+trk=$1
+apps=${JOB_APPLICATIONS:-50000}
+latency=${JOB_LATENCY:-20}
+concurrency=4
 . bench/emulator.sh
 
+mkdir "$dir/rules"
+for r in interview_note score_routing duplicate_email; do cp "examples/rules/$r.lua" "$dir/rules/"; done
 candidates=$(( (apps * 2 + 2) / 3 ))      # --generate makes 1.5 applications a candidate
-start_server --generate "$candidates"
-export TRACKER_WIDGET_URL=$URL TRACKER_REST_URL=$URL TRACKER_APIKEY=demo-key \
-       TRACKER_USERNAME=demo@example.com TRACKER_API_TOKEN=demo-token TRACKER_TIMEZONE=UTC \
-       TRACKER_RATE_LIMIT=false
+start_server --generate "$candidates" --latency "$latency" --admin
+digest() { python3 bench/baseline_python_job.py --summary "$URL"; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
+before=$(digest)
 
-printf '%-44s %10s %10s %12s %10s\n' "trk rules examples/rules ($apps applications)" "wall" "trk CPU" "peak RSS" "writes"
-for step in plan apply again; do
-  flags=()
-  [ "$step" != plan ] && flags=(--apply)
-  /usr/bin/time -f '%e %M %U %S' -o "$dir/time" \
-    "$trk" rules examples/rules --since 2000-01-01T00:00:00Z --state "$dir/state.db" \
-      --json "${flags[@]}" > "$dir/$step.json" 2> "$dir/$step.err"
-  read -r wall kb user sys < "$dir/time"
-  writes=$(lua5.4 -e 'print(("%d"):format(require("cjson").decode(io.read("a")).actions))' < "$dir/$step.json")
-  printf '  %-42s %8.1f s %8.1f s %8.1f MiB %10s\n' "$step" "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" \
-    "$(awk -v k="$kb" 'BEGIN { print k / 1024 }')" "$writes"
-done
-ticks=$(awk '{print $14 + $15}' "/proc/$server_pid/stat")
-printf '  %-42s %8.1f s\n' "emulator CPU time, all three" "$(awk -v t="$ticks" -v h="$(getconf CLK_TCK)" 'BEGIN { print t / h }')"
+c0=$(cpu_ticks)
+env $(client_env) /usr/bin/time -f '%e %M' -o "$dir/trk.time" \
+  "$trk" rules "$dir/rules" --apply --since 2000-01-01T00:00:00Z --state "$dir/state.db" \
+    --concurrency "$concurrency" --json > "$dir/trk.json" 2> "$dir/trk.err" ||
+  { echo "trk rules failed:" >&2; tail -5 "$dir/trk.err" >&2; exit 1; }
+c1=$(cpu_ticks)
+read -r trk_wall trk_kib < "$dir/trk.time"
+trk_writes=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["applied"])' "$dir/trk.json")
+trk_digest=$(digest)
+
+curl -sS --fail -X POST "$URL/_emulator/reset" > /dev/null
+[ "$(digest)" = "$before" ] || { echo "rules: the emulator's reset did not restore the data" >&2; exit 1; }
+/usr/bin/time -f '%e %M' -o "$dir/py.time" python3 bench/baseline_python_job.py "$URL" demo-key \
+  demo@example.com demo-token 2000-01-01T00:00:00 > "$dir/py.out"
+read -r py_wall py_kib < "$dir/py.time"
+py_writes=$(awk '$1 == "writes" { print $2 }' "$dir/py.out")
+py_digest=$(digest)
+stop_server
+
+same=1
+[ "$trk_digest" = "$py_digest" ] && [ "$trk_writes" = "$py_writes" ] || same=0
+emu_cpu=$(calc 't / h' t="$((c1 - c0))" h="$(getconf CLK_TCK)")
+note_same=$([ "$same" = 1 ] && echo "same final state and $trk_writes writes in both" ||
+            echo "DIFFERENT WORK: trk $trk_writes writes ($trk_digest), Python $py_writes ($py_digest)")
+row "whole job: trk rules, 3 rules, $apps apps" "$(printf '%.1f s' "$trk_wall")" "" "" \
+    "$(printf '%s writes, --concurrency %d, no rate budget, %d ms latency; emulator CPU %.1f s of it' \
+       "$trk_writes" "$concurrency" "$latency" "$emu_cpu")"
+row "  baseline: Python, plain sequential" "$(printf '%.1f s' "$py_wall")" "" "" "$note_same"
+row "  wall: Python / trk" "$(printf '%.2fx' "$(calc 'p / t' p="$py_wall" t="$trk_wall")")" ">= 5x" \
+    "$(verdict 's && p >= 5 * t' s="$same" p="$py_wall" t="$trk_wall")" ""
+row "  peak RSS: Python / trk" "$(printf '%.2fx' "$(calc 'p / t' p="$py_kib" t="$trk_kib")")" ">= 3x" \
+    "$(verdict 's && p >= 3 * t' s="$same" p="$py_kib" t="$trk_kib")" \
+    "$(printf 'trk %.1f MiB, Python %.1f MiB' "$(calc 'k / 1024' k="$trk_kib")" "$(calc 'k / 1024' k="$py_kib")")"

@@ -1,37 +1,52 @@
 #!/usr/bin/env bash
-# The sandbox's cost against plain lua5.4, whole process, median of N interleaved runs each:
-#   1. start-up: an empty script;
-#   2. steady state: a CPU-bound script (loops, calls, string methods, tables).
-# usage: bench/startup.sh [RUNS]   (default 21; needs a built build/trk)
+# The sandbox's cost against plain lua5.4, whole process, the same source file for both,
+# runs interleaved (lua5.4, trk, lua5.4, ...), medians:
+#   startup: an empty script, STARTUP_RUNS runs each (default 101); target trk <= 2x lua5.4
+#            and under 5 ms.
+#   sandbox: CPU-bound scripts, SANDBOX_RUNS runs each (default 5): bench/cpu_rules.lua (rule
+#            evaluation over in-memory records) and bench/cpu_binarytrees.lua (binary-trees);
+#            target trk <= 1.10x lua5.4 for each.
+# usage: bench/startup.sh TRK [startup|sandbox]...   (prints ROW lines; see bench/run.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=${1:-21}
-trk=${TRK:-build/trk}
-dir=$(mktemp -d /tmp/trk-bench.XXXXXX)
-trap 'rm -rf "$dir"' EXIT
-: > "$dir/empty.lua"
-cat > "$dir/work.lua" <<'LUA'
-local s, t = 0, {}
-local function f(x) return x + 1 end
-for i = 1, 3e6 do s = f(s) + (i % 7) end
-for i = 1, 2e5 do t[#t + 1] = ("row %d"):format(i):upper():sub(1, 6) end
-table.sort(t)
-LUA
+trk=$1
+shift
+whats=${*:-startup sandbox}
+. bench/emulator.sh
 
-now_ns() { date +%s%N; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
-measure() {   # script label
-  local lua_t=() trk_t=() t0 t1 t2
-  for ((i = 0; i < runs; i++)); do
-    t0=$(now_ns); lua5.4 "$1"; t1=$(now_ns); "$trk" run "$1"; t2=$(now_ns)
-    lua_t+=($(( (t1 - t0) / 1000 ))); trk_t+=($(( (t2 - t1) / 1000 )))
+# FILE RUNS -> "LUA_MEDIAN_US TRK_MEDIAN_US"; each run's output is compared, so that both ran it
+measure() {
+  local t0 t1 t2
+  : > "$dir/lua.t"; : > "$dir/trk.t"
+  for ((i = 0; i < $2; i++)); do
+    t0=${EPOCHREALTIME/./}; lua5.4 "$1" > "$dir/lua.out"; t1=${EPOCHREALTIME/./}
+    "$trk" run "$1" > "$dir/trk.out"; t2=${EPOCHREALTIME/./}
+    cmp -s "$dir/lua.out" "$dir/trk.out" || { echo "$1: lua5.4 and trk run printed different things" >&2; exit 1; }
+    echo $((t1 - t0)) >> "$dir/lua.t"; echo $((t2 - t1)) >> "$dir/trk.t"
   done
-  awk -v l="$(printf '%s\n' "${lua_t[@]}" | median)" -v t="$(printf '%s\n' "${trk_t[@]}" | median)" \
-      -v n="$runs" -v what="$2" 'BEGIN {
-    printf "%s, median of %d runs (whole process, microseconds)\n", what, n
-    printf "  lua5.4    %9.0f\n  trk run   %9.0f\n  ratio     %9.2f  (trk / lua5.4)\n", l, t, t / l }'
+  echo "$(median < "$dir/lua.t") $(median < "$dir/trk.t")"
 }
 
-measure "$dir/empty.lua" "empty script"
-measure "$dir/work.lua" "CPU-bound script"
+for w in $whats; do
+  case $w in
+    startup)
+      : > "$dir/empty.lua"
+      runs=${STARTUP_RUNS:-101}
+      read -r l t < <(measure "$dir/empty.lua" "$runs")
+      row "start-up: trk run empty.lua" "$(printf '%.2f ms' "$(calc 't / 1000' t="$t")")" "< 5 ms" \
+          "$(verdict 't < 5000' t="$t")" "median of $runs, whole process"
+      row "  baseline: lua5.4 empty.lua" "$(printf '%.2f ms' "$(calc 'l / 1000' l="$l")")" "" "" ""
+      row "  trk / lua5.4" "$(printf '%.2fx' "$(calc 't / l' t="$t" l="$l")")" "<= 2.0x" \
+          "$(verdict 't <= 2 * l' t="$t" l="$l")" "" ;;
+    sandbox)
+      runs=${SANDBOX_RUNS:-5}
+      for f in bench/cpu_rules.lua bench/cpu_binarytrees.lua; do
+        read -r l t < <(measure "$f" "$runs")
+        row "sandbox overhead: $(basename "$f")" "$(printf '%.2fx' "$(calc 't / l' t="$t" l="$l")")" \
+            "<= 1.10x" "$(verdict 't <= 1.10 * l' t="$t" l="$l")" \
+            "$(printf 'trk run %.2f s, baseline lua5.4 %.2f s; median of %d' \
+               "$(calc 't / 1e6' t="$t")" "$(calc 'l / 1e6' l="$l")" "$runs")"
+      done ;;
+    *) echo "bench/startup.sh: unknown benchmark '$w' (startup, sandbox)" >&2; exit 2 ;;
+  esac
+done

@@ -1,15 +1,21 @@
--- The client side of bench/stream.sh, run by `trk run` with TRACKER_* pointing at an emulator.
--- usage: trk run bench/stream_client.lua -- MODE PAGE_SIZE WORK_MS [URL KEY USER]
---   MODE stream       for c in t:candidates{} (keyset pages, next page fetched during the work)
---   MODE sequential   the same pages fetched one after another, each worked on before the next
---                     is asked for: the baseline (needs URL KEY USER: scripts have no getenv)
--- Prints the number of records; bench/stream.sh times the process.
+-- The trk side of the streaming benchmarks (bench/stream.sh), run by `trk run` with TRACKER_*
+-- pointing at an emulator.
+-- usage: trk run bench/stream_client.lua -- MODE PAGE_SIZE WORK_MS
+--   MODE stream       for r in t:candidates{} (keyset pages; the next page is fetched while
+--                     the script works on this one)
+--   MODE sequential   BASELINE for the latency benchmark: the same records, each page asked
+--                     for with t:request only after the previous page's records were worked
+--                     on (fetch, then work, one after the other)
+-- Every record's id, name, email and last-updated time are read (the same fields as
+-- bench/baseline_floor.lua and bench/baseline_python.py read). On stderr, for the shell's
+-- clock: "BENCH start" before the first request of the stream, "BENCH end N CHECK" after the
+-- last record (CHECK: the sum of the ids plus the fields present, the same in all clients).
 local tracker = require "tracker"
 local mode, page, work_ms = arg[1] or "stream", math.tointeger(tonumber(arg[2] or "500")),
                             tonumber(arg[3] or "0")
 
--- About work_ms of pure computation per record: a loop calibrated once against os.clock,
--- so that the work itself makes no system calls.
+-- About work_ms of pure computation a record: a loop calibrated once against os.clock, so
+-- that the work itself makes no system call.
 local loops = 0
 if work_ms > 0 then
   local n, t0 = 0, os.clock()
@@ -31,28 +37,24 @@ t:stages()                       -- metadata first, outside the timing
 local n, check = 0, 0
 
 if mode == "stream" then
-  for c in t:candidates{} do
+  log.info("BENCH start")
+  for r in t:candidates{} do
     n = n + 1
-    check = check + #c.name + (c.email and 1 or 0)
-    work()
+    check = check + r.id + (r.name and 1 or 0) + (r.email and 1 or 0) + (r.updated_at and 1 or 0)
+    if loops > 0 then work() end
   end
 elseif mode == "sequential" then
-  -- one request, then its records, then the next request: no overlap
-  local tr = tracker.transport.curl()
-  local url, key, user = arg[4], arg[5], arg[6]
+  log.info("BENCH start")
   local pagenum = 0
   while true do
-    local body = json.encode({ trackerrms = { getRecords = {
-      credentials = { apikey = key, username = user },
-      instructions = { recordtype = "R", numrecords = page, pagenum = pagenum, sortfield = "id",
-                       includecustomfields = true } } } })
-    local status, _, answer = assert(tr:request({ method = "POST", url = url .. "/api/widget/getRecords",
-      headers = { ["Content-Type"] = "application/json" }, body = body }))
-    assert(status == 200, status)
-    local doc = json.decode(answer)
-    for _, c in ipairs(doc.results) do
+    local doc = assert(t:request{ api = "widget", path = "getRecords", body = { instructions = {
+      recordtype = "R", numrecords = page, pagenum = pagenum, sortfield = "lastupdateddatetime",
+      sortdir = "asc", includecustomfields = true } } })
+    for _, item in ipairs(doc.results) do
       n = n + 1
-      check = check + #c.name + (c.details.email and 1 or 0)
+      local d = item.details or {}
+      check = check + item.id + (item.name and 1 or 0) + (d.email and 1 or 0)
+                    + (item.lastupdateddatetime and 1 or 0)
       work()
     end
     if #doc.results < page then break end
@@ -61,5 +63,5 @@ elseif mode == "sequential" then
 else
   error("unknown mode " .. mode)
 end
-assert(check > 0)
-print(n)
+log.info(("BENCH end %d %d"):format(n, check))
+t:close()

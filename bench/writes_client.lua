@@ -1,6 +1,7 @@
 -- The client side of bench/writes.sh, run by `trk run` against a `trk emulator` over HTTP.
--- usage: trk run bench/writes_client.lua -- MODE AMOUNT URL
---   MODE budget   the client's DEFAULT rate limit; writes for AMOUNT seconds
+-- usage: trk run bench/writes_client.lua -- MODE AMOUNT URL [BUDGET]
+--   MODE budget   rate_limit = BUDGET (requests a minute; default: the client's default);
+--                 writes for AMOUNT seconds
 --   MODE free     rate_limit = false; AMOUNT writes
 -- The writes alternate t:move_to_stage(app, stage) and t:add_note(app, text) over applications
 -- read once beforehand (those reads, and the metadata, come before the timed part).
@@ -13,13 +14,14 @@
 --                                                  RETRIES: t:stats() deltas over the writes;
 --                                                  CODES: err.code=count,... of failed writes)
 local tracker = require "tracker"
-local mode, amount, url = arg[1], tonumber(arg[2]), arg[3]
+local mode, amount, url, budget = arg[1], tonumber(arg[2]), arg[3], math.tointeger(tonumber(arg[4] or ""))
 assert((mode == "budget" or mode == "free") and amount and amount > 0 and url,
        "usage: writes_client.lua budget|free AMOUNT URL")
 
 local opts = { widget_url = url, rest_url = url, apikey = "demo-key",
                username = "demo@example.com", api_token = "demo-token" }
-if mode == "free" then opts.rate_limit = false end     -- budget: the default, left unset
+if mode == "free" then opts.rate_limit = false end     -- budget: BUDGET, or the default
+if mode == "budget" and budget then opts.rate_limit = budget end
 local t = tracker.connect(opts)
 
 -- ---- reads, untimed -----------------------------------------------------------------------
@@ -28,7 +30,8 @@ assert(#stages >= 2, "need at least two stages")
 t:metadata()
 -- Enough applications for one move and one note each (the pairs then repeat, moving on to
 -- another stage), but no more: in budget mode every read spends the same budget.
-local want = mode == "free" and math.ceil(amount / 2) or math.ceil(amount * 100 / 60 / 2) + 5
+local want = mode == "free" and math.ceil(amount / 2)
+             or math.ceil(amount * (budget or 100) / 60 / 2) + 5
 local apps = {}
 for a in t:applications{ page_size = math.min(want, 500) } do
   apps[#apps + 1] = { rec = a, stage = a.stage_id }
