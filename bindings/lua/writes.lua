@@ -102,13 +102,15 @@ return function(Client, kit)
 
   -- ---- batches --------------------------------------------------------------------------------
 
-  -- While t:batch runs, s.batch = { frames, queue, seq, last }:
+  -- While t:batch runs, s.batch = { frames, queue, seq, sends, last }:
   --   frames  the batches open, outermost first: { limit, done, failed = { write, ... } }
   --   queue   the deferred writes not yet settled, oldest first: { first, last, [i] = write }
+  --   sends   requests sent so far (a write's `sent` is its request's number)
   --   last    by "kind:id", the latest unsettled write to that record
   -- A write: { op, target, key, seq, depth (frames it counts in), co, after (the write to the
   -- same record before it), prior (the reject part before it), answer, settled, ok, err,
-  -- cause (the failed part that kept a reject part from being sent) }.
+  -- cause (the failed part that kept a reject part from being sent), waiting (the write it
+  -- waits for), waiters (the writes waiting for it), sent }.
 
   local function in_flight(b) return b.queue.last - b.queue.first + 1 end
 
@@ -122,9 +124,26 @@ return function(Client, kit)
     end
   end
 
+  local step
+
+  -- The writes that waited for w (wait_for) are resumed once now that it has settled: each
+  -- sends its request and gives way, rather than waiting to be the oldest (a note, then a
+  -- field on the same record, would otherwise each cost a round trip of the script's time).
+  local function wake(b, w)
+    local waiters = w.waiters
+    w.waiters = nil
+    for i = 1, waiters and #waiters or 0 do
+      local x = waiters[i]
+      if x.waiting == w then
+        x.waiting = nil
+        step(b, x)
+      end
+    end
+  end
+
   -- Resumes a write once: its request's answer is collected, or it starts. True when it has
   -- ended; what it raised is raised here.
-  local function step(b, w)
+  step = function(b, w)
     local ok, v = resume(w.co)
     if not ok then
       settled(b, w, false, v)
@@ -133,6 +152,7 @@ return function(Client, kit)
     if status(w.co) == "dead" then
       local a = w.answer
       settled(b, w, a[1] ~= nil and a[1] ~= false, a[2])
+      wake(b, w)
       return true
     end
     if v ~= IN_FLIGHT then           -- a hook yielded: its coroutine's caller is not here
@@ -142,16 +162,53 @@ return function(Client, kit)
       settled(b, w, false, msg)
       error(msg, 0)
     end
+    if not w.waiting and not w.sent then  -- its request went now: the order requests went in
+      b.sends = b.sends + 1
+      w.sent = b.sends
+    end
     return false
   end
 
-  -- Settles the oldest write in flight: resumed until it ends, it blocks on its answers.
+  -- Drops the settled writes at the queue's head.
+  local function trim(q)
+    while q.first <= q.last and q[q.first].settled do
+      q[q.first].answer = nil
+      q[q.first], q.first = nil, q.first + 1
+    end
+  end
+
+  -- Settles the oldest write in the queue: resumed until it ends, it blocks on its answers.
   local function settle_oldest(b)
     local q = b.queue
     local w = q[q.first]
     q[q.first], q.first = nil, q.first + 1
-    repeat until step(b, w)
+    if not w.settled then repeat until step(b, w) end
     w.answer = nil
+    trim(q)
+  end
+
+  -- The writes whose requests travel: queued, neither settled nor waiting for another write.
+  local function sending(b)
+    local q, n = b.queue, 0
+    for i = q.first, q.last do
+      local w = q[i]
+      if not w.settled and not w.waiting then n = n + 1 end
+    end
+    return n
+  end
+
+  -- Settles the write whose request went first of those still travelling: the likeliest to
+  -- have its answer (one just sent, after the write it waited for, would cost a round trip).
+  local function settle_sending(b)
+    local q, first = b.queue, nil
+    for i = q.first, q.last do
+      local w = q[i]
+      if not w.settled and not w.waiting and (first == nil or (w.sent or 0) < (first.sent or 0)) then
+        first = w
+      end
+    end
+    if first then repeat until step(b, first) end
+    trim(q)
   end
 
   -- Settles writes, oldest first, until w has settled (or all of them, without w).
@@ -159,11 +216,16 @@ return function(Client, kit)
     while in_flight(b) > 0 and not (w and w.settled) do settle_oldest(b) end
   end
 
-  -- Inside a write's coroutine, waits for an earlier write: the batch resumes writes oldest
-  -- first, so it has settled when this one is resumed.
-  local function wait_for(b, w)
+  -- Inside the coroutine of write `self`, waits for an earlier write w: it is resumed when w
+  -- has settled (settle_oldest), or as the oldest, when it settles w first.
+  local function wait_for(b, self, w)
     if w and not w.settled then
+      local list = w.waiters or {}
+      w.waiters = list
+      list[#list + 1] = self
+      self.waiting = w
       yield(IN_FLIGHT)
+      self.waiting = nil
       drain(b, w)
     end
   end
@@ -183,7 +245,9 @@ return function(Client, kit)
   -- once (a dry run, a failure before sending).
   local function defer(s, b, op, target, payload, key, run, chain)
     local frame = b.frames[#b.frames]
-    while in_flight(b) >= frame.limit do settle_oldest(b) end
+    -- at most `limit` requests travel at once, and at most 4 * limit writes wait in all
+    while sending(b) >= frame.limit do settle_sending(b) end
+    while in_flight(b) >= 4 * frame.limit do settle_oldest(b) end
     b.seq = b.seq + 1
     local record = target.id and (target.kind .. ":" .. target.id)
     local w = { op = op, target = copy(target), key = key, seq = b.seq, depth = #b.frames,
@@ -191,10 +255,10 @@ return function(Client, kit)
     if record then b.last[record] = w end
     if chain then chain.last = w end
     local function go()
-      wait_for(b, w.after)
+      wait_for(b, w, w.after)
       local prior = w.prior
       if prior then
-        wait_for(b, prior)
+        wait_for(b, w, prior)
         if not prior.ok then
           local cause = prior.cause or prior
           w.cause = cause
@@ -233,7 +297,7 @@ return function(Client, kit)
   local function run_batch(s, limit, fn, ...)
     local b = s.batch
     if b == nil then
-      b = { frames = {}, queue = { first = 1, last = 0 }, seq = 0, last = {} }
+      b = { frames = {}, queue = { first = 1, last = 0 }, seq = 0, sends = 0, last = {} }
       s.batch = b
     end
     local frame = { limit = limit, done = 0, failed = {} }
