@@ -851,6 +851,10 @@ end
 
 -- for-loop form: the iterator raises on failure, since a nil would end the loop silently.
 local function iterate(st)
+  if getmetatable(st) ~= "tracker.stream" then
+    raise("a stream's iterator needs its stream: write `for r in t:candidates{} do`, or call "
+          .. "s:next() on the stream (the second value t:candidates returns)")
+  end
   local rec, e = st:next()
   if rec == nil and e ~= nil then error(e, 2) end
   return rec

@@ -231,6 +231,13 @@ return function(B)
         error("the fixture has no candidate without documents")
       end)
 
+      it("says how to call a stream's iterator called without its stream", function()
+        local ok, msg = pcall(function() return t:candidates{}() end)
+        assert.is_false(ok)
+        assert.is_truthy(msg:find("a stream's iterator needs its stream", 1, true), msg)
+        assert.is_nil(msg:find("client.lua", 1, true), msg)
+      end)
+
       it("closes streams on break, explicitly, and twice", function()
         local it, st, c, cl = t:candidates({ page_size = 5 })
         assert.are.equal(st, cl)
