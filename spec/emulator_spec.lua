@@ -955,3 +955,68 @@ describe("time zones", function()
     assert.equal("2026-11-20 17:30:00", emu:local_time())
   end)
 end)
+
+describe("the emulator's sorted lists", function()
+  -- The order a fresh sort gives, as ids; the emulator's cached lists are left as they were.
+  local function fresh_ids(emu, kind, field, desc)
+    local kept = emu.cache
+    emu.cache = {}
+    local ids_of = {}
+    for i, r in ipairs(emu:sorted(kind, field, desc)) do ids_of[i] = r.id end
+    emu.cache = kept
+    return ids_of
+  end
+
+  it("stay in the order a fresh sort gives across writes, moved record by record", function()
+    local clock = { now = NOW }
+    local emu = make{ data = emulator.generate{ seed = 3, jobs = 8, candidates = 120 },
+                      clock = function() return clock.now end }
+    local apps = emu:state().applications
+    local stages = emu:state().lists.opportunityResourceStatuses
+    local kept = emu:sorted("applications", "lastupdateddatetime", false)
+    emu:sorted("applications", "lastupdateddatetime", true)
+    emu:sorted("candidates", "lastupdateddatetime", false)
+    for step = 1, 60 do
+      if step % 3 == 0 then clock.now = clock.now + 1 end   -- and ties in between, by id
+      local a = apps[(step * 37) % #apps + 1]
+      local st = stages[step % #stages + 1].id
+      local r = call(emu, "updateRecord", { instructions = { recordtype = "X", recordid = a.id },
+                                            updates = { { column = "opportunityresourcestatusid",
+                                                          value = tostring(st) } } })
+      assert.equal(0, r.status, r.message)
+      if step % 10 == 0 then
+        call(emu, "updateRecord", { instructions = { recordtype = "R", recordid = a.resourceid },
+                                    updates = { { column = "jobtitle", value = "T" .. step } } })
+      end
+      local got = {}
+      for i, x in ipairs(emu:sorted("applications", "lastupdateddatetime", false)) do got[i] = x.id end
+      local desc = {}
+      for i, x in ipairs(emu:sorted("applications", "lastupdateddatetime", true)) do desc[i] = x.id end
+      local cands = {}
+      for i, x in ipairs(emu:sorted("candidates", "lastupdateddatetime", false)) do cands[i] = x.id end
+      assert.same(fresh_ids(emu, "applications", "lastupdateddatetime", false), got)
+      assert.same(fresh_ids(emu, "applications", "lastupdateddatetime", true), desc)
+      assert.same(fresh_ids(emu, "candidates", "lastupdateddatetime", false), cands)
+      if step < 10 then   -- patched in place until a candidate write (which applications show)
+        assert.equal(kept, emu:sorted("applications", "lastupdateddatetime", false))
+      end
+    end
+  end)
+
+  it("are moved, not sorted again, after a write to one record", function()
+    local emu = make{ data = emulator.generate{ seed = 3, jobs = 8, candidates = 120 } }
+    local list = emu:sorted("applications", "lastupdateddatetime", false)
+    local a = list[1]
+    local st = a.statusid == 1 and 2 or 1
+    local r = call(emu, "updateRecord", { instructions = { recordtype = "X", recordid = a.id },
+                                          updates = { { column = "opportunityresourcestatusid",
+                                                        value = tostring(st) } } })
+    assert.equal(0, r.status, r.message)
+    local again = emu:sorted("applications", "lastupdateddatetime", false)
+    assert.equal(list, again)                -- the same table, patched in place
+    local got = {}
+    for i, x in ipairs(again) do got[i] = x.id end
+    assert.same(fresh_ids(emu, "applications", "lastupdateddatetime", false), got)
+    assert.are_not.equal(a, again[1])
+  end)
+end)

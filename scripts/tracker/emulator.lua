@@ -1234,6 +1234,7 @@ end
 function Emu:install(d)
   self.data = d
   self.idx, self.next_id, self.version, self.cache = {}, {}, {}, {}
+  self.changes = {}                  -- by kind: the recent writes, for sorted() to patch its lists
   for _, kind in ipairs(KINDS) do
     local by, top = {}, FIRST_ID[kind] - 1
     for _, rec in ipairs(d[kind]) do
@@ -1243,6 +1244,7 @@ function Emu:install(d)
     self.idx[kind] = by
     self.next_id[kind] = top + 1
     self.version[kind] = 0
+    self.changes[kind] = { first = 1, last = 0 }
   end
   self.logins = {}
   for _, u in ipairs(d.users) do
@@ -1291,8 +1293,22 @@ function Emu:index_application(a)
   l[#l + 1] = a
 end
 
-function Emu:touched(kind)
-  for _, k in ipairs(DEPENDS[kind]) do self.version[k] = self.version[k] + 1 end
+-- A write to kind: bumps the version of every kind that shows it. `rec`, when given, is the one
+-- record the write changed (or added): sorted() can then move it within its cached lists rather
+-- than sort them again; without it, a kind's lists are sorted again.
+local CHANGE_LOG = 256               -- writes remembered a kind; older lists are sorted again
+
+function Emu:touched(kind, rec)
+  for _, k in ipairs(DEPENDS[kind]) do
+    local v = self.version[k] + 1
+    self.version[k] = v
+    local log = self.changes[k]
+    log.last = log.last + 1
+    log[log.last] = { version = v, rec = k == kind and rec or false }
+    if log.last - log.first >= CHANGE_LOG then
+      log[log.first], log.first = nil, log.first + 1
+    end
+  end
 end
 
 function Emu:insert(kind, rec)
@@ -1301,7 +1317,7 @@ function Emu:insert(kind, rec)
   local list = self.data[kind]
   list[#list + 1] = rec
   self.idx[kind][rec.id] = rec
-  self:touched(kind)
+  self:touched(kind, rec)
   return rec
 end
 
@@ -1625,11 +1641,61 @@ local SORT_KEY = {
 }
 
 -- Records of kind ordered by field, ties broken by id (the keyset contract), cached until
--- a write to the kind (or one it shows) bumps its version.
+-- a write to the kind (or one it shows) bumps its version. A cached list that only missed
+-- writes of single records of its own kind has those records moved to their new places
+-- (a binary search each), so paging through a kind while writing to it stays cheap.
+local function precedes(desc, ka, ia, kb, ib)
+  if ka ~= kb then
+    if desc then return ka > kb end
+    return ka < kb
+  end
+  if desc then return ia > ib end
+  return ia < ib
+end
+
+-- The first index in list whose record does not precede (key, id).
+local function place(list, keys, desc, key, id)
+  local lo, hi = 1, #list + 1
+  while lo < hi do
+    local mid = (lo + hi) // 2
+    local r = list[mid]
+    if precedes(desc, keys[r], r.id, key, id) then lo = mid + 1 else hi = mid end
+  end
+  return lo
+end
+
+-- Brings cached entry c up to version v by moving the records written since; false when a
+-- write is not a single record of this kind, or is older than the log remembers.
+function Emu:patch_sorted(kind, field, desc, c)
+  local log, v = self.changes[kind], self.version[kind]
+  if log.first > log.last or log[log.first].version > c.version + 1 then return false end
+  local keyf, list, keys = SORT_KEY[field], c.list, c.keys
+  for i = log.first, log.last do
+    local ch = log[i]
+    if ch.version > c.version then
+      local r = ch.rec
+      if not r then return false end
+      local old = keys[r]
+      if old ~= nil then
+        local at = place(list, keys, desc, old, r.id)
+        if list[at] ~= r then return false end
+        table.remove(list, at)
+      end
+      local key = keyf(self, kind, r)
+      keys[r] = key
+      table.insert(list, place(list, keys, desc, key, r.id), r)
+    end
+  end
+  c.version = v
+  return true
+end
+
 function Emu:sorted(kind, field, desc)
   local key = kind .. "|" .. field .. (desc and "|d" or "|a")
   local c = self.cache[key]
-  if c and c.version == self.version[kind] then return c.list end
+  if c and (c.version == self.version[kind] or self:patch_sorted(kind, field, desc, c)) then
+    return c.list
+  end
   local src = self.data[kind]
   local list, keys = {}, {}
   local keyf = SORT_KEY[field]
@@ -1637,20 +1703,8 @@ function Emu:sorted(kind, field, desc)
     list[i] = r
     keys[r] = keyf(self, kind, r)
   end
-  if desc then
-    sort(list, function(a, b)
-      local ka, kb = keys[a], keys[b]
-      if ka ~= kb then return ka > kb end
-      return a.id > b.id
-    end)
-  else
-    sort(list, function(a, b)
-      local ka, kb = keys[a], keys[b]
-      if ka ~= kb then return ka < kb end
-      return a.id < b.id
-    end)
-  end
-  self.cache[key] = { version = self.version[kind], list = list }
+  sort(list, function(a, b) return precedes(desc, keys[a], a.id, keys[b], b.id) end)
+  self.cache[key] = { version = self.version[kind], list = list, keys = keys }
   return list
 end
 
@@ -1965,7 +2019,7 @@ VERB.updateRecord = function(self, node)
   end
   if any then
     rec.lastupdated = self:local_time()
-    self:touched(kind)
+    self:touched(kind, rec)
   end
   return ok_write("updated", rec.id, NAMES[kind](self, rec))
 end
@@ -2167,7 +2221,7 @@ VERB.createResource = function(self, node)
     if statusid then match_rec.statusid = statusid end
     apply_custom(match_rec, custom)
     match_rec.lastupdated = now_local
-    self:touched("candidates")
+    self:touched("candidates", match_rec)
     if job and not self.app_pair[job.id .. ":" .. match_rec.id] then
       self:apply(job, match_rec, list, by, fields.source)
     end
