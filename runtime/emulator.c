@@ -1,5 +1,6 @@
 /* trk emulator: serves the Tracker emulator (tracker.emulator) over HTTP with libmicrohttpd. */
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -459,6 +460,54 @@ static int emu_parse_args (emu_config *c, int argc, char **argv) {
   return -1;
 }
 
+/* ---- libmicrohttpd, loaded on first use ------------------------------------------------ */
+
+/* libmicrohttpd is opened when an emulator starts, not linked: loading it and the TLS
+   libraries it brings (GnuTLS, p11-kit) costs every trk start about 2 ms, though only
+   `trk emulator` serves HTTP. Its functions are called through emu_mhd, whose pointers have
+   the library's own prototypes; set once (pthread_once), never unloaded. */
+#define EMU_LIBMHD  "libmicrohttpd.so.12"
+#define EMU_MHD_FUNCS(X) \
+  X(create_response_from_buffer) X(create_response_from_callback) X(add_response_header) \
+  X(queue_response) X(destroy_response) X(get_connection_values) \
+  X(lookup_connection_value) X(start_daemon) X(stop_daemon) X(get_version)
+
+static struct {
+#define EMU_MHD_FIELD(name)  __typeof__(MHD_##name) *name;
+  EMU_MHD_FUNCS(EMU_MHD_FIELD)
+#undef EMU_MHD_FIELD
+} emu_mhd;
+
+static pthread_once_t emu_mhd_once = PTHREAD_ONCE_INIT;
+static char emu_mhd_error[256] = "not loaded";   /* "" once emu_mhd is ready */
+
+static void emu_mhd_load (void) {
+  void *lib = dlopen(EMU_LIBMHD, RTLD_NOW | RTLD_LOCAL);
+  if (lib == NULL) {
+    snprintf(emu_mhd_error, sizeof emu_mhd_error, "cannot load %s (%s)", EMU_LIBMHD, dlerror());
+    return;
+  }
+#define EMU_MHD_LOAD(name) \
+  if ((emu_mhd.name = (__typeof__(emu_mhd.name))dlsym(lib, "MHD_" #name)) == NULL) { \
+    snprintf(emu_mhd_error, sizeof emu_mhd_error, "%s has no MHD_%s: too old", EMU_LIBMHD, #name); \
+    return; \
+  }
+  EMU_MHD_FUNCS(EMU_MHD_LOAD)
+#undef EMU_MHD_LOAD
+  emu_mhd_error[0] = '\0';
+}
+
+/* Loads libmicrohttpd once; NULL when ready, else why not. */
+static const char *emu_mhd_ready (void) {
+  pthread_once(&emu_mhd_once, emu_mhd_load);
+  return emu_mhd_error[0] ? emu_mhd_error : NULL;
+}
+
+const char *trk_emulator_http_version (void) {
+  return emu_mhd_ready() == NULL ? emu_mhd.get_version() : NULL;
+}
+
+
 /* ---- the server's state ---------------------------------------------------------------- */
 
 /* --static: one kept answer. Never changed or freed while the server runs. */
@@ -570,11 +619,11 @@ static enum MHD_Result emu_problem (emu_server *srv, struct MHD_Connection *conn
   int n = snprintf(body, sizeof body, "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%u,"
                    "\"traceId\":\"emulator-%llu\"}", title, status,
                    (unsigned long long)atomic_fetch_add(&srv->requests, 1));
-  resp = MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
+  resp = emu_mhd.create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
   if (resp == NULL) return MHD_NO;
-  MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
-  ret = MHD_queue_response(conn, status, resp);
-  MHD_destroy_response(resp);
+  emu_mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
+  ret = emu_mhd.queue_response(conn, status, resp);
+  emu_mhd.destroy_response(resp);
   emu_log(srv, method, r, (int)status, (size_t)n, NULL);
   return ret;
 }
@@ -1010,20 +1059,20 @@ static enum MHD_Result emu_static_send (emu_server *srv, struct MHD_Connection *
     unsigned x = atomic_fetch_add(&srv->st.dice, 2654435761u) * 2246822519u;
     delay += (int)((x >> 8) % (unsigned)(srv->st.latency_max - srv->st.latency_min + 1));
   }
-  resp = MHD_create_response_from_buffer(k->len, k->body, MHD_RESPMEM_PERSISTENT);
+  resp = emu_mhd.create_response_from_buffer(k->len, k->body, MHD_RESPMEM_PERSISTENT);
   if (resp == NULL) return MHD_NO;
   for (size_t i = 0; i < k->nheaders; i++) {
     char name[256];
     const char *value = hp + strlen(hp) + 1;
     if (strlen(hp) < sizeof name) {
       emu_header_case(name, sizeof name, hp);
-      MHD_add_response_header(resp, name, value);
+      emu_mhd.add_response_header(resp, name, value);
     }
     hp = value + strlen(value) + 1;
   }
   if (delay > 0) emu_sleep_ms(srv, delay);
-  ret = MHD_queue_response(conn, 200, resp);
-  MHD_destroy_response(resp);
+  ret = emu_mhd.queue_response(conn, 200, resp);
+  emu_mhd.destroy_response(resp);
   atomic_fetch_add(&srv->st.hits, 1);
   emu_log(srv, method, r, 200, k->len, "(static)");
   return ret;
@@ -1068,7 +1117,7 @@ static enum MHD_Result emu_answer (emu_server *srv, struct MHD_Connection *conn,
     atomic_fetch_add(&srv->st.misses, 1);
     keep = 1;
   }
-  MHD_get_connection_values(conn, MHD_HEADER_KIND, emu_collect_header, &headers);
+  emu_mhd.get_connection_values(conn, MHD_HEADER_KIND, emu_collect_header, &headers);
   if (headers.oom) {
     free(headers.v);
     free(key.p);
@@ -1109,7 +1158,7 @@ static enum MHD_Result emu_answer (emu_server *srv, struct MHD_Connection *conn,
       if (p != NULL) {
         p->len = sent = len;
         memcpy(p->data, body, len);
-        resp = MHD_create_response_from_callback(full > (lua_Integer)len ? (uint64_t)full
+        resp = emu_mhd.create_response_from_callback(full > (lua_Integer)len ? (uint64_t)full
                                                                          : (uint64_t)len + 1,
                                                  4096, emu_partial_read, p, free);
         if (resp == NULL) free(p);
@@ -1117,7 +1166,7 @@ static enum MHD_Result emu_answer (emu_server *srv, struct MHD_Connection *conn,
     }
     else {
       sent = len;
-      resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+      resp = emu_mhd.create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
       if (keep && status == 200 && fault == EMU_FAULT_NONE)
         emu_static_keep(srv, L, &key, hash, body, len);
     }
@@ -1129,7 +1178,7 @@ static enum MHD_Result emu_answer (emu_server *srv, struct MHD_Connection *conn,
       lua_tolstring(L, -2, &namelen);
       if (namelen < sizeof name) {           /* longer names are nobody's real header */
         emu_header_case(name, sizeof name, lua_tostring(L, -2));
-        MHD_add_response_header(resp, name, lua_tostring(L, -1));  /* refuses CR and LF */
+        emu_mhd.add_response_header(resp, name, lua_tostring(L, -1));  /* refuses CR and LF */
       }
       lua_pop(L, 2);
     }
@@ -1145,8 +1194,8 @@ static enum MHD_Result emu_answer (emu_server *srv, struct MHD_Connection *conn,
     return MHD_NO;                           /* closes the connection without an answer */
   }
   if (resp == NULL) return MHD_NO;
-  ret = MHD_queue_response(conn, (unsigned)status, resp);
-  MHD_destroy_response(resp);
+  ret = emu_mhd.queue_response(conn, (unsigned)status, resp);
+  emu_mhd.destroy_response(resp);
   emu_log(srv, method, r, status, sent,
           fault == EMU_FAULT_TRUNCATE ? "(truncated)" :
           fault == EMU_FAULT_MALFORMED ? "(malformed)" : NULL);
@@ -1209,7 +1258,7 @@ static enum MHD_Result emu_access (void *cls, struct MHD_Connection *conn, const
   (void)version;
   if (r == NULL) return MHD_NO;              /* out of memory at the request line */
   if (!r->started) {                         /* headers only, so far */
-    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+    const char *cl = emu_mhd.lookup_connection_value(conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
     r->started = 1;
     if (cl && strtoull(cl, NULL, 10) > EMU_MAX_BODY) {
@@ -1458,9 +1507,14 @@ int trk_emulator_main (int argc, char **argv) {
   sigset_t stop, old;
   char err[512];
   char *data = NULL;
+  const char *why;
   int code, fd, port, sig;
 
   if ((code = emu_parse_args(&c, argc, argv)) >= 0) return code;
+  if ((why = emu_mhd_ready()) != NULL) {
+    fprintf(stderr, "trk emulator: %s (it comes with the Debian package libmicrohttpd12)\n", why);
+    return TRK_EXIT_ERROR;
+  }
   memset(&setup, 0, sizeof setup);
   if (c.data) {
     data = emu_slurp(c.data, &setup.datalen);
@@ -1530,7 +1584,7 @@ int trk_emulator_main (int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   pthread_mutex_init(&srv.lock, NULL);
   pthread_mutex_init(&srv.st.lock, NULL);
-  daemon = MHD_start_daemon(
+  daemon = emu_mhd.start_daemon(
     MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO_INTERNAL_THREAD
       | (c.addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
     0, NULL, NULL, emu_access, &srv,
@@ -1551,7 +1605,7 @@ int trk_emulator_main (int argc, char **argv) {
     while (sigwait(&stop, &sig) != 0) {}
     if (c.verbose) fprintf(stderr, "trk emulator: stopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     atomic_store(&srv.stopping, 1);
-    MHD_stop_daemon(daemon);           /* closes every connection and the socket */
+    emu_mhd.stop_daemon(daemon);           /* closes every connection and the socket */
     if (c.verbose && c.is_static)
       fprintf(stderr, "trk emulator: static: %zu answers kept (%.1f MiB), %llu sent again, "
               "%llu made by the model\n", srv.st.kept, (double)srv.st.bytes / 1048576.0,
@@ -1584,6 +1638,10 @@ trk_emulator *trk_emulator_open (int argc, char **argv) {
   trk_emulator *e;
   char err[512];
   if (emu_parse_args(&c, argc, argv) >= 0) return NULL;     /* it said what was wrong */
+  if (emu_mhd_ready() != NULL) {
+    fprintf(stderr, "trk emulator: %s\n", emu_mhd_ready());
+    return NULL;
+  }
   if (c.data) {
     fprintf(stderr, "trk emulator: --data is not for a socket-free emulator\n");
     return NULL;
@@ -1660,7 +1718,7 @@ int trk_emulator_request (trk_emulator *e, const char *method, const char *uri,
   e->body[n] = '\0';
   *answer = e->body;
   *answer_len = n;
-  resp = MHD_create_response_from_buffer(n, e->body, MHD_RESPMEM_PERSISTENT);
+  resp = emu_mhd.create_response_from_buffer(n, e->body, MHD_RESPMEM_PERSISTENT);
   for (lua_Integer i = 1, k = (lua_Integer)lua_rawlen(L, 3); resp && i < k; i += 2) {
     char name[256];
     size_t namelen;
@@ -1669,11 +1727,11 @@ int trk_emulator_request (trk_emulator *e, const char *method, const char *uri,
     lua_tolstring(L, -2, &namelen);
     if (namelen < sizeof name) {
       emu_header_case(name, sizeof name, lua_tostring(L, -2));
-      MHD_add_response_header(resp, name, lua_tostring(L, -1));
+      emu_mhd.add_response_header(resp, name, lua_tostring(L, -1));
     }
     lua_pop(L, 2);
   }
-  if (resp) MHD_destroy_response(resp);
+  if (resp) emu_mhd.destroy_response(resp);
   lua_settop(L, 0);
   return status;
 }

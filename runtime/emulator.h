@@ -7,6 +7,9 @@
    when the emulator cannot start. */
 int trk_emulator_main(int argc, char **argv);
 
+/* libmicrohttpd's version, loading it if need be; NULL when it cannot be loaded. */
+const char *trk_emulator_http_version(void);
+
 /* The text of `trk help emulator`. */
 extern const char trk_emulator_usage[];
 

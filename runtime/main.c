@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
 #include <sqlite3.h>
 
 #include "cli.h"
@@ -574,7 +573,8 @@ static int cmd_version (int argc, char **argv) {
   printf("trk %s (%s)\n", TRK_VERSION, LUA_RELEASE);
   if (level) {
     printf("SQLite %s\n", sqlite3_libversion());
-    printf("libmicrohttpd %s\n", MHD_get_version());
+    const char *mhd = trk_emulator_http_version();
+    printf("libmicrohttpd %s\n", mhd ? mhd : "(cannot be loaded)");
   }
   return TRK_EXIT_OK;
 }
