@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 
 #include "cli.h"
 #include "emulator.h"
@@ -572,7 +571,8 @@ static int cmd_version (int argc, char **argv) {
   }
   printf("trk %s (%s)\n", TRK_VERSION, LUA_RELEASE);
   if (level) {
-    printf("SQLite %s\n", sqlite3_libversion());
+    const char *sqlite = trk_store_sqlite_version();
+    printf("SQLite %s\n", sqlite ? sqlite : "(cannot be loaded)");
     const char *mhd = trk_emulator_http_version();
     printf("libmicrohttpd %s\n", mhd ? mhd : "(cannot be loaded)");
   }

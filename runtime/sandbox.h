@@ -99,6 +99,8 @@ void trk_host_open(lua_State *L, trk_sandbox *S);
 
 /* Defined in store.c: pushes store.open, the SQLite state store's constructor. */
 void trk_store_open(lua_State *L);
+/* SQLite's version, loading it if need be; NULL when it cannot be loaded. */
+const char *trk_store_sqlite_version(void);
 
 /* Usage of each limit, for reports. */
 typedef struct trk_usage {

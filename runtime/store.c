@@ -1,6 +1,9 @@
 /* The state store: a small SQLite binding for the runtime's drivers (the journal, rule
    checkpoints). Host-side only: scripts never see it. */
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -12,6 +15,55 @@
 #define STORE_MT       "trk.store"
 #define STMT_MT        "trk.store.statement"
 #define STORE_BUSY_MS  5000     /* wait this long for another trk holding the store */
+
+/* ---- SQLite, loaded on first use ---------------------------------------------------------- */
+
+/* libsqlite3 is opened when the first store is, not linked: most runs (every dry run) never
+   open one, and loading it cost every start about half a millisecond. Its functions are
+   called through sq, whose pointers have SQLite's own prototypes; set once, never unloaded. */
+#define STORE_LIBSQLITE  "libsqlite3.so.0"
+#define STORE_SQLITE_FUNCS(X) \
+  X(bind_double) X(bind_int) X(bind_int64) X(bind_null) X(bind_parameter_count) \
+  X(bind_text64) X(busy_timeout) X(changes) X(close_v2) X(column_bytes) X(column_count) \
+  X(column_double) X(column_int64) X(column_name) X(column_text) X(column_type) \
+  X(db_filename) X(errcode) X(errmsg) X(exec) X(finalize) X(last_insert_rowid) X(open_v2) \
+  X(prepare_v2) X(step) X(libversion)
+
+static struct {
+#define STORE_SQ_FIELD(name)  __typeof__(sqlite3_##name) *name;
+  STORE_SQLITE_FUNCS(STORE_SQ_FIELD)
+#undef STORE_SQ_FIELD
+} sq;
+
+static pthread_once_t sq_once = PTHREAD_ONCE_INIT;
+static char sq_error[256] = "not loaded";        /* "" once sq is ready */
+
+static void sq_load (void) {
+  void *lib = dlopen(STORE_LIBSQLITE, RTLD_NOW | RTLD_LOCAL);
+  if (lib == NULL) {
+    snprintf(sq_error, sizeof sq_error, "cannot load %s (%s)", STORE_LIBSQLITE, dlerror());
+    return;
+  }
+#define STORE_SQ_LOAD(name) \
+  if ((sq.name = (__typeof__(sq.name))dlsym(lib, "sqlite3_" #name)) == NULL) { \
+    snprintf(sq_error, sizeof sq_error, "%s has no sqlite3_%s: too old", STORE_LIBSQLITE, #name); \
+    return; \
+  }
+  STORE_SQLITE_FUNCS(STORE_SQ_LOAD)
+#undef STORE_SQ_LOAD
+  sq_error[0] = '\0';
+}
+
+/* Loads SQLite once; NULL when ready, else why not. */
+static const char *sq_ready (void) {
+  pthread_once(&sq_once, sq_load);
+  return sq_error[0] ? sq_error : NULL;
+}
+
+const char *trk_store_sqlite_version (void) {
+  return sq_ready() == NULL ? sq.libversion() : NULL;
+}
+
 
 typedef struct store {
   sqlite3 *db;                  /* NULL once closed */
@@ -32,13 +84,13 @@ static store *store_check (lua_State *L) {
 
 /* The file name of a store, for messages. */
 static const char *store_name (sqlite3 *db) {
-  const char *file = sqlite3_db_filename(db, "main");
+  const char *file = sq.db_filename(db, "main");
   return file && *file ? file : "(memory)";
 }
 
 /* Raises the database's last error, naming the file. */
 static int store_fail (lua_State *L, sqlite3 *db, const char *what) {
-  return luaL_error(L, "state store %s: %s: %s", store_name(db), what, sqlite3_errmsg(db));
+  return luaL_error(L, "state store %s: %s: %s", store_name(db), what, sq.errmsg(db));
 }
 
 /* ---- statements ---------------------------------------------------------------------- */
@@ -46,7 +98,7 @@ static int store_fail (lua_State *L, sqlite3 *db, const char *what) {
 static int stmt_finalize (lua_State *L) {
   stmt *q = luaL_checkudata(L, 1, STMT_MT);
   if (q->st) {
-    sqlite3_finalize(q->st);
+    sq.finalize(q->st);
     q->st = NULL;               /* mark it finalized */
   }
   return 0;
@@ -58,7 +110,7 @@ static stmt *stmt_prepare (lua_State *L, sqlite3 *db, const char *sql) {
   stmt *q = lua_newuserdatauv(L, sizeof *q, 0);
   q->st = NULL;
   luaL_setmetatable(L, STMT_MT);
-  if (sqlite3_prepare_v2(db, sql, -1, &q->st, NULL) != SQLITE_OK) store_fail(L, db, "prepare");
+  if (sq.prepare_v2(db, sql, -1, &q->st, NULL) != SQLITE_OK) store_fail(L, db, "prepare");
   if (q->st == NULL) luaL_error(L, "state store: no statement in '%s'", sql);  /* blank */
   return q;
 }
@@ -66,22 +118,22 @@ static stmt *stmt_prepare (lua_State *L, sqlite3 *db, const char *sql) {
 /* Binds the n values from stack index first on as the statement's parameters. */
 static void store_bind (lua_State *L, sqlite3 *db, sqlite3_stmt *st, int first, int n) {
   int rc = SQLITE_OK;
-  if (n != sqlite3_bind_parameter_count(st))
+  if (n != sq.bind_parameter_count(st))
     luaL_error(L, "state store: the statement takes %d values, got %d",
-               sqlite3_bind_parameter_count(st), n);
+               sq.bind_parameter_count(st), n);
   for (int i = 1; i <= n && rc == SQLITE_OK; i++) {
     int idx = first + i - 1;
     switch (lua_type(L, idx)) {
-      case LUA_TNIL: rc = sqlite3_bind_null(st, i); break;
-      case LUA_TBOOLEAN: rc = sqlite3_bind_int(st, i, lua_toboolean(L, idx)); break;
+      case LUA_TNIL: rc = sq.bind_null(st, i); break;
+      case LUA_TBOOLEAN: rc = sq.bind_int(st, i, lua_toboolean(L, idx)); break;
       case LUA_TNUMBER:
-        if (lua_isinteger(L, idx)) rc = sqlite3_bind_int64(st, i, lua_tointeger(L, idx));
-        else rc = sqlite3_bind_double(st, i, lua_tonumber(L, idx));
+        if (lua_isinteger(L, idx)) rc = sq.bind_int64(st, i, lua_tointeger(L, idx));
+        else rc = sq.bind_double(st, i, lua_tonumber(L, idx));
         break;
       case LUA_TSTRING: {
         size_t len;
         const char *v = lua_tolstring(L, idx, &len);
-        rc = sqlite3_bind_text64(st, i, v, len, SQLITE_TRANSIENT, SQLITE_UTF8);
+        rc = sq.bind_text64(st, i, v, len, SQLITE_TRANSIENT, SQLITE_UTF8);
         break;
       }
       default:
@@ -93,14 +145,14 @@ static void store_bind (lua_State *L, sqlite3 *db, sqlite3_stmt *st, int first, 
 }
 
 static void store_push_column (lua_State *L, sqlite3 *db, sqlite3_stmt *st, int i) {
-  switch (sqlite3_column_type(st, i)) {
-    case SQLITE_INTEGER: lua_pushinteger(L, sqlite3_column_int64(st, i)); break;
-    case SQLITE_FLOAT: lua_pushnumber(L, sqlite3_column_double(st, i)); break;
+  switch (sq.column_type(st, i)) {
+    case SQLITE_INTEGER: lua_pushinteger(L, sq.column_int64(st, i)); break;
+    case SQLITE_FLOAT: lua_pushnumber(L, sq.column_double(st, i)); break;
     case SQLITE_NULL: lua_pushnil(L); break;
     default: {
-      const char *text = (const char *)sqlite3_column_text(st, i);   /* text, then its size */
-      size_t len = (size_t)sqlite3_column_bytes(st, i);
-      if (text == NULL && sqlite3_errcode(db) == SQLITE_NOMEM)
+      const char *text = (const char *)sq.column_text(st, i);   /* text, then its size */
+      size_t len = (size_t)sq.column_bytes(st, i);
+      if (text == NULL && sq.errcode(db) == SQLITE_NOMEM)
         luaL_error(L, "state store %s: out of memory", store_name(db));
       lua_pushlstring(L, text ? text : "", text ? len : 0);
     }
@@ -116,19 +168,19 @@ static void store_step (lua_State *L, sqlite3 *db, int rows) {
   stmt *q = stmt_prepare(L, db, sql);
   store_bind(L, db, q->st, 3, nparams);
   if (rows) lua_newtable(L);
-  while ((rc = sqlite3_step(q->st)) == SQLITE_ROW) {
+  while ((rc = sq.step(q->st)) == SQLITE_ROW) {
     if (!rows) continue;
-    int ncol = sqlite3_column_count(q->st);
+    int ncol = sq.column_count(q->st);
     lua_createtable(L, 0, ncol);
     for (int i = 0; i < ncol; i++) {
-      const char *name = sqlite3_column_name(q->st, i);
+      const char *name = sq.column_name(q->st, i);
       if (name == NULL) luaL_error(L, "state store %s: out of memory", store_name(db));
       store_push_column(L, db, q->st, i);
       lua_setfield(L, -2, name);
     }
     lua_rawseti(L, -2, ++n);
   }
-  sqlite3_finalize(q->st);      /* now, not at collection: it may hold a read lock */
+  sq.finalize(q->st);      /* now, not at collection: it may hold a read lock */
   q->st = NULL;
   if (rc != SQLITE_DONE) store_fail(L, db, "step");
 }
@@ -139,8 +191,8 @@ static void store_step (lua_State *L, sqlite3 *db, int rows) {
    database's own message, which SQLite frees: nothing to free here if a push raises. */
 static int store_exec (lua_State *L) {
   store *s = store_check(L);
-  if (sqlite3_exec(s->db, luaL_checkstring(L, 2), NULL, NULL, NULL) != SQLITE_OK)
-    return luaL_error(L, "state store %s: %s", store_name(s->db), sqlite3_errmsg(s->db));
+  if (sq.exec(s->db, luaL_checkstring(L, 2), NULL, NULL, NULL) != SQLITE_OK)
+    return luaL_error(L, "state store %s: %s", store_name(s->db), sq.errmsg(s->db));
   return 0;
 }
 
@@ -148,8 +200,8 @@ static int store_exec (lua_State *L) {
 static int store_run (lua_State *L) {
   store *s = store_check(L);
   store_step(L, s->db, 0);
-  lua_pushinteger(L, sqlite3_changes(s->db));
-  lua_pushinteger(L, sqlite3_last_insert_rowid(s->db));
+  lua_pushinteger(L, sq.changes(s->db));
+  lua_pushinteger(L, sq.last_insert_rowid(s->db));
   return 2;
 }
 
@@ -171,7 +223,7 @@ static int store_first (lua_State *L) {
 static int store_close (lua_State *L) {
   store *s = luaL_checkudata(L, 1, STORE_MT);
   if (s->db) {
-    sqlite3_close_v2(s->db);
+    sq.close_v2(s->db);
     s->db = NULL;
   }
   return 0;
@@ -179,7 +231,7 @@ static int store_close (lua_State *L) {
 
 static int store_tostring (lua_State *L) {
   store *s = luaL_checkudata(L, 1, STORE_MT);
-  const char *file = s->db ? sqlite3_db_filename(s->db, "main") : NULL;
+  const char *file = s->db ? sq.db_filename(s->db, "main") : NULL;
   lua_pushfstring(L, "state store (%s)", file ? file : "closed");
   return 1;
 }
@@ -206,8 +258,15 @@ static int store_open (lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   int readonly = lua_type(L, 2) == LUA_TSTRING && luaL_checkoption(L, 2, NULL, modes) == 0;
   int create = !readonly && lua_toboolean(L, 2);
+  const char *why = sq_ready();
   char dir[4096];
   int failed;
+  if (why != NULL) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "state store %s: %s (it comes with the Debian package libsqlite3-0)",
+                    path, why);
+    return 2;
+  }
   store *s = lua_newuserdatauv(L, sizeof *s, 0);
   s->db = NULL;
   luaL_setmetatable(L, STORE_MT);
@@ -219,22 +278,22 @@ static int store_open (lua_State *L) {
   }
   int flags = readonly ? SQLITE_OPEN_READONLY
                        : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
-  if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+  if (sq.open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
     lua_pushnil(L);
     lua_pushfstring(L, "state store %s: %s", path,
-                    s->db ? sqlite3_errmsg(s->db) : "out of memory");
-    sqlite3_close_v2(s->db);
+                    s->db ? sq.errmsg(s->db) : "out of memory");
+    sq.close_v2(s->db);
     s->db = NULL;
     return 2;
   }
-  sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+  sq.busy_timeout(s->db, STORE_BUSY_MS);
   if (readonly) return 1;
   /* WAL with synchronous=NORMAL: a commit survives the process being killed at any point */
-  if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+  if (sq.exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
                    NULL, NULL, NULL) != SQLITE_OK) {
     lua_pushnil(L);
-    lua_pushfstring(L, "state store %s: %s", path, sqlite3_errmsg(s->db));
-    sqlite3_close_v2(s->db);
+    lua_pushfstring(L, "state store %s: %s", path, sq.errmsg(s->db));
+    sq.close_v2(s->db);
     s->db = NULL;
     return 2;
   }

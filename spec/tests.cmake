@@ -37,7 +37,7 @@ file(GLOB TRK_CTESTS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/spec/c/test_*.c)
 foreach(src ${TRK_CTESTS})
   get_filename_component(name ${src} NAME_WE)
   add_executable(${name} ${src})
-  target_link_libraries(${name} PRIVATE trkrt)
+  target_link_libraries(${name} PRIVATE trkrt PkgConfig::SQLITE)   # some read the store directly
   string(REPLACE "test_" "c_" tname ${name})
   add_test(NAME ${tname} COMMAND ${name} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
   if(TRK_SANITIZE)
