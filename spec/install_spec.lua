@@ -4,13 +4,7 @@ local trk = require "support.trk"
 local BUILD = os.getenv("TRK_BUILD") or "build"
 local quote = trk.quote
 
--- Runs a shell command; returns its exit code and its stdout and stderr together.
-local function sh(cmd)
-  local p = io.popen("(" .. cmd .. ") 2>&1")
-  local out = p:read("a")
-  local _, _, code = p:close()
-  return code, out
-end
+local sh = trk.sh
 
 local function exists(path)
   local f = io.open(path, "rb")

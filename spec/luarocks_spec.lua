@@ -5,13 +5,7 @@ local trk = require "support.trk"
 local ROOT = os.getenv("TRK_ROOT") or "."
 local quote = trk.quote
 
--- Runs a shell command; returns its exit code and its stdout and stderr together.
-local function sh(cmd)
-  local p = io.popen("(" .. cmd .. ") 2>&1")
-  local out = p:read("a")
-  local _, _, code = p:close()
-  return code, out
-end
+local sh = trk.sh
 
 local function rockspec()
   local p = io.popen("cd " .. quote(ROOT) .. " && ls *.rockspec")

@@ -73,6 +73,14 @@ function M.cleanup()
   if #leaks > 0 then error("secrets in files trk wrote:\n" .. table.concat(leaks, "\n"), 2) end
 end
 
+-- Runs a shell command; returns its exit code and its stdout and stderr together.
+function M.sh(cmd)
+  local p = io.popen("(" .. cmd .. ") 2>&1")
+  local out = p:read("a")
+  local _, _, code = p:close()
+  return code, out
+end
+
 -- Runs trk with the given argument list; returns { code, stdout, stderr }.
 -- Under the sanitizer build, trk checks its own leaks, and any sanitizer report fails.
 function M.exec(args, opts)
