@@ -3,7 +3,7 @@
 # runs interleaved (lua5.4, trk, lua5.4, ...), medians:
 #   startup: an empty script, STARTUP_RUNS runs each (default 101); target trk <= 2x lua5.4
 #            and under 5 ms.
-#   sandbox: CPU-bound scripts, SANDBOX_RUNS runs each (default 5): bench/cpu_rules.lua (rule
+#   sandbox: CPU-bound scripts, SANDBOX_RUNS runs each (default 11): bench/cpu_rules.lua (rule
 #            evaluation over in-memory records) and bench/cpu_binarytrees.lua (binary-trees);
 #            target trk <= 1.10x lua5.4 for each.
 # usage: bench/startup.sh TRK [startup|sandbox]...   (prints ROW lines; see bench/run.sh)
@@ -39,7 +39,7 @@ for w in $whats; do
       row "  trk / lua5.4" "$(printf '%.2fx' "$(calc 't / l' t="$t" l="$l")")" "<= 2.0x" \
           "$(verdict 't <= 2 * l' t="$t" l="$l")" "" ;;
     sandbox)
-      runs=${SANDBOX_RUNS:-5}
+      runs=${SANDBOX_RUNS:-11}
       for f in bench/cpu_rules.lua bench/cpu_binarytrees.lua; do
         read -r l t < <(measure "$f" "$runs")
         row "sandbox overhead: $(basename "$f")" "$(printf '%.2fx' "$(calc 't / l' t="$t" l="$l")")" \
