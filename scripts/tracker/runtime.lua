@@ -391,8 +391,10 @@ local function rules_pass(host, opts, list, t, s)
       return true
     end
     local ok, e = host.call(function()
-      -- opening the stream may raise (no credentials): that fails the pass, not trk
-      local it, st = t[stream.on](t, filter)
+      -- opening the stream may raise (no credentials): that fails the pass, not trk, and
+      -- the message is the client's alone (its place would be this line of trk's)
+      local opened, it, st = pcall(t[stream.on], t, filter)
+      if not opened then error((tostring(it):gsub("^%[trk%] [%w_/]+%.lua:%d+: ", "")), 0) end
       local function loop()
         for record in it, st, nil, st do
           if not each(record) then break end
@@ -407,9 +409,7 @@ local function rules_pass(host, opts, list, t, s)
     if not ok then
       if host.interrupted() then stopped = stopped or "" else
         ok_all = false
-        -- a misuse raised at the stream's opening points into trk's own code: drop that place
-        errors[#errors + 1] = { message = (tostring(e):gsub("^%[trk%] [%w_/]+%.lua:%d+: ", "")),
-                                kind = stream.on }
+        errors[#errors + 1] = { message = tostring(e), kind = stream.on }
       end
     end
     if stopped then break end
