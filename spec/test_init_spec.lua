@@ -56,7 +56,7 @@ describe("trk init", function()
     trk.cleanup()
   end)
 
-  it("creates a rule, its spec beside it, a README and a .gitignore, and says so", function()
+  it("creates a rule, its spec beside it, a README, a .gitignore and a .luarc.json, and says so", function()
     local dir = trk.tmpdir() .. "/proj"
     local r = trk.exec({ "init", dir })
     assert.are.equal(0, r.code, r.stderr)
@@ -72,10 +72,21 @@ describe("trk init", function()
     local p = io.popen("cd " .. q(dir) .. " && find . -type f | sort")
     local listing = p:read("a")
     p:close()
-    assert.are.equal("./.gitignore\n./README.md\n./rules/first_rule.lua\n"
+    assert.are.equal("./.gitignore\n./.luarc.json\n./README.md\n./rules/first_rule.lua\n"
                      .. "./rules/first_rule_spec.lua\n", listing)
+    assert.is_truthy(has(r.stdout, "created " .. dir .. "/.luarc.json\n"), r.stdout)
     assert.is_truthy(has(r.stdout, "Next: cd " .. dir .. " && trk test"), r.stdout)
     assert.are.equal("", r.stderr)
+  end)
+
+  it("points editors at trk's LuaLS definitions in .luarc.json", function()
+    local dir = trk.tmpdir() .. "/proj"
+    assert.are.equal(0, trk.exec({ "init", dir }).code)
+    local rc = json.decode(trk.slurp(dir .. "/.luarc.json"))
+    assert.are.equal("Lua 5.4", rc["runtime.version"])
+    local meta = rc["workspace.library"][1]
+    assert.is_truthy(trk.slurp(meta .. "/tracker.lua"):find("---@meta", 1, true), meta)
+    assert.is_truthy(trk.slurp(meta .. "/tracker/testing.lua"):find("---@meta", 1, true), meta)
   end)
 
   it("makes the directories it needs, and takes an existing empty one", function()

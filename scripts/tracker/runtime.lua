@@ -528,6 +528,15 @@ local function lua_paths(opts)
   return opts.source_dir .. "/scripts/?.lua", bin .. "?.so"
 end
 
+-- Where trk's LuaLS definitions are: installed beside the executable, or in the source tree it
+-- was built from; nil when neither has them.
+local function meta_dir(opts)
+  local installed = (dir_of(opts.exe) .. "../share/trk/meta"):gsub("/[^/]+/%.%./", "/", 1)
+  if exists(installed .. "/tracker.lua") then return installed end
+  local source = (opts.source_dir or "") .. "/bindings/meta"
+  if opts.source_dir and exists(source .. "/tracker.lua") then return source end
+end
+
 -- The first file called `name` in a directory of PATH, or nil.
 local function on_path(name)
   for d in (os.getenv("PATH") or "/usr/bin:/bin"):gmatch("[^:]+") do
@@ -581,7 +590,9 @@ function M.init(host, opts)
     return EXIT.usage
   end
   local out = report.output(host, opts)
-  local files = require("tracker.scaffold").files(dir)
+  local meta = meta_dir(opts)
+  -- a JSON string by hand: the encoder would write each / as \/, valid but hard to read
+  local files = require("tracker.scaffold").files(meta and '"' .. meta:gsub('[\\"]', "\\%0") .. '"')
   local listing = io.popen("ls -A -- " .. report.quote(dir) .. " 2>/dev/null")
   local present = listing and listing:read("l")
   if listing then listing:close() end

@@ -1,5 +1,6 @@
 -- tracker.scaffold: the files `trk init DIR` writes, a rules project a newcomer can follow:
--- one rule, its spec, a README and a .gitignore.
+-- one rule, its spec, a README, a .gitignore and, where trk's LuaLS definitions are found, a
+-- .luarc.json.
 --
 --   for _, f in ipairs(require("tracker.scaffold").files()) do write(dir .. "/" .. f.path, f.text) end
 
@@ -145,13 +146,30 @@ custom field says the note was sent). trk's docs: `docs/rules.md` (the rule form
 `docs/testing.md` (the spec kit), `docs/client.md` (reading and writing Tracker).
 ]]
 
-function M.files()
-  return {
+-- The editor settings for the Lua Language Server: Lua 5.4, trk's definitions of the tracker
+-- module, the kit and the sandbox's globals (`meta`, a directory, as JSON text), and busted.
+local function luarc(meta)
+  return ([[
+{
+  "runtime.version": "Lua 5.4",
+  "workspace.library": [%s],
+  "diagnostics.globals": ["describe", "it", "before_each", "after_each", "setup", "teardown",
+                          "pending", "spy", "stub", "mock"]
+}
+]]):format(meta)
+end
+
+-- The files of a new project. `meta`, when given, is where trk's LuaLS definitions are, as a
+-- JSON string: the project then gets a .luarc.json that points editors at them.
+function M.files(meta)
+  local files = {
     { path = "rules/first_rule.lua", text = RULE },
     { path = "rules/first_rule_spec.lua", text = SPEC },
     { path = "README.md", text = README },
     { path = ".gitignore", text = ".trk/\n" },
   }
+  if meta then files[#files + 1] = { path = ".luarc.json", text = luarc(meta) } end
+  return files
 end
 
 return M
