@@ -790,6 +790,23 @@ static void emu_header_case (char *dst, size_t size, const char *src) {
   dst[i] = '\0';
 }
 
+/* Adds the model's headers, the list { name, value, name, value, ... } at index idx, to resp,
+   each name in the usual case; a name too long for any real header is left out. */
+static void emu_add_headers (struct MHD_Response *resp, lua_State *L, int idx) {
+  for (lua_Integer i = 1, n = (lua_Integer)lua_rawlen(L, idx); resp && i < n; i += 2) {
+    char name[256];
+    size_t namelen;
+    lua_rawgeti(L, idx, i);
+    lua_rawgeti(L, idx, i + 1);
+    lua_tolstring(L, -2, &namelen);
+    if (namelen < sizeof name) {
+      emu_header_case(name, sizeof name, lua_tostring(L, -2));
+      emu_mhd.add_response_header(resp, name, lua_tostring(L, -1));  /* refuses CR and LF */
+    }
+    lua_pop(L, 2);
+  }
+}
+
 static enum MHD_Result emu_collect_header (void *cls, enum MHD_ValueKind kind,
                                            const char *name, const char *value) {
   emu_fields *h = cls;
@@ -1170,18 +1187,7 @@ static enum MHD_Result emu_answer (emu_server *srv, struct MHD_Connection *conn,
       if (keep && status == 200 && fault == EMU_FAULT_NONE)
         emu_static_keep(srv, L, &key, hash, body, len);
     }
-    for (lua_Integer i = 1, n = (lua_Integer)lua_rawlen(L, 3); resp && i < n; i += 2) {
-      char name[256];
-      size_t namelen;
-      lua_rawgeti(L, 3, i);
-      lua_rawgeti(L, 3, i + 1);
-      lua_tolstring(L, -2, &namelen);
-      if (namelen < sizeof name) {           /* longer names are nobody's real header */
-        emu_header_case(name, sizeof name, lua_tostring(L, -2));
-        emu_mhd.add_response_header(resp, name, lua_tostring(L, -1));  /* refuses CR and LF */
-      }
-      lua_pop(L, 2);
-    }
+    emu_add_headers(resp, L, 3);
   }
   lua_settop(L, 0);
   pthread_mutex_unlock(&srv->lock);
@@ -1719,18 +1725,7 @@ int trk_emulator_request (trk_emulator *e, const char *method, const char *uri,
   *answer = e->body;
   *answer_len = n;
   resp = emu_mhd.create_response_from_buffer(n, e->body, MHD_RESPMEM_PERSISTENT);
-  for (lua_Integer i = 1, k = (lua_Integer)lua_rawlen(L, 3); resp && i < k; i += 2) {
-    char name[256];
-    size_t namelen;
-    lua_rawgeti(L, 3, i);
-    lua_rawgeti(L, 3, i + 1);
-    lua_tolstring(L, -2, &namelen);
-    if (namelen < sizeof name) {
-      emu_header_case(name, sizeof name, lua_tostring(L, -2));
-      emu_mhd.add_response_header(resp, name, lua_tostring(L, -1));
-    }
-    lua_pop(L, 2);
-  }
+  emu_add_headers(resp, L, 3);
   if (resp) emu_mhd.destroy_response(resp);
   lua_settop(L, 0);
   return status;

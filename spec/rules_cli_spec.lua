@@ -63,13 +63,7 @@ local function has_tag(cand, tag)
   return false
 end
 
--- Replaces plain text `from` with `to` in a file, once.
-local function edit_file(path, from, to)
-  local text = trk.slurp(path)
-  local i, j = text:find(from, 1, true)
-  assert(i, "no '" .. from .. "' in " .. path)
-  trk.write(path, text:sub(1, i - 1) .. to .. text:sub(j + 1))
-end
+local edit_file = trk.edit
 
 -- Changes one application through the emulator, as someone else would: a `trk run --apply`
 -- of its own (its own directory and state store). what: "stage" or a custom field's name.

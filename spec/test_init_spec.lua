@@ -35,13 +35,7 @@ local function test_in(dir, args)
   return trk.exec(args or { "test" }, { cwd = dir, env = TEST_ENV })
 end
 
--- Replaces plain text `from` with `to` in a file, once; fails when it is not there.
-local function edit(path, from, to)
-  local text = trk.slurp(path)
-  local i, j = text:find(from, 1, true)
-  assert(i, "no '" .. from .. "' in " .. path)
-  trk.write(path, text:sub(1, i - 1) .. to .. text:sub(j + 1))
-end
+local edit = trk.edit
 
 -- busted's closing line: successes, failures, errors.
 local function tally(r)

@@ -445,8 +445,7 @@ describe("the trk init scaffold", function()
 
   it("whose spec fails when the rule is broken", function()
     local dir = write_project()
-    local path = dir .. "/rules/first_rule.lua"
-    trk.write(path, (trk.slurp(path):gsub('"LinkedIn"', '"Indeed"')))
+    trk.edit(dir .. "/rules/first_rule.lua", '"LinkedIn"', '"Indeed"')
     local ok, out = busted(dir)
     assert.is_falsy(ok, out)
     assert.matches("2 successes / 1 failure / 0 errors", out)

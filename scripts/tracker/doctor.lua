@@ -382,11 +382,6 @@ local function answered(log)
   return fmt("%s %s: %s", last.method, last.url, last.code)
 end
 
--- Runs f(...) so that Ctrl-C stops it; answers true, results | false, message, why.
-local function guarded(host, f, ...)
-  return host.call(f, ...)
-end
-
 local function check_widget(r, host, cfg, log)
   local tracker = require "tracker"
   local env = cfg.env
@@ -403,7 +398,7 @@ local function check_widget(r, host, cfg, log)
   end
   local before = #log
   -- checkLogon alone (t:ping would exchange the REST token too, when there is one)
-  local cok, pong, e = guarded(host, t.request, t, { api = "widget", path = "checkLogon" })
+  local cok, pong, e = host.call(t.request, t, { api = "widget", path = "checkLogon" })
   if not cok then
     t:close()
     return nil, pong, e
@@ -453,7 +448,7 @@ local function check_rest(r, host, cfg, log)
   local before = #log
   -- the token exchange is what is checked; the read after it (one candidate's documents,
   -- which may well not exist) proves the JWT is taken
-  local cok, _, e = guarded(host, t.resume, t, 1)
+  local cok, _, e = host.call(t.resume, t, 1)
   local stats = t:stats()
   t:close()
   if not cok then return false, _, e end
@@ -664,7 +659,7 @@ function M.run(host, opts)
   end
   if t and stop == nil then
     r:heading("database")
-    local ok, m_or_err, w3 = guarded(host, function()
+    local ok, m_or_err, w3 = host.call(function()
       local m = check_metadata(r, t)
       if m then check_rejection(r, env, m) end
       if cfg.timezone ~= nil then check_time(r, t, cfg.timezone, ttime) end

@@ -73,6 +73,14 @@ function M.cleanup()
   if #leaks > 0 then error("secrets in files trk wrote:\n" .. table.concat(leaks, "\n"), 2) end
 end
 
+-- Replaces plain text `from` with `to` in a file, once; fails when it is not there.
+function M.edit(path, from, to)
+  local text = slurp(path)
+  local i, j = text:find(from, 1, true)
+  assert(i, "no '" .. from .. "' in " .. path)
+  M.write(path, text:sub(1, i - 1) .. to .. text:sub(j + 1))
+end
+
 -- Runs a shell command; returns its exit code and its stdout and stderr together.
 function M.sh(cmd)
   local p = io.popen("(" .. cmd .. ") 2>&1")
