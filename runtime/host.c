@@ -12,6 +12,7 @@
 #include <lauxlib.h>
 
 #include "sandbox.h"
+#include "sbxlib.h"
 
 static trk_sandbox *host_sandbox (lua_State *L) {
   return lua_touserdata(L, lua_upvalueindex(1));
@@ -193,6 +194,8 @@ void trk_host_open (lua_State *L, trk_sandbox *S) {
   luaL_setfuncs(L, funcs, 1);
   trk_store_open(L);
   lua_setfield(L, -2, "store");
+  trk_sbx_json_open(L, S);        /* the host's own json: scripts can neither reach nor replace it */
+  lua_setfield(L, -2, "json");
   lua_getfield(L, LUA_REGISTRYINDEX, TRK_ENV_KEY);
   lua_setfield(L, -2, "env");
   lua_getfield(L, LUA_REGISTRYINDEX, TRK_LOADED_KEY);

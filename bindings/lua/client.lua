@@ -37,6 +37,9 @@ local DEFAULTS = {
 local RATE_MARGIN = 0.98     -- send at 98% of the budget: arrival jitter must not cross it
 local BACKOFF_BASE = 0.5     -- first retry delay (seconds), doubled each attempt
 local BACKOFF_CAP = 30       -- longest delay between two attempts
+local FIRST_CONTACT_FOR = 5  -- seconds a server that never answered this client is retried:
+                             -- a wrong URL or a server that is down fails fast, an outage
+                             -- after the first answer is retried for retry_for
 local MARGIN_HOURS = 8       -- §6: without a time zone, filters start 8 hours early
 local JWT_EARLY = 60         -- re-exchange a JWT this many seconds before it expires
 local POOL_MAX = 8           -- idle transports kept for reuse
@@ -86,13 +89,15 @@ local function suggest(name, names)
 end
 M.suggest = suggest
 
--- Misuse raises at the script's line: the first caller outside the client's own code.
+-- Misuse raises at the script's line: the first caller outside the client's own code and
+-- trk's own (the "=[trk] ..." chunks trk embeds: its drivers and the connect it hands scripts).
 local getinfo = debug.getinfo
 local function raise(msg)
   for level = 2, 40 do
     local info = getinfo(level, "Sl")
     if info == nil then break end
-    if info.what ~= "C" and sub(info.source, 1, 10) ~= "=[tracker]" then
+    local src = info.source
+    if info.what ~= "C" and sub(src, 1, 10) ~= "=[tracker]" and sub(src, 1, 6) ~= "=[trk]" then
       msg = fmt("%s:%d: %s", info.short_src, info.currentline, msg)
       break
     end
@@ -353,11 +358,17 @@ end
 
 local private = setmetatable({}, { __mode = "k" })   -- client -> its state, credentials included
 local Client = {}
+-- A client is trk's object, shared by every rule of a run: a script reads its methods and
+-- cannot replace them for the next reader.
 local client_mt = {
   __index = Client,
   __metatable = "tracker.client",
   __name = "tracker.client",
 }
+function client_mt.__newindex(_, k)
+  raise(fmt("a tracker client is read-only: cannot set its field %s (keep your own values in "
+            .. "a table of your own)", type(k) == "string" and "'" .. k .. "'" or tostring(k)))
+end
 
 local function state(self, fname)
   local s = private[self]
@@ -512,7 +523,9 @@ local function finish(s, call)
   local started, attempt = s.c.clock(), 0
   while true do
     give_way(call)
-    local doc, e, wait = decode(call, call.tr:wait())
+    local status, headers, body = call.tr:wait()
+    if status ~= nil then s.reached = true end
+    local doc, e, wait = decode(call, status, headers, body)
     if doc ~= nil then
       give_transport(s, call.tr)
       call.tr = nil
@@ -534,7 +547,9 @@ local function finish(s, call)
       local elapsed = s.c.clock() - started
       local again
       if call.write then again = write_may_retry(e, wait) else again = call.retry and e.retryable end
-      if not again or elapsed + delay > s.c.retry_for then
+      local retry_for = s.c.retry_for
+      if not s.reached and e.sent == false then retry_for = min(retry_for, FIRST_CONTACT_FOR) end
+      if not again or elapsed + delay > retry_for then
         give_transport(s, call.tr)
         call.tr = nil
         if attempt > 0 then

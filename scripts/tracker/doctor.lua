@@ -98,7 +98,7 @@ function Report:finish()
   local n = self.counts
   local status = n.fail > 0 and "fail" or n.warn > 0 and "warn" or "ok"
   if self.json then
-    io.stdout:write(self.host.env.json.encode({ status = status, counts = n, checks = self.checks }),
+    io.stdout:write(self.host.json.encode({ status = status, counts = n, checks = self.checks }),
                     "\n")
   elseif not self.out.quiet then
     local paint = self.out.out

@@ -97,7 +97,7 @@ function M.open(host, path, mode)
     return nil, fmt("state store %s: %s (is it a trk state store?)", path,
                     tostring(why):gsub("^state store [^:]*: ", ""))
   end
-  return setmetatable({ db = db, path = path, json = host.env.json, clock = os.time, host = host,
+  return setmetatable({ db = db, path = path, json = host.json, clock = os.time, host = host,
                         scope = "", seen = {}, seq = 0,
                         counts = { done = 0, skipped = 0, failed = 0, unknown = 0, checked = 0 } },
                       M)

@@ -113,7 +113,7 @@ function Session:perform(action, send, client)
     if rule then rule.failed = rule.failed + 1 end
     if #self.failed < report.PLAN_ROWS then self.failed[#self.failed + 1] = entry end
   end
-  if self.plan_file then self.plan_file:write(report.plan_line(entry, self.host.env.json), "\n") end
+  if self.plan_file then self.plan_file:write(report.plan_line(entry, self.host.json), "\n") end
   if scope and self.journal then
     scope.pending = scope.pending - 1
     if outcome == "failed" or outcome == "unknown" then
@@ -154,42 +154,62 @@ local function deep_copy(v)
   return out
 end
 
+-- Connect's options, taken with raw access into a fresh plain table: a metatable on the
+-- script's table (__index, __pairs) can neither hide a key from trk nor show one to it.
+local function raw_options(o)
+  local opts = {}
+  for k, v in next, o do opts[k] = v end
+  return opts
+end
+
 local function install(host)
   if M.facade then return end
-  local real = host.env.require("tracker")
+  local sandbox = require "tracker.sandbox"
+  local real = host.env.require("tracker")   -- before any script has run: the module itself
+  local connect = real.connect
   local facade = {}
-  for k, v in pairs(real) do
-    if k ~= "transport" then facade[k] = v end
+  for k, v in next, real do
+    if k == "time" then facade[k] = sandbox.freeze("tracker.time", v)
+    elseif k ~= "transport" then facade[k] = v end
   end
+  -- The client a script gets has the session's write path built in: every write goes to
+  -- the session (planned in a dry run, journalled with --apply), whatever the script passes.
+  -- The script's own hook, if any, only wraps it.
   function facade.connect(o)
     local session = active
     if session == nil then
       error("tracker.connect: a rule file cannot connect while it loads; use the t its action "
             .. "is given", 2)
     end
-    if o ~= nil and type(o) ~= "table" then return real.connect(o) end   -- its own message
-    local opts, plain, user = {}, {}, o and o.hook
-    for k, v in pairs(o or {}) do opts[k], plain[k] = v, v end
-    plain.hook = nil
-    -- the journal reads records back through a client of its own, without the hook
+    if o ~= nil and type(o) ~= "table" then return connect(o) end   -- its own message
+    local opts = raw_options(o or {})
+    local user = opts.hook
+    if user ~= nil and type(user) ~= "function" then
+      error(fmt("tracker.connect: option 'hook' must be a function(action, send), got %s",
+                type(user)), 2)
+    end
+    opts.hook = nil
+    -- the journal reads records back through a client of its own, which makes no writes
     local reader
     local function read()
-      reader = reader or real.connect(plain)
+      reader = reader or connect(raw_options(opts))
       return reader
     end
-    if type(user) == "function" then
+    if user then
       -- the script's hook sees a copy: what it does to the action changes nothing trk records
       opts.hook = function(action, send)
         local mine = deep_copy(action)
         return user(action, function() return session:perform(mine, send, read) end)
       end
-    elseif user == nil then
+    else
       opts.hook = function(action, send) return session:perform(action, send, read) end
     end
     if opts.concurrency == nil and session.concurrency then opts.concurrency = session.concurrency end
-    return real.connect(opts)         -- a tail call: its errors point at the script's line
+    local t = connect(opts)
+    sandbox.protect(t, "tracker client")
+    return t
   end
-  host.loaded.tracker = require("tracker.sandbox").freeze("tracker", facade)
+  host.loaded.tracker = sandbox.freeze("tracker", facade)
   M.facade = facade
 end
 
@@ -214,7 +234,7 @@ function Session:finish(ok, msg, stop, where)
   local sum = self:summary(status, where)
   local out = self.out
   if self.json then
-    io.stdout:write(self.host.env.json.encode(sum), "\n")
+    io.stdout:write(self.host.json.encode(sum), "\n")
   else
     if not self.apply and self.nplanned > 0 and not out.quiet then
       io.stdout:write(report.plan_table(self, out.out))
@@ -313,7 +333,7 @@ end
 local CHECKPOINT_MARGIN = 300   -- seconds: changes this close to the run's start are read again
 
 -- One pass of every rule over what changed. Returns the exit code and whether to go on.
-local function rules_pass(host, opts, list, t, s)
+local function rules_pass(host, opts, list, t, s, methods)
   local budget = math.tointeger(tonumber(opts.rule_budget or "")) or 50000000
   local since_opt = opts.since and ttime.parse(opts.since)
   local now = host.now() or os.time()
@@ -393,18 +413,14 @@ local function rules_pass(host, opts, list, t, s)
     local ok, e = host.call(function()
       -- opening the stream may raise (no credentials): that fails the pass, not trk, and
       -- the message is the client's alone (its place would be this line of trk's)
-      local opened, it, st = pcall(t[stream.on], t, filter)
+      local opened, it, st = pcall(methods[stream.on], t, filter)
       if not opened then error((tostring(it):gsub("^%[trk%] [%w_/]+%.lua:%d+: ", "")), 0) end
       local function loop()
         for record in it, st, nil, st do
           if not each(record) then break end
         end
       end
-      if t.batch then
-        local res = t:batch(loop)
-        return res
-      end
-      return loop()
+      return methods.batch(t, loop)
     end)
     if not ok then
       if host.interrupted() then stopped = stopped or "" else
@@ -465,8 +481,11 @@ function M.rules(host, opts)
     end
     s.quiet_pass = watch and passes > 0       -- watching: an idle pass is one line
     passes = passes + 1
-    local all_ok, stopped = rules_pass(host, opts, list, t, s)
-    t:close()
+    -- the client's own methods, read where no script can write: the runner never calls
+    -- through a field of t, which every rule is handed
+    local methods = debug.getmetatable(t).__index
+    local all_ok, stopped = rules_pass(host, opts, list, t, s, methods)
+    methods.close(t)                      -- trk's own close: no script code runs in it
     code = s:finish(all_ok, nil, stopped and "interrupt" or nil, stopped)
     if s.journal then s.journal:close() end
     if s.store then s.store:close() end
@@ -496,7 +515,7 @@ function M.journal(host, opts)
     stderr("trk journal: ", e, "\n")
     return EXIT.failed
   end
-  local out = report.journal(j, opts, host.env.json, report.output(host, opts))
+  local out = report.journal(j, opts, host.json, report.output(host, opts))
   io.stdout:write(out)
   j:close()
   return EXIT.ok

@@ -73,6 +73,12 @@ local function freeze(name, t)
 end
 M.freeze = freeze
 
+-- Marks trk's own object t (a client) read-only to rawset too; its metatable refuses the rest.
+function M.protect(t, name)
+  frozen[t] = name
+  return t
+end
+
 function M.is_frozen(t)
   return frozen[t] ~= nil
 end
