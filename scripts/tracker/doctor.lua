@@ -84,11 +84,12 @@ function Report:add(name, status, found, fix, details)
   word = word .. string.rep(" ", 5 - #word)
   word = status == "ok" and paint.green(word) or status == "warn" and paint.yellow(word)
          or paint.red(paint.bold(word))
-  local line = fmt("  %s %-" .. NAME_WIDTH .. "s %s", word, name, c.found)
-  if c.fix then line = line .. "; fix: " .. c.fix end
+  -- what was found may be the server's text: shown printable, never as terminal controls
+  local line = fmt("  %s %-" .. NAME_WIDTH .. "s %s", word, name, report.printable(c.found))
+  if c.fix then line = line .. "; fix: " .. report.printable(c.fix) end
   io.stdout:write(line, "\n")
   if self.out.verbose then
-    for _, d in ipairs(c.details) do io.stdout:write("        ", d, "\n") end
+    for _, d in ipairs(c.details) do io.stdout:write("        ", report.printable(d), "\n") end
   end
   io.stdout:flush()
   return c

@@ -15,11 +15,24 @@ function M.quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 local MESSAGE_MAX = 8192   -- bytes of a script's error message that are shown
 
--- An error message, cut to a readable size (a message is output too).
+-- Text from Tracker or a script as it may reach a terminal: control characters (C0, DEL and
+-- the C1 range, which can move the cursor or rewrite the screen) shown as \xNN, NUL included,
+-- so that nothing is hidden or cut. With `lines`, newlines and tabs are kept.
+local function printable(s, lines)
+  s = tostring(s)
+  local controls = lines and "[\0-\8\11-\31\127]" or "[\0-\31\127]"
+  s = s:gsub(controls, function(c) return fmt("\\x%02x", c:byte()) end)
+  return (s:gsub("\194([\128-\159])", function(c) return fmt("\\u00%02x", c:byte()) end))
+end
+M.printable = printable
+
+-- An error message, cut to a readable size (a message is output too), shown printable.
 function M.bounded(msg)
   msg = tostring(msg)
-  if #msg <= MESSAGE_MAX then return msg end
-  return fmt("%s\n... (%d more bytes of error message)", msg:sub(1, MESSAGE_MAX), #msg - MESSAGE_MAX)
+  if #msg > MESSAGE_MAX then
+    msg = fmt("%s\n... (%d more bytes of error message)", msg:sub(1, MESSAGE_MAX), #msg - MESSAGE_MAX)
+  end
+  return printable(msg, true)
 end
 
 -- The absolute form of a path, for a run's identity.
@@ -268,9 +281,16 @@ end
 local function table_text(head, rows, paint, style)
   local width = {}
   for i, h in ipairs(head) do width[i] = utf8.len(h) end
-  for _, r in ipairs(rows) do
-    for i, c in ipairs(r) do width[i] = math.max(width[i], utf8.len(c) or #c) end
+  local clean = {}
+  for n, r in ipairs(rows) do
+    clean[n] = {}
+    for i, c in ipairs(r) do
+      c = printable(c)
+      clean[n][i] = c
+      width[i] = math.max(width[i], utf8.len(c) or #c)
+    end
   end
+  rows = clean
   local out = {}
   local function line(r, is_head)
     local cells = {}
@@ -342,7 +362,7 @@ function M.summary_text(s, sum, paint, quiet)
         out[#out + 1] = fmt("%s %s%s: %s\n", paint.red("error:"), e.rule and "rule " .. e.rule or "stream",
                             e.record and fmt(", %s %s", e.kind and e.kind:gsub("s$", "") or "record",
                                              tostring(e.record)) or "",
-                            msg:match("^[^\n]*"))
+                            printable(msg:match("^[^\n]*")))
       else
         hidden[key] = (hidden[key] or 0) + 1
       end
@@ -359,7 +379,7 @@ function M.summary_text(s, sum, paint, quiet)
   for _, e in ipairs(s.failed) do
     out[#out + 1] = fmt("%s %s %s: %s\n", e.status == "unknown" and paint.yellow("unknown outcome:")
                                                                 or paint.red("failed:"),
-                        e.op, M.target(e.target), tostring(e.error))
+                        e.op, printable(M.target(e.target)), printable(e.error))
   end
   local elapsed = fmt("%.1f s", sum.elapsed)
   -- with --quiet, the counts are chatter

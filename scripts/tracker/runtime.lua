@@ -293,7 +293,7 @@ function M.run(host, opts)
   local script = opts.script
   local chunk, msg, why = host.load(script)
   if not chunk then
-    stderr("trk: ", msg, "\n")
+    stderr("trk: ", report.bounded(msg), "\n")
     return why == "missing" and EXIT.usage or EXIT.failed
   end
   host.set_script_dir(script)
@@ -453,7 +453,7 @@ function M.rules(host, opts)
   local budget = math.tointeger(tonumber(opts.rule_budget or "")) or 50000000
   local ok, list = host.budget_call(budget, rules_mod.load_dir, dir, function() return host.env end)
   if not ok then
-    stderr("trk rules: ", tostring(list), "\n")
+    stderr("trk rules: ", report.bounded(list), "\n")
     return EXIT.failed
   end
   if #list == 0 then
@@ -476,7 +476,7 @@ function M.rules(host, opts)
     s.concurrency = opts.concurrency and math.tointeger(tonumber(opts.concurrency))
     local cok, t = host.call(s:install().connect)
     if not cok then
-      stderr("trk rules: ", tostring(t), "\n")
+      stderr("trk rules: ", report.bounded(t), "\n")
       return EXIT.failed
     end
     s.quiet_pass = watch and passes > 0       -- watching: an idle pass is one line
