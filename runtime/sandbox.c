@@ -427,6 +427,11 @@ static int sbx_build (lua_State *L) {
   if (luaL_loadbufferx(L, e->chunk, e->size, "=[trk] tracker/sandbox.lua", "b") != LUA_OK)
     return lua_error(L);
   lua_call(L, 0, 1);
+  lua_getglobal(L, "package");                  /* the host's require answers this very */
+  lua_getfield(L, -1, "loaded");                /* instance: what it marks read-only, the */
+  lua_pushvalue(L, -3);                         /* script's rawset refuses */
+  lua_setfield(L, -2, "tracker.sandbox");
+  lua_pop(L, 2);
   lua_getfield(L, -1, "build");
   lua_createtable(L, 0, 3);
   lua_pushglobaltable(L);
@@ -574,7 +579,11 @@ int trk_sandbox_msgh (lua_State *L) {
     lua_replace(L, 1);
   }
   luaL_buffinit(L, &b);
-  luaL_addstring(&b, lua_tostring(L, 1));
+  {
+    size_t len;                      /* all of it: a message may hold a NUL */
+    const char *msg = lua_tolstring(L, 1, &len);
+    luaL_addlstring(&b, msg, len);
+  }
   sbx_traceback(L, &b);
   luaL_pushresult(&b);
   return 1;
