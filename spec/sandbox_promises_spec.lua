@@ -274,3 +274,21 @@ return { on = "applications", scan = "all", action = function() spin() end }]],
     assert.is_true(summary(r).errors[1].budget)
   end)
 end)
+
+describe("a server that never answered", function()
+  after_each(trk.cleanup)
+
+  it("is retried for 5 seconds, not retry_for: a wrong URL fails fast", function()
+    local started = os.time()
+    local r = trk.run([[
+local t = require("tracker").connect{ widget_url = "http://127.0.0.1:9", apikey = "k",
+                                      username = "u", rate_limit = false }
+print(select(2, t:ping()))
+]])
+    local took = os.time() - started
+    assert.are.equal(0, r.code, r.stderr)
+    assert.is_truthy(r.stdout:find("network", 1, true), r.stdout)
+    assert.is_truthy(r.stdout:find("gave up after", 1, true), r.stdout)
+    assert.is_true(took <= 12, "took " .. took .. " s")
+  end)
+end)

@@ -45,3 +45,19 @@ foreach(src ${TRK_CTESTS})
       "ASAN_OPTIONS=detect_leaks=1;UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1")
   endif()
 endforeach()
+
+# The red team's cases (shared/redteam, beside the checkout, as CI lays it): every trk run and
+# trk rules case must be contained, in the plain and the sanitizer build. Skipped, with a note,
+# where the folder is not there (a clone on its own).
+set(TRK_REDTEAM ${PROJECT_SOURCE_DIR}/../shared/redteam)
+if(EXISTS ${TRK_REDTEAM}/run.sh)
+  add_test(NAME redteam_run COMMAND bash ${TRK_REDTEAM}/run.sh $<TARGET_FILE:trk>)
+  add_test(NAME redteam_rules COMMAND bash ${TRK_REDTEAM}/rules/run.sh $<TARGET_FILE:trk>)
+  set_tests_properties(redteam_run redteam_rules PROPERTIES TIMEOUT 900)
+  if(TRK_SANITIZE)
+    set_tests_properties(redteam_run redteam_rules PROPERTIES ENVIRONMENT
+      "ASAN_OPTIONS=detect_leaks=1;LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/spec/support/lsan.supp:print_suppressions=0;UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1")
+  endif()
+else()
+  message(STATUS "no ${TRK_REDTEAM}: the red-team cases are not part of this test run")
+endif()
