@@ -231,6 +231,22 @@ describe("trk rules calls no code a rule can replace, outside the limits", funct
     assert.is_truthy(sum.rules[2].seen > 0)
   end)
 
+  it("gives each rule a record of its own, nested tables included", function()
+    local r = rules({
+      ["a.lua"] = [[return { on = "applications", scan = "all", action = function(app)
+        app.custom.poisoned, app.raw.poisoned, app.stage = true, true, "Poisoned"
+      end }]],
+      ["b.lua"] = [[return { on = "applications", scan = "all", action = function(app)
+        if app.custom.poisoned or app.raw.poisoned or app.stage == "Poisoned" then
+          error("BREACH: rule a's change reached rule b")
+        end
+      end }]],
+    })
+    assert.are.equal(0, r.code, r.stdout .. r.stderr)
+    local sum = summary(r)
+    assert.is_truthy(sum.rules[2].matched > 0)
+  end)
+
   it("refuses rawset of t.batch too", function()
     local r = rules({
       ["a.lua"] = [[return { on = "applications", scan = "all", action = function(app, t)

@@ -190,9 +190,9 @@ local function install(host)
     end
     opts.hook = nil
     -- the journal reads records back through a client of its own, which makes no writes
-    local reader
+    local plain, reader = raw_options(opts), nil
     local function read()
-      reader = reader or connect(raw_options(opts))
+      reader = reader or connect(plain)
       return reader
     end
     if user then
@@ -369,7 +369,8 @@ local function rules_pass(host, opts, list, t, s, methods)
       -- runner or the next rule sees (or hide a loop in a metatable the runner would trip on)
       local id, change = rawget(record, "id"), tostring(rawget(record, "updated_at"))
       local at = epoch_of(rawget(record, "updated_at"))
-      for _, rule in ipairs(stream.rules) do
+      local nrules = #stream.rules
+      for i, rule in ipairs(stream.rules) do
         local r = rule.stats
         if (rule.scan == "all" or (at and at >= r.since)) and rules_mod.matches(rule, record) then
           r.seen = r.seen + 1
@@ -383,8 +384,14 @@ local function rules_pass(host, opts, list, t, s, methods)
                             id = id, change = change, stats = r, at = at }
             s.rule, s.scope = r, scope
             if j then j.scope = r.id .. "|" .. id end
-            local view = {}
-            for k, v in next, record do view[k] = v end
+            -- a rule's record is its own to change: a rule after it gets a fresh copy, nested
+            -- tables (custom, raw) included
+            local view
+            if i < nrules then view = deep_copy(record)
+            else
+              view = {}
+              for k, v in next, record do view[k] = v end
+            end
             local ok, matched, why, where = host.budget_call(budget, rules_mod.invoke, rule,
                                                              view, t, ctx)
             s.rule, s.scope = nil, nil
