@@ -549,7 +549,7 @@ typedef struct emu_request {
   char *body;
   size_t len, cap;
   int started;                     /* the access handler has seen the headers */
-  int refused;                     /* 413 or 500 before the model saw it */
+  int refused;                     /* 400, 413 or 500 before the model saw it */
   double t0;                       /* when the request line arrived */
 } emu_request;
 
@@ -609,15 +609,17 @@ static void emu_log (const emu_server *srv, const char *method, const emu_reques
 
 /* ---- answers the front makes itself ------------------------------------------------------- */
 
-/* An RFC 7807 problem, as Tracker's REST API answers errors. */
+/* An RFC 7807 problem, as Tracker's REST API answers errors; detail (a constant without
+   quotes or backslashes) may be NULL. */
 static enum MHD_Result emu_problem (emu_server *srv, struct MHD_Connection *conn,
                                     const char *method, emu_request *r, unsigned status,
-                                    const char *title) {
-  char body[256];
+                                    const char *title, const char *detail) {
+  char body[512];
   struct MHD_Response *resp;
   enum MHD_Result ret;
   int n = snprintf(body, sizeof body, "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%u,"
-                   "\"traceId\":\"emulator-%llu\"}", title, status,
+                   "%s%s%s\"traceId\":\"emulator-%llu\"}", title, status,
+                   detail ? "\"detail\":\"" : "", detail ? detail : "", detail ? "\"," : "",
                    (unsigned long long)atomic_fetch_add(&srv->requests, 1));
   resp = emu_mhd.create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
   if (resp == NULL) return MHD_NO;
@@ -1138,7 +1140,7 @@ static enum MHD_Result emu_answer (emu_server *srv, struct MHD_Connection *conn,
   if (headers.oom) {
     free(headers.v);
     free(key.p);
-    return emu_problem(srv, conn, method, r, 500, "Internal Server Error");
+    return emu_problem(srv, conn, method, r, 500, "Internal Server Error", NULL);
   }
   x.srv = srv;
   x.method = method;
@@ -1157,7 +1159,7 @@ static enum MHD_Result emu_answer (emu_server *srv, struct MHD_Connection *conn,
     pthread_mutex_unlock(&srv->lock);
     free(headers.v);
     free(key.p);
-    return emu_problem(srv, conn, method, r, 500, "Internal Server Error");
+    return emu_problem(srv, conn, method, r, 500, "Internal Server Error", NULL);
   }
   /* stack: msgh, status, headers list, body, delay, fault, full length; checked by
      emu_handle */
@@ -1255,6 +1257,32 @@ static int emu_append (emu_request *r, const char *data, size_t n) {
   return 1;
 }
 
+/* Counts the request's Content-Length headers into *cls. */
+static enum MHD_Result emu_count_length (void *cls, enum MHD_ValueKind kind, const char *name,
+                                         const char *value) {
+  int *n = cls;
+  (void)kind;
+  (void)value;
+  if (strcasecmp(name, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) (*n)++;
+  return MHD_YES;
+}
+
+/* Why the request's Content-Length cannot be trusted, or NULL. libmicrohttpd refuses a
+   value that is not a number itself, but of several Content-Length headers it reads the
+   first and the model would see them all joined: two parties that read the length of one
+   request differently is how a request is smuggled past one of them (RFC 9112 6.3). */
+static const char *emu_bad_length (struct MHD_Connection *conn, const char *cl) {
+  int n = 0;
+  emu_mhd.get_connection_values(conn, MHD_HEADER_KIND, emu_count_length, &n);
+  if (n > 1) return "The request has more than one Content-Length header.";
+  if (cl && emu_mhd.lookup_connection_value(conn, MHD_HEADER_KIND,
+                                            MHD_HTTP_HEADER_TRANSFER_ENCODING))
+    return "The request has both Content-Length and Transfer-Encoding.";
+  if (cl && (*cl == '\0' || cl[strspn(cl, "0123456789")] != '\0'))
+    return "The Content-Length header is not a decimal number.";
+  return NULL;
+}
+
 static enum MHD_Result emu_access (void *cls, struct MHD_Connection *conn, const char *url,
                                    const char *method, const char *version,
                                    const char *upload, size_t *upload_size, void **con_cls) {
@@ -1266,10 +1294,15 @@ static enum MHD_Result emu_access (void *cls, struct MHD_Connection *conn, const
   if (!r->started) {                         /* headers only, so far */
     const char *cl = emu_mhd.lookup_connection_value(conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *bad = emu_bad_length(conn, cl);
     r->started = 1;
+    if (bad) {
+      r->refused = 1;
+      return emu_problem(srv, conn, method, r, 400, "Bad Request", bad);
+    }
     if (cl && strtoull(cl, NULL, 10) > EMU_MAX_BODY) {
       r->refused = 1;
-      return emu_problem(srv, conn, method, r, 413, "Payload Too Large");
+      return emu_problem(srv, conn, method, r, 413, "Payload Too Large", NULL);
     }
     return MHD_YES;
   }
@@ -1277,7 +1310,7 @@ static enum MHD_Result emu_access (void *cls, struct MHD_Connection *conn, const
     if (!r->refused && !emu_append(r, upload, *upload_size)) {
       r->refused = 1;
       *upload_size = 0;
-      return emu_problem(srv, conn, method, r, 413, "Payload Too Large");
+      return emu_problem(srv, conn, method, r, 413, "Payload Too Large", NULL);
     }
     *upload_size = 0;
     return MHD_YES;

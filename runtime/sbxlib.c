@@ -61,7 +61,9 @@ static lua_Integer sbx_id (lua_State *L, int idx) {
   return id;
 }
 
-/* Like luaL_tolstring, but an object without __tostring reads "table: #3". */
+/* Like luaL_tolstring, but an object without __tostring reads "table: #3". Pushes exactly
+   one value, the string, whatever the metatable holds: a caller may keep a luaL_Buffer's box
+   just below it (luaL_addvalue), and a value left over would be taken for the box. */
 const char *trk_sbx_tostring (lua_State *L, int idx) {
   idx = lua_absindex(L, idx);
   if (luaL_getmetafield(L, idx, "__tostring") != LUA_TNIL) {
@@ -77,13 +79,23 @@ const char *trk_sbx_tostring (lua_State *L, int idx) {
       if (lua_touserdata(L, idx) == NULL) return lua_pushliteral(L, "json.null");
       /* fall through */
     default: {
-      int named = luaL_getmetafield(L, idx, "__name") == LUA_TSTRING;
-      const char *kind = named ? lua_tostring(L, -1) : luaL_typename(L, idx);
+      /* any __name was pushed, string or not (a table, a file handle): pop it in all cases */
+      int tt = luaL_getmetafield(L, idx, "__name");
+      const char *kind = tt == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, idx);
       lua_Integer id = sbx_id(L, idx);
       lua_pushfstring(L, "%s: #%I", kind, id);
-      if (named) lua_remove(L, -2);
+      if (tt != LUA_TNIL) lua_remove(L, -2);
       return lua_tostring(L, -1);
     }
+  }
+}
+
+/* Replaces the arguments first to last with their strings. Runs any __tostring, the
+   script's code, before a caller opens a luaL_Buffer: nothing runs while one is open. */
+static void sbx_tostrings (lua_State *L, int first, int last) {
+  for (int i = first; i <= last; i++) {
+    trk_sbx_tostring(L, i);
+    lua_replace(L, i);
   }
 }
 
@@ -93,78 +105,81 @@ static int sbx_tostring (lua_State *L) {
   return 1;
 }
 
-/* Whether a format has a %p, or a %s of a value that is neither a string nor a number: only
-   those could show an address. Reads the directives as sbx_format does. */
-static int sbx_format_rewrites (lua_State *L, const char *fmt, size_t len, int top) {
-  int arg = 1;
-  for (size_t i = 0; i < len; i++) {
-    if (fmt[i] != '%') continue;
-    if (i + 1 < len && fmt[i + 1] == '%') {
-      i++;
+/* The conversion character of the next directive of fmt from *i on, with *i at it; -1 when
+   there is none. Skips "%%", flags, width and precision as string.format reads them. */
+static int sbx_format_next (const char *fmt, size_t len, size_t *i) {
+  for (; *i < len; (*i)++) {
+    if (fmt[*i] != '%') continue;
+    if (*i + 1 < len && fmt[*i + 1] == '%') {
+      (*i)++;
       continue;
     }
-    while (i + 1 < len && fmt[i + 1] && strchr("-+ #0.123456789", fmt[i + 1])) i++;
-    if (i + 1 >= len) break;
-    char c = fmt[++i];
-    if (++arg <= top) {
-      if (c == 'p') return 1;
-      if (c == 's' && lua_type(L, arg) != LUA_TSTRING && lua_type(L, arg) != LUA_TNUMBER)
-        return 1;
-    }
+    while (*i + 1 < len && fmt[*i + 1] && strchr("-+ #0.123456789", fmt[*i + 1])) (*i)++;
+    if (*i + 1 >= len) return -1;
+    return (unsigned char)fmt[++*i];
   }
-  return 0;
+  return -1;
+}
+
+/* Whether an argument of a %s is neither a string nor a number: only those, and %p, could
+   show an address. */
+static int sbx_format_named (lua_State *L, int arg) {
+  int t = lua_type(L, arg);
+  return t != LUA_TSTRING && t != LUA_TNUMBER;
+}
+
+/* Whether a format has a %p, or a %s of a value sbx_format_named: 2 for a %p, 1 for a %s
+   only, 0 when the original can run as is. */
+static int sbx_format_rewrites (lua_State *L, const char *fmt, size_t len, int top) {
+  int arg = 1, c, found = 0;
+  for (size_t i = 0; (c = sbx_format_next(fmt, len, &i)) >= 0 && ++arg <= top; i++) {
+    if (c == 'p') return 2;
+    if (c == 's' && sbx_format_named(L, arg)) found = 1;
+  }
+  return found;
+}
+
+/* The format with each %p of an argument present read as %s; replaces argument 1. Plain C:
+   no script code runs while the buffer is open. */
+static void sbx_format_pointers (lua_State *L, const char *fmt, size_t len, int top) {
+  luaL_Buffer b;
+  int arg = 1, c;
+  char *p = luaL_buffinitsize(L, &b, len);
+  memcpy(p, fmt, len);
+  for (size_t i = 0; (c = sbx_format_next(fmt, len, &i)) >= 0 && ++arg <= top; i++)
+    if (c == 'p') p[i] = 's';
+  luaL_pushresultsize(&b, len);
+  lua_replace(L, 1);
 }
 
 /* string.format with %p and %s that never show an address. Most formats need no rewriting
-   and go straight to the original. */
+   and go straight to the original. The arguments are turned into strings first (running any
+   __tostring), and only then is the format rebuilt. */
 static int sbx_format (lua_State *L) {
   size_t len;
   const char *fmt = luaL_checklstring(L, 1, &len);
-  int arg = 1, top = lua_gettop(L), changed = 0;
-  luaL_Buffer b;
-  if (!sbx_format_rewrites(L, fmt, len, top)) {
+  int arg = 1, top = lua_gettop(L), c, rewrites = sbx_format_rewrites(L, fmt, len, top);
+  if (!rewrites) {
     /* the original is a plain C function without upvalues: run it in this very call */
     lua_CFunction original = lua_tocfunction(L, lua_upvalueindex(1));
     if (original && lua_getupvalue(L, lua_upvalueindex(1), 1) == NULL) return original(L);
     lua_settop(L, top);
     return sbx_original(L, 1);
   }
-  luaL_buffinit(L, &b);
-  for (size_t i = 0; i < len; i++) {
-    char c = fmt[i];
-    luaL_addchar(&b, c);
-    if (c != '%') continue;
-    if (i + 1 < len && fmt[i + 1] == '%') {
-      luaL_addchar(&b, fmt[++i]);
-      continue;
-    }
-    while (i + 1 < len && fmt[i + 1] && strchr("-+ #0.123456789", fmt[i + 1])) luaL_addchar(&b, fmt[++i]);
-    if (i + 1 >= len) break;
-    c = fmt[++i];
-    if (++arg <= top && (c == 's' || c == 'p')) {
+  for (size_t i = 0; (c = sbx_format_next(fmt, len, &i)) >= 0 && ++arg <= top; i++) {
+    if (c == 'p') {
       int t = lua_type(L, arg);
-      if (c == 'p') {
-        if (t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TUSERDATA || t == LUA_TTHREAD ||
-            t == LUA_TSTRING)
-          lua_pushfstring(L, "#%I", sbx_id(L, arg));
-        else
-          lua_pushliteral(L, "(null)");
-        c = 's';
-        changed = 1;
-      }
-      else if (t == LUA_TSTRING || t == LUA_TNUMBER)
-        lua_pushvalue(L, arg);
-      else {
-        trk_sbx_tostring(L, arg);
-        changed = 1;
-      }
+      if (t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TUSERDATA || t == LUA_TTHREAD ||
+          t == LUA_TSTRING)
+        lua_pushfstring(L, "#%I", sbx_id(L, arg));
+      else
+        lua_pushliteral(L, "(null)");
       lua_replace(L, arg);
     }
-    luaL_addchar(&b, c);
+    else if (c == 's' && sbx_format_named(L, arg))
+      sbx_tostrings(L, arg, arg);
   }
-  luaL_pushresult(&b);
-  if (changed) lua_replace(L, 1);
-  else lua_pop(L, 1);
+  if (rewrites == 2) sbx_format_pointers(L, fmt, len, top);
   return sbx_original(L, 1);
 }
 
@@ -174,12 +189,14 @@ static int sbx_format (lua_State *L) {
 static int sbx_emit (lua_State *L, FILE *f, const char *prefix, const char *end) {
   int n = lua_gettop(L);
   luaL_Buffer b;
+  sbx_tostrings(L, 1, n);
   luaL_buffinit(L, &b);
   luaL_addstring(&b, prefix);
   for (int i = 1; i <= n; i++) {
+    size_t l;
+    const char *s = lua_tolstring(L, i, &l);
     if (i > 1) luaL_addchar(&b, '\t');
-    trk_sbx_tostring(L, i);
-    luaL_addvalue(&b);
+    luaL_addlstring(&b, s, l);
   }
   luaL_addstring(&b, end);
   luaL_pushresult(&b);

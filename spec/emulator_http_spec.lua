@@ -454,4 +454,43 @@ describe("trk emulator command line", function()
     assert.are.equal(2, r.code)
     assert.is_falsy(r.stderr:find("S3cr3t", 1, true), r.stderr)
   end)
+
+  it("answers 400 to conflicting, repeated or non-numeric Content-Length, never the model", function()
+    local s = start({ "--generate", "5", "--verbose" })
+    local port = s.url:match(":(%d+)$")
+    local dir = trk.tmpdir()
+    -- curl sends one Content-Length only: the request goes raw over a socket
+    local function raw(lengths, extra)
+      local head = "POST /api/widget/checkLogon HTTP/1.1\r\nHost: a\r\n" .. (extra or "")
+      for _, l in ipairs(lengths) do head = head .. "Content-Length: " .. l .. "\r\n" end
+      trk.write(dir .. "/request", head .. "Connection: close\r\n\r\n{}")
+      local p = io.popen(PLAIN .. "timeout 30 bash -c " .. q("exec 3<>/dev/tcp/127.0.0.1/" .. port
+                         .. " && cat " .. q(dir .. "/request") .. " >&3 && cat <&3"), "r")
+      local answer = p:read("a")
+      p:close()
+      return tonumber(answer:match("^HTTP/1%.1 (%d+)")), answer
+    end
+    for _, lengths in ipairs({ { "2", "3" }, { "3", "2" }, { "2", "2" }, { "0", "2" } }) do
+      local status, answer = raw(lengths)
+      assert.are.equal(400, status, answer)
+      assert.is_truthy(answer:lower():find("\r\nconnection: close\r\n", 1, true), answer)
+      local problem = json.decode(answer:match("\r\n\r\n(.*)$"))
+      assert.are.equal(400, problem.status)
+      assert.is_truthy(problem.detail:find("more than one Content-Length", 1, true), problem.detail)
+    end
+    -- libmicrohttpd refuses these itself, before the front sees the request
+    for _, lengths in ipairs({ { "+2" }, { "0x2" }, { "2, 2" }, { "-2" }, { "2 2" } }) do
+      local status, answer = raw(lengths)
+      assert.are.equal(400, status, table.concat(lengths, " ") .. "\n" .. answer)
+    end
+    -- a length and a chunked body: two ways to frame one request
+    local status, answer = raw({ "2" }, "Transfer-Encoding: chunked\r\n")
+    assert.are.equal(400, status, answer)
+    assert.is_truthy(answer:find("both Content-Length and Transfer-Encoding", 1, true), answer)
+    assert.are.equal(200, (raw({ "2" })))
+    local err = stderr_of(s)
+    local _, answered = err:gsub("POST /api/widget/checkLogon 200 ", "")
+    assert.are.equal(1, answered, err)                 -- the model saw only the good request
+    assert.are.equal(0, (stop(s)))
+  end)
 end)
