@@ -26,7 +26,6 @@
 
 #define TRK_JSON_DEPTH   128           /* nesting accepted in answers */
 #define TRK_EXACT        9007199254740992.0   /* 2^53: every integer below is a double */
-#define TRK_SLEEP_MAX    3600.0        /* longest single sleep (seconds) */
 
 int luaopen_cjson(lua_State *L);
 
@@ -45,15 +44,64 @@ static int native_epoch (lua_State *L) {
   return 1;
 }
 
-static int native_sleep (lua_State *L) {
-  lua_Number s = luaL_checknumber(L, 1);
-  if (!(s > 0)) return 0;
-  if (s > TRK_SLEEP_MAX) s = TRK_SLEEP_MAX;
+/* ---- what the host lends (tracker.h) ---------------------------------------------------- */
+
+const trk_host *trk_host_get (lua_State *L) {
+  const trk_host *h = NULL;
+  if (lua_getfield(L, LUA_REGISTRYINDEX, TRK_HOST_KEY) == LUA_TLIGHTUSERDATA)
+    h = (const trk_host *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return h;
+}
+
+static double native_now (void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void native_nap (double s) {
   struct timespec ts;
   ts.tv_sec = (time_t)s;
-  ts.tv_nsec = (long)((s - (lua_Number)ts.tv_sec) * 1e9);
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+  ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+  if (ts.tv_nsec > 999999999L) ts.tv_nsec = 999999999L;
+  nanosleep(&ts, NULL);           /* a signal ends it early: the caller looks again */
+}
+
+void trk_host_sleep (lua_State *L, double s) {
+  const trk_host *h;
+  if (!(s > 0)) return;
+  if (s > TRK_SLEEP_MAX) s = TRK_SLEEP_MAX;
+  h = trk_host_get(L);
+  if (h == NULL) {                /* plain Lua: sleep it all */
+    struct timespec ts;
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+    return;
+  }
+  double end = native_now() + s;
+  for (;;) {
+    if (h->should_stop(h->ud)) h->raise(L, h->ud);
+    double left = end - native_now();
+    if (left <= 0) return;
+    double slice = left < TRK_WAIT_SLICE ? left : TRK_WAIT_SLICE;
+    double until = h->time_left(h->ud);          /* wake at the deadline, not after it */
+    if (until < slice) slice = until > 0.001 ? until : 0.001;
+    native_nap(slice);
+  }
+}
+
+static int native_sleep (lua_State *L) {
+  trk_host_sleep(L, luaL_checknumber(L, 1));
   return 0;
+}
+
+/* encode(value) -> text, bounded (json.c). Upvalue 1: the private cjson's encode. */
+static int native_encode (lua_State *L) {
+  luaL_checkany(L, 1);
+  lua_settop(L, 1);
+  return trk_json_encode(L, lua_upvalueindex(1), 1, TRK_JSON_DEPTH, "tracker: request body");
 }
 
 /* Turns integral floats into integers, in place: cjson reads every number as a double, but
@@ -198,6 +246,7 @@ static void native_open (lua_State *L) {
   lua_pushcclosure(L, native_decode, 1);
   lua_setfield(L, -3, "decode");
   lua_getfield(L, -1, "encode");
+  lua_pushcclosure(L, native_encode, 1);
   lua_setfield(L, -3, "encode");
   lua_getfield(L, -1, "null");
   lua_setfield(L, -3, "null");

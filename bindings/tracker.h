@@ -8,6 +8,64 @@
 
 int luaopen_tracker(lua_State *L);
 
+/* ---- what a host lends the client: limits, stops and memory accounting ---------------- */
+
+/* The module never links to its host: a host that watches limits (trk's sandbox) lends this
+   interface at run time, as a light userdata in the registry under TRK_HOST_KEY. Under plain
+   Lua there is none, and the defaults apply: waits wait, and only the hard caps below hold. */
+#define TRK_HOST_KEY  "trk.host"   /* registry: light userdata, a const trk_host * */
+
+typedef struct trk_host {
+  void *ud;                        /* passed back to every function */
+  /* Does not raise. Non-zero when the code running now must stop: a limit is exceeded (the CPU
+     time and the deadline are checked now; past one, the run is stopped as by the limit hook),
+     Ctrl-C is pending while the code may be interrupted, or a stop is unwinding. */
+  int (*should_stop)(void *ud);
+  /* Raises what should_stop reported, exactly as the limit hook would (a limit error, or the
+     stop only the host catches). Returns only when nothing is pending. */
+  void (*raise)(lua_State *L, void *ud);
+  /* Seconds left until the deadline (<= 0 once past); HUGE_VAL when there is none. */
+  double (*time_left)(void *ud);
+  /* For long C work, every TRK_POLL_STEPS steps: charges them to the instruction limits and
+     raises past a limit or at a stop, as the sandbox's own C functions do. */
+  void (*poll)(lua_State *L, void *ud);
+  /* Bytes the script may still allocate; SIZE_MAX when memory is not limited. */
+  size_t (*memory_left)(void *ud);
+  /* Counts n bytes of C memory as the script's, until release(n): 1, or 0 when they would pass
+     the memory limit, which then stops the run (call raise). */
+  int (*reserve)(void *ud, size_t n);
+  void (*release)(void *ud, size_t n);
+} trk_host;
+
+/* The interface the host lent, or NULL (plain Lua). */
+const trk_host *trk_host_get(lua_State *L);
+
+/* Waits up to `seconds` (capped at TRK_SLEEP_MAX) in short slices; with a host, raises as soon
+   as the host says the code must stop (the deadline, a limit, Ctrl-C). */
+#define TRK_SLEEP_MAX    3600.0    /* longest single sleep (seconds) */
+#define TRK_WAIT_SLICE   0.05      /* seconds between two looks at the host's limits */
+void trk_host_sleep(lua_State *L, double seconds);
+
+/* ---- bounded JSON encoding (json.c) ---------------------------------------------------- */
+
+/* lua-cjson 2.1 builds its text in a malloc'd buffer sized by an int that doubles: past about
+   2 GiB it loops for ever. Every encode is therefore measured first: no text over this many
+   bytes is ever made. */
+#define TRK_JSON_MAX_TEXT  ((size_t)256 << 20)
+
+/* Encodes the value at idx with fn, a lua-cjson encode (an instance whose encode_max_depth is
+   max_depth and whose sparse-array settings are the defaults); pushes the text. Before cjson
+   starts, a walk of the value (which polls the host's limits) bounds the text's size: over
+   TRK_JSON_MAX_TEXT it raises an error naming the cap and `who`; over what the memory left can
+   hold (the text, and twice it for cjson's buffer) the host's memory limit stops the run. While
+   cjson works, its buffer is counted as the script's memory. */
+int trk_json_encode(lua_State *L, int fn, int idx, int max_depth, const char *who);
+
+/* The bound trk_json_encode checks: at least the length of the text cjson makes of the value at
+   idx. Counting stops once past `stop` (the answer is then over stop, not the whole bound).
+   Raises cjson's error for nesting over max_depth; polls the host's limits as it goes. */
+size_t trk_json_size(lua_State *L, int idx, int max_depth, size_t stop);
+
 /* ---- the one error type ---------------------------------------------------- */
 
 /* Opens the error metatable (idempotent) and leaves nothing on the stack. */

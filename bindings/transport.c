@@ -14,6 +14,12 @@
 **   alone until the join. It blocks every signal, so that the sandbox's SIGRTMIN timer and
 **   SIGINT reach the main thread. Closing (close, __close, __gc) an in-flight handle sets an
 **   abort flag, wakes the worker and joins it: no thread outlives its handle.
+** - Waiting: when a host lends its limits (tracker.h, trk's sandbox), wait() waits in slices
+**   of TRK_WAIT_SLICE and asks the host between two whether the code must stop (the deadline,
+**   the CPU limit, Ctrl-C). If so, the transfer is aborted, its worker joined and the request
+**   released BEFORE the host raises: the handle stays usable and closable, and no longjmp
+**   ever passes a running worker. A request thus waits for the least of its own timeout, the
+**   run's deadline and a Ctrl-C.
 ** - Memory: everything allocated outside Lua (response body and headers, the request's header
 **   list and parsed URL) is owned by the userdata, reset at the start of each request and
 **   freed by __gc/__close; the request body, a Lua string, is kept alive in the userdata's
@@ -27,12 +33,14 @@
 */
 #include <ctype.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <lauxlib.h>
@@ -82,6 +90,10 @@ typedef struct Transport {
   long oserr;                 /* errno of its last failed system call */
   int inflight;               /* a worker was started and not yet joined */
   pthread_t worker;
+  int synced;                 /* done_lock and done_cond are initialised */
+  pthread_mutex_t done_lock;  /* guards done */
+  pthread_cond_t done_cond;   /* signalled by the worker as it ends */
+  int done;                   /* the worker has finished its transfer */
   atomic_int abort;           /* set by close: the worker stops as soon as it sees it */
   char where[TR_WHERE_MAX];   /* "POST https://host:443/path": safe to print */
   char hostport[TR_HOSTPORT_MAX];
@@ -241,6 +253,10 @@ static void *tr_work (void *ud) {
   tr_curl.easy_getinfo(p->curl, CURLINFO_OS_ERRNO, &p->oserr);
   if (added) tr_curl.multi_remove_handle(p->multi, p->curl);
   p->result = rc;
+  pthread_mutex_lock(&p->done_lock);
+  p->done = 1;
+  pthread_cond_signal(&p->done_cond);
+  pthread_mutex_unlock(&p->done_lock);
   return NULL;
 }
 
@@ -249,6 +265,7 @@ static int tr_start (Transport *p) {
   sigset_t all, old;
   sigfillset(&all);
   atomic_store(&p->abort, 0);
+  p->done = 0;                                /* no worker runs: no lock needed */
   pthread_sigmask(SIG_SETMASK, &all, &old);   /* the new thread inherits this mask */
   int err = pthread_create(&p->worker, NULL, tr_work, p);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -267,8 +284,42 @@ static void tr_join (Transport *p, int abort) {
   p->inflight = 0;
 }
 
+/* Waits at most `seconds` for the worker to finish its transfer; whether it has. */
+static int tr_wait_done (Transport *p, double seconds) {
+  struct timespec at;
+  int done;
+  clock_gettime(CLOCK_MONOTONIC, &at);
+  long ns = at.tv_nsec + (long)(seconds * 1e9);
+  at.tv_sec += ns / 1000000000L;
+  at.tv_nsec = ns % 1000000000L;
+  pthread_mutex_lock(&p->done_lock);
+  while (!p->done)
+    if (pthread_cond_timedwait(&p->done_cond, &p->done_lock, &at) == ETIMEDOUT) break;
+  done = p->done;
+  pthread_mutex_unlock(&p->done_lock);
+  return done;
+}
+
+/* The lock and condition the worker signals its end with; 0 or an errno. */
+static int tr_sync_init (Transport *p) {
+  pthread_condattr_t attr;
+  int err = pthread_condattr_init(&attr);
+  if (err) return err;
+  err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);   /* immune to clock changes */
+  if (!err) err = pthread_mutex_init(&p->done_lock, NULL);
+  if (!err) {
+    err = pthread_cond_init(&p->done_cond, &attr);
+    if (err) pthread_mutex_destroy(&p->done_lock);
+  }
+  pthread_condattr_destroy(&attr);
+  if (!err) p->synced = 1;
+  return err;
+}
+
 
 /* ---- handle life ----------------------------------------------------------------------- */
+
+static const char *tr_oserror (long err, char *buf, size_t size);
 
 /* Frees what one request built; curl forgets the pointers first. */
 static void tr_release_request (Transport *p) {
@@ -299,10 +350,22 @@ static Transport *tr_check_open (lua_State *L) {
   return p;
 }
 
-/* __gc, __close and close(): closing twice is harmless. */
+/* __close and close(): closing twice is harmless. */
+static int tr_close (lua_State *L) {
+  Transport *p = (Transport *)luaL_checkudata(L, 1, TRK_TRANSPORT_MT);
+  if (p->curl) tr_release(p);
+  return 0;
+}
+
+/* __gc: closes, then frees what the worker signals with (no worker runs any more). */
 static int tr_gc (lua_State *L) {
   Transport *p = (Transport *)luaL_checkudata(L, 1, TRK_TRANSPORT_MT);
   if (p->curl) tr_release(p);
+  if (p->synced) {
+    pthread_cond_destroy(&p->done_cond);
+    pthread_mutex_destroy(&p->done_lock);
+    p->synced = 0;
+  }
   return 0;
 }
 
@@ -402,6 +465,11 @@ static int tr_new (lua_State *L) {
   p->timeout = timeout;
   const char *why = tr_curl_ready();
   if (why) return luaL_error(L, "transport.curl: %s", why);
+  int err = tr_sync_init(p);
+  if (err) {
+    char os[128];
+    return luaL_error(L, "transport.curl: cannot set up a lock (%s)", tr_oserror(err, os, sizeof os));
+  }
   p->curl = tr_curl.easy_init();
   if (p->curl == NULL) return luaL_error(L, "transport.curl: cannot create a curl handle");
   p->multi = tr_curl.multi_init();
@@ -656,9 +724,25 @@ static void tr_send_request (lua_State *L, Transport *p) {
   }
 }
 
-/* Joins the transfer in flight and pushes what request answers. */
+/* Joins the transfer in flight and pushes what request answers. With a host, waits in slices
+   and, when the host says the code must stop, aborts the transfer and releases the request
+   before the host raises. */
 static int tr_wait_answer (lua_State *L, Transport *p) {
   if (!p->inflight) return luaL_error(L, "transport: no request in flight");
+  const trk_host *h = trk_host_get(L);
+  if (h) {
+    while (!tr_wait_done(p, TRK_WAIT_SLICE)) {
+      if (!h->should_stop(h->ud)) continue;
+      tr_join(p, 1);
+      tr_release_request(p);
+      tr_buf_trim(&p->body);
+      tr_buf_trim(&p->head);
+      lua_pushnil(L);             /* the body may go now */
+      lua_setiuservalue(L, 1, 1);
+      h->raise(L, h->ud);
+      return luaL_error(L, "%s: stopped", p->where);   /* raise found nothing to raise */
+    }
+  }
   tr_join(p, 0);
   tr_release_request(p);
   lua_pushnil(L);                 /* the body may go now */
@@ -702,9 +786,6 @@ static int tr_busy (lua_State *L) {
   return 1;
 }
 
-static int tr_close (lua_State *L) {
-  return tr_gc(L);
-}
 
 
 /* ---- module ---------------------------------------------------------------------------- */
@@ -720,7 +801,7 @@ static const luaL_Reg tr_methods[] = {
 
 static const luaL_Reg tr_meta[] = {
   {"__gc", tr_gc},
-  {"__close", tr_gc},
+  {"__close", tr_close},
   {"__tostring", tr_tostring},
   {"__index", NULL},              /* set below */
   {NULL, NULL}

@@ -90,14 +90,31 @@ static int host_interrupted (lua_State *L) {
   return 1;
 }
 
-/* host.sleep(seconds): sleeps, waking early for Ctrl-C; answers false if interrupted. */
+/* host.sleep(seconds): sleeps in short slices, waking early for Ctrl-C (answers false then:
+   the host decides what to do); a limit that passes meanwhile (--deadline, --max-cpu) stops
+   the run at once, as it would stop script code. */
+#define HOST_SLEEP_SLICE  0.05     /* seconds between two looks at Ctrl-C and the clocks */
+
+static double host_monotonic (void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int host_sleep (lua_State *L) {
+  trk_sandbox *S = host_sandbox(L);
   double s = luaL_checknumber(L, 1);
-  struct timespec ts, rem;
-  if (s < 0) s = 0;
-  ts.tv_sec = (time_t)s;
-  ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-  while (!trk_sandbox_interrupted() && nanosleep(&ts, &rem) != 0 && errno == EINTR) ts = rem;
+  double end = host_monotonic() + (s > 0 ? s : 0);
+  while (!trk_sandbox_interrupted()) {
+    if (trk_sandbox_expired(S)) trk_sandbox_check(L, LUA_OK);   /* raises the limit */
+    double left = end - host_monotonic();
+    if (!(left > 0)) break;
+    if (left > HOST_SLEEP_SLICE) left = HOST_SLEEP_SLICE;
+    struct timespec ts;
+    ts.tv_sec = (time_t)left;
+    ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+    nanosleep(&ts, NULL);         /* a signal ends a slice early: look again */
+  }
   lua_pushboolean(L, !trk_sandbox_interrupted());
   return 1;
 }

@@ -1,5 +1,6 @@
 /* The trk sandbox: the state, its counting allocator, the limit hook, and running a script. */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,8 @@ struct trk_sandbox {
   trk_stop stop;              /* a host stop unwinding script code, until the host catches it */
   int interruptible;          /* may Ctrl-C stop the code running now? */
   char error_where[256];      /* the script position of the last error the host caught */
+
+  trk_host host;              /* what the client (bindings/) is lent: see sbx_lend */
 };
 
 /* Ctrl-C and SIGTERM: counted here, noticed by the hook of the sandbox being run. */
@@ -280,10 +283,26 @@ void trk_sandbox_push_env (trk_sandbox *S) {
 
 int trk_sandbox_killed (trk_sandbox *S) { return S->killed != TRK_LIMIT_NONE; }
 
+/* The thread swapped in is watched as the caller was: with an instruction budget or limit it
+   gets the counting hook (a coroutine made before the budget started has none, and would
+   escape it); once the run is stopped or stopping, or Ctrl-C is pending, a hook that fires at
+   its first instruction. */
 lua_State *trk_sandbox_swap_running (trk_sandbox *S, lua_State *co) {
   lua_State *prev = S->running;
   S->running = co;
+  if (co) {
+    if (S->killed || S->stop || S->mem_pending || sbx_interrupts)
+      lua_sethook(co, sbx_hook, LUA_MASKCOUNT, 1);
+    else if ((S->budget || S->opts.limits.max_instructions) &&
+             (lua_gethook(co) != sbx_hook || !(lua_gethookmask(co) & LUA_MASKCOUNT)))
+      lua_sethook(co, sbx_hook, LUA_MASKCOUNT, SBX_HOOK_STEPS);
+  }
   return prev;
+}
+
+int trk_sandbox_expired (trk_sandbox *S) {
+  if (!S->killed) sbx_check_time(S);
+  return S->killed != TRK_LIMIT_NONE;
 }
 
 const trk_options *trk_sandbox_options (trk_sandbox *S) { return &S->opts; }
@@ -410,6 +429,71 @@ static int sbx_panic (lua_State *L) {
   return 0;  /* abort */
 }
 
+/* ---- what the client is lent (bindings/tracker.h, trk_host) ------------------------------- */
+
+/* The hook's checks, without raising: a limit (the clocks are read now), a stop that may
+   unwind the code running now, Ctrl-C while it may be interrupted, a spent budget. */
+static int sbx_host_should_stop (void *ud) {
+  trk_sandbox *S = ud;
+  if (!S->killed) {
+    if (S->mem_pending) sbx_kill(S, TRK_LIMIT_MEMORY);
+    else sbx_check_time(S);
+  }
+  if (S->killed) return 1;
+  if (S->stop || sbx_interrupts) return S->interruptible;
+  return S->budget && S->budget_used > S->budget;
+}
+
+static void sbx_host_raise (lua_State *L, void *ud) {
+  sbx_raise_pending(L, ud);
+}
+
+static double sbx_host_time_left (void *ud) {
+  trk_sandbox *S = ud;
+  if (S->opts.limits.deadline <= 0) return HUGE_VAL;
+  return S->opts.limits.deadline - (sbx_clock(CLOCK_MONOTONIC) - S->wall_start);
+}
+
+static size_t sbx_host_memory_left (void *ud) {
+  trk_sandbox *S = ud;
+  size_t max = S->opts.limits.max_memory;
+  if (max == 0) return SIZE_MAX;
+  return max > S->mem_used ? max - S->mem_used : 0;
+}
+
+/* C memory the script causes (cjson's buffer) counts as the state's own while it lives. */
+static int sbx_host_reserve (void *ud, size_t n) {
+  trk_sandbox *S = ud;
+  size_t max = S->opts.limits.max_memory;
+  if (S->killed) return 0;
+  if (max && (n > max || S->mem_used > max - n)) {
+    sbx_kill(S, TRK_LIMIT_MEMORY);
+    return 0;
+  }
+  S->mem_used += n;
+  if (S->mem_used > S->mem_peak) S->mem_peak = S->mem_used;
+  return 1;
+}
+
+static void sbx_host_release (void *ud, size_t n) {
+  trk_sandbox *S = ud;
+  S->mem_used -= n;
+}
+
+/* Lends the client the sandbox's limits: registry[TRK_HOST_KEY]. */
+static void sbx_lend (lua_State *L, trk_sandbox *S) {
+  S->host.ud = S;
+  S->host.should_stop = sbx_host_should_stop;
+  S->host.raise = sbx_host_raise;
+  S->host.time_left = sbx_host_time_left;
+  S->host.poll = trk_sandbox_poll;
+  S->host.memory_left = sbx_host_memory_left;
+  S->host.reserve = sbx_host_reserve;
+  S->host.release = sbx_host_release;
+  lua_pushlightuserdata(L, &S->host);
+  lua_setfield(L, LUA_REGISTRYINDEX, TRK_HOST_KEY);
+}
+
 /* ---- building --------------------------------------------------------------------- */
 
 const trk_embedded *trk_embedded_find (const char *module) {
@@ -418,11 +502,28 @@ const trk_embedded *trk_embedded_find (const char *module) {
   return NULL;
 }
 
+/* The host's own coroutine.resume, wrap and close become the sandbox's (from the overrides
+   table on top), which keep S->running current: the client runs script code (a hook, a
+   transport's handle) in coroutines it resumes itself (bindings/lua/writes.lua), and the tick
+   arms the hook on S->running only. */
+static void sbx_host_coroutines (lua_State *L) {
+  static const char *const names[] = {"resume", "wrap", "close", NULL};
+  lua_getglobal(L, "coroutine");
+  for (int i = 0; names[i]; i++) {
+    lua_pushfstring(L, "coroutine.%s", names[i]);
+    lua_gettable(L, -3);
+    if (lua_isfunction(L, -1)) lua_setfield(L, -2, names[i]);
+    else lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
 /* Builds the environment in protected mode: tracker.sandbox does the work. */
 static int sbx_build (lua_State *L) {
   trk_sandbox *S = lua_touserdata(L, 1);
   const trk_embedded *e = trk_embedded_find("tracker.sandbox");
   luaL_openlibs(L);                             /* host-side only: never seen by scripts */
+  sbx_lend(L, S);
   if (e == NULL) return luaL_error(L, "tracker.sandbox is not embedded");
   if (luaL_loadbufferx(L, e->chunk, e->size, "=[trk] tracker/sandbox.lua", "b") != LUA_OK)
     return lua_error(L);
@@ -437,6 +538,7 @@ static int sbx_build (lua_State *L) {
   lua_pushglobaltable(L);
   lua_setfield(L, -2, "source");
   trk_sbxlib_overrides(L, S);
+  sbx_host_coroutines(L);
   lua_setfield(L, -2, "overrides");
   lua_pushboolean(L, 1);
   lua_setfield(L, -2, "string_metatable");

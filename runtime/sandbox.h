@@ -135,7 +135,14 @@ void trk_sandbox_check(lua_State *L, int status);
 /* Has a limit stopped the run? */
 int trk_sandbox_killed(trk_sandbox *S);
 
-/* The thread now running script code; the resume wrappers keep it current. */
+/* Reads the clocks now, as the hook does (past --max-cpu or --deadline, the run is stopped);
+   whether a limit has stopped the run. For host code that waits in C (host.sleep). */
+int trk_sandbox_expired(trk_sandbox *S);
+
+/* The thread now running script code; the resume wrappers keep it current (the host's own
+   coroutine.resume, wrap and close are the same wrappers). The thread swapped in gets the
+   hook it needs: the counting one under an instruction budget or limit, one that fires at
+   once when the run is stopped or stopping or Ctrl-C is pending. */
 lua_State *trk_sandbox_swap_running(trk_sandbox *S, lua_State *co);
 
 /* Writes script output to f within --max-output; raises past it. */

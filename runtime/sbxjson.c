@@ -5,70 +5,18 @@
 #include <lauxlib.h>
 
 #include "sbxlib.h"
+#include "tracker.h"
 
 int luaopen_cjson(lua_State *L);
 
-#define JSON_POLL_EVERY  4096     /* values walked between two limit checks */
-
 /* ---- encode ------------------------------------------------------------------------ */
 
-typedef struct json_walk {
-  size_t size, cap;               /* estimated output bytes; give up past cap */
-  unsigned long seen;
-} json_walk;
-
-/* An upper bound of the encoded size of the value at idx. cjson builds its output in
-   malloc'd memory outside the sandbox's allocator, so a value whose text would not fit in
-   the memory left is refused before cjson starts. */
-static void json_estimate (lua_State *L, int idx, int depth, json_walk *w) {
-  if (w->size > w->cap || depth > TRK_JSON_MAX_DEPTH) return;  /* cjson reports the depth */
-  if (++w->seen % JSON_POLL_EVERY == 0) trk_sandbox_poll(L, NULL);
-  switch (lua_type(L, idx)) {
-    case LUA_TSTRING: w->size += lua_rawlen(L, idx) * 6 + 2; break;   /* \u00XX worst case */
-    case LUA_TNUMBER: w->size += 32; break;
-    case LUA_TBOOLEAN: w->size += 5; break;
-    case LUA_TTABLE:
-      luaL_checkstack(L, 3, "json.encode: value too deep");
-      idx = lua_absindex(L, idx);
-      w->size += 2;
-      lua_pushnil(L);
-      while (lua_next(L, idx)) {
-        json_estimate(L, -2, depth + 1, w);
-        json_estimate(L, -1, depth + 1, w);
-        w->size += 2;
-        lua_pop(L, 1);
-        if (w->size > w->cap) {
-          lua_pop(L, 1);
-          return;
-        }
-      }
-      break;
-    default: w->size += 4; break;
-  }
-}
-
-static size_t json_memory_left (lua_State *L) {
-  trk_sandbox *S = trk_sandbox_of(L);
-  trk_usage u;
-  size_t max = trk_sandbox_options(S)->limits.max_memory;
-  trk_sandbox_usage(S, &u);
-  if (max == 0) return SIZE_MAX / 8;
-  return max > u.memory ? max - u.memory : 0;
-}
-
+/* Bounded as the client's encode is (bindings/json.c): over the memory left, the memory limit
+   stops the run; over TRK_JSON_MAX_TEXT, an error; cjson's buffer counts as the script's. */
 static int json_encode (lua_State *L) {
-  json_walk w = {0, 0, 0};
   luaL_checkany(L, 1);
   lua_settop(L, 1);
-  w.cap = json_memory_left(L);
-  json_estimate(L, 1, 0, &w);
-  if (w.size > w.cap)
-    return luaL_error(L, "json.encode: the encoded value would not fit in the memory left "
-                      "(%d KiB; see --max-memory)", (int)(w.cap >> 10));
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, 1, 1);
-  return 1;
+  return trk_json_encode(L, lua_upvalueindex(1), 1, TRK_JSON_MAX_DEPTH, "json.encode");
 }
 
 /* ---- decode ------------------------------------------------------------------------ */
