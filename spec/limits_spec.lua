@@ -286,7 +286,7 @@ for i = 1, 3 do pcall(t.ping, t) end
 ]] } })
     assert.are.equal(130, r.code, r.stderr)
     assert.is_truthy(r.stderr:find("interrupted", 1, true), r.stderr)
-    assert.is_true(r.secs < 1, "ended " .. r.secs .. " s after the signal")
+    assert.is_true(r.secs < 1.5 * SLOW, "ended " .. r.secs .. " s after the signal")
   end)
 
   it("ends a rate-limit sleep inside t:batch (a write's coroutine) at the first Ctrl-C", function()
@@ -299,7 +299,7 @@ t:batch(function()
 end)
 ]] }, after = 1.5 })
     assert.are.equal(130, r.code, r.stderr)
-    assert.is_true(r.secs < 1, "ended " .. r.secs .. " s after the signal")
+    assert.is_true(r.secs < 1.5 * SLOW, "ended " .. r.secs .. " s after the signal")
   end)
 
   it("ends a Retry-After sleep from a real server at the deadline", function()
@@ -373,7 +373,9 @@ assert(t:add_note(app, "second"))
     os.execute(server.PLAIN .. "kill -CONT " .. srv.pid)
     local err = trk.slurp(dir .. "/.stderr")
     check_sanitizer(err)
-    assert.is_true(secs < 1.5, "ended " .. secs .. " s after the signal")
+    -- well under a second on a quiet machine; the bound leaves room for a loaded one (ctest
+    -- runs specs side by side) and still tells it from the request's 60 s timeout
+    assert.is_true(secs < 3 * SLOW, "ended " .. secs .. " s after the signal")
     assert.is_truthy(err:find("interrupted", 1, true), err)
     -- the journal says so, and the next run resumes
     local j = exec({ "journal", "--state", dir .. "/.trk/state.db", "--json" })
@@ -394,7 +396,7 @@ local t = tracker.connect{ rate_limit = false }
 print(pcall(t.ping, t))
 ]] } })
     assert.are.equal(130, r.code, r.stderr)
-    assert.is_true(r.secs < 1, "ended " .. r.secs .. " s after the signal")
+    assert.is_true(r.secs < 1.5 * SLOW, "ended " .. r.secs .. " s after the signal")
   end)
 
   it("ends trk rules --watch's sleep between passes at the deadline", function()
@@ -444,7 +446,7 @@ local t = tracker.connect{ transport = emu, hook = function() while true do end 
 t:batch(function() t:add_note({ kind = "candidate", id = 1 }, "x") end)
 ]] } })
     assert.are.equal(130, r.code, r.stderr)
-    assert.is_true(r.secs < 1, "ended " .. r.secs .. " s after the signal")
+    assert.is_true(r.secs < 1.5 * SLOW, "ended " .. r.secs .. " s after the signal")
   end)
 
   it("keeps to a rule's instruction budget, even in a coroutine made before it began", function()
