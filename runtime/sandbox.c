@@ -331,11 +331,15 @@ void trk_sandbox_write (lua_State *L, FILE *f, const char *data, size_t len) {
 
 static trk_sandbox *volatile sbx_watched;
 
+/* lua_sethook marks every Lua frame of the thread (O(depth)): a hook still armed (no Lua
+   instruction ran since the last tick: C code, an error unwinding a deep stack) is left as it
+   is, or ticks on a deep stack would take all the time there is. */
 static void sbx_tick (int sig) {
   trk_sandbox *S = sbx_watched;
   lua_State *L = S ? S->running : NULL;
   (void)sig;
-  if (L) lua_sethook(L, sbx_hook, LUA_MASKCOUNT, 1);
+  if (L && !(lua_gethook(L) == sbx_hook && lua_gethookcount(L) == 1))
+    lua_sethook(L, sbx_hook, LUA_MASKCOUNT, 1);
 }
 
 typedef struct sbx_timer {
