@@ -6,7 +6,6 @@
 ** (the other Lua parts), `native` (the helpers below) and `tracker` (this module). A script
 ** can reach none of it but what client.lua returns, so credentials held there stay there.
 */
-#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,10 +31,14 @@ int luaopen_cjson(lua_State *L);
 
 /* ---- native: helpers for the Lua parts ----------------------------------------------- */
 
-static int native_clock (lua_State *L) {
+static double native_now (void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int native_clock (lua_State *L) {
+  lua_pushnumber(L, (lua_Number)native_now());
   return 1;
 }
 
@@ -54,12 +57,6 @@ const trk_host *trk_host_get (lua_State *L) {
   return h;
 }
 
-static double native_now (void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void native_nap (double s) {
   struct timespec ts;
   ts.tv_sec = (time_t)s;
@@ -72,22 +69,17 @@ void trk_host_sleep (lua_State *L, double s) {
   const trk_host *h;
   if (!(s > 0)) return;
   if (s > TRK_SLEEP_MAX) s = TRK_SLEEP_MAX;
-  h = trk_host_get(L);
-  if (h == NULL) {                /* plain Lua: sleep it all */
-    struct timespec ts;
-    ts.tv_sec = (time_t)s;
-    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
-    return;
-  }
+  h = trk_host_get(L);            /* NULL under plain Lua: sleep it all, in one slice */
   double end = native_now() + s;
   for (;;) {
-    if (h->should_stop(h->ud)) h->raise(L, h->ud);
-    double left = end - native_now();
-    if (left <= 0) return;
-    double slice = left < TRK_WAIT_SLICE ? left : TRK_WAIT_SLICE;
-    double until = h->time_left(h->ud);          /* wake at the deadline, not after it */
-    if (until < slice) slice = until > 0.001 ? until : 0.001;
+    if (h && h->should_stop(h->ud)) h->raise(L, h->ud);
+    double slice = end - native_now();
+    if (slice <= 0) return;
+    if (h) {
+      double until = h->time_left(h->ud);        /* wake at the deadline, not after it */
+      if (slice > TRK_WAIT_SLICE) slice = TRK_WAIT_SLICE;
+      if (until < slice) slice = until > 0.001 ? until : 0.001;
+    }
     native_nap(slice);
   }
 }

@@ -730,28 +730,22 @@ static void tr_send_request (lua_State *L, Transport *p) {
 static int tr_wait_answer (lua_State *L, Transport *p) {
   if (!p->inflight) return luaL_error(L, "transport: no request in flight");
   const trk_host *h = trk_host_get(L);
-  if (h) {
-    while (!tr_wait_done(p, TRK_WAIT_SLICE)) {
-      if (!h->should_stop(h->ud)) continue;
-      tr_join(p, 1);
-      tr_release_request(p);
-      tr_buf_trim(&p->body);
-      tr_buf_trim(&p->head);
-      lua_pushnil(L);             /* the body may go now */
-      lua_setiuservalue(L, 1, 1);
-      h->raise(L, h->ud);
-      return luaL_error(L, "%s: stopped", p->where);   /* raise found nothing to raise */
-    }
-  }
-  tr_join(p, 0);
+  int stop = 0;
+  if (h)
+    while (!stop && !tr_wait_done(p, TRK_WAIT_SLICE)) stop = h->should_stop(h->ud);
+  tr_join(p, stop);               /* a stop aborts the transfer: the worker ends now */
   tr_release_request(p);
   lua_pushnil(L);                 /* the body may go now */
   lua_setiuservalue(L, 1, 1);
-  if (p->result != CURLE_OK) {
+  if (stop || p->result != CURLE_OK) {
     tr_buf_trim(&p->body);        /* a refused body may be max_body bytes: give it back */
     tr_buf_trim(&p->head);
-    return tr_failure(L, p, p->result, p->oserr);
   }
+  if (stop) {                     /* released first: no longjmp passes a running worker */
+    h->raise(L, h->ud);
+    return luaL_error(L, "%s: stopped", p->where);   /* raise found nothing to raise */
+  }
+  if (p->result != CURLE_OK) return tr_failure(L, p, p->result, p->oserr);
   long status = 0;
   tr_curl.easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &status);
   lua_pushinteger(L, (lua_Integer)status);

@@ -126,9 +126,7 @@ static int host_isatty (lua_State *L) {
 
 /* Seconds on a monotonic clock. */
 static int host_clock (lua_State *L) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+  lua_pushnumber(L, host_monotonic());
   return 1;
 }
 

@@ -9,6 +9,12 @@ local q = trk.quote
 local SANITIZE = os.getenv("TRK_SANITIZE") ~= nil
 local SLOW = SANITIZE and 3 or 1                   -- the sanitizer build is slower
 local HAS_TIME = os.execute("test -x /usr/bin/time")
+-- v: 10^9 booleans reached through 3 tables of 1000, gigabytes of JSON text
+local WIDE_DAG = [[
+local t = {} for i = 1, 1000 do t[i] = true end
+local u = {} for i = 1, 1000 do u[i] = t end
+local v = {} for i = 1, 1000 do v[i] = u end
+]]
 
 local function now()
   local p = io.popen("date +%s.%N")
@@ -132,12 +138,7 @@ print("caught", ok, e)
 
   it("stops json.encode of a wide DAG of small values quickly", function()
     -- 10^9 booleans reached through 3 tables of 1000: gigabytes of text
-    local r = run([[
-local t = {} for i = 1, 1000 do t[i] = true end
-local u = {} for i = 1, 1000 do u[i] = t end
-local v = {} for i = 1, 1000 do v[i] = u end
-json.encode(v)
-]], LIMITED)
+    local r = run(WIDE_DAG .. "json.encode(v)\n", LIMITED)
     stopped_by_memory(r, 5)
   end)
 
@@ -198,10 +199,7 @@ print("done")
 
   it("checks the deadline while it measures", function()
     -- with no memory limit the walk measures up to the 256 MiB cap: seconds of C
-    local r = run([[
-local t = {} for i = 1, 1000 do t[i] = true end
-local u = {} for i = 1, 1000 do u[i] = t end
-local v = {} for i = 1, 1000 do v[i] = u end
+    local r = run(WIDE_DAG .. [[
 pcall(json.encode, v)
 print("survived")
 ]], { "--max-memory", "0", "--deadline", "0.3s" })
