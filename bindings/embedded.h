@@ -3,6 +3,7 @@
 #define TRK_EMBEDDED_H
 
 #include <stddef.h>
+#include <string.h>
 
 typedef struct trk_embedded {
   const char *module;   /* "tracker.sandbox" */
@@ -16,5 +17,11 @@ extern const trk_embedded trk_embedded_scripts[];   /* scripts/: shipped modules
 extern const trk_embedded trk_client_scripts[];     /* bindings/lua/: the client's Lua parts */
 
 const trk_embedded *trk_embedded_find(const char *module);   /* in trk_embedded_scripts */
+
+/* scripts/trk/ is the host's (commands, journal, reports): no script may require it; scripts/tracker/
+   holds the libraries a script may. */
+static inline int trk_embedded_host_only (const trk_embedded *e) {
+  return strncmp(e->path, "trk/", 4) == 0;
+}
 
 #endif

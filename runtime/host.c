@@ -1,4 +1,4 @@
-/* The host table: what the runtime's Lua drivers (scripts/tracker/runtime.lua) get from C to
+/* The host table: what the runtime's Lua drivers (scripts/trk/commands.lua) get from C to
    run scripts and rules in the sandbox. Scripts never see it. */
 #include <errno.h>
 #include <limits.h>

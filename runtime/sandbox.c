@@ -837,14 +837,14 @@ static int sbx_driver (lua_State *L) {
   const char *const *opts = lua_touserdata(L, 3);
   int nopts = (int)lua_tointeger(L, 4), argc = (int)lua_tointeger(L, 5);
   char **argv = lua_touserdata(L, 6);
-  const trk_embedded *e = trk_embedded_find("tracker.runtime");
-  if (e == NULL) return luaL_error(L, "tracker.runtime is not embedded");
+  const trk_embedded *e = trk_embedded_find("trk.commands");
+  if (e == NULL) return luaL_error(L, "trk.commands is not embedded");
   sbx_host_require(L);
-  if (luaL_loadbufferx(L, e->chunk, e->size, "=[trk] tracker/runtime.lua", "b") != LUA_OK)
+  if (luaL_loadbufferx(L, e->chunk, e->size, e->path, "b") != LUA_OK)
     return lua_error(L);
   lua_call(L, 0, 1);
   if (lua_getfield(L, -1, command) != LUA_TFUNCTION)
-    return luaL_error(L, "tracker.runtime has no command '%s'", command);
+    return luaL_error(L, "trk.commands has no command '%s'", command);
   trk_host_open(L, S);
   lua_createtable(L, 0, nopts / 2 + 1);
   for (int i = 0; i + 1 < nopts; i += 2) {

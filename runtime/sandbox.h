@@ -70,7 +70,7 @@ void trk_sandbox_push_env(trk_sandbox *S);
 /* A stop the host raises through script code and only the host catches. */
 typedef enum trk_stop { TRK_STOP_NONE = 0, TRK_STOP_BUDGET, TRK_STOP_INTERRUPT } trk_stop;
 
-/* Runs require("tracker.runtime")[command](host, opts) in the sandbox's state: opts holds the
+/* Runs require("trk.commands")[command](host, opts) in the sandbox's state: opts holds the
    nopts name/value string pairs and `args` (argv). Returns the exit code the driver returns,
    or reports an exceeded limit or a failure of the driver itself. */
 int trk_sandbox_run_host(trk_sandbox *S, const char *command, int nopts,

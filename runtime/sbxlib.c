@@ -618,6 +618,9 @@ static const char *sbx_findmodule (lua_State *L, const char *name) {
   const trk_embedded *e = trk_embedded_find(name);
   int status;
   const char *where;
+  if (e && trk_embedded_host_only(e))
+    luaL_error(L, "module '%s' is part of trk itself (scripts/trk/: its commands, journal and "
+               "reports), not a library a script may require", name);
   if (e) {
     status = luaL_loadbufferx(L, e->chunk, e->size, e->path, "b");
     where = "shipped";

@@ -3,7 +3,7 @@
 local trk = require "support.trk"
 local server = require "support.server"
 local json = require "json"
-local doctor = require "tracker.doctor"
+local doctor = require "trk.doctor"
 
 -- The suite's credentials (spec/support/secrets.lua), which every emulator here is started
 -- with, and wrong ones as distinctive: any appearance of one in the output is found.

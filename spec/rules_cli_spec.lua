@@ -962,7 +962,7 @@ return {
       local r = trk.exec({ "rules", dir, "--since", SINCE, "--apply" }, { env = env })
       assert.are.equal(1, r.code, r.stderr)
       assert.is_truthy(has(r.stderr, "no widget API credentials: set TRACKER_APIKEY"), r.stderr)
-      assert.is_nil(r.stderr:find("runtime.lua", 1, true), r.stderr)
+      assert.is_nil(r.stderr:find("commands.lua", 1, true), r.stderr)
       local j = trk.exec({ "journal", "--state", dir .. "/.trk/state.db", "--json" })
       assert.are.equal("failed", json.decode(j.stdout:match("[^\n]+")).status, j.stdout)   -- a run a line
     end)

@@ -3,7 +3,7 @@
 -- under trk rules against a `trk emulator`, as its README says.
 local trk = require "support.trk"
 local server = require "support.server"
-local scaffold = require "tracker.scaffold"
+local scaffold = require "trk.scaffold"
 local json = require "json"
 
 local q = trk.quote

@@ -2,7 +2,7 @@
 -- trk's sandbox environment, planned runs, the assertions, and the `trk init` scaffold.
 local testing = require "tracker.testing"
 local emulator = require "tracker.emulator"
-local scaffold = require "tracker.scaffold"
+local scaffold = require "trk.scaffold"
 local trk = require "support.trk"
 
 -- Writes a rule file into a scratch directory and loads it with the kit.

@@ -475,7 +475,10 @@ local function requirer(env, dir)
     local v = loaded[name]
     if v == LOADING then error(fmt("require: module '%s' requires itself (a loop)", name), 2) end
     if v ~= nil then return v end
-    if name == "tracker" then
+    if sub(name, 1, 4) == "trk." then
+      error(fmt("module '%s' is part of trk itself (scripts/trk/: its commands, journal and "
+                .. "reports), not a library a script may require", name), 2)
+    elseif name == "tracker" then
       v = tracker
     elseif name == "json" then
       v = env.json

@@ -1,6 +1,6 @@
--- tracker.busted_quiet: busted's output for `trk test --quiet`: the specs that fail or raise,
+-- trk.busted_quiet: busted's output for `trk test --quiet`: the specs that fail or raise,
 -- each with where it is and its message, and nothing else (nothing at all when all pass: the
--- exit status says so). Runs in busted, not in trk: `busted -o tracker.busted_quiet`.
+-- exit status says so). Runs in busted, not in trk: `busted -o trk.busted_quiet`.
 
 return function(options)
   local busted = require "busted"

@@ -1,6 +1,6 @@
--- tracker.report: what trk's drivers show people: the output level and colour, the request
+-- trk.report: what trk's drivers show people: the output level and colour, the request
 -- log, the progress line, the plan table, the summaries, and the journal. Host-side, with
--- trk's drivers (tracker.runtime, tracker.doctor).
+-- trk's drivers (trk.commands, trk.doctor).
 
 local M = {}
 

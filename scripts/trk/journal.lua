@@ -1,4 +1,4 @@
--- tracker.journal: the state store's journal of writes, and the rules' checkpoints.
+-- trk.journal: the state store's journal of writes, and the rules' checkpoints.
 --
 -- Host-side only (trk's drivers use it; scripts cannot reach the store). With --apply every
 -- action is recorded as pending before it is sent and marked with its result after, in

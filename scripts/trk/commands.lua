@@ -1,4 +1,4 @@
--- tracker.runtime: the drivers of trk's commands (run, rules, journal, doctor, test, init).
+-- trk.commands: the drivers of trk's commands (run, rules, journal, doctor, test, init).
 --
 -- Host-side: runtime/host.c hands each driver the host table (loading scripts into the
 -- sandbox, calls under an instruction budget, Ctrl-C, the SQLite store) and the command
@@ -6,8 +6,8 @@
 -- the `tracker` module this file installs in their environment, whose every client sends its
 -- writes through one Session: planned in a dry run, journalled with --apply.
 
-local journal = require "tracker.journal"
-local report = require "tracker.report"
+local journal = require "trk.journal"
+local report = require "trk.report"
 
 local M = {}
 
@@ -531,7 +531,7 @@ end
 -- ---- trk doctor ----------------------------------------------------------------------------
 
 function M.doctor(host, opts)
-  return require("tracker.doctor").run(host, opts)
+  return require("trk.doctor").run(host, opts)
 end
 
 -- ---- trk test and trk init -----------------------------------------------------------------
@@ -592,7 +592,7 @@ function M.test(host, opts)
   if out.verbose then argv[#argv + 1] = "--verbose" end
   if not handler then
     if out.quiet then
-      argv[#argv + 1] = "--output=tracker.busted_quiet"
+      argv[#argv + 1] = "--output=trk.busted_quiet"
     elseif not out.out.on and host.isatty(1) then
       -- NO_COLOR on a terminal: busted's default output without colour (off a terminal it
       -- has none)
@@ -618,7 +618,7 @@ function M.init(host, opts)
   local out = report.output(host, opts)
   local meta = meta_dir(opts)
   -- a JSON string by hand: the encoder would write each / as \/, valid but hard to read
-  local files = require("tracker.scaffold").files(meta and '"' .. meta:gsub('[\\"]', "\\%0") .. '"')
+  local files = require("trk.scaffold").files(meta and '"' .. meta:gsub('[\\"]', "\\%0") .. '"')
   local listing = io.popen("ls -A -- " .. report.quote(dir) .. " 2>/dev/null")
   local present = listing and listing:read("l")
   if listing then listing:close() end

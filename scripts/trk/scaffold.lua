@@ -1,8 +1,8 @@
--- tracker.scaffold: the files `trk init DIR` writes, a rules project a newcomer can follow:
+-- trk.scaffold: the files `trk init DIR` writes, a rules project a newcomer can follow:
 -- one rule, its spec, a README, a .gitignore and, where trk's LuaLS definitions are found, a
 -- .luarc.json.
 --
---   for _, f in ipairs(require("tracker.scaffold").files()) do write(dir .. "/" .. f.path, f.text) end
+--   for _, f in ipairs(require("trk.scaffold").files()) do write(dir .. "/" .. f.path, f.text) end
 
 local M = {}
 

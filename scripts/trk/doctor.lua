@@ -1,10 +1,10 @@
--- tracker.doctor: `trk doctor`. Checks what trk needs to work with Tracker: the TRACKER_*
+-- trk.doctor: `trk doctor`. Checks what trk needs to work with Tracker: the TRACKER_*
 -- variables, both APIs (name, connection, TLS, HTTP), the credentials, the time zone, the rate
 -- budget and the metadata; one line per check (ok, warn or FAIL), and for what is wrong exactly
--- what to set. Host-side, a driver of tracker.runtime. It sends no writes and shows no secret:
+-- what to set. Host-side, a driver of trk.commands. It sends no writes and shows no secret:
 -- a secret is "set, N characters", and every line is scrubbed of the secrets' values.
 
-local report = require "tracker.report"
+local report = require "trk.report"
 
 local M = {}
 
