@@ -1,5 +1,5 @@
 -- The Tracker emulator's synthetic mode: a read-only database of N candidates computed from
--- their index (tracker.emulator_synthetic), driven through emu:handle like the normal emulator
+-- their index (tracker.emulator.synthetic), driven through emu:handle like the normal emulator
 -- and, at the end, over HTTP with `trk emulator --synthetic`.
 local emulator = require "tracker.emulator"
 local json = require "json"

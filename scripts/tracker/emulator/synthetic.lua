@@ -1,4 +1,4 @@
--- tracker.emulator_synthetic: the emulator's synthetic mode, a read-only database of N
+-- tracker.emulator.synthetic: the emulator's synthetic mode, a read-only database of N
 -- candidates computed from their index, never stored.
 --
 -- emulator.new{ synthetic = { candidates = N, seed = S } } makes an emulator whose candidate i
@@ -19,20 +19,32 @@
 -- is therefore sorting by id, and updatedafter / updatedbefore are found by binary search.
 --
 -- Speed: a getRecords page is cut from templates, one per profile, made once by encoding the
--- emulator's own getRecords item (Emu:item) for the profile with {{slot}} markers where the
--- record's own values go. Serving a record is then one string concatenation, no json.encode.
--- The source keeps few objects (profiles as JSON text, templates in one array per shape):
--- a page makes about a megabyte of garbage, and every collection sweeps each live object.
+-- emulator's own getRecords item (tracker.emulator.items) for the profile with {{slot}}
+-- markers where the record's own values go. Serving a record is then one string
+-- concatenation, no json.encode. The source keeps few objects (profiles as JSON text,
+-- templates in one array per shape): a page makes about a megabyte of garbage, and every
+-- collection sweeps each live object.
 --
--- The hooks in tracker.emulator: emulator.new builds the source (M.new below), Emu:record
--- asks it for one candidate (getRecords recordid, getIndividualRecord, emu:get), getRecords
--- hands it the checked instructions of a candidate listing (Source:page), and Emu:widget
--- refuses writes with READ_ONLY. Everything else (credentials, envelopes, faults, rate limit,
--- latency, other record types, the REST API over an empty database) is the emulator's own.
--- This module cannot require tracker.emulator (that would be a loop): the emulator hands it
--- the few internals it builds on (`kit`).
+--   new(emu, opts)         -> source: checks opts ({ candidates = N, seed = S }, raising
+--                          naming emulator.new), loads the metadata into emu (an emulator.new
+--                          in progress: its timezone is set) and makes the templates
+--   source:record(id)      -> candidate id as the emulator stores records (a fresh table), or
+--                          nil (getRecords recordid, getIndividualRecord, emu:get)
+--   source:page(q)         -> the JSON text of a getRecords answer for candidates (the widget
+--                          hands it the checked instructions)
+--   READ_ONLY, source.READ_ONLY
+--                          the message the widget refuses writes with (status 99)
+-- Everything else (credentials, envelopes, faults, rate limit, latency, other record types,
+-- the REST API over an empty database) is the emulator's own.
 
 local json = require "json"
+local generator = require "tracker.emulator.generator"
+local items = require "tracker.emulator.items"
+local json_out = require "tracker.emulator.json_out"
+local localtime = require "tracker.emulator.localtime"
+local util = require "tracker.emulator.util"
+local widget = require "tracker.emulator.widget"
+local words = require "tracker.emulator.words"
 
 local M = {}
 
@@ -121,13 +133,6 @@ end
 
 -- ---- templates ---------------------------------------------------------------------------------
 
-local function deepcopy(v)
-  if type(v) ~= "table" then return v end
-  local t = {}
-  for k, x in pairs(v) do t[k] = deepcopy(x) end
-  return t
-end
-
 -- JSON text of v in which the keys holding slots come last, ordered by the rank of their
 -- first slot (strings before tables, then by name): every template of one item builder then
 -- has its slots in the same order. Other keys keep the table's order. Leaves go through the
@@ -188,7 +193,7 @@ end
 
 -- A generated candidate as a profile: the fields that are each record's own become slots.
 local function profile(c, fold)
-  local p = deepcopy(c)
+  local p = util.deepcopy(c)
   p.id, p.firstname, p.lastname = "{{id}}", "{{first}}", "{{last}}"
   p.email = "{{ff}}.{{fl}}{{id}}" .. match(c.email, "@.*$")
   local handle = fold(c.firstname) .. "-" .. fold(c.lastname)      -- the generator's form
@@ -208,37 +213,38 @@ end
 
 local Source = {}
 Source.__index = Source
+Source.READ_ONLY = M.READ_ONLY
 
 -- Makes the source for emu (an emulator.new in progress), loads its metadata into emu, and
--- returns it. kit: the emulator internals it builds on (see the end of tracker.emulator).
-function M.new(emu, opts, kit)
+-- returns it.
+function M.new(emu, opts)
   local n, seed = check(opts)
-  local encode = kit.encode
-  local self = setmetatable({ n = n, seed = seed, kit = kit, key = mix(seed, 0x5DEECE66D),
+  local encode = json_out.encode
+  local self = setmetatable({ n = n, seed = seed, key = mix(seed, 0x5DEECE66D),
                               days = {}, ndays = 0 }, Source)
-  self.base = kit.parse_stamp(BASE)
+  self.base = localtime.parse_stamp(BASE)
   -- the profiles and the metadata, from one generator run that ends a day before BASE, so
   -- that every profile's dates come before any record's last update
-  local data = kit.generate{ seed = seed, jobs = 0, candidates = PROFILES, activities = 0,
-                             documents = 0, now = self.base - DAY, timezone = emu.timezone }
+  local data = generator.generate{ seed = seed, jobs = 0, candidates = PROFILES, activities = 0,
+                                   documents = 0, now = self.base - DAY, timezone = emu.timezone }
   local generated = data.candidates
   data.candidates = {}
   emu:load(data)
   local profiles = {}
   self.profile_text, self.owner = {}, {}
   for i, c in ipairs(generated) do
-    profiles[i] = profile(c, kit.ascii_fold)
+    profiles[i] = profile(c, words.ascii_fold)
     self.profile_text[i], self.owner[i] = json.encode(profiles[i]), c.ownerid or false
   end
   -- words: as stored (records) and as JSON text (templates)
-  local first, last = kit.first_names, kit.last_names
+  local first, last = words.first, words.last
   self.first, self.last, self.nfirst, self.nlast = first, last, #first, #last
   self.first_json, self.last_json, self.first_fold, self.last_fold = {}, {}, {}, {}
   for i, w in ipairs(first) do
-    self.first_json[i], self.first_fold[i] = json_text(w, encode), kit.ascii_fold(w)
+    self.first_json[i], self.first_fold[i] = json_text(w, encode), words.ascii_fold(w)
   end
   for i, w in ipairs(last) do
-    self.last_json[i], self.last_fold[i] = json_text(w, encode), kit.ascii_fold(w)
+    self.last_json[i], self.last_fold[i] = json_text(w, encode), words.ascii_fold(w)
   end
   self.hhmm, self.two = {}, {}
   for m = 0, 1439 do self.hhmm[m] = fmt("%02d:%02d", m // 60, m % 60) end
@@ -249,9 +255,9 @@ function M.new(emu, opts, kit)
   local shared = {}
   for with_custom, flat in pairs(self.templates) do
     for i, p in ipairs(profiles) do
-      local chunks, names = split((ordered(emu:item("candidates", p, with_custom), encode)))
+      local chunks, names = split((ordered(items.item(emu, "candidates", p, with_custom), encode)))
       if concat(names, ",") ~= concat(SLOTS, ",") then
-        error("tracker.emulator_synthetic: the candidate item's slots come out as "
+        error("tracker.emulator.synthetic: the candidate item's slots come out as "
               .. concat(names, ",") .. ", not " .. concat(SLOTS, ","), 0)
       end
       for k, text in ipairs(chunks) do
@@ -261,12 +267,12 @@ function M.new(emu, opts, kit)
     end
   end
   -- the read envelope, from the emulator's own builder, around {{count}} and {{items}}
-  local env = kit.ok_read({ "{{items}}" })
+  local env = widget.ok_read({ "{{items}}" })
   env.count = "{{count}}"
   local chunks, names = split(encode(env))
   self.envelope, self.count_first = chunks, names[1] == "count"
   if #names ~= 2 or names[1] == names[2] then
-    error("tracker.emulator_synthetic: the read envelope has no count or no results", 0)
+    error("tracker.emulator.synthetic: the read envelope has no count or no results", 0)
   end
   return self
 end
@@ -276,7 +282,7 @@ function Source:day(d)
   local s = self.days[d]
   if s then return s end
   if self.ndays >= DAY_CACHE then self.days, self.ndays = {}, 0 end
-  s = sub(self.kit.naive(d * DAY), 1, 10)
+  s = sub(localtime.naive(d * DAY), 1, 10)
   self.days[d] = s
   self.ndays = self.ndays + 1
   return s
@@ -377,12 +383,12 @@ end
 -- answer's JSON text.
 function Source:page(q)
   if not SORTS[q.sortfield] then
-    self.kit.reject(99, fmt("invalid request: the synthetic database sorts by id or "
-                            .. "lastupdateddatetime, not '%s'", q.sortfield))
+    widget.reject(99, fmt("invalid request: the synthetic database sorts by id or "
+                          .. "lastupdateddatetime, not '%s'", q.sortfield))
   end
   local lo, hi = 1, self.n + 1
-  if q.after then lo = self:first_at((self.kit.parse_stamp(q.after))) end
-  if q.before then hi = self:first_at((self.kit.parse_stamp(q.before))) end
+  if q.after then lo = self:first_at((localtime.parse_stamp(q.after))) end
+  if q.before then hi = self:first_at((localtime.parse_stamp(q.before))) end
   local size, page = q.size, q.page
   if hi <= lo or page > (hi - lo - 1) // size then return self:answer({}, q.with_custom) end
   local list

@@ -1,0 +1,349 @@
+-- tracker.emulator.generator: realistic demo databases, the same for the same seed.
+--
+-- generate(opts) -> data: the metadata of tracker.emulator.schema plus users (the agency's
+-- recruiters, the last one inactive), clients with their contacts, jobs, candidates,
+-- applications moving through the funnel, activities, and documents (a resume for some
+-- candidates), with custom values and a spread of update times (some exact ties, as bulk
+-- imports make). Options, all optional: seed (1), jobs (20), candidates (200), applications,
+-- activities, documents, clients, users (8), now (epoch of "now": fixed by default, so the
+-- data does not depend on the clock), span_days (365), timezone ("UTC"). emulator.generate is
+-- this function; misuse raises naming it.
+
+local b64 = require "tracker.emulator.base64"
+local localtime = require "tracker.emulator.localtime"
+local random = require "tracker.emulator.random"
+local schema = require "tracker.emulator.schema"
+local util = require "tracker.emulator.util"
+local W = require "tracker.emulator.wire"
+local words = require "tracker.emulator.words"
+
+local M = {}
+
+local ipairs, tostring, error, select = ipairs, tostring, error, select
+local mtype = math.type
+local fmt, sub, match, gsub = string.format, string.sub, string.match, string.gsub
+
+local DAY = localtime.DAY
+local GEN_NOW = 1795176000     -- 2026-11-20T12:00:00Z: generated data does not depend on the clock
+
+local FIRST_ID = schema.FIRST_ID
+local check_keys, numstr = util.check_keys, util.numstr
+local rng, localizer, parse_stamp = random.rng, localtime.localizer, localtime.parse_stamp
+local b64encode, ascii_fold = b64.encode, words.ascii_fold
+local FIRST, LAST, TITLES, CO_A, CO_B = words.first, words.last, words.titles, words.company_a,
+                                        words.company_b
+local PLACES, STREETS, DOMAINS, AGENCY_DOMAIN = words.places, words.streets, words.domains,
+                                                words.agency_domain
+local TAGS, NOTES = words.tags, words.notes
+
+-- Weighted choice: weights is a list of {value, weight}.
+local function chooser(weights)
+  local total = 0
+  for _, w in ipairs(weights) do total = total + w[2] end
+  return function(r)
+    local x = r(total)
+    for _, w in ipairs(weights) do
+      x = x - w[2]
+      if x <= 0 then return w[1] end
+    end
+  end
+end
+
+local GEN_OPTS = { seed = true, jobs = true, candidates = true, applications = true,
+  activities = true, documents = true, clients = true, users = true, now = true,
+  span_days = true, timezone = true }
+
+local function count_opt(o, name, default)
+  local v = o[name]
+  if v == nil then return default end
+  if mtype(v) ~= "integer" or v < 0 then
+    error(fmt("emulator.generate: '%s' must be a non-negative integer", name), 3)
+  end
+  return v
+end
+
+function M.generate(opts)
+  local o = check_keys(opts, GEN_OPTS, "emulator.generate", "options")
+  local seed = o.seed or 1
+  if mtype(seed) ~= "integer" then error("emulator.generate: 'seed' must be an integer", 2) end
+  local zone = o.timezone or "UTC"
+  local okz, why = localtime.zone_valid(zone)
+  if not okz then error("emulator.generate: " .. tostring(why), 2) end
+  local njobs = count_opt(o, "jobs", 20)
+  local ncand = count_opt(o, "candidates", 200)
+  local napps = count_opt(o, "applications", (njobs > 0 and ncand > 0) and ncand + ncand // 2 or 0)
+  local nact = count_opt(o, "activities", ncand)
+  local ndocs = count_opt(o, "documents", ncand // 2)
+  local nclients = count_opt(o, "clients", njobs > 0 and math.max(3, njobs // 5) or 0)
+  local nusers = count_opt(o, "users", 8)
+  local now = o.now or GEN_NOW
+  local span = (o.span_days or 365) * DAY
+  local start = now - span
+  local r = rng(seed)
+  local toloc = localizer(zone)
+  local d = schema.base_metadata()
+  d.timezone = zone
+
+  local function pick(t) return t[r(#t)] end
+  local function between(a, b) if b <= a then return a end return a + r(b - a + 1) - 1 end
+  -- Update times: spread over the span, with a share of exact ties (bulk imports do that).
+  local last_stamp = start
+  local function updated_after(t0)
+    if r() < 0.04 and last_stamp >= t0 then return last_stamp end
+    last_stamp = between(t0, now)
+    return last_stamp
+  end
+  local function date_of(epoch) return sub(toloc(epoch), 1, 10) end
+
+  -- users: the agency's recruiters; the last one has left (inactive).
+  local logins = {}
+  for i = 1, nusers do
+    local f, l = pick(FIRST), pick(LAST)
+    local base = ascii_fold(f) .. "." .. ascii_fold(l)
+    local login, n = base .. "@" .. AGENCY_DOMAIN, 1
+    while logins[login] do n = n + 1; login = base .. n .. "@" .. AGENCY_DOMAIN end
+    logins[login] = true
+    d.users[i] = { id = FIRST_ID.users + i - 1, username = login, email = login,
+                   firstname = f, lastname = l, active = not (nusers >= 3 and i == nusers),
+                   lastlogon = toloc(between(now - 30 * DAY, now)) }
+  end
+  local active_users = {}
+  for _, u in ipairs(d.users) do if u.active then active_users[#active_users + 1] = u end end
+  local function a_user() return #active_users > 0 and pick(active_users).id or nil end
+
+  -- clients and their contacts
+  local contacts_of = {}
+  for i = 1, nclients do
+    local c = { id = FIRST_ID.clients + i - 1,
+                name = CO_A[(i - 1) % #CO_A + 1] .. " " .. pick(CO_B) ..
+                       (i > #CO_A and " " .. tostring((i - 1) // #CO_A + 1) or "") }
+    local place = pick(PLACES)
+    c.town, c.county, c.country = place[1], place[2], "United States"
+    local opened = between(start - 2 * span, start)
+    c.dateopened = toloc(opened)
+    c.lastupdated = toloc(updated_after(opened))
+    d.clients[i] = c
+    local list = {}
+    for _ = 1, between(1, 3) do
+      local f, l = pick(FIRST), pick(LAST)
+      local k = {
+        id = FIRST_ID.contacts + #d.contacts, clientid = c.id, firstname = f, lastname = l,
+        jobtitle = pick({ "Hiring Manager", "HR Director", "Talent Acquisition Lead",
+                          "VP Operations", "Engineering Manager", "Nurse Manager" }),
+        email = ascii_fold(f) .. "." .. ascii_fold(l) .. "@" .. ascii_fold(c.name) .. ".example",
+        lastupdated = c.lastupdated,
+      }
+      d.contacts[#d.contacts + 1] = k
+      list[#list + 1] = k
+    end
+    contacts_of[c.id] = list
+  end
+
+  -- jobs
+  local job_status = chooser({ { 1, 50 }, { 2, 8 }, { 3, 10 }, { 4, 17 }, { 5, 9 }, { 6, 6 } })
+  local jobs_placeable = {}
+  for i = 1, njobs do
+    local client = #d.clients > 0 and d.clients[r(#d.clients)] or nil
+    local contact = client and pick(contacts_of[client.id]) or nil
+    local title = pick(TITLES)
+    local place = pick(PLACES)
+    local opened = between(start, now - 7 * DAY)
+    local salary = between(38, 180) * 1000
+    local owners = { { userid = a_user(), percent = 100, role = "Primary" } }
+    if r() < 0.3 and #active_users > 1 then
+      local second = a_user()
+      if second ~= owners[1].userid then
+        owners[1].percent = 60
+        owners[2] = { userid = second, percent = 40, role = "Secondary" }
+      end
+    end
+    if owners[1].userid == nil then owners = {} end
+    local j = {
+      id = FIRST_ID.jobs + i - 1, name = title, clientid = client and client.id or nil,
+      contactid = contact and contact.id or nil, statusid = job_status(r),
+      typeid = r(4), department = d.lists.departments[r(#d.lists.departments)].name,
+      description = fmt("%s needed for %s in %s, %s.", title,
+                        client and client.name or "a confidential client", place[1], place[2]),
+      location = place[1] .. ", " .. place[2], dateopened = date_of(opened),
+      startdate = r() < 0.6 and date_of(opened + between(14, 60) * DAY) or nil,
+      estimatedvalue = salary // 5, probability = between(2, 9) * 10,
+      publishtitle = title, publishlocation = place[1] .. ", " .. place[2],
+      publishonline = r() < 0.7 and "y" or "n", publishsalaryfrom = salary - 10000,
+      publishsalaryto = salary + 10000, owners = owners,
+      lastupdated = toloc(updated_after(opened)),
+      custom = {},
+    }
+    if j.statusid >= 5 then j.reasonforclose = pick({ "Client hired direct", "Budget cut",
+                                                     "Filled by competitor", "Role on hold" }) end
+    j.custom["445"] = pick({ "High", "Medium", "Low" })
+    if r() < 0.8 then j.custom["446"] = pick({ "On-site", "Hybrid", "Remote" }) end
+    if contact then j.custom["447"] = contact.firstname .. " " .. contact.lastname end
+    if j.startdate then j.custom["453"] = j.startdate end
+    d.jobs[i] = j
+    jobs_placeable[i] = j
+  end
+
+  -- candidates
+  local cand_status = chooser({ { 1, 55 }, { 2, 20 }, { 3, 10 }, { 4, 12 }, { 5, 3 } })
+  local emails = {}
+  local sources = d.lists.resourceSources
+  for i = 1, ncand do
+    local f, l = pick(FIRST), pick(LAST)
+    local ff, fl = ascii_fold(f), ascii_fold(l)
+    local pattern = r(5)
+    local localpart = pattern == 1 and ff .. "." .. fl or pattern == 2 and ff .. fl
+      or pattern == 3 and sub(ff, 1, 1) .. fl or pattern == 4 and ff .. "." .. fl .. between(70, 99)
+      or ff .. "_" .. fl
+    local email = localpart .. "@" .. pick(DOMAINS)
+    local n = 1
+    while emails[email] do
+      n = n + 1
+      email = localpart .. n .. "@" .. match(email, "@(.*)$")
+    end
+    emails[email] = true
+    local place = pick(PLACES)
+    local created = between(start - span, now - DAY)
+    local c = {
+      id = FIRST_ID.candidates + i - 1, firstname = f, lastname = l, jobtitle = pick(TITLES),
+      companyname = pick(CO_A) .. " " .. pick(CO_B), email = email,
+      address1 = between(10, 9800) .. " " .. pick(STREETS), town = place[1], county = place[2],
+      postcode = place[3], country = "United States",
+      mobiletelephone = fmt("(%s) 555-%04d", place[4], between(100, 199)),
+      linkedin = "https://www.linkedin.com/in/" .. ff .. "-" .. fl .. "-" .. fmt("%x", r(0xfffff)),
+      source = sources[r(#sources)].name, ownerid = a_user(), statusid = cand_status(r),
+      workavailable = r() < 0.6 and "y" or "n",
+      availability = pick({ "Immediately", "2 weeks notice", "1 month notice", "Open to offers" }),
+      dateopened = toloc(created), lastupdated = toloc(updated_after(created)),
+      custom = {},
+    }
+    if r() < 0.3 then c.hometelephone = fmt("(%s) 555-%04d", place[4], between(100, 199)) end
+    if r() < 0.25 then c.tag = pick(TAGS) .. (r() < 0.3 and "," .. pick(TAGS) or "") end
+    if r() < 0.4 then c.lastcontacted = toloc(between(created, now)) end
+    if r() < 0.7 then c.custom["441"] = numstr(between(40, 99)) end
+    if r() < 0.6 then c.custom["442"] = pick({ "US Citizen", "Permanent Resident", "H-1B",
+                                              "TN Visa", "Requires Sponsorship" }) end
+    if r() < 0.3 then c.custom["443"] = r() < 0.3 and "Yes" or "No" end
+    if r() < 0.5 then c.custom["444"] = pick({ "Email", "Phone", "Text" }) end
+    if r() < 0.4 then c.custom["448"] = pick({ "High", "Medium", "Low" }) end
+    d.candidates[i] = c
+  end
+
+  -- applications: distinct (job, candidate) pairs moving through the funnel
+  local stage = chooser({ { 1, 24 }, { 2, 15 }, { 3, 12 }, { 4, 9 }, { 5, 9 }, { 6, 4 },
+                          { 7, 3 }, { 8, 4 }, { 9, 3 }, { 10, 13 }, { 11, 4 } })
+  local pairs_seen = {}
+  local apps = d.applications
+  local tries = 0
+  while #apps < napps and tries < napps * 4 and njobs > 0 and ncand > 0 do
+    tries = tries + 1
+    local j = jobs_placeable[r(njobs)]
+    local c = d.candidates[r(ncand)]
+    local key = j.id * 1000003 + c.id
+    if not pairs_seen[key] then
+      pairs_seen[key] = true
+      local st = stage(r)
+      local by_resource = r() < 0.45
+      local t0 = math.max(select(1, parse_stamp(j.dateopened)) or start, start)
+      local assigned = between(t0, now)
+      local a = {
+        id = FIRST_ID.applications + #apps, opportunityid = j.id, resourceid = c.id,
+        statusid = st, list = r() < 0.8 and "short" or "long",
+        shortlistedby = by_resource and "resource" or "user",
+        source = by_resource and sources[r(#sources)].name or "Database search",
+        dateassigned = toloc(assigned), active = (st == 10 or st == 11) and "n" or "y",
+        lastupdated = toloc(updated_after(assigned)), custom = {},
+      }
+      if st >= 7 and st <= 9 then
+        local rate = between(25, 95)
+        a.dateconfirmed = date_of(between(assigned, now))
+        a.startdate = date_of(assigned + between(14, 45) * DAY)
+        if st == 9 then a.enddate = date_of(assigned + between(90, 200) * DAY) end
+        a.payrate, a.chargerate = rate, rate + between(8, 40)
+        a.chargeperiod, a.currency = "Hour", "USD"
+      end
+      if st >= 5 and st <= 9 then a.custom["449"] = r() < 0.6 and "Yes" or "No" end
+      if r() < 0.5 then a.custom["450"] = numstr(between(1, 10)) end
+      if st == 10 then
+        a.custom["451"] = pick({ "Skills mismatch", "Salary expectations", "Failed screening",
+                                 "Position filled", "No show" })
+      end
+      apps[#apps + 1] = a
+    end
+  end
+
+  -- activities: notes and calls on candidates, their applications, and jobs
+  local act_type = chooser({ { 1, 40 }, { 2, 25 }, { 3, 20 }, { 4, 3 }, { 5, 7 }, { 6, 3 },
+                             { 7, 2 } })
+  local type_names = d.lists.activityTypes
+  for i = 1, nact do
+    if ncand == 0 and njobs == 0 then break end
+    local tid = act_type(r)
+    local tname = type_names[tid].name
+    local a = { id = FIRST_ID.activities + i - 1, typeid = tid, custom = {} }
+    local roll = r()
+    local job, cand, app
+    if roll < 0.6 and #apps > 0 then
+      app = apps[r(#apps)]
+      cand = d.candidates[app.resourceid - FIRST_ID.candidates + 1]
+      job = d.jobs[app.opportunityid - FIRST_ID.jobs + 1]
+    elseif (roll < 0.9 or njobs == 0) and ncand > 0 then
+      cand = d.candidates[r(ncand)]
+    else
+      job = d.jobs[r(njobs)]
+    end
+    if cand then
+      a.linkrecordtype, a.linkrecordid, a.resourceid = "R", cand.id, cand.id
+    else
+      a.linkrecordtype, a.linkrecordid = "O", job.id
+    end
+    if job then a.opportunityid, a.clientid, a.contactid = job.id, job.clientid, job.contactid end
+    if app then a.opportunityresourceid = app.id end
+    local about = job and job.name or (cand and cand.jobtitle) or "the role"
+    a.subject = tname .. ": " .. about
+    a.note = fmt(pick(NOTES[tname]), about)
+    local when = between(start, now)
+    a.date, a.time = date_of(when), sub(toloc(when), 12, 16)
+    a.statusid = when > now - DAY and tid == 5 and 2 or 1
+    a.priority = pick({ "Low", "Medium", "Medium", "High" })
+    a.contacttype = pick({ "Outbound", "Outbound", "Inbound", "Internal" })
+    a.userid = a_user()
+    a.lastupdated = toloc(updated_after(when))
+    if r() < 0.15 then a.custom["452"] = r() < 0.5 and "Yes" or "No" end
+    d.activities[i] = a
+  end
+
+  -- documents: a resume for some candidates, a cover letter for a few of them
+  local order = {}
+  for i = 1, ncand do order[i] = i end
+  for i = ncand, 2, -1 do
+    local k = r(i)
+    order[i], order[k] = order[k], order[i]
+  end
+  local docs = d.documents
+  for i = 1, math.min(ndocs, ncand) do
+    local c = d.candidates[order[i]]
+    local created = select(1, parse_stamp(c.dateopened)) or start
+    local stem = gsub(c.firstname .. "_" .. c.lastname, "[^%w_]", "")
+    local pdf = fmt("%%PDF-1.4\n%% Resume: %s %s, %s\n1 0 obj << /Type /Catalog >> endobj\n"
+                    .. "trailer << /Root 1 0 R >>\n%%%%EOF\n", c.firstname, c.lastname, c.jobtitle)
+    docs[#docs + 1] = {
+      id = FIRST_ID.documents + #docs, recordtype = "R", recordid = c.id,
+      filename = stem .. "_Resume.pdf", documenttype = "Resume", primary = true,
+      contenttype = W.content_types.pdf, data = b64encode(pdf),
+      dateadded = toloc(between(created, now)),
+    }
+    if r() < 0.1 then
+      docs[#docs + 1] = {
+        id = FIRST_ID.documents + #docs, recordtype = "R", recordid = c.id,
+        filename = stem .. "_Cover_Letter.txt", documenttype = "Cover Letter", primary = false,
+        contenttype = W.content_types.txt,
+        data = b64encode("Dear hiring manager,\nI am applying for the " .. c.jobtitle
+                         .. " role.\n"),
+        dateadded = toloc(between(created, now)),
+      }
+    end
+  end
+  return d
+end
+
+return M
