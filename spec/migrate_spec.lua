@@ -2,6 +2,7 @@
 local tracker = require "tracker"
 local emulator = require "tracker.emulator"
 local migrate = require "tracker.migrate"
+local csv = require "tracker.csv"
 
 local secrets = require "support.secrets"   -- the suite's distinctive credentials
 local KEY, USER, TOKEN = secrets.apikey, secrets.username, secrets.api_token
@@ -21,7 +22,8 @@ local function tmpfile(text)
   return path
 end
 
-local slurp = require("support.trk").slurp
+local trk = require "support.trk"
+local slurp = trk.slurp
 
 local function rows_of(text, opts)
   local out = {}
@@ -254,6 +256,99 @@ describe("migrate.failures", function()
     assert.are.equal("7,Ann,x", lines[2])
     assert.are.equal("8,,create_candidate: bad thing", lines[3])
     assert.are.equal("9,,not_found: job: no job with id 987654", lines[4])
+  end)
+end)
+
+describe("tracker.csv", function()
+  teardown(trk.cleanup)
+
+  it("is what migrate.csv and migrate.failures are", function()
+    assert.are.equal(csv.reader, migrate.csv)
+    assert.are.equal(csv.failures, migrate.failures)
+    assert.is_true(csv.is_reader((migrate.csv(tmpfile("a\n")))))
+    assert.is_false(csv.is_reader({ header = { "a" }, fields = { "a" } }))
+    assert.is_false(csv.is_reader(csv.failures(tmpfile(), { "a" })))
+  end)
+
+  it("reads rows by the names the header maps, and marks those without a required field", function()
+    local rows = {}
+    for row in csv.reader(tmpfile("E-mail,Name\n,Ann\nb@x.com, Bo \n"),
+                          { header = { ["e-mail"] = "email" }, required = { "email" } }) do
+      rows[#rows + 1] = row
+    end
+    assert.are.equal(2, #rows)
+    assert.are.equal("line 2: no value for 'email'", rows[1].error)
+    assert.are.same({ "", "Ann" }, rows[1].columns)
+    assert.are.equal("b@x.com", rows[2].email)
+    assert.are.equal("Bo", rows[2].Name)
+    assert.is_nil(rows[2].error)
+  end)
+
+  it("writes failure files that its reader reads back as they were read", function()
+    local values = { { "Lee, Ann", 'said "hi"', " lead" }, { "two\nlines", "", "x;y" } }
+    local src = tmpfile()
+    local w = csv.failures(src, { "a", "b", "c" }, { sep = ";" })
+    for _, v in ipairs(values) do w:add({ columns = v }, "first pass") end
+    assert.are.equal(2, w:close())
+    local rows = csv.reader(src, { sep = ";" })
+    local out = tmpfile()
+    local again = csv.failures(out, rows)
+    local n = 0
+    for row in rows do
+      n = n + 1
+      assert.are.same(values[n], row.columns)
+      assert.is_nil(row.error)                            -- the error column is left out
+      again:add(row, "second pass")
+    end
+    again:close()
+    assert.are.equal(2, n)
+    assert.are.equal(slurp(src):gsub("first", "second"), slurp(out))
+  end)
+
+  it("raises misuse at the caller's line", function()
+    local path = tmpfile("a\n")
+    local ok, e = pcall(function()
+      local r = csv.reader(path, { sep = ";;" })
+      return r
+    end)
+    assert.is_false(ok)
+    assert.matches("^[^:]*migrate_spec%.lua:%d+: csv: option 'sep' must be one character", e)
+    ok, e = pcall(function()
+      local w = csv.failures(path, {})
+      return w
+    end)
+    assert.is_false(ok)
+    assert.matches("^[^:]*migrate_spec%.lua:%d+: failures: argument 2 must be the CSV reader", e)
+  end)
+
+  it("words errors for a failure file on one line, and keeps line, columns and error for rows", function()
+    local _, t = fresh(5)
+    local _, e = t:job(987654)
+    assert.are.equal("not_found: job: no job with id 987654", csv.error_text(e))
+    assert.are.equal("create_candidate: bad thing", csv.error_text("x.lua:12: create_candidate: bad\n thing"))
+    for _, name in ipairs{ "line", "columns", "error" } do assert.is_true(csv.is_reserved(name)) end
+    assert.is_false(csv.is_reserved("email"))
+  end)
+
+  it("opens only the files trk grants a script", function()
+    local dir = trk.tmpdir()
+    trk.write(dir .. "/in.csv", "id,name\n1,Ann\n2,\n")
+    trk.write(dir .. "/check.lua", [[
+      local csv = require "tracker.csv"
+      local rows <close> = csv.reader(arg[1], { required = { "name" } })
+      local failed <close> = csv.failures(arg[2], rows)
+      for row in rows do if row.error then failed:add(row) end end
+      print(failed.count .. " failed")
+    ]])
+    local r = trk.exec({ "run", "check.lua", "--input", "in.csv", "--output", "out.csv", "--",
+                         "in.csv", "out.csv" }, { cwd = dir })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal("1 failed\n", r.stdout)
+    assert.are.equal("id,name,error\n2,,line 3: no value for 'name'\n", slurp(dir .. "/out.csv"))
+    r = trk.exec({ "run", "check.lua", "--input", "in.csv", "--", "in.csv", "out.csv" }, { cwd = dir })
+    assert.are.equal(1, r.code)                          -- not with io: out.csv is not granted
+    assert.is_truthy(r.stderr:find("'out.csv' is not granted to this script (run it with --output out.csv)",
+                                   1, true), r.stderr)
   end)
 end)
 

@@ -1,31 +1,27 @@
 -- tracker.migrate: helpers for one-off jobs run with `trk run`: CSV rows in, writes through
--- the client, failed rows out to a CSV that can be fed back in.
+-- the client, failed rows out to a CSV that can be fed back in. The CSV files themselves are
+-- tracker.csv's: migrate.csv and migrate.failures are its reader and its failure writer.
 --
--- Inside trk this module is loaded into the script's environment, so it reads and writes
--- through the sandbox's `files` (only what --input and --output grant); in plain Lua (busted)
--- it falls back to `io`. Every write goes through the client `t`, so a dry run plans them and
+-- Inside trk this module is loaded into the script's environment, so it reads the files it
+-- attaches through the sandbox's `files` (only what --input grants); in plain Lua (busted) it
+-- falls back to `io`. Every write goes through the client `t`, so a dry run plans them and
 -- `--apply` journals them like any other write.
 
 local tracker = require "tracker"
+local csv = require "tracker.csv"
 
 local M = {}
 
 local type, pairs, ipairs, next, tostring, tonumber, error, pcall =
       type, pairs, ipairs, next, tostring, tonumber, error, pcall
 local setmetatable, getmetatable = setmetatable, getmetatable
-local fmt, sub, lower, find, match, gsub =
-      string.format, string.sub, string.lower, string.find, string.match, string.gsub
+local fmt, lower, match = string.format, string.lower, string.match
 local concat, sort, unpack, pack = table.concat, table.sort, table.unpack, table.pack
-local tointeger, min = math.tointeger, math.min
-
--- Names a CSV row keeps for itself: a header cannot map a column onto them.
-local RESERVED = { line = true, columns = true, error = true }
+local tointeger = math.tointeger
 
 -- Errors of these codes would repeat for every row: the job stops instead of filling the
 -- failure file with them.
 local FATAL = { auth = true }
-
-local UTF8_BOM = "\239\187\191"
 
 -- ---- misuse ----------------------------------------------------------------------------------
 
@@ -49,28 +45,19 @@ end
 
 -- ---- small helpers ---------------------------------------------------------------------------
 
-local function trim(s)
-  return match(s, "^%s*(.-)%s*$")
-end
-
-local function blank(v)
-  return v == nil or (type(v) == "string" and trim(v) == "")
-end
+local args = require "tracker.args"
+local trim, blank, has_method = args.trim, args.blank, args.has_method
 
 -- " (did you mean 'x'?)": the client's, so every message of trk suggests alike.
 local suggest = require("tracker").suggest
 
 -- The text of an error for a failure file: a tracker error as "code: message", a raised
 -- message without the "file:line:" of where it was raised, all on one line.
-local function error_text(e)
-  local text = tostring(e)
-  if not tracker.is_error(e) then text = gsub(text, "^[^\n]-:%d+: ", "", 1) end
-  return (gsub(text, "%s*[\r\n]+%s*", " "))
-end
+local error_text = csv.error_text
 
 -- Calls f(...) and answers its first result, or nil and the error's text when it returns
--- nil, err or raises. A dry run's hook may answer nil for a write: that is success. Errors
--- that would repeat for every row re-raise.
+-- nil, err or raises. A sink may answer nil for a write (a hook that plans): that is success.
+-- Errors that would repeat for every row re-raise.
 local function attempt(f, ...)
   local ok, a, b = pcall(f, ...)
   if not ok then
@@ -83,20 +70,6 @@ local function attempt(f, ...)
   end
   if a == nil then return true end
   return a
-end
-
--- Files: the sandbox's grants inside trk, the io library in plain Lua.
-local function open_file(path, writing)
-  if files then                       -- a global of trk's sandbox, absent in plain Lua
-    return (writing and files.create or files.open)(path)
-  end
-  return io.open(path, writing and "wb" or "rb")
-end
-
-local function has_method(v, name)
-  if type(v) ~= "table" and type(v) ~= "userdata" then return false end
-  local ok, f = pcall(function() return v[name] end)
-  return ok and type(f) == "function"
 end
 
 -- Iterates what a helper is given to work through: a CSV reader or anything else with a next
@@ -121,22 +94,12 @@ local function each(fname, source)
          type(source))
 end
 
+-- The options of fname, checked against { name = "type" or "any" } as tracker.csv checks its
+-- own: opts, or {} for none.
 local function check_options(fname, opts, allowed)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then misuse("%s: the options must be a table, got %s", fname, type(opts)) end
-  local names = {}
-  for k in pairs(allowed) do names[#names + 1] = k end
-  sort(names)
-  for k, v in pairs(opts) do
-    local want = allowed[k]
-    if not want then
-      misuse("%s: unknown option '%s'%s", fname, tostring(k), suggest(tostring(k), names))
-    end
-    if want ~= "any" and type(v) ~= want then
-      misuse("%s: option '%s' must be a %s, got %s", fname, k, want, type(v))
-    end
-  end
-  return opts
+  local checked, e = args.options(fname, opts, allowed)
+  if not checked then misuse("%s", e) end
+  return checked
 end
 
 -- Summaries print as one line: "rows 5000: created 4900, ..., failed 100".
@@ -224,336 +187,32 @@ local function drive(t, sum, count, opts, nextrow, decide)
   until finished
 end
 
--- ---- reading CSV -----------------------------------------------------------------------------
-
-local Reader = {}
-Reader.__index = Reader
-
--- The next physical line with its end of line, or nil at the end of the file.
-function Reader:readline()
-  local line, e = self.h:read("L")
-  if line == nil then
-    if e then error(fmt("csv: %s: %s", self.path, tostring(e)), 0) end
-    return nil
+-- A public helper: helper(count, statuses, plan) answers migrate.x(t, ...), which runs
+-- plan(t, sum, ...) on a fresh summary (sum[count] rows read, a count for each status and
+-- `failed`). plan checks the arguments and answers the options, the rows (a function answering
+-- the next until nil) and decide (see drive); the rows are then driven and the summary
+-- answered. Misuse raises at the script's line.
+local function helper(count, statuses, plan)
+  local function run(t, ...)
+    local sum = summary(count, statuses)
+    local opts, nextrow, decide = plan(t, sum, ...)
+    drive(t, sum, count, opts, nextrow, decide)
+    return sum
   end
-  self.lineno = self.lineno + 1
-  if self.lineno == 1 and sub(line, 1, 3) == UTF8_BOM then line = sub(line, 4) end
-  return line
+  return function(...) return guard(run, ...) end
 end
 
--- Where a line's text ends, before its "\n" or "\r\n".
-local function body_end(line)
-  if sub(line, -2) == "\r\n" then return #line - 2 end
-  if sub(line, -1) == "\n" then return #line - 1 end
-  return #line
-end
-
--- One record: the list of its values, the line it starts on and, for malformed quoting, what
--- is wrong; nil at the end of the file. Blank lines are skipped. Quoted values keep their text
--- exactly, line breaks included; unquoted ones are trimmed when the reader trims.
-function Reader:record()
-  local line
-  repeat
-    line = self:readline()
-    if line == nil then return nil end
-  until not match(line, "^%s*$")
-  local start, sep = self.lineno, self.sep
-  local values, problem = {}, nil
-  local i = 1
-  while true do
-    local stop = body_end(line)
-    local q = match(line, "^[ \t]*()\"", i)
-    if q then
-      local parts, j = {}, q + 1
-      while true do
-        local close = find(line, "\"", j, true)
-        if not close then
-          parts[#parts + 1] = sub(line, j)
-          local nextline = self:readline()
-          if not nextline then
-            values[#values + 1] = concat(parts)
-            return values, start, fmt("a quoted value opened on line %d is never closed", start)
-          end
-          line, j = nextline, 1
-        elseif sub(line, close + 1, close + 1) == "\"" then
-          parts[#parts + 1] = sub(line, j, close)           -- "" is one quote
-          j = close + 2
-        else
-          parts[#parts + 1] = sub(line, j, close - 1)
-          i = close + 1
-          break
-        end
-      end
-      stop = body_end(line)
-      local after = match(line, "^[ \t]*()", i)
-      if after <= stop and sub(line, after, after) ~= sep then
-        -- text after the closing quote: kept in the value, and the row is reported
-        local e = find(line, sep, after, true)
-        local upto = e and min(e - 1, stop) or stop
-        parts[#parts + 1] = sub(line, i, upto)
-        problem = problem or fmt("line %d, column %d: text after a closing quote (a quote "
-                                 .. "inside a quoted value is written \"\")", self.lineno,
-                                 #values + 1)
-        after = upto + 1
-      end
-      values[#values + 1] = concat(parts)
-      if after > stop then return values, start, problem end
-      i = after + 1
-    else
-      local e = find(line, sep, i, true)
-      local last = (e and e <= stop) and e - 1 or stop
-      local v = sub(line, i, last)
-      values[#values + 1] = self.trim and trim(v) or v
-      if last == stop then return values, start, problem end
-      i = e + 1
-    end
-  end
-end
-
-local function all_empty(values)
-  for _, v in ipairs(values) do if v ~= "" then return false end end
-  return true
-end
-
--- The next row, or nil at the end (which closes the file). A row holds the mapped fields
--- (strings; empty values absent), `line`, `columns` (the values as read, in header order)
--- and, for a row that cannot be used as it is, `error`. Rows of nothing but separators are
--- skipped.
-function Reader:next()
-  local values, line, problem
-  repeat
-    if self.closed then return nil end
-    values, line, problem = self:record()
-    if not values then
-      self:close()
-      return nil
-    end
-  until problem or not all_empty(values)
-  local n = #self.header
-  if self.drop_error and #values == n + 1 then values[n + 1] = nil end   -- a failure file's
-  -- trailing empty values (spreadsheets pad rows with separators) are not extra columns
-  while #values > n and values[#values] == "" do values[#values] = nil end
-  local row = { line = line, columns = values }
-  if #values > n then
-    local extra = {}
-    for k = n + 1, #values do extra[#extra + 1] = fmt("%q", values[k]) end
-    problem = problem or fmt("line %d: %d values, the header has %d (extra: %s)", line, #values,
-                             n, concat(extra, ", "))
-    for k = #values, n + 1, -1 do values[k] = nil end
-  elseif #values < n then
-    problem = problem or fmt("line %d: %d values, the header has %d", line, #values, n)
-  end
-  for k, field in pairs(self.map) do
-    local v = values[k]
-    if v ~= nil and v ~= "" then row[field] = v end
-  end
-  if not problem then
-    for _, field in ipairs(self.required) do
-      if blank(row[field]) then
-        problem = fmt("line %d: no value for '%s'", line, field)
-        break
-      end
-    end
-  end
-  row.error = problem
-  self.rows = self.rows + 1
-  return row
-end
-
-function Reader:close()
-  if self.closed then return end
-  self.closed = true
-  if self.owned then self.h:close() end
-end
-
-Reader.__call = Reader.next
-Reader.__close = Reader.close
-function Reader.__tostring(self)
-  return fmt("csv reader %s (line %d%s)", self.path, self.lineno, self.closed and ", closed" or "")
-end
-
--- Reads the header row and maps column index -> field name.
-local function read_header(r, opts)
-  local header, _, problem = r:record()
-  if not header then misuse("csv: %s is empty: the first line must name the columns", r.path) end
-  if problem then misuse("csv: %s: the header row is malformed: %s", r.path, problem) end
-  if header[#header] == "error" then
-    header[#header] = nil                 -- the error column of a failure file: left out
-    r.drop_error = true
-  end
-  while #header > 0 and header[#header] == "" do header[#header] = nil end
-  r.header = header
-  local by_name, map = {}, {}
-  for k, name in ipairs(header) do
-    local key = lower(trim(name))
-    if key ~= "" then
-      if by_name[key] then
-        misuse("csv: %s: the header names column '%s' twice (columns %d and %d)", r.path, name,
-               by_name[key], k)
-      end
-      by_name[key], map[k] = k, trim(name)
-    end
-  end
-  for col, field in pairs(opts.header or {}) do
-    if type(col) ~= "string" or not (type(field) == "string" or field == false) then
-      misuse("csv: option 'header' maps column names to field names (or false to leave a column "
-             .. "out), got [%s] = %s", tostring(col), tostring(field))
-    end
-    local k = by_name[lower(trim(col))]
-    if not k then
-      misuse("csv: %s has no column '%s'%s (columns: %s)", r.path, col, suggest(col, header),
-             concat(header, ", "))
-    end
-    map[k] = field or nil
-  end
-  local seen, fields = {}, {}
-  for k = 1, #header do
-    local field = map[k]
-    if field then
-      if RESERVED[field] then
-        misuse("csv: %s: column '%s' cannot give '%s' (each row has its own '%s'): map it to "
-               .. "another name with header = { [%q] = \"...\" }", r.path, header[k], field,
-               field, header[k])
-      end
-      if seen[field] then
-        misuse("csv: %s: columns '%s' and '%s' both give '%s'", r.path, header[seen[field]],
-               header[k], field)
-      end
-      seen[field] = k
-      fields[#fields + 1] = field
-    end
-  end
-  r.map, r.fields, r.required = map, fields, {}
-  for _, field in ipairs(opts.required or {}) do
-    if not seen[field] then
-      misuse("csv: %s has no column for the required field '%s'%s (columns: %s; map one with "
-             .. "header = { [\"Column\"] = %q })", r.path, field, suggest(field, header),
-             concat(header, ", "), field)
-    end
-    r.required[#r.required + 1] = field
-  end
-end
-
-local CSV_OPTIONS = { header = "table", required = "table", sep = "string", trim = "boolean",
-                      name = "string" }
-
-local function csv(source, opts)
-  opts = check_options("csv", opts, CSV_OPTIONS)
-  local sep = opts.sep or ","
-  if #sep ~= 1 or sep == "\"" or sep == "\r" or sep == "\n" then
-    misuse("csv: option 'sep' must be one character other than a quote or a line break, got %q", sep)
-  end
-  local h, path, owned = source, opts.name, false
-  if type(source) == "string" then
-    local e
-    h, e = open_file(source, false)
-    if not h then misuse("csv: cannot open %s: %s", source, tostring(e)) end
-    path, owned = opts.name or source, true
-  elseif not has_method(source, "read") then
-    misuse("csv: argument 1 must be a file name or a file open for reading, got %s", type(source))
-  end
-  local r = setmetatable({ h = h, path = path or "input", owned = owned, sep = sep,
-                           trim = opts.trim ~= false, lineno = 0, rows = 0, closed = false },
-                         Reader)
-  local ok, e = pcall(read_header, r, opts)
-  if not ok then
-    r:close()
-    error(e, 0)
-  end
-  return r, nil, nil, r
-end
+-- ---- CSV -----------------------------------------------------------------------------------
 
 -- migrate.csv(path_or_handle, { header =, required =, sep =, trim =, name = }): a reader of
--- the file's rows. Returns the reader, nil, nil and the reader again, so that
--- `for row in migrate.csv(...)` closes the file however the loop ends.
-function M.csv(source, opts)
-  return guard(csv, source, opts)
-end
-
--- ---- writing CSV -----------------------------------------------------------------------------
-
--- A value as a CSV field: quoted when it holds the separator, a quote, a line break, or spaces
--- at either end (which an unquoted value loses on reading).
-local function csv_field(v, sep)
-  v = v == nil and "" or tostring(v)
-  if find(v, "[\"\r\n]") or find(v, sep, 1, true) or find(v, "^%s") or find(v, "%s$") then
-    return "\"" .. gsub(v, "\"", "\"\"") .. "\""
-  end
-  return v
-end
-
-local function csv_line(values, n, sep)
-  local out = {}
-  for k = 1, n do out[k] = csv_field(values[k], sep) end
-  return concat(out, sep) .. "\n"
-end
-
-local Writer = {}
-Writer.__index = Writer
-
--- w:add(row, err): writes the row's original values (a CSV row's `columns`, else the row's
--- fields named by the header) and the error's text (err, else the row's own `error`).
-function Writer:add(row, e)
-  if self.closed then error("failures: add: the failure file is closed", 2) end
-  if type(row) ~= "table" then row = { id = row } end
-  local n = #self.header
-  local values = {}
-  for k = 1, n do
-    if row.columns then values[k] = row.columns[k] else values[k] = row[self.header[k]] end
-  end
-  values[n + 1] = error_text(e or row.error or "failed")
-  local ok, we = self.h:write(csv_line(values, n + 1, self.sep))
-  if not ok then error(fmt("failures: cannot write %s: %s", self.path, tostring(we)), 2) end
-  self.count = self.count + 1
-end
-
--- w:close(): closes the file (when the writer opened it); returns the number of rows written.
-function Writer:close()
-  if not self.closed then
-    self.closed = true
-    if self.owned then self.h:close() end
-  end
-  return self.count
-end
-
-Writer.__close = Writer.close
-function Writer.__tostring(self)
-  return fmt("failure file %s (%d rows%s)", self.path, self.count, self.closed and ", closed" or "")
-end
-
-local function failures(dest, header, opts)
-  opts = check_options("failures", opts, { sep = "string", name = "string" })
-  local reader = getmetatable(header) == Reader and header or nil
-  local names = reader and reader.header or header
-  if type(names) ~= "table" or #names == 0 then
-    misuse("failures: argument 2 must be the CSV reader the rows come from or a list of column "
-           .. "names, got %s", type(header))
-  end
-  local h, owned, path = dest, false, opts.name or "output"
-  if type(dest) == "string" then
-    local e
-    h, e = open_file(dest, true)
-    if not h then misuse("failures: cannot create %s: %s", dest, tostring(e)) end
-    owned, path = true, opts.name or dest
-  elseif not has_method(dest, "write") then
-    misuse("failures: argument 1 must be a file name or a file open for writing, got %s",
-           type(dest))
-  end
-  local w = setmetatable({ h = h, owned = owned, path = path, count = 0, closed = false,
-                           sep = opts.sep or (reader and reader.sep) or ",",
-                           header = { unpack(names) } }, Writer)
-  local cols = { unpack(names) }
-  cols[#cols + 1] = "error"
-  h:write(csv_line(cols, #cols, w.sep))
-  return w
-end
+-- the file's rows (tracker.csv's reader). Returns the reader, nil, nil and the reader again,
+-- so that `for row in migrate.csv(...)` closes the file however the loop ends.
+M.csv = csv.reader
 
 -- migrate.failures(path_or_handle, header [, { sep =, name = }]): a writer of failed rows, with
--- the header's columns and an `error` column. header: the CSV reader the rows come from, or a
--- list of column names.
-function M.failures(dest, header, opts)
-  return guard(failures, dest, header, opts)
-end
+-- the header's columns and an `error` column (tracker.csv's). header: the CSV reader the rows
+-- come from, or a list of column names.
+M.failures = csv.failures
 
 -- ---- custom fields ---------------------------------------------------------------------------
 
@@ -747,7 +406,7 @@ end
 local UPSERT_OPTIONS = { key = "string", update = "boolean", failures = "table",
                          on_row = "function", defaults = "table" }
 
-local function upsert_candidates(t, rows, opts)
+local function upsert_candidates(t, sum, rows, opts)
   local fname = "upsert_candidates"
   opts = check_options(fname, opts, UPSERT_OPTIONS)
   local key = opts.key or "email"
@@ -767,7 +426,7 @@ local function upsert_candidates(t, rows, opts)
   sort(defaults)
   candidate_plan(fname, defs, defaults, key, "option 'defaults': ")
   -- a reader's fields are known before its first row: a wrong column fails before any write
-  local reader = getmetatable(rows) == Reader and rows or nil
+  local reader = csv.is_reader(rows) and rows or nil
   local plan
   if reader then
     local fields, have = {}, {}
@@ -786,7 +445,6 @@ local function upsert_candidates(t, rows, opts)
   local index = candidate_index(t, key, plan, key_def)
 
   local seen = {}                     -- key -> { row =, where = } of its first row in this run
-  local sum = summary("rows", { "created", "updated", "unchanged" })
   local function failure(e) return { status = "failed", detail = e } end
   -- an update of the candidate `snap`, whose index entry takes the changes once written
   local function updating(snap, changes)
@@ -799,7 +457,7 @@ local function upsert_candidates(t, rows, opts)
     if not reader then
       local names = {}
       for f in pairs(row) do
-        if type(f) == "string" and not RESERVED[f] then names[#names + 1] = f end
+        if type(f) == "string" and not csv.is_reserved(f) then names[#names + 1] = f end
       end
       sort(names)
       candidate_plan(fname, defs, names, key, fmt("row %d: ", sum.rows))    -- only checks
@@ -847,17 +505,14 @@ local function upsert_candidates(t, rows, opts)
     end
     return { status = "created", detail = rec }
   end
-  drive(t, sum, "rows", opts, nextrow, decide)
-  return sum
+  return opts, nextrow, decide
 end
 
 -- migrate.upsert_candidates(t, rows, { key =, update =, defaults =, failures =, on_row = }):
 -- creates a candidate for each row that matches none by key, and updates the one it matches
 -- where the row differs (unless update = false). Returns { rows, created, updated, unchanged,
 -- failed }.
-function M.upsert_candidates(t, rows, opts)
-  return guard(upsert_candidates, t, rows, opts)
-end
+M.upsert_candidates = helper("rows", { "created", "updated", "unchanged" }, upsert_candidates)
 
 -- ---- attachments -----------------------------------------------------------------------------
 
@@ -865,8 +520,11 @@ local function basename(path)
   return match(path, "([^/\\]+)$") or path
 end
 
+-- A file's content: opened through the sandbox's grants inside trk (`files`, a global of trk's
+-- sandbox, absent in plain Lua), with the io library in plain Lua.
 local function read_bytes(path)
-  local h, e = open_file(path, false)
+  local h, e
+  if files then h, e = files.open(path) else h, e = io.open(path, "rb") end
   if not h then return nil, e end
   local data = h:read("a")
   h:close()
@@ -903,7 +561,7 @@ local function attach_target(row, target, key, index)
   return found[1].id
 end
 
-local function attach_files(t, rows, opts)
+local function attach_files(t, _, rows, opts)
   local fname = "attach_files"
   opts = check_options(fname, opts, ATTACH_OPTIONS)
   local target = opts.target or "candidate"
@@ -918,7 +576,6 @@ local function attach_files(t, rows, opts)
   end
   local nextrow = each(fname, rows)
   local index = key ~= "id" and candidate_index(t, key, { plain = {}, custom = {} }) or nil
-  local sum = summary("rows", { "attached", "skipped" })
   local function decide(row)
     local id, e
     if row.error then e = row.error
@@ -949,16 +606,13 @@ local function attach_files(t, rows, opts)
                                                     primary = primary })
     end }
   end
-  drive(t, sum, "rows", opts, nextrow, decide)
-  return sum
+  return opts, nextrow, decide
 end
 
 -- migrate.attach_files(t, rows, { key =, target =, dir =, type =, primary =, skip_existing =,
 -- failures =, on_row = }): attaches each row's `file` to the candidate (or application) the
 -- row names. Returns { rows, attached, skipped, failed }.
-function M.attach_files(t, rows, opts)
-  return guard(attach_files, t, rows, opts)
-end
+M.attach_files = helper("rows", { "attached", "skipped" }, attach_files)
 
 -- ---- custom-field backfill -------------------------------------------------------------------
 
@@ -968,7 +622,7 @@ local KINDS = { candidate = true, job = true, application = true }
 local BACKFILL_OPTIONS = { kind = "string", where = "table", failures = "table",
                            on_row = "function" }
 
-local function backfill(t, records, fields_fn, opts)
+local function backfill(t, sum, records, fields_fn, opts)
   local fname = "backfill"
   opts = check_options(fname, opts, BACKFILL_OPTIONS)
   if type(fields_fn) ~= "function" then
@@ -993,7 +647,6 @@ local function backfill(t, records, fields_fn, opts)
   end
   local nextrec = each(fname, records)
   local defs = {}
-  local sum = summary("records", { "updated", "unchanged", "skipped" })
   local function decide(rec)
     local k = rec.kind or kind
     local id = tointeger(tonumber(rec.id))
@@ -1024,8 +677,7 @@ local function backfill(t, records, fields_fn, opts)
       return t:set_custom_fields({ kind = k, id = id, name = rec.name }, changes)
     end }
   end
-  drive(t, sum, "records", opts, nextrec, decide)
-  return sum
+  return opts, nextrec, decide
 end
 
 -- migrate.backfill(t, records, fields_fn, { kind =, where =, failures =, on_row = }): sets on
@@ -1033,9 +685,7 @@ end
 -- already hold the value. records: "candidates", "jobs" or "applications" (a stream over
 -- them, filtered by `where`), a stream, a CSV reader, a function or a list. Returns
 -- { records, updated, unchanged, skipped, failed }.
-function M.backfill(t, records, fields_fn, opts)
-  return guard(backfill, t, records, fields_fn, opts)
-end
+M.backfill = helper("records", { "updated", "unchanged", "skipped" }, backfill)
 
 -- ---- bulk stage moves ------------------------------------------------------------------------
 
@@ -1054,7 +704,7 @@ local function stage_named(fname, t, v)
   return nil, e.message
 end
 
-local function move_applications(t, items, stage, opts)
+local function move_applications(t, _, items, stage, opts)
   local fname = "move_applications"
   opts = check_options(fname, opts, MOVE_OPTIONS)
   local column = opts.column or "id"
@@ -1073,7 +723,6 @@ local function move_applications(t, items, stage, opts)
     if row ~= nil and type(row) ~= "table" then row = { [column] = row } end
     return row
   end
-  local sum = summary("rows", { "moved", "unchanged" })
   local function decide(row)
     local id = tointeger(tonumber(row[column]))
     local st, app, e = target, nil, nil
@@ -1095,16 +744,13 @@ local function move_applications(t, items, stage, opts)
     return { status = "moved", detail = app, target = "application:" .. id,
              write = function() return t:move_to_stage(app, st.id) end }
   end
-  drive(t, sum, "rows", opts, nextrow, decide)
-  return sum
+  return opts, nextrow, decide
 end
 
 -- migrate.move_applications(t, ids_or_rows, stage, { from =, column =, failures =, on_row = }):
 -- moves each application to `stage` (or, when stage is nil, to the stage in its row's `stage`).
 -- Each application is read first: one already there is left alone, and with `from`, one in any
 -- other stage fails instead of moving. Returns { rows, moved, unchanged, failed }.
-function M.move_applications(t, items, stage, opts)
-  return guard(move_applications, t, items, stage, opts)
-end
+M.move_applications = helper("rows", { "moved", "unchanged" }, move_applications)
 
 return M

@@ -4,71 +4,45 @@
 ---@class tracker.migrate
 local migrate = {}
 
----A row of a CSV file: the mapped fields (strings; empty values absent) and these.
----@class tracker.migrate.Row
----@field line integer the line the row starts on
----@field columns string[] the values as read, in the header's order
----@field error? string why the row cannot be used as it is
----@field [string] string
+---A row of a CSV file: tracker.csv's (bindings/meta/tracker/csv.lua).
+---@alias tracker.migrate.Row tracker.csv.Row
 
----A reader of a CSV file's rows; callable, so `for row in migrate.csv(...)` works.
----@class tracker.migrate.CsvReader
----@field header string[] the column names
----@field fields string[] the mapped names
----@field path string
----@field rows integer rows read so far
----@overload fun(): tracker.migrate.Row|nil
+---@alias tracker.migrate.CsvOptions tracker.csv.ReaderOptions
+
+---migrate.csv's reader: tracker.csv's. Its methods, documented as tracker.csv.Reader's, are
+---named again under this module's name for it.
+---@class tracker.migrate.CsvReader: tracker.csv.Reader
+---@overload fun(): tracker.csv.Row|nil
 local CsvReader = {}
-
----The next row, or nil at the end (which closes the file).
----@return tracker.migrate.Row|nil
+---@return tracker.csv.Row|nil
 function CsvReader:next() end
-
----Closes the file (idempotent; `<close>` does it too).
 function CsvReader:close() end
-
----The next physical line with its end of line, or nil at the end (used by the reader itself).
 ---@return string|nil
 function CsvReader:readline() end
-
----The next record as a list of values, its line and what is wrong with its quoting (used by
----the reader itself).
----@return string[]|nil values
----@return integer? line
----@return string? problem
+---@return string[]|nil values, integer? line, string? problem
 function CsvReader:record() end
 
----@class tracker.migrate.CsvOptions
----@field header? table<string, string|false> `{ ["Column"] = "field" }`; false leaves a column out
----@field required? string[] fields the header must have and each row must fill
----@field sep? string one character (default ",")
----@field trim? boolean trim spaces around unquoted values (default true)
----@field name? string the file's name in messages, for an open file
-
----A reader of a CSV file (a granted file name, or an open file), and a closing value.
+---A reader of a CSV file (a granted file name, or an open file), and a closing value:
+---tracker.csv's `csv.reader`.
 ---@param file string|file*
----@param opts? tracker.migrate.CsvOptions
+---@param opts? tracker.csv.ReaderOptions
 ---@return tracker.migrate.CsvReader
 function migrate.csv(file, opts) end
 
----A writer of failed rows: the input's columns and an `error` column.
----@class tracker.migrate.FailureWriter
----@field count integer rows written
----@field path string
+---migrate.failures's writer: tracker.csv's. Its methods, documented as
+---tracker.csv.FailureWriter's, are named again under this module's name for it.
+---@class tracker.migrate.FailureWriter: tracker.csv.FailureWriter
 local FailureWriter = {}
-
----Writes a row (a CSV row's columns, else the fields the header names) and the error's text.
----@param row tracker.migrate.Row|table
----@param err? any default row.error
+---@param row tracker.csv.Row|table
+---@param err? any
 function FailureWriter:add(row, err) end
-
----Closes the file it opened; answers the number of rows written.
 ---@return integer
 function FailureWriter:close() end
 
+---A writer of failed rows: tracker.csv's `csv.failures`.
 ---@param file string|file* a granted output name or an open file
----@param header tracker.migrate.CsvReader|string[] the reader the rows come from, or column names
----@param opts? { sep?: string }
+---@param header tracker.csv.Reader|string[] the reader the rows come from, or column names
+---@param opts? tracker.csv.FailureOptions
 ---@return tracker.migrate.FailureWriter
 function migrate.failures(file, header, opts) end
 

@@ -1,6 +1,7 @@
 -- Fuzz driver of fuzz_csv, run in trk's sandbox: the input is the content of the granted file
--- `src`. Reads every row with migrate.csv (with the default options, then with others), and
--- checks the promise of failure files: rows written with migrate.failures read back the same.
+-- `src`. Reads every row with tracker.csv's reader (with the default options, then with
+-- others), and checks the promise of failure files: rows written with csv.failures read back
+-- the same. (tracker.migrate's csv and failures are these two.)
 --
 -- What counts as a bug (the driver returns a message, the target aborts): a row read back
 -- from the failure file with other values than it was written with, a row without its line
@@ -8,7 +9,7 @@
 -- raised inside the module's own code ("[trk] tracker/...:N:"). Errors the reader raises on
 -- purpose (a bad header) are fine.
 
-local migrate = require "tracker.migrate"
+local csv = require "tracker.csv"
 
 local type, pcall, tostring, ipairs, pairs = type, pcall, tostring, ipairs, pairs
 local fmt, find, match = string.format, string.find, string.match
@@ -28,7 +29,7 @@ end
 -- Every row of the file, read as a script reads them; checks each row's shape.
 local function read_all(path, opts)
   local rows = {}
-  local reader = migrate.csv(path, opts or nil)
+  local reader = csv.reader(path, opts or nil)
   for row in reader do
     if mtype(row.line) ~= "integer" or type(row.columns) ~= "table" then
       error({ bug = fmt("row %d: no line number or columns", #rows + 1) })
@@ -59,7 +60,7 @@ end
 
 -- Writes the good rows to a failure file and reads it back: the values must be the same.
 local function round_trip(rows, reader, out)
-  local w = migrate.failures(out, reader)
+  local w = csv.failures(out, reader)
   local good = {}
   for _, row in ipairs(rows) do
     if not row.error then

@@ -1,0 +1,52 @@
+-- tracker.args: checks of a library's arguments, shared by tracker.csv and tracker.migrate so
+-- that both word their messages alike.
+
+local type, pairs, tostring, pcall = type, pairs, tostring, pcall
+local fmt, match = string.format, string.match
+local sort = table.sort
+
+-- " (did you mean 'x'?)": the client's, so every message of trk suggests alike.
+local suggest = require("tracker").suggest
+
+local M = {}
+
+-- trim(s): s without leading and trailing spaces.
+function M.trim(s)
+  return match(s, "^%s*(.-)%s*$")
+end
+
+-- blank(v): nil, or a string of spaces only.
+function M.blank(v)
+  return v == nil or (type(v) == "string" and M.trim(v) == "")
+end
+
+-- has_method(v, name): v has a method `name` (reading it may not raise).
+function M.has_method(v, name)
+  if type(v) ~= "table" and type(v) ~= "userdata" then return false end
+  local ok, f = pcall(function() return v[name] end)
+  return ok and type(f) == "function"
+end
+
+-- The options of fname, checked against { name = "type" or "any" }: opts (or {}), or nil and
+-- why not.
+function M.options(fname, opts, allowed)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    return nil, fmt("%s: the options must be a table, got %s", fname, type(opts))
+  end
+  local names = {}
+  for k in pairs(allowed) do names[#names + 1] = k end
+  sort(names)
+  for k, v in pairs(opts) do
+    local want = allowed[k]
+    if not want then
+      return nil, fmt("%s: unknown option '%s'%s", fname, tostring(k), suggest(tostring(k), names))
+    end
+    if want ~= "any" and type(v) ~= want then
+      return nil, fmt("%s: option '%s' must be a %s, got %s", fname, k, want, type(v))
+    end
+  end
+  return opts
+end
+
+return M
