@@ -71,7 +71,7 @@ install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 lint: deps
-	luacheck --quiet scripts examples spec
+	luacheck --quiet bindings/lua scripts examples spec
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

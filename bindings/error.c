@@ -19,10 +19,6 @@ static int err_index (const char *code) {
   return -1;
 }
 
-int trk_error_known (const char *code) {
-  return err_index(code) >= 0;
-}
-
 /* "not_found: candidate 12 does not exist (HTTP 404)" */
 static int err_tostring (lua_State *L) {
   lua_getfield(L, 1, "code");
@@ -64,15 +60,6 @@ static void err_build (lua_State *L, const char *code, lua_Integer status, int r
   lua_setfield(L, -2, "retryable");
   trk_error_init(L);
   luaL_setmetatable(L, TRK_ERROR_MT);
-}
-
-void trk_error_new (lua_State *L, const char *code, int status, const char *fmt, ...) {
-  int i = err_index(code);
-  va_list ap;
-  va_start(ap, fmt);
-  lua_pushvfstring(L, fmt, ap);
-  va_end(ap);
-  err_build(L, code, status, i >= 0 && err_codes[i].retryable);
 }
 
 int trk_error_result (lua_State *L, const char *code, int status, const char *fmt, ...) {

@@ -1,4 +1,5 @@
-/* Bounded JSON encoding: one place for the client's native.encode and the sandbox's json.encode. */
+/* JSON both ways around cjson: one bounded encode and one integer fix-up after decode, for the
+   client's native.encode/decode and the sandbox's json.encode/decode. */
 /*
 ** lua-cjson 2.1 builds its text in a malloc'd buffer (strbuf) whose size is an int that starts
 ** at 1023 and doubles: once a text needs more than about 2 GiB, the doubling overflows and
@@ -227,4 +228,45 @@ int trk_json_encode (lua_State *L, int fn, int idx, int max_depth, const char *w
   if (h) h->release(h->ud, charge);
   if (status != LUA_OK) return lua_error(L);
   return 1;
+}
+
+
+/* ---- decoding: integers ---------------------------------------------------------------- */
+
+#define JSON_EXACT  9007199254740992.0   /* 2^53: every integer up to it is exact in a double */
+
+/* Whether the value at idx is a float holding an integer a double holds exactly. */
+static int json_integral (lua_State *L, int idx, lua_Integer *n) {
+  double d;
+  if (lua_type(L, idx) != LUA_TNUMBER || lua_isinteger(L, idx)) return 0;
+  d = lua_tonumber(L, idx);
+  if (d != floor(d) || d < -JSON_EXACT || d > JSON_EXACT) return 0;   /* NaN fails too */
+  *n = (lua_Integer)d;
+  return 1;
+}
+
+static void json_integers_in (lua_State *L, int t, int depth, int max_depth) {
+  lua_Integer n;
+  if (depth > max_depth) return;
+  luaL_checkstack(L, 3, "JSON too deep");
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    if (lua_type(L, -1) == LUA_TTABLE)
+      json_integers_in(L, lua_gettop(L), depth + 1, max_depth);
+    else if (json_integral(L, -1, &n)) {
+      lua_pushvalue(L, -2);
+      lua_pushinteger(L, n);
+      lua_rawset(L, t);            /* an existing key: lua_next goes on */
+    }
+    lua_pop(L, 1);
+  }
+}
+
+void trk_json_integers (lua_State *L, int max_depth) {
+  lua_Integer n;
+  if (lua_type(L, -1) == LUA_TTABLE) json_integers_in(L, lua_gettop(L), 0, max_depth);
+  else if (json_integral(L, -1, &n)) {
+    lua_pop(L, 1);
+    lua_pushinteger(L, n);
+  }
 }

@@ -6,7 +6,6 @@
 ** (the other Lua parts), `native` (the helpers below) and `tracker` (this module). A script
 ** can reach none of it but what client.lua returns, so credentials held there stay there.
 */
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,7 +23,6 @@
 #endif
 
 #define TRK_JSON_DEPTH   128           /* nesting accepted in answers */
-#define TRK_EXACT        9007199254740992.0   /* 2^53: every integer below is a double */
 
 int luaopen_cjson(lua_State *L);
 
@@ -96,27 +94,6 @@ static int native_encode (lua_State *L) {
   return trk_json_encode(L, lua_upvalueindex(1), 1, TRK_JSON_DEPTH, "tracker: request body");
 }
 
-/* Turns integral floats into integers, in place: cjson reads every number as a double, but
-   ids must be Lua integers (188077, never 188077.0). */
-static void native_integers (lua_State *L, int idx, int depth) {
-  if (depth > TRK_JSON_DEPTH) return;
-  luaL_checkstack(L, 3, "JSON too deep");
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    if (lua_type(L, -1) == LUA_TTABLE)
-      native_integers(L, lua_gettop(L), depth + 1);
-    else if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
-      lua_Number n = lua_tonumber(L, -1);
-      if (n == floor(n) && n >= -TRK_EXACT && n <= TRK_EXACT) {
-        lua_pushvalue(L, -2);
-        lua_pushinteger(L, (lua_Integer)n);
-        lua_rawset(L, idx);
-      }
-    }
-    lua_pop(L, 1);
-  }
-}
-
 /* decode(text) -> value | nil, message. Upvalue 1: the private cjson's decode. */
 static int native_decode (lua_State *L) {
   luaL_checkstring(L, 1);
@@ -131,11 +108,7 @@ static int native_decode (lua_State *L) {
     lua_insert(L, -2);
     return 2;
   }
-  if (lua_type(L, -1) == LUA_TTABLE) native_integers(L, lua_gettop(L), 0);
-  else if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
-    lua_Number n = lua_tonumber(L, -1);
-    if (n == floor(n) && n >= -TRK_EXACT && n <= TRK_EXACT) lua_pushinteger(L, (lua_Integer)n);
-  }
+  trk_json_integers(L, TRK_JSON_DEPTH);   /* ids are integers: 188077, never 188077.0 */
   return 1;
 }
 
@@ -195,17 +168,22 @@ bad:
   return 1;
 }
 
+uint64_t trk_fnv1a (const void *data, size_t n) {
+  const unsigned char *s = data;
+  uint64_t h = 14695981039346656037u;       /* the offset basis */
+  for (size_t i = 0; i < n; i++) {
+    h ^= s[i];
+    h *= 1099511628211u;                     /* the FNV prime */
+  }
+  return h;
+}
+
 /* hash(text) -> 16 hex digits: FNV-1a, 64 bits. For idempotency keys, not for secrecy. */
 static int native_hash (lua_State *L) {
   size_t n;
-  const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
-  uint64_t h = 14695981039346656037u;
-  for (size_t i = 0; i < n; i++) {
-    h ^= s[i];
-    h *= 1099511628211u;
-  }
+  const char *s = luaL_checklstring(L, 1, &n);
   char hex[17];
-  snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
+  snprintf(hex, sizeof hex, "%016llx", (unsigned long long)trk_fnv1a(s, n));
   lua_pushstring(L, hex);
   return 1;
 }
@@ -307,11 +285,13 @@ int luaopen_tracker (lua_State *L) {
   lua_setfield(L, mod, "time");
   trk_transport_open(L);
   lua_setfield(L, mod, "transport");
-  client_open(L, mod);
-  lua_getfield(L, -1, "connect");
-  lua_setfield(L, mod, "connect");
-  lua_getfield(L, -1, "suggest");
-  lua_setfield(L, mod, "suggest");
+  client_open(L, mod);                    /* every field of client.lua's module table */
+  lua_pushnil(L);
+  while (lua_next(L, -2) != 0) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_settable(L, mod);
+  }
   lua_pop(L, 1);
   return 1;
 }

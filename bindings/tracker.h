@@ -2,6 +2,9 @@
 #ifndef TRK_TRACKER_H
 #define TRK_TRACKER_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include <lua.h>
 
 #define TRK_ERROR_MT  "tracker.error"   /* metatable of error values */
@@ -46,7 +49,7 @@ const trk_host *trk_host_get(lua_State *L);
 #define TRK_WAIT_SLICE   0.05      /* seconds between two looks at the host's limits */
 void trk_host_sleep(lua_State *L, double seconds);
 
-/* ---- bounded JSON encoding (json.c) ---------------------------------------------------- */
+/* ---- JSON around cjson (json.c): bounded encoding, integers after decoding ---------------- */
 
 /* lua-cjson 2.1 builds its text in a malloc'd buffer sized by an int that doubles: past about
    2 GiB it loops for ever. Every encode is therefore measured first: no text over this many
@@ -66,16 +69,21 @@ int trk_json_encode(lua_State *L, int fn, int idx, int max_depth, const char *wh
    Raises cjson's error for nesting over max_depth; polls the host's limits as it goes. */
 size_t trk_json_size(lua_State *L, int idx, int max_depth, size_t stop);
 
+/* JSON has one number type and cjson decodes each as a double: the integral ones in the value
+   on top of the stack (a table, walked in place to max_depth levels, or a number, replaced)
+   become Lua integers, 188077 and never 188077.0, when a double holds them exactly. */
+void trk_json_integers(lua_State *L, int max_depth);
+
+/* ---- hashing (tracker.c) ------------------------------------------------------------------ */
+
+/* FNV-1a, 64 bits: quick and stable, for keys (the client's idempotency keys, the emulator's
+   kept answers), not for secrecy. */
+uint64_t trk_fnv1a(const void *data, size_t n);
+
 /* ---- the one error type ---------------------------------------------------- */
 
 /* Opens the error metatable (idempotent) and leaves nothing on the stack. */
 void trk_error_init(lua_State *L);
-
-/* Is code one of the stable error codes ("not_found", "auth", ...)? */
-int trk_error_known(const char *code);
-
-/* Pushes an error value; status is the HTTP status or 0. Returns nothing useful. */
-void trk_error_new(lua_State *L, const char *code, int status, const char *fmt, ...);
 
 /* Pushes nil and an error value and returns 2: `return trk_error_result(L, ...)`. */
 int trk_error_result(lua_State *L, const char *code, int status, const char *fmt, ...);

@@ -32,7 +32,6 @@
 ** - Proxy environment variables (http_proxy, https_proxy, no_proxy) are honoured as by curl.
 */
 #include <ctype.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -45,6 +44,7 @@
 #include <curl/curl.h>
 #include <lauxlib.h>
 
+#include "dynlib.h"
 #include "tracker.h"
 #include "transport.h"
 
@@ -126,19 +126,10 @@ static pthread_once_t tr_curl_once = PTHREAD_ONCE_INIT;
 static char tr_curl_error[256] = "not loaded";   /* "" once tr_curl is ready */
 
 static void tr_curl_load (void) {
-  void *lib = dlopen(TR_LIBCURL, RTLD_NOW | RTLD_LOCAL);
-  if (lib == NULL) {
-    snprintf(tr_curl_error, sizeof tr_curl_error, "cannot load %s (%s)", TR_LIBCURL, dlerror());
-    return;
-  }
-#define TR_CURL_LOAD(name) \
-  if ((tr_curl.name = (__typeof__(tr_curl.name))dlsym(lib, "curl_" #name)) == NULL) { \
-    snprintf(tr_curl_error, sizeof tr_curl_error, "%s has no curl_%s: too old", \
-             TR_LIBCURL, #name); \
-    return; \
-  }
-  TR_CURL_FUNCS(TR_CURL_LOAD)
-#undef TR_CURL_LOAD
+#define TR_CURL_SYM(name)  {"curl_" #name, &tr_curl.name},
+  static const trk_dynsym syms[] = {TR_CURL_FUNCS(TR_CURL_SYM) {NULL, NULL}};
+#undef TR_CURL_SYM
+  if (!trk_dynlib_load(TR_LIBCURL, syms, tr_curl_error, sizeof tr_curl_error)) return;
   if (tr_curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
     snprintf(tr_curl_error, sizeof tr_curl_error, "cannot initialise libcurl");
     return;

@@ -1,4 +1,5 @@
-/* trk emulator: the emulator's HTTP front, serving tracker.emulator with libmicrohttpd. */
+/* trk emulator: the HTTP front, serving the emulator's model with libmicrohttpd. Its options
+   are emuopts.h, the model emumodel.h, the --static answers emustatic.h. */
 #ifndef TRK_EMULATOR_H
 #define TRK_EMULATOR_H
 
@@ -9,9 +10,6 @@ int trk_emulator_main(int argc, char **argv);
 
 /* libmicrohttpd's version, loading it if need be; NULL when it cannot be loaded. */
 const char *trk_emulator_http_version(void);
-
-/* The text of `trk help emulator`. */
-extern const char trk_emulator_usage[];
 
 #ifdef TRK_FUZZ
 /* The emulator without a socket, for the fuzz target (spec/fuzz/fuzz_emulator.c): open takes

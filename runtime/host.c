@@ -1,5 +1,5 @@
 /* The host table: what the runtime's Lua drivers (scripts/trk/commands.lua) get from C to
-   run scripts and rules in the sandbox. Scripts never see it. */
+   run scripts and rules in the sandbox, and running a driver with it. Scripts never see it. */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -11,8 +11,11 @@
 
 #include <lauxlib.h>
 
-#include "sandbox.h"
+#include "host.h"
 #include "sbxlib.h"
+#include "scripts.h"
+#include "store.h"
+#include "tracker.h"
 
 static trk_sandbox *host_sandbox (lua_State *L) {
   return lua_touserdata(L, lua_upvalueindex(1));
@@ -217,4 +220,74 @@ void trk_host_open (lua_State *L, trk_sandbox *S) {
   lua_setfield(L, -2, "loaded");
   lua_pushboolean(L, trk_sandbox_catch_interrupts(S));
   lua_setfield(L, -2, "catches_interrupts");
+}
+
+/* ---- running a driver ------------------------------------------------------------------------ */
+
+/* The host's require finds trk's own modules only: package.preload, then the embedded
+   scripts; never a file on disk. */
+static int host_searcher (lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  const trk_embedded *e = trk_embedded_find(name);
+  if (e == NULL) {
+    lua_pushfstring(L, "no module '%s' shipped with trk", name);
+    return 1;
+  }
+  if (luaL_loadbufferx(L, e->chunk, e->size, e->path, "b") != LUA_OK)
+    return lua_error(L);
+  lua_pushstring(L, e->path);
+  return 2;
+}
+
+static void host_require (lua_State *L) {
+  lua_getglobal(L, "package");
+  lua_pushliteral(L, "");
+  lua_setfield(L, -2, "path");
+  lua_pushliteral(L, "");
+  lua_setfield(L, -2, "cpath");
+  lua_getfield(L, -1, "preload");
+  lua_pushcfunction(L, luaopen_tracker);
+  lua_setfield(L, -2, "tracker");
+  lua_pop(L, 1);
+  lua_getfield(L, -1, "searchers");
+  lua_rawgeti(L, -1, 1);                 /* the preload searcher */
+  lua_newtable(L);
+  lua_insert(L, -2);
+  lua_rawseti(L, -2, 1);
+  lua_pushcfunction(L, host_searcher);
+  lua_rawseti(L, -2, 2);
+  lua_setfield(L, -3, "searchers");
+  lua_pop(L, 2);
+}
+
+/* What trk_host_run hands host_driver. */
+typedef struct host_job {
+  trk_sandbox *S;
+  const char *command;
+  const trk_cli *cli;
+} host_job;
+
+static int host_driver (lua_State *L) {
+  const host_job *job = lua_touserdata(L, 1);
+  const trk_embedded *e = trk_embedded_find("trk.commands");
+  if (e == NULL) return luaL_error(L, "trk.commands is not embedded");
+  host_require(L);
+  if (luaL_loadbufferx(L, e->chunk, e->size, e->path, "b") != LUA_OK)
+    return lua_error(L);
+  lua_call(L, 0, 1);
+  if (lua_getfield(L, -1, job->command) != LUA_TFUNCTION)
+    return luaL_error(L, "trk.commands has no command '%s'", job->command);
+  trk_host_open(L, job->S);
+  trk_cli_push(L, job->cli);
+  lua_call(L, 2, 1);
+  return 1;
+}
+
+int trk_host_run (trk_sandbox *S, const char *command, const trk_cli *c) {
+  host_job job = {S, command, c};
+  lua_State *L = trk_sandbox_state(S);
+  int code = trk_sandbox_run(S, host_driver, &job);
+  if (code == TRK_EXIT_OK && lua_isinteger(L, -1)) code = (int)lua_tointeger(L, -1);
+  lua_settop(L, 0);
+  return code;
 }

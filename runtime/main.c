@@ -1,17 +1,14 @@
 /* trk: the command line. Parses arguments and hands each command to its part of the runtime. */
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-
 #include "cli.h"
 #include "emulator.h"
+#include "emuopts.h"
+#include "host.h"
 #include "sandbox.h"
-#include "tracker.h"
-#include "trk_time.h"
+#include "store.h"
 
 #ifndef TRK_VERSION
 #define TRK_VERSION "0.0.0"
@@ -19,6 +16,9 @@
 #ifndef TRK_SOURCE_DIR
 #define TRK_SOURCE_DIR ""
 #endif
+
+/* The instructions one rule may use on one record (--rule-budget): trk rules' default. */
+#define RULE_BUDGET  "50000000"
 
 /* ---- help ---------------------------------------------------------------------------- */
 
@@ -116,7 +116,8 @@ static const char usage_rules[] =
   "\n"
   "  --since TIME          where rules without a checkpoint start (ISO 8601)\n"
   "  --watch INTERVAL      run again every INTERVAL (a DURATION) until Ctrl-C\n"
-  "  --rule-budget N       instructions one rule may use on one record (default 50000000)\n"
+  "  --rule-budget N       instructions one rule may use on one record (default "
+  RULE_BUDGET ")\n"
   "  --now TIME            the rules' clock (ctx.now), for tests\n"
   "\n";
 
@@ -201,33 +202,6 @@ static const char usage_version[] =
   "  --quiet               print the version number only\n"
   "  --verbose             also print the versions of SQLite and libmicrohttpd\n";
 
-static int usage_error (const char *cmd, const char *fmt, ...)
-  __attribute__((format(printf, 2, 3)));
-
-static int usage_error (const char *cmd, const char *fmt, ...) {
-  va_list ap;
-  fprintf(stderr, "trk%s%s: ", cmd ? " " : "", cmd ? cmd : "");
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fprintf(stderr, "\nRun 'trk help%s%s' for usage.\n", cmd ? " " : "", cmd ? cmd : "");
-  return TRK_EXIT_USAGE;
-}
-
-/* --quiet and --verbose, which every command takes: 1 when `a` is one of them (stored in
-   *level as "quiet" or "verbose"), 0 when it is not, -1 when it contradicts the one given. */
-static int output_flag (const char *a, const char **level) {
-  const char *l;
-  if (strcmp(a, "--quiet") == 0) l = "quiet";
-  else if (strcmp(a, "--verbose") == 0) l = "verbose";
-  else return 0;
-  if (*level && strcmp(*level, l) != 0) return -1;
-  *level = l;
-  return 1;
-}
-
-#define OUTPUT_CONFLICT "give --quiet or --verbose, not both"
-
 static int cmd_help (const char *topic) {
   if (topic == NULL) fputs(usage_main, stdout);
   else if (strcmp(topic, "run") == 0) {
@@ -247,210 +221,124 @@ static int cmd_help (const char *topic) {
   else if (strcmp(topic, "help") == 0) fputs(usage_help, stdout);
   else if (strcmp(topic, "version") == 0) fputs(usage_version, stdout);
   else if (strcmp(topic, "emulator") == 0) fputs(trk_emulator_usage, stdout);
-  else return usage_error(NULL, "no help for unknown command '%s'", topic);
+  else return trk_usage_error(NULL, "no help for unknown command '%s'", topic);
   return TRK_EXIT_OK;
 }
 
 /* ---- options ----------------------------------------------------------------------------- */
 
-/* What an option sets: a limit or grant of the sandbox, or a host option handed to the
-   command's Lua driver as a string (checked here when it has a type). */
-typedef enum opt_kind {
-  OPT_MEMORY, OPT_OUTPUT_BYTES, OPT_CPU, OPT_DEADLINE, OPT_INPUT, OPT_OUTPUT, OPT_NOW, OPT_SEED,
-  OPT_FLAG, OPT_STRING, OPT_COUNT, OPT_DURATION, OPT_TIME
-} opt_kind;
-
-typedef struct opt_def {
-  const char *name;       /* "--max-memory" */
-  opt_kind kind;
-  const char *host;       /* the driver's name for it ("apply"), for host options */
-} opt_def;
-
-#define OPTS_LIMITS \
-  {"--max-memory", OPT_MEMORY, NULL}, {"--max-output", OPT_OUTPUT_BYTES, NULL}, \
-  {"--max-cpu", OPT_CPU, NULL}, {"--deadline", OPT_DEADLINE, NULL}
+/* Each command's options. Those without a driver key are the sandbox's (see sandbox_options);
+   the others reach the command's Lua driver, typed (cli.h). */
+#define OPTS_OUTPUT \
+  {.name = "--quiet", .type = TRK_OPT_LEVEL, .key = "output"}, \
+  {.name = "--verbose", .type = TRK_OPT_LEVEL, .key = "output"}
+#define OPTS_LIMITS(cpu_default) \
+  {.name = "--max-memory", .type = TRK_OPT_SIZE, \
+   .bad = "is not a size (examples: 64M, 1G, 0 for none)"}, \
+  {.name = "--max-output", .type = TRK_OPT_SIZE, \
+   .bad = "is not a size (examples: 1M, 64K, 0 for none)"}, \
+  {.name = "--max-cpu", .type = TRK_OPT_DURATION, .dflt = cpu_default, \
+   .bad = "is not a duration (examples: 30s, 5m, 0 for none)"}, \
+  {.name = "--deadline", .type = TRK_OPT_DURATION, \
+   .bad = "is not a duration (examples: 30s, 5m)"}
 #define OPTS_WRITES \
-  {"--apply", OPT_FLAG, "apply"}, {"--plan", OPT_STRING, "plan"}, \
-  {"--state", OPT_STRING, "state"}, {"--concurrency", OPT_COUNT, "concurrency"}, \
-  {"--fresh", OPT_FLAG, "fresh"}, {"--json", OPT_FLAG, "json"}
+  {.name = "--apply", .type = TRK_OPT_FLAG, .key = "apply"}, \
+  {.name = "--plan", .type = TRK_OPT_WORD, .key = "plan"}, \
+  {.name = "--state", .type = TRK_OPT_WORD, .key = "state"}, \
+  {.name = "--concurrency", .type = TRK_OPT_COUNT, .key = "concurrency", .min = 1, \
+   .max = INT64_MAX, .bad = "is not a positive whole number (example: --concurrency 4)"}, \
+  {.name = "--fresh", .type = TRK_OPT_FLAG, .key = "fresh"}, \
+  {.name = "--json", .type = TRK_OPT_FLAG, .key = "json"}
+#define OPT_NOW \
+  {.name = "--now", .type = TRK_OPT_TIME, .key = "now", \
+   .bad = "is not an ISO 8601 time with a zone (example: 2026-11-01T00:00:00Z)"}
 
-static const opt_def opts_run[] = {
-  OPTS_LIMITS, OPTS_WRITES,
-  {"--input", OPT_INPUT, NULL}, {"--output", OPT_OUTPUT, NULL}, {"--now", OPT_NOW, "now"},
-  {"--seed", OPT_SEED, NULL}, {NULL, 0, NULL}
+static const trk_opt opts_run[] = {
+  OPTS_OUTPUT, OPTS_LIMITS(NULL), OPTS_WRITES,
+  {.name = "--input", .type = TRK_OPT_LIST, .flags = TRK_OPT_EMPTY_OK},
+  {.name = "--output", .type = TRK_OPT_LIST, .flags = TRK_OPT_EMPTY_OK},
+  OPT_NOW,
+  {.name = "--seed", .type = TRK_OPT_COUNT, .min = INT64_MIN, .max = INT64_MAX,
+   .bad = "is not an integer"},
+  {0}
 };
 
-static const opt_def opts_rules[] = {
-  OPTS_LIMITS, OPTS_WRITES,
-  {"--since", OPT_TIME, "since"}, {"--watch", OPT_DURATION, "watch"},
-  {"--rule-budget", OPT_COUNT, "rule_budget"}, {"--now", OPT_NOW, "now"}, {NULL, 0, NULL}
+static const trk_opt opts_rules[] = {
+  OPTS_OUTPUT, OPTS_LIMITS("0"), OPTS_WRITES,   /* no CPU limit: --watch runs as long as let */
+  {.name = "--since", .type = TRK_OPT_TIME, .key = "since",
+   .bad = "is not an ISO 8601 time with a zone (example: --since 2026-11-01T00:00:00Z)"},
+  {.name = "--watch", .type = TRK_OPT_DURATION, .key = "watch", .flags = TRK_OPT_POSITIVE,
+   .bad = "is not a positive duration (example: --watch 30s)"},
+  {.name = "--rule-budget", .type = TRK_OPT_COUNT, .key = "rule_budget", .min = 1,
+   .max = INT64_MAX, .dflt = RULE_BUDGET,
+   .bad = "is not a positive whole number (example: --rule-budget 1000000)"},
+  OPT_NOW,
+  {0}
 };
 
-static const opt_def opts_doctor[] = {
-  {"--json", OPT_FLAG, "json"}, {NULL, 0, NULL}
+static const trk_opt opts_journal[] = {
+  OPTS_OUTPUT,
+  {.name = "--state", .type = TRK_OPT_WORD, .key = "state"},
+  {.name = "--run", .type = TRK_OPT_COUNT, .key = "run", .min = 1, .max = INT64_MAX,
+   .bad = "is not a positive whole number (example: --run 3)"},
+  {.name = "--failed", .type = TRK_OPT_FLAG, .key = "failed"},
+  {.name = "--json", .type = TRK_OPT_FLAG, .key = "json"},
+  {0}
 };
 
-static const opt_def opts_journal[] = {
-  {"--state", OPT_STRING, "state"}, {"--run", OPT_COUNT, "run"}, {"--failed", OPT_FLAG, "failed"},
-  {"--json", OPT_FLAG, "json"}, {NULL, 0, NULL}
+static const trk_opt opts_doctor[] = {
+  OPTS_OUTPUT, {.name = "--json", .type = TRK_OPT_FLAG, .key = "json"}, {0}
 };
 
-/* A value that fits an option taking a count or a duration, for the message refusing one. */
-static const char *opt_example (const char *name) {
-  static const char *const examples[][2] = {
-    {"--concurrency", "4"}, {"--rule-budget", "1000000"}, {"--run", "3"}, {"--watch", "30s"}
-  };
-  for (size_t i = 0; i < sizeof examples / sizeof examples[0]; i++)
-    if (strcmp(name, examples[i][0]) == 0) return examples[i][1];
-  return "1";
+/* trk test, init, help and version: --quiet and --verbose; the rest is passed on. */
+static const trk_opt opts_output[] = {OPTS_OUTPUT, {0}};
+
+/* Parses a command's line; -1 to go on, else the exit code (help shown, or a usage error). */
+static int parse (const char *command, const trk_opt *opts, int flags, int argc, char **argv,
+                  trk_cli *c) {
+  int code = trk_cli_parse(c, command, opts, flags, argc, argv, NULL);
+  return code == TRK_CLI_HELP ? cmd_help(command) : code;
 }
 
-/* A parsed command line: the sandbox's options, the driver's name/value pairs, positional
-   words, and what follows "--". */
-typedef struct cmdline {
-  trk_options o;
-  const char **inputs, **outputs;
-  const char **host;      /* name, value, name, value, ... */
-  int nhost;
-  const char **words;
-  int nwords;
-  char **rest;
-  int nrest;
-  const char *output;     /* "quiet", "verbose" or NULL */
-} cmdline;
-
-static void cmdline_free (cmdline *c) {
-  free(c->inputs);
-  free(c->outputs);
-  free(c->host);
-  free(c->words);
-}
-
-static void host_opt (cmdline *c, const char *name, const char *value) {
-  c->host[c->nhost++] = name;
-  c->host[c->nhost++] = value;
-}
-
-/* Parses argv against defs; returns -1 when all is well, or the exit code to end with. */
-static int parse (const char *cmd, const opt_def *defs, int argc, char **argv, cmdline *c) {
-  memset(c, 0, sizeof *c);
-  trk_options_default(&c->o);
-  c->inputs = calloc((size_t)argc + 1, sizeof *c->inputs);
-  c->outputs = calloc((size_t)argc + 1, sizeof *c->outputs);
-  c->host = calloc(2 * (size_t)argc + 8, sizeof *c->host);
-  c->words = calloc((size_t)argc + 1, sizeof *c->words);
-  if (!c->inputs || !c->outputs || !c->host || !c->words) {
-    fprintf(stderr, "trk: out of memory\n");
-    return TRK_EXIT_ERROR;
+/* The sandbox's limits and grants, from the options the driver does not get. */
+static void sandbox_options (const trk_cli *c, trk_options *o) {
+  const trk_optval *v;
+  trk_options_default(o);
+  if ((v = trk_cli_get(c, "--max-memory"))) o->limits.max_memory = v->v.bytes;
+  if ((v = trk_cli_get(c, "--max-output"))) o->limits.max_output = v->v.bytes;
+  if ((v = trk_cli_get(c, "--max-cpu"))) o->limits.max_cpu = v->v.secs;
+  if ((v = trk_cli_get(c, "--deadline"))) o->limits.deadline = v->v.secs;
+  if ((v = trk_cli_get(c, "--input"))) {
+    o->inputs = v->list;
+    o->ninputs = v->nlist;
   }
-  c->o.inputs = c->inputs;
-  c->o.outputs = c->outputs;
-  for (int i = 0; i < argc; i++) {
-    const char *a = argv[i], *v = NULL;
-    const opt_def *d;
-    int missing = 0;
-    if (strcmp(a, "--") == 0) {
-      c->rest = argv + i + 1;
-      c->nrest = argc - i - 1;
-      break;
-    }
-    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) return cmd_help(cmd);
-    switch (output_flag(a, &c->output)) {
-      case 1: continue;
-      case -1: return usage_error(cmd, OUTPUT_CONFLICT);
-    }
-    if (a[0] != '-' || a[1] == '\0') {
-      c->words[c->nwords++] = a;
-      continue;
-    }
-    for (d = defs; d->name; d++) {
-      if (d->kind == OPT_FLAG) {
-        if (strcmp(a, d->name) == 0) break;
-      }
-      else if ((v = trk_cli_opt(argc, argv, &i, d->name, &missing)) != NULL || missing)
-        break;
-    }
-    if (d->name == NULL) return usage_error(cmd, "unknown option '%s'", a);
-    if (missing) return usage_error(cmd, "%s needs a value", d->name);
-    switch (d->kind) {
-      case OPT_MEMORY:
-        if (!trk_cli_size(v, &c->o.limits.max_memory))
-          return usage_error(cmd, "--max-memory: '%s' is not a size (examples: 64M, 1G, 0 for none)", v);
-        break;
-      case OPT_OUTPUT_BYTES:
-        if (!trk_cli_size(v, &c->o.limits.max_output))
-          return usage_error(cmd, "--max-output: '%s' is not a size (examples: 1M, 64K, 0 for none)", v);
-        break;
-      case OPT_CPU:
-        if (!trk_cli_duration(v, &c->o.limits.max_cpu))
-          return usage_error(cmd, "--max-cpu: '%s' is not a duration (examples: 30s, 5m, 0 for none)", v);
-        break;
-      case OPT_DEADLINE:
-        if (!trk_cli_duration(v, &c->o.limits.deadline))
-          return usage_error(cmd, "--deadline: '%s' is not a duration (examples: 30s, 5m)", v);
-        break;
-      case OPT_INPUT: c->inputs[c->o.ninputs++] = v; break;
-      case OPT_OUTPUT: c->outputs[c->o.noutputs++] = v; break;
-      case OPT_NOW:
-        if (!trk_time_parse_iso(v, &c->o.now))
-          return usage_error(cmd, "--now: '%s' is not an ISO 8601 time with a zone "
-                             "(example: 2026-11-01T00:00:00Z)", v);
-        c->o.has_now = 1;
-        host_opt(c, d->host, v);
-        break;
-      case OPT_SEED: {
-        long long seed;
-        if (!trk_cli_int(v, -0x7fffffffffffffffLL - 1, 0x7fffffffffffffffLL, &seed))
-          return usage_error(cmd, "--seed: '%s' is not an integer", v);
-        c->o.seed = seed;
-        c->o.has_seed = 1;
-        break;
-      }
-      case OPT_FLAG: host_opt(c, d->host, "1"); break;
-      case OPT_STRING:
-        if (*v == '\0') return usage_error(cmd, "%s needs a value", d->name);
-        host_opt(c, d->host, v);
-        break;
-      case OPT_COUNT: {
-        long long n;
-        if (!trk_cli_int(v, 1, 0x7fffffffffffffffLL, &n))
-          return usage_error(cmd, "%s: '%s' is not a positive whole number (example: %s %s)",
-                             d->name, v, d->name, opt_example(d->name));
-        host_opt(c, d->host, v);
-        break;
-      }
-      case OPT_DURATION: {
-        double secs;
-        if (!trk_cli_duration(v, &secs) || secs <= 0)
-          return usage_error(cmd, "%s: '%s' is not a positive duration (example: %s %s)",
-                             d->name, v, d->name, opt_example(d->name));
-        host_opt(c, d->host, v);
-        break;
-      }
-      case OPT_TIME: {
-        int64_t t;
-        if (!trk_time_parse_iso(v, &t))
-          return usage_error(cmd, "%s: '%s' is not an ISO 8601 time with a zone "
-                             "(example: %s 2026-11-01T00:00:00Z)", d->name, v, d->name);
-        host_opt(c, d->host, v);
-        break;
-      }
-    }
+  if ((v = trk_cli_get(c, "--output"))) {
+    o->outputs = v->list;
+    o->noutputs = v->nlist;
   }
-  if (c->output) host_opt(c, "output", c->output);
-  return -1;
+  if ((v = trk_cli_get(c, "--now"))) {
+    o->has_now = 1;
+    o->now = v->v.time;
+  }
+  if ((v = trk_cli_get(c, "--seed"))) {
+    o->has_seed = 1;
+    o->seed = v->v.n;
+  }
 }
 
 /* Runs a command's Lua driver in a fresh sandbox. */
-static int drive (const char *command, cmdline *c) {
+static int drive (const char *command, const trk_cli *c) {
   char err[512];
   int code;
-  trk_sandbox *S = trk_sandbox_new(&c->o, err, sizeof err);
+  trk_options o;
+  trk_sandbox *S;
+  sandbox_options(c, &o);
+  S = trk_sandbox_new(&o, err, sizeof err);
   if (S == NULL) {
     fprintf(stderr, "trk: %s\n", err);
     return TRK_EXIT_ERROR;
   }
-  code = trk_sandbox_run_host(S, command, c->nhost, c->host, c->nrest, c->rest);
+  code = trk_host_run(S, command, c);
   trk_sandbox_free(S);
   return code;
 }
@@ -458,119 +346,84 @@ static int drive (const char *command, cmdline *c) {
 /* ---- the commands ------------------------------------------------------------------------ */
 
 static int cmd_run (int argc, char **argv) {
-  cmdline c;
-  int code = parse("run", opts_run, argc, argv, &c);
+  trk_cli c;
+  int code = parse("run", opts_run, 0, argc, argv, &c);
   if (code < 0) {
-    if (c.nwords == 0) code = usage_error("run", "%s", "missing SCRIPT");
+    if (c.nwords == 0) code = trk_usage_error("run", "%s", "missing SCRIPT");
     else if (c.nwords > 1)
-      code = usage_error("run", "unexpected argument '%s' (script arguments go after --)",
-                         c.words[1]);
+      code = trk_usage_error("run", "unexpected argument '%s' (script arguments go after --)",
+                             c.words[1]);
     else {
-      host_opt(&c, "script", c.words[0]);
+      trk_cli_set(&c, "script", c.words[0]);
       code = drive("run", &c);
     }
   }
-  cmdline_free(&c);
+  trk_cli_free(&c);
   return code;
 }
 
 static int cmd_rules (int argc, char **argv) {
-  cmdline c;
-  int code = parse("rules", opts_rules, argc, argv, &c);
+  trk_cli c;
+  int code = parse("rules", opts_rules, 0, argc, argv, &c);
   if (code < 0) {
     if (c.nwords != 1 || c.nrest)
-      code = usage_error("rules", "%s", c.nwords ? "give one rules directory" : "missing DIR");
+      code = trk_usage_error("rules", "%s", c.nwords ? "give one rules directory" : "missing DIR");
     else {
-      int cpu_given = 0;
-      for (int i = 0; i < argc; i++)
-        if (strncmp(argv[i], "--max-cpu", 9) == 0) cpu_given = 1;
-      if (!cpu_given) c.o.limits.max_cpu = 0;      /* --watch runs for as long as it is let */
-      host_opt(&c, "dir", c.words[0]);
+      trk_cli_set(&c, "dir", c.words[0]);
       code = drive("rules", &c);
     }
   }
-  cmdline_free(&c);
+  trk_cli_free(&c);
   return code;
 }
 
-static int cmd_journal (int argc, char **argv) {
-  cmdline c;
-  int code = parse("journal", opts_journal, argc, argv, &c);
+/* trk journal and trk doctor: options only. */
+static int cmd_options_only (const char *command, const trk_opt *opts, int argc, char **argv) {
+  trk_cli c;
+  int code = parse(command, opts, 0, argc, argv, &c);
   if (code < 0) {
-    if (c.nwords || c.nrest) code = usage_error("journal", "unexpected argument '%s'",
-                                               c.nwords ? c.words[0] : "--");
-    else code = drive("journal", &c);
+    if (c.nwords || c.nrest)
+      code = trk_usage_error(command, "unexpected argument '%s'", c.nwords ? c.words[0] : "--");
+    else code = drive(command, &c);
   }
-  cmdline_free(&c);
-  return code;
-}
-
-static int cmd_doctor (int argc, char **argv) {
-  cmdline c;
-  int code = parse("doctor", opts_doctor, argc, argv, &c);
-  if (code < 0) {
-    if (c.nwords || c.nrest) code = usage_error("doctor", "unexpected argument '%s'",
-                                               c.nwords ? c.words[0] : "--");
-    else code = drive("doctor", &c);
-  }
-  cmdline_free(&c);
+  trk_cli_free(&c);
   return code;
 }
 
 /* trk test and trk init hand everything to their drivers, but --quiet and --verbose; trk
    test passes busted's own options through. */
 static int cmd_passthrough (const char *command, int argc, char **argv) {
-  cmdline c;
+  trk_cli c;
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  for (int i = 0; i < argc; i++)
-    if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return cmd_help(command);
-  memset(&c, 0, sizeof c);
-  trk_options_default(&c.o);
-  c.host = calloc(8, sizeof *c.host);
-  c.rest = calloc((size_t)argc + 1, sizeof *c.rest);
-  if (c.host == NULL || c.rest == NULL) {
-    free(c.host);
-    free(c.rest);
-    fprintf(stderr, "trk: out of memory\n");
-    return TRK_EXIT_ERROR;
+  int code = parse(command, opts_output, TRK_CLI_PASS, argc, argv, &c);
+  if (code < 0) {
+    self[n > 0 ? n : 0] = '\0';
+    trk_cli_set(&c, "exe", self);
+    trk_cli_set(&c, "source_dir", TRK_SOURCE_DIR);
+    code = drive(command, &c);
   }
-  for (int i = 0; i < argc; i++) {
-    int r = output_flag(argv[i], &c.output);
-    if (r < 0) {
-      free(c.rest);
-      cmdline_free(&c);
-      return usage_error(command, OUTPUT_CONFLICT);
-    }
-    if (r == 0) c.rest[c.nrest++] = argv[i];
-  }
-  self[n > 0 ? n : 0] = '\0';
-  host_opt(&c, "exe", self);
-  host_opt(&c, "source_dir", TRK_SOURCE_DIR);
-  if (c.output) host_opt(&c, "output", c.output);
-  int code = drive(command, &c);
-  free(c.rest);
-  cmdline_free(&c);
+  trk_cli_free(&c);
   return code;
 }
 
 /* trk version: "trk 1.2.0 (Lua 5.4.6)"; --quiet "1.2.0"; --verbose adds the libraries linked
    in (libcurl is opened only when a request is made: it is not named). */
 static int cmd_version (int argc, char **argv) {
-  const char *level = NULL;
-  for (int i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return cmd_help("version");
-    switch (output_flag(argv[i], &level)) {
-      case 0: return usage_error("version", "unexpected argument '%s'", argv[i]);
-      case -1: return usage_error("version", OUTPUT_CONFLICT);
-    }
-  }
-  if (level && strcmp(level, "quiet") == 0) {
+  trk_cli c;
+  const trk_optval *quiet, *verbose;
+  int code = parse("version", opts_output, TRK_CLI_PASS, argc, argv, &c);
+  if (code < 0 && c.nrest) code = trk_usage_error("version", "unexpected argument '%s'", c.rest[0]);
+  quiet = trk_cli_get(&c, "--quiet");
+  verbose = trk_cli_get(&c, "--verbose");
+  trk_cli_free(&c);
+  if (code >= 0) return code;
+  if (quiet) {
     printf("%s\n", TRK_VERSION);
     return TRK_EXIT_OK;
   }
   printf("trk %s (%s)\n", TRK_VERSION, LUA_RELEASE);
-  if (level) {
+  if (verbose) {
     const char *sqlite = trk_store_sqlite_version();
     printf("SQLite %s\n", sqlite ? sqlite : "(cannot be loaded)");
     const char *mhd = trk_emulator_http_version();
@@ -581,15 +434,14 @@ static int cmd_version (int argc, char **argv) {
 
 /* trk help [COMMAND]: --quiet and --verbose change nothing. */
 static int cmd_help_words (int argc, char **argv) {
-  const char *level = NULL, *topic = NULL;
-  for (int i = 0; i < argc; i++) {
-    int r = output_flag(argv[i], &level);
-    if (r < 0) return usage_error("help", OUTPUT_CONFLICT);
-    if (r > 0) continue;
-    if (topic) return usage_error("help", "unexpected argument '%s'", argv[i]);
-    topic = argv[i];
+  trk_cli c;
+  int code = parse("help", opts_output, TRK_CLI_PASS, argc, argv, &c);
+  if (code < 0) {
+    if (c.nrest > 1) code = trk_usage_error("help", "unexpected argument '%s'", c.rest[1]);
+    else code = cmd_help(c.nrest ? c.rest[0] : NULL);
   }
-  return cmd_help(topic);
+  trk_cli_free(&c);
+  return code;
 }
 
 /* ---- dispatch ---------------------------------------------------------------------------- */
@@ -611,12 +463,12 @@ int main (int argc, char **argv) {
   if (strcmp(cmd, "rules") == 0)
     return cmd_rules(argc - 2, argv + 2);
   if (strcmp(cmd, "journal") == 0)
-    return cmd_journal(argc - 2, argv + 2);
+    return cmd_options_only("journal", opts_journal, argc - 2, argv + 2);
   if (strcmp(cmd, "doctor") == 0)
-    return cmd_doctor(argc - 2, argv + 2);
+    return cmd_options_only("doctor", opts_doctor, argc - 2, argv + 2);
   if (strcmp(cmd, "test") == 0 || strcmp(cmd, "init") == 0)
     return cmd_passthrough(cmd, argc - 2, argv + 2);
   if (strcmp(cmd, "emulator") == 0)
     return trk_emulator_main(argc - 2, argv + 2);
-  return usage_error(NULL, "unknown command '%s'", cmd);
+  return trk_usage_error(NULL, "unknown command '%s'", cmd);
 }

@@ -1,4 +1,5 @@
-/* The trk sandbox: the state, its counting allocator, the limit hook, and running a script. */
+/* The trk sandbox: the state, its counting allocator, the limit hook, and running code under
+   the limits (the host decides what code: host.c). */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -10,9 +11,10 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "embedded.h"
 #include "pattern.h"
 #include "sandbox.h"
+#include "sbxlib.h"
+#include "scripts.h"
 #include "tracker.h"
 
 #define SBX_HOOK_STEPS     10000        /* VM instructions between two checks, when counting */
@@ -308,6 +310,17 @@ int trk_sandbox_expired (trk_sandbox *S) {
 const trk_options *trk_sandbox_options (trk_sandbox *S) { return &S->opts; }
 const char *trk_sandbox_script_dir (trk_sandbox *S) { return S->script_dir ? S->script_dir : ""; }
 
+int trk_sandbox_set_script_dir (trk_sandbox *S, const char *path) {
+  const char *slash = strrchr(path, '/');
+  size_t n = slash ? (size_t)(slash - path) + 1 : 0;
+  free(S->script_dir);
+  S->script_dir = malloc(n + 1);
+  if (S->script_dir == NULL) return 0;
+  memcpy(S->script_dir, path, n);
+  S->script_dir[n] = '\0';
+  return 1;
+}
+
 void trk_sandbox_write (lua_State *L, FILE *f, const char *data, size_t len) {
   trk_sandbox *S = trk_sandbox_of(L);
   size_t max = S->opts.limits.max_output;
@@ -500,12 +513,6 @@ static void sbx_lend (lua_State *L, trk_sandbox *S) {
 
 /* ---- building --------------------------------------------------------------------- */
 
-const trk_embedded *trk_embedded_find (const char *module) {
-  for (const trk_embedded *e = trk_embedded_scripts; e->module; e++)
-    if (strcmp(e->module, module) == 0) return e;
-  return NULL;
-}
-
 /* The host's own coroutine.resume, wrap and close become the sandbox's (from the overrides
    table on top), which keep S->running current: the client runs script code (a hook, a
    transport's handle) in coroutines it resumes itself (bindings/lua/writes.lua), and the tick
@@ -607,7 +614,7 @@ void trk_sandbox_usage (trk_sandbox *S, trk_usage *u) {
   u->wall = sbx_clock(CLOCK_MONOTONIC) - S->wall_start;
 }
 
-/* ---- running a script ---------------------------------------------------------------- */
+/* ---- running code: traceback, report ---------------------------------------------------- */
 
 static void sbx_frame (luaL_Buffer *b, lua_Debug *ar) {
   char line[512];
@@ -738,154 +745,23 @@ static int sbx_report (trk_sandbox *S, int status) {
   return TRK_EXIT_ERROR;
 }
 
-static int sbx_dir_of (trk_sandbox *S, const char *path) {
-  const char *slash = strrchr(path, '/');
-  size_t n = slash ? (size_t)(slash - path) + 1 : 0;
-  free(S->script_dir);
-  S->script_dir = malloc(n + 1);
-  if (S->script_dir == NULL) return 0;
-  memcpy(S->script_dir, path, n);
-  S->script_dir[n] = '\0';
-  return 1;
-}
-
-int trk_sandbox_set_script_dir (trk_sandbox *S, const char *path) { return sbx_dir_of(S, path); }
-
-int trk_sandbox_run_file (trk_sandbox *S, const char *path, int argc, char **argv) {
+int trk_sandbox_run (trk_sandbox *S, lua_CFunction fn, void *ud) {
   lua_State *L = S->main;
   sbx_timer timer;
   int status;
-  if (!sbx_dir_of(S, path)) {
-    fprintf(stderr, "trk: out of memory\n");
-    return TRK_EXIT_ERROR;
-  }
   lua_settop(L, 0);
   lua_pushcfunction(L, trk_sandbox_msgh);
-  status = luaL_loadfilex(L, path, "t");
-  if (status != LUA_OK) {
-    if (status == LUA_ERRFILE) {   /* "cannot open x.lua" */
-      fprintf(stderr, "trk: %s\n", lua_tostring(L, -1));
-      return TRK_EXIT_USAGE;
-    }
-    return sbx_report(S, status);
-  }
-  lua_getfield(L, LUA_REGISTRYINDEX, TRK_ENV_KEY);
-  lua_createtable(L, argc, 1);              /* arg, as the lua interpreter sets it */
-  lua_pushstring(L, path);
-  lua_rawseti(L, -2, 0);
-  for (int i = 0; i < argc; i++) {
-    lua_pushstring(L, argv[i]);
-    lua_rawseti(L, -2, i + 1);
-  }
-  lua_setfield(L, -2, "arg");
-  lua_setupvalue(L, -2, 1);                 /* the chunk's _ENV */
-  luaL_checkstack(L, argc, "too many arguments");
-  for (int i = 0; i < argc; i++) lua_pushstring(L, argv[i]);
+  lua_pushcfunction(L, fn);
+  lua_pushlightuserdata(L, ud);
   S->cpu_start = sbx_clock(CLOCK_PROCESS_CPUTIME_ID);
   S->wall_start = sbx_clock(CLOCK_MONOTONIC);
   if (!sbx_timer_start(S, &timer)) {
     fprintf(stderr, "trk: cannot start the limit timer: %s\n", strerror(errno));
     return TRK_EXIT_ERROR;
   }
-  status = lua_pcall(L, argc, 0, 1);
-  sbx_timer_stop(&timer);
-  fflush(stdout);
-  return sbx_report(S, status);
-}
-
-/* ---- running a host driver ------------------------------------------------------------------- */
-
-/* The host's require finds trk's own modules only: package.preload, then the embedded
-   scripts; never a file on disk. */
-static int sbx_embedded_searcher (lua_State *L) {
-  const char *name = luaL_checkstring(L, 1);
-  const trk_embedded *e = trk_embedded_find(name);
-  if (e == NULL) {
-    lua_pushfstring(L, "no module '%s' shipped with trk", name);
-    return 1;
-  }
-  if (luaL_loadbufferx(L, e->chunk, e->size, e->path, "b") != LUA_OK)
-    return lua_error(L);
-  lua_pushstring(L, e->path);
-  return 2;
-}
-
-static void sbx_host_require (lua_State *L) {
-  lua_getglobal(L, "package");
-  lua_pushliteral(L, "");
-  lua_setfield(L, -2, "path");
-  lua_pushliteral(L, "");
-  lua_setfield(L, -2, "cpath");
-  lua_getfield(L, -1, "preload");
-  lua_pushcfunction(L, luaopen_tracker);
-  lua_setfield(L, -2, "tracker");
-  lua_pop(L, 1);
-  lua_getfield(L, -1, "searchers");
-  lua_rawgeti(L, -1, 1);                 /* the preload searcher */
-  lua_newtable(L);
-  lua_insert(L, -2);
-  lua_rawseti(L, -2, 1);
-  lua_pushcfunction(L, sbx_embedded_searcher);
-  lua_rawseti(L, -2, 2);
-  lua_setfield(L, -3, "searchers");
-  lua_pop(L, 2);
-}
-
-static int sbx_driver (lua_State *L) {
-  trk_sandbox *S = lua_touserdata(L, 1);
-  const char *command = lua_tostring(L, 2);
-  const char *const *opts = lua_touserdata(L, 3);
-  int nopts = (int)lua_tointeger(L, 4), argc = (int)lua_tointeger(L, 5);
-  char **argv = lua_touserdata(L, 6);
-  const trk_embedded *e = trk_embedded_find("trk.commands");
-  if (e == NULL) return luaL_error(L, "trk.commands is not embedded");
-  sbx_host_require(L);
-  if (luaL_loadbufferx(L, e->chunk, e->size, e->path, "b") != LUA_OK)
-    return lua_error(L);
-  lua_call(L, 0, 1);
-  if (lua_getfield(L, -1, command) != LUA_TFUNCTION)
-    return luaL_error(L, "trk.commands has no command '%s'", command);
-  trk_host_open(L, S);
-  lua_createtable(L, 0, nopts / 2 + 1);
-  for (int i = 0; i + 1 < nopts; i += 2) {
-    lua_pushstring(L, opts[i + 1]);
-    lua_setfield(L, -2, opts[i]);
-  }
-  lua_createtable(L, argc, 0);
-  for (int i = 0; i < argc; i++) {
-    lua_pushstring(L, argv[i]);
-    lua_rawseti(L, -2, i + 1);
-  }
-  lua_setfield(L, -2, "args");
-  lua_call(L, 2, 1);
-  return 1;
-}
-
-int trk_sandbox_run_host (trk_sandbox *S, const char *command, int nopts,
-                          const char *const *opts, int argc, char **argv) {
-  lua_State *L = S->main;
-  sbx_timer timer;
-  int status, code;
-  lua_settop(L, 0);
-  lua_pushcfunction(L, trk_sandbox_msgh);
-  lua_pushcfunction(L, sbx_driver);
-  lua_pushlightuserdata(L, S);
-  lua_pushstring(L, command);
-  lua_pushlightuserdata(L, (void *)opts);
-  lua_pushinteger(L, nopts);
-  lua_pushinteger(L, argc);
-  lua_pushlightuserdata(L, argv);
-  S->cpu_start = sbx_clock(CLOCK_PROCESS_CPUTIME_ID);
-  S->wall_start = sbx_clock(CLOCK_MONOTONIC);
-  if (!sbx_timer_start(S, &timer)) {
-    fprintf(stderr, "trk: cannot start the limit timer: %s\n", strerror(errno));
-    return TRK_EXIT_ERROR;
-  }
-  status = lua_pcall(L, 6, 1, 1);
+  status = lua_pcall(L, 1, 1, 1);
   sbx_timer_stop(&timer);
   fflush(stdout);
   if (status != LUA_OK || S->killed) return sbx_report(S, status);
-  code = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : TRK_EXIT_OK;
-  lua_settop(L, 0);
-  return code;
+  return TRK_EXIT_OK;
 }

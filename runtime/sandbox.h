@@ -1,4 +1,6 @@
-/* The trk sandbox: one lua_State per run, an allowlisted environment, and hard limits. */
+/* The trk sandbox: one lua_State per run, an allowlisted environment, and hard limits. The core:
+   it knows nothing of the commands or the host table (host.h); its library (sbxlib.h) and the
+   host build on it. */
 #ifndef TRK_SANDBOX_H
 #define TRK_SANDBOX_H
 
@@ -56,25 +58,22 @@ typedef struct trk_sandbox trk_sandbox;   /* opaque */
 trk_sandbox *trk_sandbox_new(const trk_options *o, char *err, size_t errlen);
 void trk_sandbox_free(trk_sandbox *S);
 
-/* Loads the script at path as text and runs it with args (arg[1..n], and `...`).
-   Reports errors and exceeded limits on stderr; returns an exit code. */
-int trk_sandbox_run_file(trk_sandbox *S, const char *path, int argc, char **argv);
-
 /* The sandbox's state, for hosts that call into it (the emulator's HTTP front), and its
    script environment: push it and set it as a loaded chunk's first upvalue (_ENV). */
 lua_State *trk_sandbox_state(trk_sandbox *S);
 void trk_sandbox_push_env(trk_sandbox *S);
 
-/* ---- for the host side (host.c): the runtime's Lua drivers and what they call ---------- */
+/* Calls fn with ud (a light userdata) in protected mode on the sandbox's state, with the
+   limits watched from now: the clocks start and the tick or the counting hook is armed. An
+   exceeded limit, or an error fn raises, is reported on stderr (the error with the script's
+   traceback, cut to a readable size). Returns TRK_EXIT_OK with fn's one result on top of the
+   state's stack, or the report's exit code (TRK_EXIT_LIMIT, TRK_EXIT_ERROR). */
+int trk_sandbox_run(trk_sandbox *S, lua_CFunction fn, void *ud);
+
+/* ---- stops, budgets and interrupts, for the host's calls into script code ------------------ */
 
 /* A stop the host raises through script code and only the host catches. */
 typedef enum trk_stop { TRK_STOP_NONE = 0, TRK_STOP_BUDGET, TRK_STOP_INTERRUPT } trk_stop;
-
-/* Runs require("trk.commands")[command](host, opts) in the sandbox's state: opts holds the
-   nopts name/value string pairs and `args` (argv). Returns the exit code the driver returns,
-   or reports an exceeded limit or a failure of the driver itself. */
-int trk_sandbox_run_host(trk_sandbox *S, const char *command, int nopts,
-                         const char *const *opts, int argc, char **argv);
 
 /* An instruction budget for the code L runs next (0 ends it); past it, a TRK_STOP_BUDGET. */
 void trk_sandbox_budget(trk_sandbox *S, lua_State *L, uint64_t n);
@@ -94,14 +93,6 @@ int trk_sandbox_catch_interrupts(trk_sandbox *S);
 int trk_sandbox_set_interruptible(trk_sandbox *S, int on);
 int trk_sandbox_interrupted(void);
 
-/* Defined in host.c: pushes the host table the runtime's drivers receive. */
-void trk_host_open(lua_State *L, trk_sandbox *S);
-
-/* Defined in store.c: pushes store.open, the SQLite state store's constructor. */
-void trk_store_open(lua_State *L);
-/* SQLite's version, loading it if need be; NULL when it cannot be loaded. */
-const char *trk_store_sqlite_version(void);
-
 /* Usage of each limit, for reports. */
 typedef struct trk_usage {
   size_t memory, memory_peak, output;
@@ -114,7 +105,7 @@ void trk_sandbox_usage(trk_sandbox *S, trk_usage *u);
 const char *trk_limit_name(trk_limit l);
 const char *trk_limit_option(trk_limit l);
 
-/* ---- for the sandbox's own C library (sbxlib.c) ---------------------------------- */
+/* ---- for C code that runs under the limits (the sandbox's library, sbxlib.h) ---------- */
 
 #define TRK_ENV_KEY     "trk.env"      /* registry: the script environment */
 #define TRK_STOP_KEY    "trk.stop"     /* registry: the message of the host stop unwinding */
@@ -154,11 +145,5 @@ const trk_options *trk_sandbox_options(trk_sandbox *S);
    of a file in it ("rules/x.lua" or "rules/"). */
 const char *trk_sandbox_script_dir(trk_sandbox *S);
 int trk_sandbox_set_script_dir(trk_sandbox *S, const char *path);
-
-/* Defined in sbxlib.c: the table of host replacements handed to tracker.sandbox. */
-void trk_sbxlib_overrides(lua_State *L, trk_sandbox *S);
-
-/* Defined in sbxlib.c: "table: #3" style names without addresses. */
-const char *trk_sbx_tostring(lua_State *L, int idx);
 
 #endif

@@ -1,5 +1,4 @@
 /* json for scripts: encode, decode and null, over a private cjson instance they cannot configure. */
-#include <math.h>
 #include <stdint.h>
 
 #include <lauxlib.h>
@@ -21,27 +20,6 @@ static int json_encode (lua_State *L) {
 
 /* ---- decode ------------------------------------------------------------------------ */
 
-/* JSON has one number type: integral values come back as Lua integers (1, not 1.0). */
-static void json_integers (lua_State *L, int idx, int depth) {
-  if (depth > TRK_JSON_MAX_DEPTH) return;
-  luaL_checkstack(L, 3, "json.decode: value too deep");
-  idx = lua_absindex(L, idx);
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    if (lua_type(L, -1) == LUA_TTABLE)
-      json_integers(L, -1, depth + 1);
-    else if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
-      double d = lua_tonumber(L, -1);
-      if (d == floor(d) && fabs(d) <= 9007199254740992.0) {   /* 2^53: exact in a double */
-        lua_pushvalue(L, -2);
-        lua_pushinteger(L, (lua_Integer)d);
-        lua_rawset(L, idx);
-      }
-    }
-    lua_pop(L, 1);
-  }
-}
-
 static int json_decode (lua_State *L) {
   size_t len;
   luaL_checklstring(L, 1, &len);
@@ -56,15 +34,7 @@ static int json_decode (lua_State *L) {
     trk_sandbox_check(L, status);
     return luaL_error(L, "json.decode: %s", lua_tostring(L, -1));
   }
-  if (lua_type(L, -1) == LUA_TTABLE)
-    json_integers(L, -1, 0);
-  else if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
-    double d = lua_tonumber(L, -1);
-    if (d == floor(d) && fabs(d) <= 9007199254740992.0) {
-      lua_pop(L, 1);
-      lua_pushinteger(L, (lua_Integer)d);
-    }
-  }
+  trk_json_integers(L, TRK_JSON_MAX_DEPTH);   /* integral values as integers: 1, not 1.0 */
   return 1;
 }
 

@@ -8,10 +8,10 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "embedded.h"
 #include "pattern.h"
 #include "sandbox.h"
 #include "sbxlib.h"
+#include "scripts.h"
 #include "tracker.h"
 
 #define SBX_IDS_KEY      "trk.ids"      /* registry: object -> small integer, weak keys */

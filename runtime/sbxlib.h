@@ -1,4 +1,6 @@
-/* The sandbox's own modules: json (a private cjson) and files (command-line grants). */
+/* The sandbox's library: the C functions a script's environment gets in place of Lua's own
+   (sbxlib.c), and its json (sbxjson.c) and files (sbxfiles.c) modules. Built on the sandbox
+   core only. */
 #ifndef TRK_SBXLIB_H
 #define TRK_SBXLIB_H
 
@@ -9,7 +11,14 @@
 #define TRK_JSON_MAX_DEPTH     128               /* nesting json.encode/decode accept */
 #define TRK_JSON_MAX_DECODE    ((size_t)64 << 20) /* bytes json.decode accepts */
 
-/* Push the module table. */
+/* sbxlib.c: pushes the table of replacements handed to tracker.sandbox (print, require, the
+   budgeted string and table functions, log, json, files, ...). */
+void trk_sbxlib_overrides(lua_State *L, trk_sandbox *S);
+
+/* sbxlib.c: "table: #3" style names without addresses; pushes exactly one string. */
+const char *trk_sbx_tostring(lua_State *L, int idx);
+
+/* sbxjson.c and sbxfiles.c: push the module table. */
 void trk_sbx_json_open(lua_State *L, trk_sandbox *S);
 void trk_sbx_files_open(lua_State *L, trk_sandbox *S);
 

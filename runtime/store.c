@@ -1,6 +1,5 @@
 /* The state store: a small SQLite binding for the runtime's drivers (the journal, rule
    checkpoints). Host-side only: scripts never see it. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -10,7 +9,8 @@
 #include <lauxlib.h>
 #include <sqlite3.h>
 
-#include "sandbox.h"
+#include "dynlib.h"
+#include "store.h"
 
 #define STORE_MT       "trk.store"
 #define STMT_MT        "trk.store.statement"
@@ -39,19 +39,10 @@ static pthread_once_t sq_once = PTHREAD_ONCE_INIT;
 static char sq_error[256] = "not loaded";        /* "" once sq is ready */
 
 static void sq_load (void) {
-  void *lib = dlopen(STORE_LIBSQLITE, RTLD_NOW | RTLD_LOCAL);
-  if (lib == NULL) {
-    snprintf(sq_error, sizeof sq_error, "cannot load %s (%s)", STORE_LIBSQLITE, dlerror());
-    return;
-  }
-#define STORE_SQ_LOAD(name) \
-  if ((sq.name = (__typeof__(sq.name))dlsym(lib, "sqlite3_" #name)) == NULL) { \
-    snprintf(sq_error, sizeof sq_error, "%s has no sqlite3_%s: too old", STORE_LIBSQLITE, #name); \
-    return; \
-  }
-  STORE_SQLITE_FUNCS(STORE_SQ_LOAD)
-#undef STORE_SQ_LOAD
-  sq_error[0] = '\0';
+#define STORE_SQ_SYM(name)  {"sqlite3_" #name, &sq.name},
+  static const trk_dynsym syms[] = {STORE_SQLITE_FUNCS(STORE_SQ_SYM) {NULL, NULL}};
+#undef STORE_SQ_SYM
+  if (trk_dynlib_load(STORE_LIBSQLITE, syms, sq_error, sizeof sq_error)) sq_error[0] = '\0';
 }
 
 /* Loads SQLite once; NULL when ready, else why not. */

@@ -264,10 +264,10 @@ describe("trk doctor", function()
   end)
 
   it("knows every variable tracker.connect reads", function()
-    local f = assert(io.open(trk.root .. "/bindings/lua/client.lua"))
+    local f = assert(io.open(trk.root .. "/bindings/lua/config.lua"))
     local src = f:read("a")
     f:close()
-    local block = assert(src:match("\nlocal ENV = (%b{})"), "client.lua has no ENV table")
+    local block = assert(src:match("\nlocal ENV = (%b{})"), "config.lua has no ENV table")
     local read, known = {}, {}
     for name in block:gmatch('"(TRACKER_[%w_]+)"') do read[#read + 1] = name end
     for _, name in ipairs(doctor.VARIABLES) do known[name] = true end

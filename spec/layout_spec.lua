@@ -1,7 +1,7 @@
 -- The layout's promises (docs/architecture.md): what a script may require, and what is trk's own.
 local trk = require "support.trk"
 
-local ROOT = os.getenv("TRK_ROOT") or "."
+local ROOT = os.getenv("TRK_ROOT") or "."   -- (changed by one spec below)
 
 -- Every module of scripts/trk/: the host's own Lua.
 local function host_modules()
@@ -60,5 +60,65 @@ describe("a script cannot require trk's own modules", function()
     assert.is_false(ok)
     assert.is_truthy(tostring(e):find("sneaky.lua:1: module 'trk.report' is part of trk itself", 1, true),
                      tostring(e))
+  end)
+end)
+
+-- The action catalog (bindings/lua/actions.lua) is the one place that says what a write
+-- operation is: no other Lua file of trk keeps a table keyed by operation names, or a list of
+-- them. The names come from the catalog itself.
+describe("the action catalog", function()
+  local ops = require("tracker").actions.ops()
+
+  -- "path:line: text" for each line outside the catalog that keys a table by an operation
+  -- (`{ add_note = ...`, `["add_note"] =`, `CHECKS.add_note =`, `function CHECKS.add_note(`) or
+  -- lists two operations.
+  local function verb_lists()
+    local found = {}
+    local p = io.popen("find " .. ROOT .. "/bindings/lua " .. ROOT .. "/scripts -name '*.lua'")
+    for path in p:lines() do
+      if not path:match("/actions%.lua$") then
+        local n = 0
+        for line in io.lines(path) do
+          n = n + 1
+          local code = line:gsub("%-%-.*$", "")
+          local quoted = 0
+          for _, op in ipairs(ops) do
+            -- ("request", t:request's raw write, is also every wire module's word for a request)
+            local keyed = op ~= "request" and (code:find("[{,]%s*" .. op .. "%s*=")
+              or code:find("%[%s*[\"']" .. op .. "[\"']%s*%]%s*=")
+              or code:find("[%w_]%." .. op .. "%s*=")
+              or code:find("function%s+[%w_]+%." .. op .. "%s*%("))
+            if keyed then found[#found + 1] = path:sub(#ROOT + 2) .. ":" .. n .. ": " .. line end
+            if code:find("[\"']" .. op .. "[\"']") then quoted = quoted + 1 end
+          end
+          if quoted >= 2 then found[#found + 1] = path:sub(#ROOT + 2) .. ":" .. n .. ": " .. line end
+        end
+      end
+    end
+    p:close()
+    return found
+  end
+
+  it("names every write operation", function()
+    assert.is_true(#ops >= 10, table.concat(ops, ", "))
+    for _, op in ipairs({ "add_note", "move_to_stage", "create_candidate", "request" }) do
+      assert.is_truthy(require("tracker").actions.entry(op), op)
+    end
+  end)
+
+  it("is the only place that lists them", function()
+    assert.are.same({}, verb_lists())
+  end)
+
+  it("would see a list kept elsewhere", function()
+    local dir = trk.tmpdir()
+    local saved = ROOT
+    ROOT = dir
+    os.execute("mkdir -p " .. dir .. "/bindings/lua " .. dir .. "/scripts")
+    trk.write(dir .. "/scripts/stray.lua", 'local DEFERRED = { add_note = true }\n'
+      .. 'local L = { "add_tag", "remove_tag" }\nfunction CHECKS.attach() end\n')
+    local found = verb_lists()
+    ROOT = saved
+    assert.are.equal(3, #found, table.concat(found, "\n"))
   end)
 end)

@@ -101,7 +101,7 @@ describe("the man page", function()
   it("describes every TRACKER_* variable the client reads", function()
     local env = page:match("\nENVIRONMENT\n(.-)\n%u")
     assert(env, "no ENVIRONMENT section")
-    local source = assert(io.open(ROOT .. "/bindings/lua/client.lua")):read("a")
+    local source = assert(io.open(ROOT .. "/bindings/lua/config.lua")):read("a")
     local vars = source:match("local ENV = (%b{})")
     local n = 0
     for var in vars:gmatch('"(TRACKER_[%u_]+)"') do

@@ -284,7 +284,9 @@ describe("testing.run_rule", function()
     local state = {}
     testing.run_rule(rule, t, { since = "2026-01-01T00:00:00Z", state = state })
     assert.are.equal(2, #seen)
-    assert.are.equal(seen[1], seen[2])
+    -- as under trk rules: each record gets a ctx of its own, sharing the rule's state
+    assert.are_not.equal(seen[1], seen[2])
+    assert.are.equal(seen[1].state, seen[2].state)
     assert.are.same({ rule = "ctx", now = 1798135200, since = "2026-01-01T00:00:00Z", apply = false,
                       state = { n = 2 } }, seen[1])
     assert.are.equal(state, seen[1].state)

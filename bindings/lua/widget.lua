@@ -153,7 +153,7 @@ end
 M.note_letters = { candidate = "R", job = "O" }
 
 -- attachDocument.
-function M.attach(letter, id, f)
+function M.attach_document(letter, id, f)
   return {}, { file = { filename = f.filename, recordType = letter, recordId = id,
                         documentType = f.type, primary = f.primary and "y" or "n", data = f.data } }
 end

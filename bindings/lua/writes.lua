@@ -1,37 +1,34 @@
--- writes: every write of the client, through one choke point (perform). Each write checks its
--- arguments (misuse raises before anything is sent), becomes an action { op, target, payload,
--- key }, goes to the client's hook if it has one, and is sent with the write rules: a fresh
--- connection, retried only when the server surely did not process it, otherwise an
--- unknown_outcome error (client.lua: write_may_retry, write_error).
---
--- Inside t:batch the writes whose answer a script does not need are deferred: each runs in a
--- coroutine of its own that gives way while its request travels (client.lua: give_way), up to
--- the batch's concurrency at once.
---
--- Loaded by client.lua, which passes what it keeps private (`kit`). Wire names are in widget.lua.
+-- writes: the write methods of the client. Each checks its arguments (misuse raises before
+-- anything is sent), builds its action { op, target, payload, key } and hands it to the one path
+-- of every write (batch.lua: perform), with the function that sends its request(s) under the
+-- write rules: a fresh connection, retried only when the server surely did not process it,
+-- otherwise an unknown_outcome error (failures.lua). What each kind of action is lives in
+-- actions.lua; wire names are in widget.lua.
 
-local widget = import "widget"
+local widget, actions, redact = import "widget", import "actions", import "redact"
+local usage, failures, object = import "usage", import "failures", import "object"
+local pipeline, metadata_mod, batch, values, times =
+      import "pipeline", import "metadata", import "batch", import "values", import "times"
 local native = native
+local misuse, options, suggest, id_of = usage.misuse, usage.options, usage.suggest, usage.id_of
+local err, unknown_outcome = failures.err, failures.unknown_outcome
+local Client, state = object.Client, object.state
+local send, finish, batch_threads = pipeline.send, pipeline.finish, pipeline.batch_threads
+local metadata, find_stage = metadata_mod.metadata, metadata_mod.find_stage
+local perform, run_batch, settle_record = batch.perform, batch.run_batch, batch.settle_record
+local copy, ttime = values.copy, times.time
 
 local type, pairs, ipairs, tostring, tonumber, next, select =
       type, pairs, ipairs, tostring, tonumber, next, select
 local tointeger, mtype, huge = math.tointeger, math.type, math.huge
-local fmt, sub, lower, upper, match, find, gsub, char =
+local fmt, sub, lower, upper, match, find, gsub =
       string.format, string.sub, string.lower, string.upper, string.match, string.find,
-      string.gsub, string.char
-local concat, sort, pack, unpack = table.concat, table.sort, table.pack, table.unpack
-local create, resume, status, running, yield, close =
-      coroutine.create, coroutine.resume, coroutine.status, coroutine.running, coroutine.yield,
-      coroutine.close
-local pcall, error = pcall, error
+      string.gsub
+local concat, sort = table.concat, table.sort
+local running = coroutine.running
 
 local REJECTION_FIELD = "rejection reason"   -- application custom field that holds the reason
 local REJECTION_SUBJECT = "Rejected"
-
--- The writes a batch defers: their answer is a confirmation the script goes on without.
--- Creates (the script goes on with the new record) and raw requests stay synchronous.
-local DEFERRED = { move_to_stage = true, add_note = true, attach = true, set_custom_fields = true,
-                   update_candidate = true, update_job = true, add_tag = true, remove_tag = true }
 
 -- Extensions for content types, when a file name has none (Tracker types files by extension).
 local EXTENSIONS = {
@@ -42,1339 +39,790 @@ local EXTENSIONS = {
   ["application/vnd.oasis.opendocument.text"] = "odt",
 }
 
-return function(Client, kit)
-  local state, raise, misuse, options, suggest, err, metadata, find_stage, id_of, copy =
-        kit.state, kit.raise, kit.misuse, kit.options, kit.suggest, kit.err, kit.metadata,
-        kit.find_stage, kit.id_of, kit.copy
-  local send, finish, ttime = kit.send, kit.finish, kit.ttime
-  local batch_threads, IN_FLIGHT = kit.batch_threads, kit.in_flight
-
-  -- ---- the choke point ------------------------------------------------------------------------
-
-  -- Canonical text of a value: keys sorted, types kept apart ("1" is not 1), so equal writes
-  -- have equal keys whatever order their tables were built in.
-  local function canonical(v, out)
-    local tv = type(v)
-    if tv == "table" then
-      local keys = {}
-      for k in pairs(v) do keys[#keys + 1] = k end
-      sort(keys, function(a, b)
-        local ta, tb = type(a), type(b)
-        if ta ~= tb then return ta < tb end
-        return a < b
-      end)
-      out[#out + 1] = "{"
-      for _, k in ipairs(keys) do
-        canonical(k, out)
-        out[#out + 1] = "="
-        canonical(v[k], out)
-        out[#out + 1] = ","
-      end
-      out[#out + 1] = "}"
-    elseif tv == "string" then
-      out[#out + 1] = fmt("%q", v)
-    elseif tv == "number" then
-      out[#out + 1] = mtype(v) == "integer" and tostring(v) or fmt("%.17gf", v)
-    else
-      out[#out + 1] = tostring(v)
-    end
-    return out
+-- The envelope of a widget answer to `call`, or nil, err and the decoded answer (for status
+-- 3). A write whose answer cannot be read may or may not have happened.
+local function widget_answer(call, doc)
+  local env, code, msg = widget.answer(call.what, doc, false)
+  if env then return env end
+  if call.write and code == "bad_response" then
+    return nil, unknown_outcome(call.what, msg, 200)
   end
+  return nil, err(code, msg), doc
+end
 
-  -- The idempotency key of an action: the operation and a hash of its target and payload.
-  local function action_key(op, target, payload)
-    local text = concat(canonical({ target.kind, target.id or false, payload }, {}))
-    return op .. ":" .. native.hash(text)
-  end
+-- One widget write: as widget_answer.
+local function widget_write(s, fname, verb, instructions, nodes)
+  local path, body = widget.request(verb, pipeline.widget_credentials(s, fname), instructions, nodes)
+  local call = { api = "widget", what = verb, base = pipeline.widget_base(s, fname), path = path,
+                 body = body, write = true }
+  send(s, call)
+  local doc, e = finish(s, call)
+  if not doc then return nil, e end
+  return widget_answer(call, doc)
+end
 
-  -- The action through the client's hook, if it has one; `run` sends it.
-  local function through_hook(s, op, target, payload, key, run)
-    local hook = s.c.hook
-    if not hook then return run() end
-    local used = false
-    local action = { op = op, target = copy(target), payload = copy(payload), key = key }
-    return hook(action, function()
-      if used then raise("send: an action can be sent once") end
-      used = true
-      return run()
-    end)
-  end
+-- ---- arguments ------------------------------------------------------------------------------
 
-  -- ---- batches --------------------------------------------------------------------------------
+local NOTE_KINDS = { candidate = true, application = true, job = true }
 
-  -- While t:batch runs, s.batch = { frames, queue, seq, sends, last }:
-  --   frames  the batches open, outermost first: { limit, done, failed = { write, ... } }
-  --   queue   the deferred writes not yet settled, oldest first: { first, last, [i] = write }
-  --   sends   requests sent so far (a write's `sent` is its request's number)
-  --   last    by "kind:id", the latest unsettled write to that record
-  -- A write: { op, target, key, seq, depth (frames it counts in), co, after (the write to the
-  -- same record before it), prior (the reject part before it), answer, settled, ok, err,
-  -- cause (the failed part that kept a reject part from being sent), waiting (the write it
-  -- waits for), waiters (the writes waiting for it), sent }.
-
-  local function in_flight(b) return b.queue.last - b.queue.first + 1 end
-
-  local function settled(b, w, ok, e)
-    w.settled, w.ok, w.err = true, ok, e
-    w.co, w.after, w.prior = nil, nil, nil       -- what a settled write holds on to goes
-    if w.record and b.last[w.record] == w then b.last[w.record] = nil end
-    for d = 1, w.depth do
-      local f = b.frames[d]
-      if ok then f.done = f.done + 1 else f.failed[#f.failed + 1] = w end
+-- kind, id and name of a record argument: a record, { kind =, id = }, or, where `kind` is
+-- fixed, a bare id.
+local function target_of(fname, v, kinds, fixed)
+  if type(v) == "table" then
+    local kind = v.kind or fixed
+    if not kinds[kind] then
+      local names = {}
+      for k in pairs(kinds) do names[#names + 1] = k end
+      sort(names)
+      misuse(fname, "argument 1 must be a %s record, got %s", concat(names, ", "),
+             v.kind and ("a " .. tostring(v.kind) .. " record") or "a table without 'kind'")
     end
+    local id = id_of(fname, "argument 1", v.id)
+    return { kind = kind, id = id, name = type(v.name) == "string" and v.name or nil }
   end
-
-  local step
-
-  -- The writes that waited for w (wait_for) are resumed once now that it has settled: each
-  -- sends its request and gives way, rather than waiting to be the oldest (a note, then a
-  -- field on the same record, would otherwise each cost a round trip of the script's time).
-  local function wake(b, w)
-    local waiters = w.waiters
-    w.waiters = nil
-    for i = 1, waiters and #waiters or 0 do
-      local x = waiters[i]
-      if x.waiting == w then
-        x.waiting = nil
-        step(b, x)
-      end
-    end
+  if fixed and (tointeger(v) or type(v) == "string" and tointeger(tonumber(v))) then
+    return { kind = fixed, id = id_of(fname, "argument 1", tointeger(tonumber(v))) }
   end
+  if fixed then misuse(fname, "argument 1 must be a %s record or id, got %s", fixed, type(v)) end
+  misuse(fname, "argument 1 must be a record (or { kind = 'candidate', id = 42 }), got %s",
+         type(v))
+end
 
-  -- Resumes a write once: its request's answer is collected, or it starts. True when it has
-  -- ended; what it raised is raised here.
-  step = function(b, w)
-    local ok, v = resume(w.co)
-    if not ok then
-      settled(b, w, false, v)
-      error(v, 0)
-    end
-    if status(w.co) == "dead" then
-      local a = w.answer
-      settled(b, w, a[1] ~= nil and a[1] ~= false, a[2])
-      wake(b, w)
-      return true
-    end
-    if v ~= IN_FLIGHT then           -- a hook yielded: its coroutine's caller is not here
-      close(w.co)
-      local msg = fmt("batch: the hook yielded during a %s write; a hook cannot yield in t:batch",
-                      w.op)
-      settled(b, w, false, msg)
-      error(msg, 0)
-    end
-    if not w.waiting and not w.sent then  -- its request went now: the order requests went in
-      b.sends = b.sends + 1
-      w.sent = b.sends
-    end
-    return false
+local function with_key(fname, opts, allowed)
+  allowed.key = "string"
+  return options(fname, opts, allowed, "the options")
+end
+
+local function names_of(list, field)
+  local out = {}
+  for i, x in ipairs(list) do out[i] = x[field or "name"] end
+  return out
+end
+
+-- The entry of `list` named `v` (any case) or with id `v`; raises with suggestions.
+local function lookup(fname, what, list, v)
+  local id = tointeger(v)
+  for _, x in ipairs(list) do
+    if (id and x.id == id) or (type(v) == "string" and lower(x.name) == lower(v)) then return x end
   end
+  misuse(fname, "unknown %s '%s'%s", what, tostring(v), suggest(tostring(v), names_of(list)))
+end
 
-  -- Drops the settled writes at the queue's head.
-  local function trim(q)
-    while q.first <= q.last and q[q.first].settled do
-      q[q.first].answer = nil
-      q[q.first], q.first = nil, q.first + 1
-    end
+local function stage_of(fname, m, v)
+  if type(v) ~= "string" and tointeger(v) == nil then
+    misuse(fname, "a stage must be a name or an id, got %s", type(v))
   end
+  local st, e = find_stage(m, v)
+  if not st then misuse(fname, "%s", e.message) end
+  return st
+end
 
-  -- Settles the oldest write in the queue: resumed until it ends, it blocks on its answers.
-  local function settle_oldest(b)
-    local q = b.queue
-    local w = q[q.first]
-    q[q.first], q.first = nil, q.first + 1
-    if not w.settled then repeat until step(b, w) end
-    w.answer = nil
-    trim(q)
+local function is_date(v)
+  local y, mo, d = match(v, "^(%d%d%d%d)%-(%d%d)%-(%d%d)$")
+  if not y then return false end
+  mo, d = tonumber(mo), tonumber(d)
+  return mo >= 1 and mo <= 12 and d >= 1 and d <= 31
+end
+
+local function number_text(v)
+  if type(v) == "number" then
+    return mtype(v) == "integer" and tostring(v) or fmt("%.14g", v)
   end
+  if type(v) == "string" and tonumber(v) then return v end
+  return nil
+end
 
-  -- The writes whose requests travel: queued, neither settled nor waiting for another write.
-  local function sending(b)
-    local q, n = b.queue, 0
-    for i = q.first, q.last do
-      local w = q[i]
-      if not w.settled and not w.waiting then n = n + 1 end
-    end
-    return n
-  end
+local CHECKBOX = { yes = "Yes", y = "Yes", ["true"] = "Yes", ["1"] = "Yes",
+                   no = "No", n = "No", ["false"] = "No", ["0"] = "No" }
 
-  -- Settles the write whose request went first of those still travelling: the likeliest to
-  -- have its answer (one just sent, after the write it waited for, would cost a round trip).
-  local function settle_sending(b)
-    local q, first = b.queue, nil
-    for i = q.first, q.last do
-      local w = q[i]
-      if not w.settled and not w.waiting and (first == nil or (w.sent or 0) < (first.sent or 0)) then
-        first = w
+-- The wire text of a custom-field value, checked against the field's definition; "" clears.
+local function field_value(fname, def, v)
+  local what = fmt("custom field '%s'", def.name)
+  if v == "" or v == native.null then return "" end
+  if def.type == "List" then
+    if type(v) == "string" then
+      for _, it in ipairs(def.items or {}) do
+        if lower(it.name) == lower(v) then return it.name end
       end
     end
-    if first then repeat until step(b, first) end
-    trim(q)
+    misuse(fname, "'%s' is not an item of %s (items: %s)", tostring(v), what,
+           concat(names_of(def.items or {}), ", "))
+  elseif def.type == "Number" then
+    return number_text(v) or misuse(fname, "%s takes a number, got '%s'", what, tostring(v))
+  elseif def.type == "Checkbox" then
+    if v == true then return "Yes" elseif v == false then return "No" end
+    return type(v) == "string" and CHECKBOX[lower(v)]
+           or misuse(fname, "%s takes true or false, got '%s'", what, tostring(v))
+  elseif def.type == "Date" then
+    if type(v) == "string" and is_date(v) then return v end
+    misuse(fname, "%s takes a date (YYYY-MM-DD), got '%s'", what, tostring(v))
   end
+  if type(v) == "number" then return number_text(v) end
+  if type(v) ~= "string" then misuse(fname, "%s takes text, got %s", what, type(v)) end
+  return v
+end
 
-  -- Settles writes, oldest first, until w has settled (or all of them, without w).
-  local function drain(b, w)
-    while in_flight(b) > 0 and not (w and w.settled) do settle_oldest(b) end
+-- Custom fields of `kind` by name or id: the wire list { { id, text } } sorted by id, and
+-- the values by field name (for the action's payload).
+local function custom_values(fname, m, kind, fields)
+  if type(fields) ~= "table" then
+    misuse(fname, "custom fields must be a table of name = value, got %s", type(fields))
   end
-
-  -- Inside the coroutine of write `self`, waits for an earlier write w: it is resumed when w
-  -- has settled (settle_oldest), or as the oldest, when it settles w first.
-  local function wait_for(b, self, w)
-    if w and not w.settled then
-      local list = w.waiters or {}
-      w.waiters = list
-      list[#list + 1] = self
-      self.waiting = w
-      yield(IN_FLIGHT)
-      self.waiting = nil
-      drain(b, w)
-    end
-  end
-
-  -- Before a write reads its record (a tag list, the stage to move from), the writes to that
-  -- record still in flight land.
-  local function settle_record(s, target)
-    local b = s.batch
-    local w = b and b.last[target.kind .. ":" .. target.id]
-    if w and not batch_threads[running()] then drain(b, w) end
-  end
-
-  -- A deferred write: started in a coroutine of its own once fewer than the batch's limit are in
-  -- flight. The hook sees it now, in the script's order; its request waits for the writes to
-  -- the same record made before it, so they land in that order; a part of a reject whose part
-  -- before failed is not sent. Answers true (queued), or the answer of a write that ended at
-  -- once (a dry run, a failure before sending).
-  local function defer(s, b, op, target, payload, key, run, chain)
-    local frame = b.frames[#b.frames]
-    -- at most `limit` requests travel at once, and at most 4 * limit writes wait in all
-    while sending(b) >= frame.limit do settle_sending(b) end
-    while in_flight(b) >= 4 * frame.limit do settle_oldest(b) end
-    b.seq = b.seq + 1
-    local record = target.id and (target.kind .. ":" .. target.id)
-    local w = { op = op, target = copy(target), key = key, seq = b.seq, depth = #b.frames,
-                record = record, after = record and b.last[record], prior = chain and chain.last }
-    if record then b.last[record] = w end
-    if chain then chain.last = w end
-    local function go()
-      wait_for(b, w, w.after)
-      local prior = w.prior
-      if prior then
-        wait_for(b, w, prior)
-        if not prior.ok then
-          local cause = prior.cause or prior
-          w.cause = cause
-          return nil, err("conflict", fmt("%s: not sent, as the %s before it failed (%s)", op,
-                                          cause.op, tostring(cause.err)), nil, { skipped = true })
-        end
+  local defs = m.custom_fields[kind] or {}
+  local wire, named = {}, {}
+  for k, v in pairs(fields) do
+    local def
+    for _, d in ipairs(defs) do
+      if (tointeger(k) and d.id == k) or (type(k) == "string" and lower(d.name) == lower(k)) then
+        def = d
+        break
       end
-      return run()
     end
-    w.co = create(function() w.answer = pack(through_hook(s, op, target, payload, key, go)) end)
-    batch_threads[w.co] = true
-    if step(b, w) then
-      local a = w.answer
-      w.answer = nil
-      return unpack(a, 1, a.n)
+    if not def then
+      misuse(fname, "no %s custom field '%s'%s", kind, tostring(k),
+             suggest(tostring(k), names_of(defs)))
     end
-    local q = b.queue
-    q.last = q.last + 1
-    q[q.last] = w
+    local text = field_value(fname, def, v)
+    wire[#wire + 1] = { def.id, text }
+    named[def.name] = text
+  end
+  sort(wire, function(a, b) return a[1] < b[1] end)
+  return wire, named
+end
+
+-- updateRecord columns for fields by trk name: { { column, text } } sorted, and the payload.
+local function column_values(fname, m, kind, fields)
+  local columns = widget.columns[kind]
+  local updates, named = {}, {}
+  for k, v in pairs(fields) do
+    if k ~= "custom" then
+      local spec = type(k) == "string" and columns[k]
+      if not spec then
+        local names = {}
+        for n in pairs(columns) do names[#names + 1] = n end
+        sort(names)
+        misuse(fname, "unknown %s field '%s'%s", kind, tostring(k), suggest(tostring(k), names))
+      end
+      local text
+      if v == "" then
+        text = ""
+      elseif spec[2] == "date" then
+        text = type(v) == "string" and is_date(v) and v
+               or misuse(fname, "field '%s' takes a date (YYYY-MM-DD), got '%s'", k, tostring(v))
+      elseif spec[2] == "number" then
+        text = number_text(v) or misuse(fname, "field '%s' takes a number, got '%s'", k, tostring(v))
+      elseif spec[2] == "status" then
+        local list = kind == "job" and m.job_statuses or m.candidate_statuses
+        text = tostring(lookup(fname, kind .. " status", list, v).id)
+      elseif type(v) == "string" or type(v) == "number" then
+        text = type(v) == "number" and number_text(v) or v
+      else
+        misuse(fname, "field '%s' takes text, got %s", k, type(v))
+      end
+      updates[#updates + 1] = { spec[1], text }
+      named[k] = v
+    end
+  end
+  sort(updates, function(a, b) return a[1] < b[1] end)
+  return updates, named
+end
+
+-- candidate id, job id of an application target (from the record, else read).
+local function application_links(self, record, target)
+  if type(record) == "table" and tointeger(record.candidate_id) and tointeger(record.job_id) then
+    return record.candidate_id, record.job_id
+  end
+  local app, e = self:application(target.id)
+  if not app then return nil, e end
+  return app.candidate_id, app.job_id
+end
+
+-- ---- updates and stages ---------------------------------------------------------------------
+
+-- An updateRecord write: columns { { column, text } } and custom fields { { id, text } }.
+local function update(s, fname, op, target, updates, custom, payload, key, chain)
+  return perform(s, op, target, payload, key, function()
+    local ins, nodes = widget.update(target.kind, target.id, updates, custom)
+    local env, e = widget_write(s, fname, "updateRecord", ins, nodes)
+    if not env then return nil, e end
     return true
-  end
+  end, chain)
+end
 
-  -- Every write ends here. `run` sends the action's request(s) and interprets the answer.
-  -- `chain` links the parts of one reject: in a batch, a part is not sent when one before failed.
-  local function perform(s, op, target, payload, key, run, chain)
-    key = key or action_key(op, target, payload)
-    local b = s.batch
-    if b and DEFERRED[op] and not batch_threads[running()] then
-      return defer(s, b, op, target, payload, key, run, chain)
-    end
-    return through_hook(s, op, target, payload, key, run)
-  end
 
-  -- Runs fn(...) as a batch of `limit` writes in flight (joining the batch open, if any), then
-  -- settles every write still in flight, even when fn raised. Returns the batch's frame.
-  local function run_batch(s, limit, fn, ...)
-    local b = s.batch
-    if b == nil then
-      b = { frames = {}, queue = { first = 1, last = 0 }, seq = 0, sends = 0, last = {} }
-      s.batch = b
+local function move(self, s, fname, app, st, from, key, chain)
+  local target = target_of(fname, app, { application = true }, "application")
+  if from then
+    settle_record(s, target)
+    local cur, e = self:application(target.id)
+    if not cur then return nil, e end
+    if cur.stage_id ~= from.id then
+      return nil, err("conflict", fmt("%s: application %d is in stage '%s', not '%s'", fname,
+                                      target.id, tostring(cur.stage), from.name), nil,
+                      { current = cur.stage })
     end
-    local frame = { limit = limit, done = 0, failed = {} }
-    b.frames[#b.frames + 1] = frame
-    local ok, e = pcall(fn, ...)
-    while in_flight(b) > 0 do         -- they were sent: their answers are collected whatever fn did
-      local ok2, e2 = pcall(settle_oldest, b)
-      if ok and not ok2 then ok, e = false, e2 end
-    end
-    b.frames[#b.frames] = nil
-    if #b.frames == 0 then s.batch = nil end
-    if not ok then error(e, 0) end
-    sort(frame.failed, function(x, y) return x.seq < y.seq end)
-    return frame
   end
+  local payload = { stage = st.name, stage_id = st.id, from = from and from.name or nil }
+  return update(s, fname, "move_to_stage", target, { { widget.stage_column, tostring(st.id) } },
+                nil, payload, key, chain)
+end
 
-  function Client:batch(fn, opts)
-    local fname = "batch"
-    local s = state(self, fname)
-    if type(fn) ~= "function" then
-      misuse(fname, "argument 1 must be a function that makes the writes, got %s", type(fn))
+function Client:move_to_stage(app, stage, opts)
+  local fname = "move_to_stage"
+  local s = state(self, fname)
+  opts = with_key(fname, opts, { from = "any" })
+  target_of(fname, app, { application = true }, "application")
+  local m, e = metadata(s, fname)
+  if not m then return nil, e end
+  local st = stage_of(fname, m, stage)
+  local from = opts.from ~= nil and stage_of(fname, m, opts.from) or nil
+  return move(self, s, fname, app, st, from, opts.key)
+end
+
+-- ---- creates --------------------------------------------------------------------------------
+
+local LISTS, BY = { short = true, long = true }, { user = true, resource = true }
+
+local function list_by(fname, o)
+  if o.list ~= nil and not LISTS[o.list] then
+    misuse(fname, "option 'list' must be 'short' or 'long', got '%s'", tostring(o.list))
+  end
+  if o.by ~= nil and not BY[o.by] then
+    misuse(fname, "option 'by' must be 'user' or 'resource', got '%s'", tostring(o.by))
+  end
+end
+
+function Client:create_application(o)
+  local fname = "create_application"
+  local s = state(self, fname)
+  o = with_key(fname, o, { candidate = "any", job = "any", list = "string", by = "string",
+                           source = "string" })
+  if o.candidate == nil or o.job == nil then misuse(fname, "give both 'candidate' and 'job'") end
+  local cand = id_of(fname, "candidate", o.candidate, "candidate")
+  local job = id_of(fname, "job", o.job, "job")
+  list_by(fname, o)
+  local target = { kind = "job", id = job, name = type(o.job) == "table" and o.job.name or nil }
+  local payload = { candidate = cand, job = job, list = o.list or "short", by = o.by or "user",
+                    source = o.source }
+  return perform(s, "create_application", target, payload, o.key, function()
+    local env, e, doc = widget_write(s, fname, "resourceApplication",
+                                     widget.application(job, cand, payload.list, payload.by,
+                                                        payload.source))
+    if not env then
+      local existing = e.code == "conflict" and widget.record_id(doc)
+      if existing then
+        e.message = fmt("%s: candidate %d already has an application (%d) for job %d", fname,
+                        cand, existing, job)
+        e.id = existing
+        e.existing = self:application(existing) or { kind = "application", id = existing,
+                                                     candidate_id = cand, job_id = job }
+      end
+      return nil, e
     end
-    local o = options(fname, opts, { concurrency = "number" }, "argument 2")
-    local limit = s.c.concurrency
-    if o.concurrency ~= nil then
-      limit = tointeger(o.concurrency)
-      if not (limit and limit >= 1) then
-        misuse(fname, "option 'concurrency' must be a whole number of writes, at least 1, got %s",
-               tostring(o.concurrency))
+    local id = widget.record_id(env)
+    if not id then
+      return nil, unknown_outcome(fname, "the answer has no recordId", 200)
+    end
+    local app = self:application(id) or { kind = "application", id = id, candidate_id = cand,
+                                          job_id = job }
+    app.created = true
+    return app
+  end)
+end
+
+local CANDIDATE_OPTS = { custom = "table", overwrite = "boolean", job = "any", list = "string",
+                         by = "string" }
+for k in pairs(widget.resource_fields) do CANDIDATE_OPTS[k] = "string" end
+
+function Client:create_candidate(o)
+  local fname = "create_candidate"
+  local s = state(self, fname)
+  o = with_key(fname, o, CANDIDATE_OPTS)
+  if not (o.first_name or o.last_name or o.name) then
+    misuse(fname, "a candidate needs 'first_name', 'last_name' or 'name'")
+  end
+  if o.email ~= nil and not match(o.email, "^[^@%s]+@[^@%s]+$") then
+    misuse(fname, "'%s' is not an email address", o.email)
+  end
+  list_by(fname, o)
+  local job = o.job ~= nil and id_of(fname, "job", o.job, "job") or nil
+  local m, e = metadata(s, fname)
+  if not m then return nil, e end
+  local fields, payload = {}, {}
+  for k, wire in pairs(widget.resource_fields) do
+    local v = o[k]
+    if v ~= nil then
+      if k == "status" then v = lookup(fname, "candidate status", m.candidate_statuses, v).name end
+      fields[wire], payload[k] = v, v
+    end
+  end
+  local custom
+  if o.custom then custom, payload.custom = custom_values(fname, m, "candidate", o.custom) end
+  payload.overwrite, payload.job, payload.list, payload.by = o.overwrite or false, job, o.list, o.by
+  local name = o.name or concat({ o.first_name or "", o.last_name or "" }, " "):match("^%s*(.-)%s*$")
+  local target = { kind = "candidate", name = name }
+  return perform(s, "create_candidate", target, payload, o.key, function()
+    local ins, nodes = widget.create_resource(fields, custom, payload)
+    local env, e2, doc = widget_write(s, fname, "createResource", ins, nodes)
+    local id = widget.record_id(env or doc)
+    if not env and not (e2.code == "conflict" and id) then return nil, e2 end
+    if not id then
+      return nil, unknown_outcome(fname, "the answer has no recordId", 200)
+    end
+    if env and env.message ~= "updated" then
+      -- what was sent is what the candidate holds: no need to read it back
+      local first, last = o.first_name, o.last_name
+      if not first and not last and o.name then first, last = match(o.name, "^%s*(%S+)%s+(.-)%s*$") end
+      local rec = { kind = "candidate", id = id, name = name, first_name = first or o.name,
+                    last_name = last, email = o.email, other_email = o.other_email,
+                    job_title = o.job_title, company = o.company, phone = o.phone,
+                    town = o.town, county = o.county, country = o.country, source = o.source,
+                    linkedin = o.linkedin, status = payload.status, custom = {},
+                    created = true }
+      for field, text in pairs(payload.custom or {}) do
+        local def
+        for _, d in ipairs(m.custom_fields.candidate) do if d.name == field then def = d end end
+        rec.custom[field] = s.conv.typed(def and def.type, text)
+      end
+      return rec
+    end
+    local rec, e3 = self:candidate(id)
+    if not rec then return nil, e3 end
+    rec.created = false
+    return rec
+  end)
+end
+
+-- ---- notes and files ------------------------------------------------------------------------
+
+-- The user id for a `user` option: an id, a username or an email (any case).
+local function user_id(fname, m, v)
+  local id = tointeger(v)
+  for _, u in ipairs(m.users) do
+    if (id and u.id == id) or (type(v) == "string"
+        and (lower(u.username or "") == lower(v) or lower(u.email or "") == lower(v))) then
+      return u.id
+    end
+  end
+  misuse(fname, "unknown user '%s'%s", tostring(v), suggest(tostring(v), names_of(m.users, "username")))
+end
+
+-- The link of a note on `target`: { letter, id, job, application }.
+local function note_link(self, record, target)
+  if target.kind == "application" then
+    local cand, job = application_links(self, record, target)
+    if not cand then return nil, job end
+    return { "R", cand, job, target.id }
+  end
+  return { widget.note_letters[target.kind], target.id }
+end
+
+local function note(self, s, fname, record, text, o, key, chain)
+  local target = target_of(fname, record, NOTE_KINDS)
+  if type(text) ~= "string" or text == "" then
+    misuse(fname, "argument 2 must be the note's text, got %s",
+           text == "" and "an empty string" or type(text))
+  end
+  local m, e = metadata(s, fname)
+  if not m then return nil, e end
+  local user = o.user ~= nil and user_id(fname, m, o.user) or nil
+  local payload = { text = text, subject = o.subject, type = o.type, user = user }
+  return perform(s, "add_note", target, payload, key, function()
+    local link, le = note_link(self, record, target)
+    if not link then return nil, le end
+    local date, time
+    if s.c.timezone then        -- else Tracker stamps its own local time
+      local lt = ttime.to_local(s.c.epoch(), s.c.timezone)
+      date, time = sub(lt, 1, 10), sub(lt, 12, 16)
+    end
+    local ins, nodes = widget.activity(link, { subject = o.subject or "", type = o.type,
+                                               note = text, user = user, date = date,
+                                               time = time })
+    local env, we = widget_write(s, fname, "createActivity", ins, nodes)
+    if not env then return nil, we end
+    return { kind = "activity", id = widget.record_id(env), subject = o.subject, note = text,
+             type = o.type or "Note", candidate_id = link[1] == "R" and link[2] or nil,
+             job_id = link[1] == "O" and link[2] or link[3], application_id = link[4] }
+  end, chain)
+end
+
+function Client:add_note(record, text, opts)
+  local fname = "add_note"
+  local s = state(self, fname)
+  local o = with_key(fname, opts, { subject = "string", type = "string", user = "any" })
+  return note(self, s, fname, record, text, o, o.key)
+end
+
+function Client:attach(record, f)
+  local fname = "attach"
+  local s = state(self, fname)
+  local target = target_of(fname, record, NOTE_KINDS)
+  f = with_key(fname, f, { filename = "string", data = "string", content_type = "string",
+                           type = "string", primary = "boolean" })
+  if not f.filename or f.filename == "" then misuse(fname, "give the file's 'filename'") end
+  if not f.data or f.data == "" then misuse(fname, "give the file's bytes as 'data'") end
+  local filename = f.filename
+  if f.content_type and not match(filename, "%.[%w]+$") then
+    local ext = EXTENSIONS[lower(f.content_type)]
+    if not ext then
+      misuse(fname, "'%s' has no extension and content type '%s' is not one trk knows: add "
+             .. "the extension to the filename", filename, f.content_type)
+    end
+    filename = filename .. "." .. ext
+  end
+  local payload = { filename = filename, type = f.type, primary = f.primary or false,
+                    size = #f.data, hash = native.hash(f.data) }
+  return perform(s, "attach", target, payload, f.key, function()
+    local letter, id = widget.note_letters[target.kind], target.id
+    if target.kind == "application" then     -- stored on the candidate
+      local cand, e = application_links(self, record, target)
+      if not cand then return nil, e end
+      letter, id = "R", cand
+    end
+    local ins, nodes = widget.attach_document(letter, id, { filename = filename, type = f.type,
+                                                   primary = f.primary,
+                                                   data = native.base64_encode(f.data) })
+    local env, e = widget_write(s, fname, "attachDocument", ins, nodes)
+    if not env then return nil, e end
+    return { kind = "document", id = widget.record_id(env), filename = filename,
+             record_kind = letter == "R" and "candidate" or "job", record_id = id }
+  end)
+end
+
+-- ---- custom fields and columns -------------------------------------------------------------
+
+-- What every update starts with: the client's state, the target, the options and the
+-- metadata (or nil, err). Raises on misuse.
+local function update_args(self, fname, record, kinds, fixed, fields, opts)
+  local s = state(self, fname)
+  local target = target_of(fname, record, kinds, fixed)
+  opts = with_key(fname, opts, {})
+  if type(fields) ~= "table" or next(fields) == nil then
+    misuse(fname, "argument 2 must be a non-empty table of field = value")
+  end
+  return s, target, opts, metadata(s, fname)
+end
+
+function Client:set_custom_fields(record, fields, opts)
+  local fname = "set_custom_fields"
+  local s, target, o, m, e = update_args(self, fname, record, NOTE_KINDS, nil, fields, opts)
+  if not m then return nil, e end
+  local wire, named = custom_values(fname, m, target.kind, fields)
+  return update(s, fname, fname, target, nil, wire, { fields = named }, o.key)
+end
+
+local function update_record(self, fname, kind, record, fields, opts)
+  local s, target, o, m, e = update_args(self, fname, record, { [kind] = true }, kind, fields, opts)
+  if not m then return nil, e end
+  local updates, named = column_values(fname, m, kind, fields)
+  local custom, cnamed
+  if fields.custom ~= nil then custom, cnamed = custom_values(fname, m, kind, fields.custom) end
+  return update(s, fname, fname, target, updates, custom, { fields = named, custom = cnamed },
+                o.key)
+end
+
+function Client:update_candidate(cand, fields, opts)
+  return update_record(self, "update_candidate", "candidate", cand, fields, opts)
+end
+
+function Client:update_job(job, fields, opts)
+  return update_record(self, "update_job", "job", job, fields, opts)
+end
+
+-- ---- tags -----------------------------------------------------------------------------------
+
+local function read_tags(s, fname, id)
+  local doc, e = pipeline.widget_call(s, fname, "getIndividualRecord", widget.individual("candidate", id),
+                                 nil, true)
+  if not doc then return nil, e end
+  if doc.results[1] == nil then
+    return nil, err("not_found", fmt("%s: no candidate with id %d", fname, id))
+  end
+  return widget.tags(doc.results[1])
+end
+
+function Client:tags(cand)
+  local fname = "tags"
+  local s = state(self, fname)
+  local target = target_of(fname, cand, { candidate = true }, "candidate")
+  return read_tags(s, fname, target.id)
+end
+
+local function check_tag(fname, tag)
+  if type(tag) ~= "string" then misuse(fname, "argument 2 must be a tag (a string), got %s", type(tag)) end
+  local t = match(tag, "^%s*(.-)%s*$")
+  if t == "" then misuse(fname, "argument 2 must be a non-empty tag") end
+  if find(t, ",", 1, true) then
+    misuse(fname, "a tag cannot contain a comma ('%s'): Tracker keeps tags as a comma-separated list", t)
+  end
+  return t
+end
+
+-- Adds or removes a tag; no write when the tags already say so.
+local function retag(self, fname, cand, tag, opts, adding)
+  local s = state(self, fname)
+  local target = target_of(fname, cand, { candidate = true }, "candidate")
+  tag = check_tag(fname, tag)
+  opts = with_key(fname, opts, {})
+  settle_record(s, target)
+  local tags, e = read_tags(s, fname, target.id)
+  if not tags then return nil, e end
+  local out, present = {}, false
+  for _, t in ipairs(tags) do
+    if lower(t) == lower(tag) then present = true
+    else out[#out + 1] = t end
+  end
+  if present == adding then return true end
+  if adding then
+    out = tags
+    out[#out + 1] = tag
+  end
+  return update(s, fname, fname, target, { { widget.tag_column, concat(out, ",") } }, nil,
+                { tag = tag }, opts.key)
+end
+
+function Client:add_tag(cand, tag, opts) return retag(self, "add_tag", cand, tag, opts, true) end
+function Client:remove_tag(cand, tag, opts) return retag(self, "remove_tag", cand, tag, opts, false) end
+
+-- ---- reject (§8) ----------------------------------------------------------------------------
+
+local function rejection_field(m)
+  for _, d in ipairs(m.custom_fields.application or {}) do
+    if lower(d.name) == REJECTION_FIELD and d.type == "List" then return d end
+  end
+  return nil
+end
+
+local function reasons_of(s, m)
+  if s.c.rejection_reasons then return s.c.rejection_reasons end
+  local d = rejection_field(m)
+  return d and names_of(d.items or {}) or {}
+end
+
+function Client:rejection_reasons()
+  local fname = "rejection_reasons"
+  local s = state(self, fname)
+  local m, e = metadata(s, fname)
+  if not m then return nil, e end
+  return copy(reasons_of(s, m))
+end
+
+-- The stage, reason and note of a rejection; raises on misuse.
+local function rejection(s, fname, m, o)
+  local st
+  if s.c.rejection_stage ~= nil then
+    local e
+    st, e = find_stage(m, s.c.rejection_stage)
+    if not st then
+      misuse(fname, "the rejection stage (option 'rejection_stage' or TRACKER_REJECTION_STAGE): %s",
+             e.message)
+    end
+  else
+    for _, x in ipairs(m.stages) do
+      if find(lower(x.name), "reject", 1, true) then st = x break end
+    end
+    if not st then
+      misuse(fname, "no stage name contains 'reject': set the rejection stage with option "
+             .. "'rejection_stage' or TRACKER_REJECTION_STAGE (stages: %s)",
+             concat(names_of(m.stages), ", "))
+    end
+  end
+  local reason = o.reason
+  local reasons = reasons_of(s, m)
+  if reason ~= nil and #reasons > 0 then
+    local found
+    for _, r in ipairs(reasons) do if lower(r) == lower(reason) then found = r end end
+    if not found then
+      misuse(fname, "unknown rejection reason '%s'%s (reasons: %s)", reason,
+             suggest(reason, reasons), concat(reasons, "; "))
+    end
+    reason = found
+  end
+  local field = reason and rejection_field(m)
+  if field then             -- a configured reason need not be an item of the field
+    local known = false
+    for _, it in ipairs(field.items or {}) do known = known or lower(it.name) == lower(reason) end
+    if not known then field = nil end
+  end
+  return { stage = st, reason = reason, note = o.note, field = field }
+end
+
+local function sub_key(key, part) return key and (key .. ":" .. part) or nil end
+
+-- Move, then the reason's field, then the note: each its own action. In a batch each part is
+-- deferred, chained: a part is not sent when one before it failed.
+local function reject_one(self, s, fname, app, r, key)
+  local chain = {}
+  local ok, e = move(self, s, fname, app, r.stage, nil, sub_key(key, "stage"), chain)
+  if not ok then return nil, e end
+  local target = target_of(fname, app, { application = true }, "application")
+  if r.field then
+    local wire = { { r.field.id, field_value(fname, r.field, r.reason) } }
+    ok, e = update(s, fname, "set_custom_fields", target, nil, wire,
+                   { fields = { [r.field.name] = wire[1][2] } }, sub_key(key, "reason"), chain)
+    if not ok then return nil, e end
+  end
+  if r.reason or r.note then
+    local text = r.reason and ("Reason: " .. r.reason) or ""
+    if r.note then text = text ~= "" and (text .. "\n\n" .. r.note) or r.note end
+    local rec = type(app) == "table" and app or target
+    ok, e = note(self, s, fname, rec, text, { subject = REJECTION_SUBJECT }, sub_key(key, "note"),
+                 chain)
+    if not ok then return nil, e end
+  end
+  return true
+end
+
+function Client:reject(app, opts)
+  local fname = "reject"
+  local s = state(self, fname)
+  target_of(fname, app, { application = true }, "application")
+  local o = with_key(fname, opts, { reason = "string", note = "string" })
+  local m, e = metadata(s, fname)
+  if not m then return nil, e end
+  return reject_one(self, s, fname, app, rejection(s, fname, m, o), o.key)
+end
+
+function Client:bulk_reject(apps, opts)
+  local fname = "bulk_reject"
+  local s = state(self, fname)
+  if type(apps) ~= "table" then
+    misuse(fname, "argument 1 must be a list of applications or ids, got %s", type(apps))
+  end
+  local o = options(fname, opts, { reason = "string", note = "string" }, "the options")
+  local ids = {}
+  for i, app in ipairs(apps) do
+    ids[i] = target_of(fname, app, { application = true }, "application").id
+  end
+  local m, e = metadata(s, fname)
+  local r = m and rejection(s, fname, m, o)
+  local errs = {}                   -- by index: the application's failure, if any
+  local function reject_each(i, app)
+    if e then errs[i] = e
+    else errs[i] = select(2, reject_one(self, s, fname, app, r, nil)) end
+  end
+  local b = s.batch
+  if b and not batch_threads[running()] then
+    -- in a batch: the rejects are pipelined as a batch of their own, which this answer waits
+    -- for; an application's writes are those from its first sequence number to the next's
+    local first = {}
+    local frame = run_batch(s, b.frames[#b.frames].limit, function()
+      for i, app in ipairs(apps) do
+        first[i] = b.seq + 1
+        reject_each(i, app)
+      end
+    end)
+    local j = 1
+    for i = 1, #apps do
+      local upto = first[i + 1] or huge
+      while frame.failed[j] and frame.failed[j].seq < upto do
+        errs[i] = errs[i] or frame.failed[j].err
+        j = j + 1
       end
     end
-    if batch_threads[running()] then misuse(fname, "a write's hook cannot start a batch") end
-    local frame = run_batch(s, limit, fn)
-    local failed = {}
-    for i, w in ipairs(frame.failed) do
-      failed[i] = { op = w.op, target = w.target, key = w.key, err = w.err }
-    end
-    return { done = frame.done, failed = failed }
+  else
+    for i, app in ipairs(apps) do reject_each(i, app) end
   end
-
-  -- The envelope of a widget answer to `call`, or nil, err and the decoded answer (for status
-  -- 3). A write whose answer cannot be read may or may not have happened.
-  local function widget_answer(call, doc)
-    local env, code, msg = widget.answer(call.what, doc, false)
-    if env then return env end
-    if call.write and code == "bad_response" then
-      return nil, kit.unknown_outcome(call.what, msg, 200)
-    end
-    return nil, err(code, msg), doc
+  local out = { succeeded = {}, failed = {} }
+  for i in ipairs(apps) do
+    if errs[i] == nil then out.succeeded[#out.succeeded + 1] = ids[i]
+    else out.failed[#out.failed + 1] = { id = ids[i], err = errs[i] } end
   end
+  return out
+end
 
-  -- One widget write: as widget_answer.
-  local function widget_write(s, fname, verb, instructions, nodes)
-    local path, body = widget.request(verb, kit.widget_credentials(s, fname), instructions, nodes)
-    local call = { api = "widget", what = verb, base = kit.widget_base(s, fname), path = path,
-                   body = body, write = true }
+-- ---- checking an action by reading back ----------------------------------------------------
+
+-- t:check(action [, since [, n]]): reads the target back and answers whether the action's
+-- change is there: true, false, or nil, err. For a write that ended in unknown_outcome.
+-- `since` (a time before the write was sent) narrows the search for notes; `n` (default 1)
+-- is how many matching notes or files there must be, for the n-th of identical writes.
+function Client:check(action, since, n)
+  local fname = "check"
+  state(self, fname)
+  if type(action) ~= "table" or type(action.op) ~= "string" or type(action.target) ~= "table"
+      or type(action.payload) ~= "table" then
+    misuse(fname, "argument 1 must be an action { op =, target =, payload = }")
+  end
+  if n ~= nil and not (type(n) == "number" and tointeger(n) and n >= 1) then
+    misuse(fname, "argument 3 must be a whole number of writes, at least 1, got %s", tostring(n))
+  end
+  return actions.check(self, action, since, tointeger(n) or 1)
+end
+
+-- ---- raw passthrough ------------------------------------------------------------------------
+
+-- A raw REST request is a read when it is a GET or HEAD, or a POST to a search
+-- (/PagedSearch); everything else may change data and is a write.
+local REST_READS = { GET = true, HEAD = true }
+
+-- The route of a REST path: without its query string and fragment.
+local function route_of(path) return (gsub(path, "[?#].*$", "")) end
+
+local function rest_write(method, route)
+  if REST_READS[method] then return false end
+  return not (method == "POST" and match(lower(route), "/pagedsearch$"))
+end
+
+
+function Client:request(r)
+  local fname = "request"
+  local s = state(self, fname)
+  r = with_key(fname, r, { method = "string", api = "string", path = "string", body = "any" })
+  local api = r.api or "widget"
+  if api ~= "widget" and api ~= "rest" then
+    misuse(fname, "option 'api' must be 'widget' or 'rest', got '%s'", api)
+  end
+  if type(r.path) ~= "string" or r.path == "" then misuse(fname, "give the 'path'") end
+  if r.body ~= nil and type(r.body) ~= "table" and type(r.body) ~= "string" then
+    misuse(fname, "option 'body' must be a table (sent as JSON) or a string")
+  end
+  local call, write
+  if api == "widget" then
+    local verb = match(r.path, "^/api/widget/(%w+)$") or match(r.path, "^(%w+)$")
+    if not verb then misuse(fname, "a widget path is a verb ('getRecords') or /api/widget/<verb>") end
+    if upper(r.method or "POST") ~= "POST" then misuse(fname, "the widget API takes POST only") end
+    if type(r.body) == "string" then misuse(fname, "a widget body is a table: trk adds the envelope") end
+    local inner = r.body or {}
+    if type(inner.trackerrms) == "table" then     -- a whole envelope: take its inner node
+      local _, node = next(inner.trackerrms)
+      inner = type(node) == "table" and node or {}
+    end
+    local nodes = {}
+    for k, v in pairs(inner) do
+      if k ~= "instructions" and k ~= "credentials" then nodes[k] = v end
+    end
+    local creds = inner.credentials or pipeline.widget_credentials(s, fname)
+    local path, body = widget.request(verb, creds, inner.instructions, nodes)
+    write = not widget.read_verbs[verb]
+    call = { api = "widget", what = verb, base = pipeline.widget_base(s, fname), path = path,
+             body = body, retry = not write, write = write or nil, raw = true }
+  else
+    if sub(r.path, 1, 1) ~= "/" then misuse(fname, "a REST path starts with '/' (/api/v1/...)") end
+    local method = upper(r.method or (r.body ~= nil and "POST" or "GET"))
+    local body = r.body
+    if type(body) == "table" then body = native.encode(body) end
+    local route = route_of(r.path)
+    write = rest_write(method, route)
+    call = { api = "rest", what = method .. " " .. route,
+             base = pipeline.rest_base(s, fname), method = method, path = r.path, body = body,
+             auth = true, retry = not write, write = write or nil, raw = true }
+  end
+  local function run()
+    if call.auth then
+      local ok, e = pipeline.ensure_jwt(s, fname)
+      if not ok then return nil, e end
+    end
     send(s, call)
     local doc, e = finish(s, call)
     if not doc then return nil, e end
-    return widget_answer(call, doc)
-  end
-
-  -- ---- arguments ------------------------------------------------------------------------------
-
-  local NOTE_KINDS = { candidate = true, application = true, job = true }
-
-  -- kind, id and name of a record argument: a record, { kind =, id = }, or, where `kind` is
-  -- fixed, a bare id.
-  local function target_of(fname, v, kinds, fixed)
-    if type(v) == "table" then
-      local kind = v.kind or fixed
-      if not kinds[kind] then
-        local names = {}
-        for k in pairs(kinds) do names[#names + 1] = k end
-        sort(names)
-        misuse(fname, "argument 1 must be a %s record, got %s", concat(names, ", "),
-               v.kind and ("a " .. tostring(v.kind) .. " record") or "a table without 'kind'")
-      end
-      local id = id_of(fname, "argument 1", v.id)
-      return { kind = kind, id = id, name = type(v.name) == "string" and v.name or nil }
-    end
-    if fixed and (tointeger(v) or type(v) == "string" and tointeger(tonumber(v))) then
-      return { kind = fixed, id = id_of(fname, "argument 1", tointeger(tonumber(v))) }
-    end
-    if fixed then misuse(fname, "argument 1 must be a %s record or id, got %s", fixed, type(v)) end
-    misuse(fname, "argument 1 must be a record (or { kind = 'candidate', id = 42 }), got %s",
-           type(v))
-  end
-
-  local function with_key(fname, opts, allowed)
-    allowed.key = "string"
-    return options(fname, opts, allowed, "the options")
-  end
-
-  local function names_of(list, field)
-    local out = {}
-    for i, x in ipairs(list) do out[i] = x[field or "name"] end
-    return out
-  end
-
-  -- The entry of `list` named `v` (any case) or with id `v`; raises with suggestions.
-  local function lookup(fname, what, list, v)
-    local id = tointeger(v)
-    for _, x in ipairs(list) do
-      if (id and x.id == id) or (type(v) == "string" and lower(x.name) == lower(v)) then return x end
-    end
-    misuse(fname, "unknown %s '%s'%s", what, tostring(v), suggest(tostring(v), names_of(list)))
-  end
-
-  local function stage_of(fname, m, v)
-    if type(v) ~= "string" and tointeger(v) == nil then
-      misuse(fname, "a stage must be a name or an id, got %s", type(v))
-    end
-    local st, e = find_stage(m, v)
-    if not st then misuse(fname, "%s", e.message) end
-    return st
-  end
-
-  local function is_date(v)
-    local y, mo, d = match(v, "^(%d%d%d%d)%-(%d%d)%-(%d%d)$")
-    if not y then return false end
-    mo, d = tonumber(mo), tonumber(d)
-    return mo >= 1 and mo <= 12 and d >= 1 and d <= 31
-  end
-
-  local function number_text(v)
-    if type(v) == "number" then
-      return mtype(v) == "integer" and tostring(v) or fmt("%.14g", v)
-    end
-    if type(v) == "string" and tonumber(v) then return v end
-    return nil
-  end
-
-  local CHECKBOX = { yes = "Yes", y = "Yes", ["true"] = "Yes", ["1"] = "Yes",
-                     no = "No", n = "No", ["false"] = "No", ["0"] = "No" }
-
-  -- The wire text of a custom-field value, checked against the field's definition; "" clears.
-  local function field_value(fname, def, v)
-    local what = fmt("custom field '%s'", def.name)
-    if v == "" or v == native.null then return "" end
-    if def.type == "List" then
-      if type(v) == "string" then
-        for _, it in ipairs(def.items or {}) do
-          if lower(it.name) == lower(v) then return it.name end
-        end
-      end
-      misuse(fname, "'%s' is not an item of %s (items: %s)", tostring(v), what,
-             concat(names_of(def.items or {}), ", "))
-    elseif def.type == "Number" then
-      return number_text(v) or misuse(fname, "%s takes a number, got '%s'", what, tostring(v))
-    elseif def.type == "Checkbox" then
-      if v == true then return "Yes" elseif v == false then return "No" end
-      return type(v) == "string" and CHECKBOX[lower(v)]
-             or misuse(fname, "%s takes true or false, got '%s'", what, tostring(v))
-    elseif def.type == "Date" then
-      if type(v) == "string" and is_date(v) then return v end
-      misuse(fname, "%s takes a date (YYYY-MM-DD), got '%s'", what, tostring(v))
-    end
-    if type(v) == "number" then return number_text(v) end
-    if type(v) ~= "string" then misuse(fname, "%s takes text, got %s", what, type(v)) end
-    return v
-  end
-
-  -- Custom fields of `kind` by name or id: the wire list { { id, text } } sorted by id, and
-  -- the values by field name (for the action's payload).
-  local function custom_values(fname, m, kind, fields)
-    if type(fields) ~= "table" then
-      misuse(fname, "custom fields must be a table of name = value, got %s", type(fields))
-    end
-    local defs = m.custom_fields[kind] or {}
-    local wire, named = {}, {}
-    for k, v in pairs(fields) do
-      local def
-      for _, d in ipairs(defs) do
-        if (tointeger(k) and d.id == k) or (type(k) == "string" and lower(d.name) == lower(k)) then
-          def = d
-          break
-        end
-      end
-      if not def then
-        misuse(fname, "no %s custom field '%s'%s", kind, tostring(k),
-               suggest(tostring(k), names_of(defs)))
-      end
-      local text = field_value(fname, def, v)
-      wire[#wire + 1] = { def.id, text }
-      named[def.name] = text
-    end
-    sort(wire, function(a, b) return a[1] < b[1] end)
-    return wire, named
-  end
-
-  -- updateRecord columns for fields by trk name: { { column, text } } sorted, and the payload.
-  local function column_values(fname, m, kind, fields)
-    local columns = widget.columns[kind]
-    local updates, named = {}, {}
-    for k, v in pairs(fields) do
-      if k ~= "custom" then
-        local spec = type(k) == "string" and columns[k]
-        if not spec then
-          local names = {}
-          for n in pairs(columns) do names[#names + 1] = n end
-          sort(names)
-          misuse(fname, "unknown %s field '%s'%s", kind, tostring(k), suggest(tostring(k), names))
-        end
-        local text
-        if v == "" then
-          text = ""
-        elseif spec[2] == "date" then
-          text = type(v) == "string" and is_date(v) and v
-                 or misuse(fname, "field '%s' takes a date (YYYY-MM-DD), got '%s'", k, tostring(v))
-        elseif spec[2] == "number" then
-          text = number_text(v) or misuse(fname, "field '%s' takes a number, got '%s'", k, tostring(v))
-        elseif spec[2] == "status" then
-          local list = kind == "job" and m.job_statuses or m.candidate_statuses
-          text = tostring(lookup(fname, kind .. " status", list, v).id)
-        elseif type(v) == "string" or type(v) == "number" then
-          text = type(v) == "number" and number_text(v) or v
-        else
-          misuse(fname, "field '%s' takes text, got %s", k, type(v))
-        end
-        updates[#updates + 1] = { spec[1], text }
-        named[k] = v
-      end
-    end
-    sort(updates, function(a, b) return a[1] < b[1] end)
-    return updates, named
-  end
-
-  -- candidate id, job id of an application target (from the record, else read).
-  local function application_links(self, fname, record, target)
-    if type(record) == "table" and tointeger(record.candidate_id) and tointeger(record.job_id) then
-      return record.candidate_id, record.job_id
-    end
-    local app, e = self:application(target.id)
-    if not app then return nil, e end
-    return app.candidate_id, app.job_id
-  end
-
-  -- ---- updates and stages ---------------------------------------------------------------------
-
-  -- An updateRecord write: columns { { column, text } } and custom fields { { id, text } }.
-  local function update(s, fname, op, target, updates, custom, payload, key, chain)
-    return perform(s, op, target, payload, key, function()
-      local ins, nodes = widget.update(target.kind, target.id, updates, custom)
-      local env, e = widget_write(s, fname, "updateRecord", ins, nodes)
-      if not env then return nil, e end
-      return true
-    end, chain)
-  end
-
-
-  local function move(self, s, fname, app, st, from, key, chain)
-    local target = target_of(fname, app, { application = true }, "application")
-    if from then
-      settle_record(s, target)
-      local cur, e = self:application(target.id)
-      if not cur then return nil, e end
-      if cur.stage_id ~= from.id then
-        return nil, err("conflict", fmt("%s: application %d is in stage '%s', not '%s'", fname,
-                                        target.id, tostring(cur.stage), from.name), nil,
-                        { current = cur.stage })
-      end
-    end
-    local payload = { stage = st.name, stage_id = st.id, from = from and from.name or nil }
-    return update(s, fname, "move_to_stage", target, { { widget.stage_column, tostring(st.id) } },
-                  nil, payload, key, chain)
-  end
-
-  function Client:move_to_stage(app, stage, opts)
-    local fname = "move_to_stage"
-    local s = state(self, fname)
-    opts = with_key(fname, opts, { from = "any" })
-    target_of(fname, app, { application = true }, "application")
-    local m, e = metadata(s, fname)
-    if not m then return nil, e end
-    local st = stage_of(fname, m, stage)
-    local from = opts.from ~= nil and stage_of(fname, m, opts.from) or nil
-    return move(self, s, fname, app, st, from, opts.key)
-  end
-
-  -- ---- creates --------------------------------------------------------------------------------
-
-  local LISTS, BY = { short = true, long = true }, { user = true, resource = true }
-
-  local function list_by(fname, o)
-    if o.list ~= nil and not LISTS[o.list] then
-      misuse(fname, "option 'list' must be 'short' or 'long', got '%s'", tostring(o.list))
-    end
-    if o.by ~= nil and not BY[o.by] then
-      misuse(fname, "option 'by' must be 'user' or 'resource', got '%s'", tostring(o.by))
-    end
-  end
-
-  function Client:create_application(o)
-    local fname = "create_application"
-    local s = state(self, fname)
-    o = with_key(fname, o, { candidate = "any", job = "any", list = "string", by = "string",
-                             source = "string" })
-    if o.candidate == nil or o.job == nil then misuse(fname, "give both 'candidate' and 'job'") end
-    local cand = id_of(fname, "candidate", o.candidate, "candidate")
-    local job = id_of(fname, "job", o.job, "job")
-    list_by(fname, o)
-    local target = { kind = "job", id = job, name = type(o.job) == "table" and o.job.name or nil }
-    local payload = { candidate = cand, job = job, list = o.list or "short", by = o.by or "user",
-                      source = o.source }
-    return perform(s, "create_application", target, payload, o.key, function()
-      local env, e, doc = widget_write(s, fname, "resourceApplication",
-                                       widget.application(job, cand, payload.list, payload.by,
-                                                          payload.source))
-      if not env then
-        local existing = e.code == "conflict" and widget.record_id(doc)
-        if existing then
-          e.message = fmt("%s: candidate %d already has an application (%d) for job %d", fname,
-                          cand, existing, job)
-          e.id = existing
-          e.existing = self:application(existing) or { kind = "application", id = existing,
-                                                       candidate_id = cand, job_id = job }
-        end
-        return nil, e
-      end
-      local id = widget.record_id(env)
-      if not id then
-        return nil, kit.unknown_outcome(fname, "the answer has no recordId", 200)
-      end
-      local app = self:application(id) or { kind = "application", id = id, candidate_id = cand,
-                                            job_id = job }
-      app.created = true
-      return app
-    end)
-  end
-
-  local CANDIDATE_OPTS = { custom = "table", overwrite = "boolean", job = "any", list = "string",
-                           by = "string" }
-  for k in pairs(widget.resource_fields) do CANDIDATE_OPTS[k] = "string" end
-
-  function Client:create_candidate(o)
-    local fname = "create_candidate"
-    local s = state(self, fname)
-    o = with_key(fname, o, CANDIDATE_OPTS)
-    if not (o.first_name or o.last_name or o.name) then
-      misuse(fname, "a candidate needs 'first_name', 'last_name' or 'name'")
-    end
-    if o.email ~= nil and not match(o.email, "^[^@%s]+@[^@%s]+$") then
-      misuse(fname, "'%s' is not an email address", o.email)
-    end
-    list_by(fname, o)
-    local job = o.job ~= nil and id_of(fname, "job", o.job, "job") or nil
-    local m, e = metadata(s, fname)
-    if not m then return nil, e end
-    local fields, payload = {}, {}
-    for k, wire in pairs(widget.resource_fields) do
-      local v = o[k]
-      if v ~= nil then
-        if k == "status" then v = lookup(fname, "candidate status", m.candidate_statuses, v).name end
-        fields[wire], payload[k] = v, v
-      end
-    end
-    local custom
-    if o.custom then custom, payload.custom = custom_values(fname, m, "candidate", o.custom) end
-    payload.overwrite, payload.job, payload.list, payload.by = o.overwrite or false, job, o.list, o.by
-    local name = o.name or concat({ o.first_name or "", o.last_name or "" }, " "):match("^%s*(.-)%s*$")
-    local target = { kind = "candidate", name = name }
-    return perform(s, "create_candidate", target, payload, o.key, function()
-      local ins, nodes = widget.create_resource(fields, custom, payload)
-      local env, e2, doc = widget_write(s, fname, "createResource", ins, nodes)
-      local id = widget.record_id(env or doc)
-      if not env and not (e2.code == "conflict" and id) then return nil, e2 end
-      if not id then
-        return nil, kit.unknown_outcome(fname, "the answer has no recordId", 200)
-      end
-      if env and env.message ~= "updated" then
-        -- what was sent is what the candidate holds: no need to read it back
-        local first, last = o.first_name, o.last_name
-        if not first and not last and o.name then first, last = match(o.name, "^%s*(%S+)%s+(.-)%s*$") end
-        local rec = { kind = "candidate", id = id, name = name, first_name = first or o.name,
-                      last_name = last, email = o.email, other_email = o.other_email,
-                      job_title = o.job_title, company = o.company, phone = o.phone,
-                      town = o.town, county = o.county, country = o.country, source = o.source,
-                      linkedin = o.linkedin, status = payload.status, custom = {},
-                      created = true }
-        for field, text in pairs(payload.custom or {}) do
-          local def
-          for _, d in ipairs(m.custom_fields.candidate) do if d.name == field then def = d end end
-          rec.custom[field] = s.conv.typed(def and def.type, text)
-        end
-        return rec
-      end
-      local rec, e3 = self:candidate(id)
-      if not rec then return nil, e3 end
-      rec.created = false
-      return rec
-    end)
-  end
-
-  -- ---- notes and files ------------------------------------------------------------------------
-
-  -- The user id for a `user` option: an id, a username or an email (any case).
-  local function user_id(fname, m, v)
-    local id = tointeger(v)
-    for _, u in ipairs(m.users) do
-      if (id and u.id == id) or (type(v) == "string"
-          and (lower(u.username or "") == lower(v) or lower(u.email or "") == lower(v))) then
-        return u.id
-      end
-    end
-    misuse(fname, "unknown user '%s'%s", tostring(v), suggest(tostring(v), names_of(m.users, "username")))
-  end
-
-  -- The link of a note on `target`: { letter, id, job, application }.
-  local function note_link(self, fname, record, target)
-    if target.kind == "application" then
-      local cand, job = application_links(self, fname, record, target)
-      if not cand then return nil, job end
-      return { "R", cand, job, target.id }
-    end
-    return { widget.note_letters[target.kind], target.id }
-  end
-
-  local function note(self, s, fname, record, text, o, key, chain)
-    local target = target_of(fname, record, NOTE_KINDS)
-    if type(text) ~= "string" or text == "" then
-      misuse(fname, "argument 2 must be the note's text, got %s",
-             text == "" and "an empty string" or type(text))
-    end
-    local m, e = metadata(s, fname)
-    if not m then return nil, e end
-    local user = o.user ~= nil and user_id(fname, m, o.user) or nil
-    local payload = { text = text, subject = o.subject, type = o.type, user = user }
-    return perform(s, "add_note", target, payload, key, function()
-      local link, le = note_link(self, fname, record, target)
-      if not link then return nil, le end
-      local date, time
-      if s.c.timezone then        -- else Tracker stamps its own local time
-        local lt = ttime.to_local(s.c.epoch(), s.c.timezone)
-        date, time = sub(lt, 1, 10), sub(lt, 12, 16)
-      end
-      local ins, nodes = widget.activity(link, { subject = o.subject or "", type = o.type,
-                                                 note = text, user = user, date = date,
-                                                 time = time })
-      local env, we = widget_write(s, fname, "createActivity", ins, nodes)
-      if not env then return nil, we end
-      return { kind = "activity", id = widget.record_id(env), subject = o.subject, note = text,
-               type = o.type or "Note", candidate_id = link[1] == "R" and link[2] or nil,
-               job_id = link[1] == "O" and link[2] or link[3], application_id = link[4] }
-    end, chain)
-  end
-
-  function Client:add_note(record, text, opts)
-    local fname = "add_note"
-    local s = state(self, fname)
-    local o = with_key(fname, opts, { subject = "string", type = "string", user = "any" })
-    return note(self, s, fname, record, text, o, o.key)
-  end
-
-  function Client:attach(record, f)
-    local fname = "attach"
-    local s = state(self, fname)
-    local target = target_of(fname, record, NOTE_KINDS)
-    f = with_key(fname, f, { filename = "string", data = "string", content_type = "string",
-                             type = "string", primary = "boolean" })
-    if not f.filename or f.filename == "" then misuse(fname, "give the file's 'filename'") end
-    if not f.data or f.data == "" then misuse(fname, "give the file's bytes as 'data'") end
-    local filename = f.filename
-    if f.content_type and not match(filename, "%.[%w]+$") then
-      local ext = EXTENSIONS[lower(f.content_type)]
-      if not ext then
-        misuse(fname, "'%s' has no extension and content type '%s' is not one trk knows: add "
-               .. "the extension to the filename", filename, f.content_type)
-      end
-      filename = filename .. "." .. ext
-    end
-    local payload = { filename = filename, type = f.type, primary = f.primary or false,
-                      size = #f.data, hash = native.hash(f.data) }
-    return perform(s, "attach", target, payload, f.key, function()
-      local letter, id = widget.note_letters[target.kind], target.id
-      if target.kind == "application" then     -- stored on the candidate
-        local cand, e = application_links(self, fname, record, target)
-        if not cand then return nil, e end
-        letter, id = "R", cand
-      end
-      local ins, nodes = widget.attach(letter, id, { filename = filename, type = f.type,
-                                                     primary = f.primary,
-                                                     data = native.base64_encode(f.data) })
-      local env, e = widget_write(s, fname, "attachDocument", ins, nodes)
-      if not env then return nil, e end
-      return { kind = "document", id = widget.record_id(env), filename = filename,
-               record_kind = letter == "R" and "candidate" or "job", record_id = id }
-    end)
-  end
-
-  -- ---- custom fields and columns -------------------------------------------------------------
-
-  -- What every update starts with: the client's state, the target, the options and the
-  -- metadata (or nil, err). Raises on misuse.
-  local function update_args(self, fname, record, kinds, fixed, fields, opts)
-    local s = state(self, fname)
-    local target = target_of(fname, record, kinds, fixed)
-    opts = with_key(fname, opts, {})
-    if type(fields) ~= "table" or next(fields) == nil then
-      misuse(fname, "argument 2 must be a non-empty table of field = value")
-    end
-    return s, target, opts, metadata(s, fname)
-  end
-
-  function Client:set_custom_fields(record, fields, opts)
-    local fname = "set_custom_fields"
-    local s, target, o, m, e = update_args(self, fname, record, NOTE_KINDS, nil, fields, opts)
-    if not m then return nil, e end
-    local wire, named = custom_values(fname, m, target.kind, fields)
-    return update(s, fname, fname, target, nil, wire, { fields = named }, o.key)
-  end
-
-  local function update_record(self, fname, kind, record, fields, opts)
-    local s, target, o, m, e = update_args(self, fname, record, { [kind] = true }, kind, fields, opts)
-    if not m then return nil, e end
-    local updates, named = column_values(fname, m, kind, fields)
-    local custom, cnamed
-    if fields.custom ~= nil then custom, cnamed = custom_values(fname, m, kind, fields.custom) end
-    return update(s, fname, fname, target, updates, custom, { fields = named, custom = cnamed },
-                  o.key)
-  end
-
-  function Client:update_candidate(cand, fields, opts)
-    return update_record(self, "update_candidate", "candidate", cand, fields, opts)
-  end
-
-  function Client:update_job(job, fields, opts)
-    return update_record(self, "update_job", "job", job, fields, opts)
-  end
-
-  -- ---- tags -----------------------------------------------------------------------------------
-
-  local function read_tags(s, fname, id)
-    local doc, e = kit.widget_call(s, fname, "getIndividualRecord", widget.individual("candidate", id),
-                                   nil, true)
-    if not doc then return nil, e end
-    if doc.results[1] == nil then
-      return nil, err("not_found", fmt("%s: no candidate with id %d", fname, id))
-    end
-    return widget.tags(doc.results[1])
-  end
-
-  function Client:tags(cand)
-    local fname = "tags"
-    local s = state(self, fname)
-    local target = target_of(fname, cand, { candidate = true }, "candidate")
-    return read_tags(s, fname, target.id)
-  end
-
-  local function check_tag(fname, tag)
-    if type(tag) ~= "string" then misuse(fname, "argument 2 must be a tag (a string), got %s", type(tag)) end
-    local t = match(tag, "^%s*(.-)%s*$")
-    if t == "" then misuse(fname, "argument 2 must be a non-empty tag") end
-    if find(t, ",", 1, true) then
-      misuse(fname, "a tag cannot contain a comma ('%s'): Tracker keeps tags as a comma-separated list", t)
-    end
-    return t
-  end
-
-  -- Adds or removes a tag; no write when the tags already say so.
-  local function retag(self, fname, cand, tag, opts, adding)
-    local s = state(self, fname)
-    local target = target_of(fname, cand, { candidate = true }, "candidate")
-    tag = check_tag(fname, tag)
-    opts = with_key(fname, opts, {})
-    settle_record(s, target)
-    local tags, e = read_tags(s, fname, target.id)
-    if not tags then return nil, e end
-    local out, present = {}, false
-    for _, t in ipairs(tags) do
-      if lower(t) == lower(tag) then present = true
-      else out[#out + 1] = t end
-    end
-    if present == adding then return true end
-    if adding then
-      out = tags
-      out[#out + 1] = tag
-    end
-    return update(s, fname, fname, target, { { widget.tag_column, concat(out, ",") } }, nil,
-                  { tag = tag }, opts.key)
-  end
-
-  function Client:add_tag(cand, tag, opts) return retag(self, "add_tag", cand, tag, opts, true) end
-  function Client:remove_tag(cand, tag, opts) return retag(self, "remove_tag", cand, tag, opts, false) end
-
-  -- ---- reject (§8) ----------------------------------------------------------------------------
-
-  local function rejection_field(m)
-    for _, d in ipairs(m.custom_fields.application or {}) do
-      if lower(d.name) == REJECTION_FIELD and d.type == "List" then return d end
-    end
-    return nil
-  end
-
-  local function reasons_of(s, m)
-    if s.c.rejection_reasons then return s.c.rejection_reasons end
-    local d = rejection_field(m)
-    return d and names_of(d.items or {}) or {}
-  end
-
-  function Client:rejection_reasons()
-    local fname = "rejection_reasons"
-    local s = state(self, fname)
-    local m, e = metadata(s, fname)
-    if not m then return nil, e end
-    return copy(reasons_of(s, m))
-  end
-
-  -- The stage, reason and note of a rejection; raises on misuse.
-  local function rejection(s, fname, m, o)
-    local st
-    if s.c.rejection_stage ~= nil then
-      local e
-      st, e = find_stage(m, s.c.rejection_stage)
-      if not st then
-        misuse(fname, "the rejection stage (option 'rejection_stage' or TRACKER_REJECTION_STAGE): %s",
-               e.message)
-      end
-    else
-      for _, x in ipairs(m.stages) do
-        if find(lower(x.name), "reject", 1, true) then st = x break end
-      end
-      if not st then
-        misuse(fname, "no stage name contains 'reject': set the rejection stage with option "
-               .. "'rejection_stage' or TRACKER_REJECTION_STAGE (stages: %s)",
-               concat(names_of(m.stages), ", "))
-      end
-    end
-    local reason = o.reason
-    local reasons = reasons_of(s, m)
-    if reason ~= nil and #reasons > 0 then
-      local found
-      for _, r in ipairs(reasons) do if lower(r) == lower(reason) then found = r end end
-      if not found then
-        misuse(fname, "unknown rejection reason '%s'%s (reasons: %s)", reason,
-               suggest(reason, reasons), concat(reasons, "; "))
-      end
-      reason = found
-    end
-    local field = reason and rejection_field(m)
-    if field then             -- a configured reason need not be an item of the field
-      local known = false
-      for _, it in ipairs(field.items or {}) do known = known or lower(it.name) == lower(reason) end
-      if not known then field = nil end
-    end
-    return { stage = st, reason = reason, note = o.note, field = field }
-  end
-
-  local function sub_key(key, part) return key and (key .. ":" .. part) or nil end
-
-  -- Move, then the reason's field, then the note: each its own action. In a batch each part is
-  -- deferred, chained: a part is not sent when one before it failed.
-  local function reject_one(self, s, fname, app, r, key)
-    local chain = {}
-    local ok, e = move(self, s, fname, app, r.stage, nil, sub_key(key, "stage"), chain)
-    if not ok then return nil, e end
-    local target = target_of(fname, app, { application = true }, "application")
-    if r.field then
-      local wire = { { r.field.id, field_value(fname, r.field, r.reason) } }
-      ok, e = update(s, fname, "set_custom_fields", target, nil, wire,
-                     { fields = { [r.field.name] = wire[1][2] } }, sub_key(key, "reason"), chain)
-      if not ok then return nil, e end
-    end
-    if r.reason or r.note then
-      local text = r.reason and ("Reason: " .. r.reason) or ""
-      if r.note then text = text ~= "" and (text .. "\n\n" .. r.note) or r.note end
-      local rec = type(app) == "table" and app or target
-      ok, e = note(self, s, fname, rec, text, { subject = REJECTION_SUBJECT }, sub_key(key, "note"),
-                   chain)
-      if not ok then return nil, e end
-    end
-    return true
-  end
-
-  function Client:reject(app, opts)
-    local fname = "reject"
-    local s = state(self, fname)
-    target_of(fname, app, { application = true }, "application")
-    local o = with_key(fname, opts, { reason = "string", note = "string" })
-    local m, e = metadata(s, fname)
-    if not m then return nil, e end
-    return reject_one(self, s, fname, app, rejection(s, fname, m, o), o.key)
-  end
-
-  function Client:bulk_reject(apps, opts)
-    local fname = "bulk_reject"
-    local s = state(self, fname)
-    if type(apps) ~= "table" then
-      misuse(fname, "argument 1 must be a list of applications or ids, got %s", type(apps))
-    end
-    local o = options(fname, opts, { reason = "string", note = "string" }, "the options")
-    local ids = {}
-    for i, app in ipairs(apps) do
-      ids[i] = target_of(fname, app, { application = true }, "application").id
-    end
-    local m, e = metadata(s, fname)
-    local r = m and rejection(s, fname, m, o)
-    local errs = {}                   -- by index: the application's failure, if any
-    local function reject_each(i, app)
-      if e then errs[i] = e
-      else errs[i] = select(2, reject_one(self, s, fname, app, r, nil)) end
-    end
-    local b = s.batch
-    if b and not batch_threads[running()] then
-      -- in a batch: the rejects are pipelined as a batch of their own, which this answer waits
-      -- for; an application's writes are those from its first sequence number to the next's
-      local first = {}
-      local frame = run_batch(s, b.frames[#b.frames].limit, function()
-        for i, app in ipairs(apps) do
-          first[i] = b.seq + 1
-          reject_each(i, app)
-        end
-      end)
-      local j = 1
-      for i = 1, #apps do
-        local upto = first[i + 1] or huge
-        while frame.failed[j] and frame.failed[j].seq < upto do
-          errs[i] = errs[i] or frame.failed[j].err
-          j = j + 1
-        end
-      end
-    else
-      for i, app in ipairs(apps) do reject_each(i, app) end
-    end
-    local out = { succeeded = {}, failed = {} }
-    for i in ipairs(apps) do
-      if errs[i] == nil then out.succeeded[#out.succeeded + 1] = ids[i]
-      else out.failed[#out.failed + 1] = { id = ids[i], err = errs[i] } end
-    end
-    return out
-  end
-
-  -- ---- checking an action by reading back ----------------------------------------------------
-
-  -- Does a custom-field value read back (typed) hold the text that was written?
-  local function holds(v, text)
-    if text == "" then return v == nil end
-    if type(v) == "boolean" then return (v and "Yes" or "No") == text end
-    if type(v) == "number" then return v == tonumber(text) end
-    return v == text
-  end
-
-  local SAME_AGAIN = { update_candidate = true, update_job = true }
-  local READ = { candidate = "candidate", job = "job", application = "application" }
-
-  -- Does a stream (the second value of t:jobs() and the like) yield at least n records that
-  -- pred likes?
-  local function at_least(n, pred, _, st)
-    while true do
-      local r, e = st:next()
-      if r == nil then
-        if e then return nil, e end
-        return false
-      end
-      if pred(r) then
-        n = n - 1
-        if n <= 0 then
-          st:close()
-          return true
-        end
-      end
-    end
-  end
-
-  -- Has the change happened? Each returns true, false, or nil, err.
-  local CHECKS = {}
-
-  function CHECKS.move_to_stage(self, target, p)
-    local app, e = self:application(target.id)
-    if not app then return nil, e end
-    return app.stage_id == p.stage_id
-  end
-
-  function CHECKS.set_custom_fields(self, target, p)
-    local rec, e = self[READ[target.kind]](self, target.id)
-    if not rec then return nil, e end
-    for name, text in pairs(p.fields) do
-      if not holds(rec.custom[name], text) then return false end
-    end
-    return true
-  end
-
-  local function has_tag(self, target, p)
-    local tags, e = self:tags(target.id)
-    if not tags then return nil, e end
-    for _, t in ipairs(tags) do if lower(t) == lower(p.tag) then return true end end
-    return false
-  end
-
-  CHECKS.add_tag = has_tag
-  function CHECKS.remove_tag(self, target, p)
-    local has, e = has_tag(self, target, p)
-    if has == nil then return nil, e end
-    return not has
-  end
-
-  function CHECKS.add_note(self, target, p, since, n)
-    local f = { updated_after = since }
-    if target.kind == "job" then f.job = target.id
-    elseif target.kind == "candidate" then f.candidate = target.id
-    else
-      local cand, e = application_links(self, "check", nil, target)
-      if not cand then return nil, e end
-      f.candidate = cand
-    end
-    local subject = p.subject or ""
-    return at_least(n, function(a)
-      return a.note == p.text and (a.subject or "") == subject
-             and (target.kind ~= "application" or a.application_id == target.id)
-    end, self:activities(f))
-  end
-
-  function CHECKS.create_application(self, _, p)
-    return at_least(1, function() return true end,
-                    self:applications({ job = p.job, candidate = p.candidate }))
-  end
-
-  function CHECKS.create_candidate(self, _, p)
-    if not p.email then
-      return nil, err("invalid_request", "check: a candidate created without an email cannot be "
-                      .. "told apart from others by reading back")
-    end
-    local found, e = self:find_candidates({ email = p.email })
-    if not found then return nil, e end
-    return #found > 0
-  end
-
-  -- The document list answers no size (tracker-api.md §4): a size, when an entry has one, must
-  -- match too.
-  function CHECKS.attach(self, target, p, _, n)
-    if target.kind == "job" then
-      return nil, err("invalid_request", "check: a job's documents cannot be read back")
-    end
-    local cand = target.id
-    if target.kind == "application" then
-      local e
-      cand, e = application_links(self, "check", nil, target)
-      if not cand then return nil, e end
-    end
-    local list, e = self:request({ api = "rest", path = fmt("/api/v1/Resource/%d/Documents", cand) })
-    if not list then return nil, e end
-    for _, d in ipairs(type(list) == "table" and list or {}) do
-      local size = type(d) == "table" and tointeger(d.size or d.fileSize)
-      if type(d) == "table" and d.filename == p.filename
-          and (size == nil or p.size == nil or size == p.size) then
-        n = n - 1
-        if n <= 0 then return true end
-      end
-    end
-    return false
-  end
-
-  -- t:check(action [, since [, n]]): reads the target back and answers whether the action's
-  -- change is there: true, false, or nil, err. For a write that ended in unknown_outcome.
-  -- `since` (a time before the write was sent) narrows the search for notes; `n` (default 1)
-  -- is how many matching notes or files there must be, for the n-th of identical writes.
-  function Client:check(action, since, n)
-    local fname = "check"
-    state(self, fname)
-    if type(action) ~= "table" or type(action.op) ~= "string" or type(action.target) ~= "table"
-        or type(action.payload) ~= "table" then
-      misuse(fname, "argument 1 must be an action { op =, target =, payload = }")
-    end
-    if n ~= nil and not (type(n) == "number" and tointeger(n) and n >= 1) then
-      misuse(fname, "argument 3 must be a whole number of writes, at least 1, got %s", tostring(n))
-    end
-    local f = CHECKS[action.op]
-    if not f then
-      return nil, err("invalid_request", fmt("check: whether a '%s' action happened cannot be read "
-                                             .. "back%s", action.op, SAME_AGAIN[action.op]
-                                             and " (sending it again changes nothing)" or ""))
-    end
-    return f(self, action.target, action.payload, since, tointeger(n) or 1)
-  end
-
-  -- ---- raw passthrough ------------------------------------------------------------------------
-
-  -- A raw REST request is a read when it is a GET or HEAD, or a POST to a search
-  -- (/PagedSearch); everything else may change data and is a write.
-  local REST_READS = { GET = true, HEAD = true }
-
-  -- The route of a REST path: without its query string and fragment.
-  local function route_of(path) return (gsub(path, "[?#].*$", "")) end
-
-  local function rest_write(method, route)
-    if REST_READS[method] then return false end
-    return not (method == "POST" and match(lower(route), "/pagedsearch$"))
-  end
-
-  -- Secrets out of a raw request's action: what the hook, a plan and a journal see holds no
-  -- credentials node, and no value of a secret-looking name (a key, a token, a password), of
-  -- a JWT's shape, or of the client's own secrets.
-
-  local REDACTED = "[redacted]"
-  local SECRET_NAMES = { key = true, pass = true, pwd = true, auth = true, authorization = true,
-                         sig = true, signature = true }
-  local SECRET_PARTS = { "token", "secret", "passw", "apikey", "api_key", "api-key", "jwt",
-                         "credential", "session" }
-  local MIN_SCRUBBED = 6        -- a shorter secret is not searched for in other text
-
-  local function unescape(text)
-    return (gsub(text, "%%(%x%x)", function(h) return char(tonumber(h, 16)) end))
-  end
-
-  -- Does a parameter's name (or, `in_body`, a body field's) look secret? A body's field `key` is
-  -- more often a name than a secret.
-  local function secret_name(name, in_body)
-    if type(name) ~= "string" then return false end
-    name = lower(unescape(name))
-    if in_body and name == "key" then return false end
-    if SECRET_NAMES[name] or match(name, "[_%-]key$") then return true end
-    for _, part in ipairs(SECRET_PARTS) do
-      if find(name, part, 1, true) then return true end
-    end
-    return false
-  end
-
-  local function jwt_like(v)
-    return type(v) == "string" and match(v, "^eyJ[%w_%-]+%.[%w_%-]+%.[%w_%-]*$") ~= nil
-  end
-
-  -- Adds to `found` the strings (and whole numbers) of v, or with `named`, those under secret
-  -- names only (a credentials node: its username is no secret).
-  local function collect(v, found, named)
-    if type(v) == "table" then
-      for k, x in pairs(v) do
-        if not named or secret_name(k, true) then collect(x, found)
-        elseif type(x) == "table" then collect(x, found, true) end
-      end
-    elseif type(v) == "string" or mtype(v) == "integer" then
-      found[#found + 1] = tostring(v)
-    end
-  end
-
-  -- `name=value` parameters of text (a query string, a fragment, a form body) with the values
-  -- of secret names (or of a JWT's shape) redacted.
-  local function redact_params(text, found)
-    return (gsub(text, "([^?#&;=]+)=([^&#;]*)", function(name, value)
-      if secret_name(name) or jwt_like(unescape(value)) then
-        found[#found + 1] = unescape(value)
-        found[#found + 1] = value
-        return name .. "=" .. REDACTED
-      end
-    end))
-  end
-
-  -- A copy of a body table without its credentials nodes and with secret values redacted.
-  local function redact_table(v, found, seen)
-    if type(v) ~= "table" then
-      if jwt_like(v) then
-        found[#found + 1] = v
-        return REDACTED
-      end
-      return v
-    end
-    if seen[v] then return seen[v] end
-    local out = {}
-    seen[v] = out
-    for k, x in pairs(v) do
-      if type(k) == "string" and lower(k) == "credentials" then
-        collect(x, found, true)                     -- the node is left out
-      elseif secret_name(k, true) then
-        collect(x, found)
-        out[k] = REDACTED
-      else
-        out[k] = redact_table(x, found, seen)
-      end
-    end
-    return out
-  end
-
-  -- Every occurrence of a secret in the strings of v replaced.
-  local function scrub(v, secrets, seen)
-    if type(v) == "string" then
-      for _, x in ipairs(secrets) do
-        if find(v, x, 1, true) then v = gsub(v, gsub(x, "%W", "%%%0"), REDACTED) end
-      end
-      return v
-    end
-    if type(v) ~= "table" then return v end
-    if seen[v] then return seen[v] end
-    local out = {}
-    seen[v] = out
-    for k, x in pairs(v) do out[scrub(k, secrets, seen)] = scrub(x, secrets, seen) end
-    return out
-  end
-
-  -- The action payload of a raw request: its path and body without secrets, a copy (the
-  -- caller's tables are left as they are).
-  local function request_payload(s, api, method, path, body)
-    local found = {}
-    local base, rest = match(path, "^([^?#]*)(.*)$")
-    path = base .. redact_params(rest, found)
-    if type(body) == "table" then
-      body = redact_table(body, found, {})
-    elseif type(body) == "string" then
-      local doc = native.decode(body)
-      if type(doc) == "table" then                  -- JSON: re-encoded when it held a secret
-        local clean = redact_table(doc, found, {})
-        if concat(canonical(clean, {})) ~= concat(canonical(doc, {})) then
-          body = native.encode(clean)
-        end
-      else
-        body = redact_params(body, found)
-      end
-    end
-    for _, k in ipairs({ "apikey", "password", "api_token" }) do found[#found + 1] = s.c[k] end
-    found[#found + 1] = s.jwt
-    local secrets = {}
-    for _, x in ipairs(found) do
-      if type(x) == "string" and #x >= MIN_SCRUBBED and x ~= REDACTED then
-        secrets[#secrets + 1] = x
-      end
-    end
-    sort(secrets, function(a, b) return #a > #b end)   -- the longest first
-    return scrub({ api = api, method = method, path = path, body = body }, secrets, {})
-  end
-
-  function Client:request(r)
-    local fname = "request"
-    local s = state(self, fname)
-    r = with_key(fname, r, { method = "string", api = "string", path = "string", body = "any" })
-    local api = r.api or "widget"
-    if api ~= "widget" and api ~= "rest" then
-      misuse(fname, "option 'api' must be 'widget' or 'rest', got '%s'", api)
-    end
-    if type(r.path) ~= "string" or r.path == "" then misuse(fname, "give the 'path'") end
-    if r.body ~= nil and type(r.body) ~= "table" and type(r.body) ~= "string" then
-      misuse(fname, "option 'body' must be a table (sent as JSON) or a string")
-    end
-    local call, write
     if api == "widget" then
-      local verb = match(r.path, "^/api/widget/(%w+)$") or match(r.path, "^(%w+)$")
-      if not verb then misuse(fname, "a widget path is a verb ('getRecords') or /api/widget/<verb>") end
-      if upper(r.method or "POST") ~= "POST" then misuse(fname, "the widget API takes POST only") end
-      if type(r.body) == "string" then misuse(fname, "a widget body is a table: trk adds the envelope") end
-      local inner = r.body or {}
-      if type(inner.trackerrms) == "table" then     -- a whole envelope: take its inner node
-        local _, node = next(inner.trackerrms)
-        inner = type(node) == "table" and node or {}
-      end
-      local nodes = {}
-      for k, v in pairs(inner) do
-        if k ~= "instructions" and k ~= "credentials" then nodes[k] = v end
-      end
-      local creds = inner.credentials or kit.widget_credentials(s, fname)
-      local path, body = widget.request(verb, creds, inner.instructions, nodes)
-      write = not widget.read_verbs[verb]
-      call = { api = "widget", what = verb, base = kit.widget_base(s, fname), path = path,
-               body = body, retry = not write, write = write or nil, raw = true }
-    else
-      if sub(r.path, 1, 1) ~= "/" then misuse(fname, "a REST path starts with '/' (/api/v1/...)") end
-      local method = upper(r.method or (r.body ~= nil and "POST" or "GET"))
-      local body = r.body
-      if type(body) == "table" then body = native.encode(body) end
-      local route = route_of(r.path)
-      write = rest_write(method, route)
-      call = { api = "rest", what = method .. " " .. route,
-               base = kit.rest_base(s, fname), method = method, path = r.path, body = body,
-               auth = true, retry = not write, write = write or nil, raw = true }
+      local env, we = widget_answer(call, doc)
+      if not env then return nil, we end
     end
-    local function run()
-      if call.auth then
-        local ok, e = kit.ensure_jwt(s, fname)
-        if not ok then return nil, e end
-      end
-      send(s, call)
-      local doc, e = finish(s, call)
-      if not doc then return nil, e end
-      if api == "widget" then
-        local env, we = widget_answer(call, doc)
-        if not env then return nil, we end
-      end
-      return doc
-    end
-    if not write then return run() end
-    local payload = request_payload(s, api, call.method or "POST", r.path, r.body)
-    return perform(s, "request", { kind = "request", name = call.what }, payload, r.key, run)
+    return doc
   end
+  if not write then return run() end
+  local payload = redact.request_payload(s, api, call.method or "POST", r.path, r.body)
+  return perform(s, "request", { kind = "request", name = call.what }, payload, r.key, run)
 end

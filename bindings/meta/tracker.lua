@@ -210,10 +210,13 @@ local tracker = {}
 ---@field hook? tracker.Hook intercepts every write
 
 ---Makes a client. Without options everything comes from the environment (TRACKER_*). A missing
----credential is reported when an operation first needs it, naming the variable.
+---credential is reported when an operation first needs it, naming the variable. `sink` (not
+---with `opts.hook`) is where its writes go (default: `tracker.sinks.send`); inside trk the
+---session chooses it and a script's is not used.
 ---@param opts? tracker.ConnectOptions
+---@param sink? tracker.Sink
 ---@return tracker.Client
-function tracker.connect(opts) end
+function tracker.connect(opts, sink) end
 
 ---Makes an error object (for hooks and transports that report failures as trk does).
 ---@param fields { code: tracker.ErrorCode, message: string, status?: integer }
@@ -231,6 +234,89 @@ function tracker.is_error(v) end
 ---@param names string[]
 ---@return string
 function tracker.suggest(name, names) end
+
+-- ---- tracker.actions and tracker.sinks ----------------------------------------------------------
+
+---Where a client's writes go: `write(action, send)` answers what the write answers; `send()`
+---(at most once) sends it.
+---@class tracker.Sink
+---@field write fun(self: tracker.Sink, action: tracker.Action, send: fun(): any, tracker.Error?): any
+
+---What trk knows about one kind of write (docs/client.md#actions-and-the-hook).
+---@class tracker.ActionEntry
+---@field deferred? boolean in `t:batch` it travels while the script goes on
+---@field repeatable? boolean sending it again changes nothing
+---@field creates? string the kind of record it makes
+---@field check? fun(t: tracker.Client, target: table, payload: table, since?: integer|string, n: integer): boolean?, tracker.Error?
+---@field describe? fun(payload: table): string
+---@field unsure? fun(payload: table): string? why a pending one can be neither checked nor resent
+---@field resent_conflict? boolean a resend's conflict names the record an earlier attempt made
+
+---The catalog of write operations: the one place that says what each is.
+---@class tracker.actions
+---@field PLANNED_ID integer ids of the records a plan pretends to create start above this
+tracker.actions = {}
+
+---The entry of an operation, or nil.
+---@param op string
+---@return tracker.ActionEntry?
+function tracker.actions.entry(op) end
+
+---Every operation's name, sorted.
+---@return string[]
+function tracker.actions.ops() end
+
+---Whether `id` is one a plan gave a record it pretends to create.
+---@param id any
+---@return boolean
+function tracker.actions.is_planned_id(id) end
+
+---The canonical text of a value: equal for equal values, whatever order their tables were built in.
+---@param v any
+---@return string
+function tracker.actions.canonical(v) end
+
+---The idempotency key of an action ("op:16 hex digits").
+---@param op string
+---@param target { kind: string, id?: integer }
+---@param payload table
+---@return string
+function tracker.actions.key(op, target, payload) end
+
+---What a planned (unsent) write answers: `true`, or a stand-in with `planned = true`.
+---@param action tracker.Action
+---@param id integer the id a planned create's stand-in gets
+---@return true|table
+function tracker.actions.planned(action, id) end
+
+---The change an action makes, in a few words.
+---@param op string
+---@param payload table
+---@return string
+function tracker.actions.describe(op, payload) end
+
+---Reads back, with client `t`, whether an action happened: true, false, or nil, err.
+---@param t tracker.Client
+---@param action tracker.Action
+---@param since? integer|string
+---@param n integer
+---@return boolean?, tracker.Error?
+function tracker.actions.check(t, action, since, n) end
+
+---The plain sinks.
+---@class tracker.sinks
+---@field send tracker.Sink sends each write
+tracker.sinks = {}
+
+---A sink from a hook function (the connect option `hook`).
+---@param fn tracker.Hook
+---@return tracker.Sink
+function tracker.sinks.hook(fn) end
+
+---A sink that plans: adds each action to `list` (when given) and answers it as planned.
+---@param list? tracker.Action[]
+---@return tracker.Sink
+function tracker.sinks.plan(list) end
 
 -- ---- tracker.time -----------------------------------------------------------------------------
 

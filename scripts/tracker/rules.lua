@@ -1,22 +1,18 @@
--- tracker.rules: the rule format. A rule file returns a table (docs/rules.md); this module checks
--- it, loads rule files and directories, and tells which records a rule is about.
+-- tracker.rules: the rule format and the one rule runner. A rule file returns a table
+-- (docs/rules.md); this module checks it, loads rule files and directories, tells which records
+-- a rule is about, and runs rules over a client's records (M.run), for `trk rules` on the host
+-- side and for tracker.testing in busted alike, so a rule's spec proves what trk rules does.
 --
--- Plain Lua 5.4 with nothing required: the trk rules runner uses it on the host side and
--- tracker.testing in busted, so a rule is read the same way in both.
+-- Plain Lua 5.4; it requires only the tracker module (for suggestions and times).
 --
 --   local rules = require "tracker.rules"
 --   local list = rules.load_dir("rules", function(path) return env end)
---   for _, s in ipairs(rules.streams(list)) do
---     for record in t[s.on](t, s.filter) do
---       for _, rule in ipairs(s.rules) do
---         if rules.matches(rule, record) then rules.invoke(rule, record, t, ctx) end
---       end
---     end
---   end
+--   local stats, errors = rules.run(list, t, { now = os.time() })
 
 local M = {}
 
-local type, pairs, ipairs, tostring, error, load, pcall = type, pairs, ipairs, tostring, error, load, pcall
+local type, pairs, ipairs, tostring, error, load, pcall, next, rawget =
+      type, pairs, ipairs, tostring, error, load, pcall, next, rawget
 local tointeger = math.tointeger
 local fmt, lower, match, gsub = string.format, string.lower, string.match, string.gsub
 local concat, sort = table.concat, table.sort
@@ -325,6 +321,147 @@ function M.invoke(rule, record, t, ctx)
   if rule.when ~= nil and not rule.when(record, ctx) then return false end
   rule.action(record, t, ctx)
   return true
+end
+
+-- ---- the runner ----------------------------------------------------------------------------
+
+local ttime = require("tracker").time
+
+-- Epoch seconds of a record's updated_at (a naive local time is read as UTC: without the
+-- database's time zone nothing better is known, and a checkpoint's margin covers it).
+local function epoch_of(s)
+  if type(s) ~= "string" then return nil end
+  if not match(s, "[Zz]$") and not match(s, "[+-]%d%d:?%d%d$") then s = s .. "Z" end
+  return ttime.parse(s)
+end
+
+local function deep_copy(v)
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in next, v do out[k] = deep_copy(x) end
+  return out
+end
+
+local function plain_call(f, ...) return pcall(f, ...) end
+
+-- rules.run(list, t, how) -> stats, errors, stopped: one pass of every rule of `list` over the
+-- records each should see, as `trk rules` runs it and as tracker.testing runs it in a spec.
+-- One stream per kind serves every rule on it (M.streams); a record goes to each rule in turn,
+-- each getting its own copy; the writes go through t, inside one t:batch per stream.
+--
+-- `how` (every field optional) is where the runs differ:
+--   now               the run's clock, epoch seconds (ctx.now)
+--   apply             ctx.apply
+--   since(rule)       epoch seconds where the rule's changes start (its checkpoint); nil: every
+--                     record (as scan = "all")
+--   state(rule)       the table ctx.state starts as (default: a fresh one)
+--   methods           the client's methods, read where no rule can write (default: t's)
+--   guard(f)          runs a stream's whole pass: ok, err, why, where (default: pcall)
+--   call(f, ...)      runs a rule's code: ok, matched or err, why ("interrupt", "budget"),
+--                     where (default: pcall)
+--   handled(st, kind, id, change)   the rule already acted on this change (default: never)
+--   record(kind)      each record read (progress)
+--   before(st, kind, id, change, at) -> scope; after(scope, ok, matched): around each action
+--   stop_on_error     the first rule error ends the pass (a spec without catch)
+--   stream_done(stream, ok)        after each stream (checkpoints)
+--   stats(rule, st)   each rule's stats as they are made (a caller adds counts of its own)
+-- stats: one per rule, in list order: { name, file, rule, seen, matched, skipped, errors,
+-- since, newest, hold }; errors: { rule, file, where, record, kind, message, budget };
+-- stopped: where an interrupt stopped the pass ("" when between records), else nil.
+function M.run(list, t, how)
+  how = how or {}
+  local call, guard = how.call or plain_call, how.guard or pcall
+  local methods = how.methods or t
+  local stats, by_rule, errors, stopped = {}, {}, {}, nil
+  for _, rule in ipairs(list) do
+    local since
+    if how.since then since = how.since(rule) end
+    local st = { name = rule.name, file = rule.file, rule = rule, seen = 0, matched = 0,
+                 skipped = 0, errors = 0, since = since,
+                 state = how.state and how.state(rule) or {} }
+    stats[#stats + 1], by_rule[rule] = st, st
+    if how.stats then how.stats(rule, st) end
+  end
+  for _, stream in ipairs(M.streams(list)) do
+    local rules_of, n = stream.rules, #stream.rules
+    local from
+    for _, rule in ipairs(rules_of) do
+      local since = by_rule[rule].since
+      if rule.scan == "all" or since == nil then from = false
+      elseif from ~= false and (from == nil or since < from) then from = since end
+    end
+    local filter = {}
+    for k, v in pairs(stream.filter) do filter[k] = v end
+    if from then filter.updated_after = from end
+
+    local function each(record)
+      if how.record then how.record(stream.on) end
+      -- read once, raw: each rule gets its own copy of the record, so none can change what the
+      -- runner or the next rule sees (or hide a loop in a metatable the runner would trip on)
+      local id, updated = rawget(record, "id"), rawget(record, "updated_at")
+      local change, at = tostring(updated), epoch_of(updated)
+      for i, rule in ipairs(rules_of) do
+        local st = by_rule[rule]
+        local fresh = rule.scan == "all" or st.since == nil or (at and at >= st.since)
+        if fresh and M.matches(rule, record) then
+          st.seen = st.seen + 1
+          if at and (st.newest == nil or at > st.newest) then st.newest = at end
+          if how.handled and how.handled(st, stream.on, id, change) then
+            st.skipped = st.skipped + 1
+          else
+            local ctx = { rule = rule.name, now = how.now, apply = how.apply == true,
+                          since = st.since and ttime.format(st.since), state = st.state }
+            local view
+            if i < n then view = deep_copy(record)
+            else
+              view = {}
+              for k, v in next, record do view[k] = v end
+            end
+            local scope = how.before and how.before(st, stream.on, id, change, at)
+            local ok, matched, why, where = call(M.invoke, rule, view, t, ctx)
+            if how.after then how.after(scope, ok, matched) end
+            if not ok and why == "interrupt" then
+              stopped = where
+              return false
+            elseif not ok then
+              st.errors = st.errors + 1
+              if at and (st.hold == nil or at < st.hold) then st.hold = at end
+              errors[#errors + 1] = { rule = rule.name, file = rule.file, where = where,
+                                      record = id, kind = stream.on,
+                                      message = tostring(matched), budget = why == "budget" }
+              if how.stop_on_error then
+                stopped = false
+                return false
+              end
+            elseif matched then
+              st.matched = st.matched + 1
+            end
+          end
+        end
+      end
+      return true
+    end
+
+    local ok, e, why, where = guard(function()
+      -- opening the stream may raise (no credentials): that fails the pass, and the message is
+      -- the client's alone (its place would be this line of trk's)
+      local opened, it, state = pcall(methods[stream.on], t, filter)
+      if not opened then error((tostring(it):gsub("^%[trk%] [%w_/]+%.lua:%d+: ", "")), 0) end
+      return methods.batch(t, function()
+        for record in it, state, nil, state do
+          if not each(record) then break end
+        end
+      end)
+    end)
+    if not ok and why == "interrupt" then
+      stopped = stopped or where or ""
+    elseif not ok and stopped == nil then
+      errors[#errors + 1] = { message = tostring(e), kind = stream.on }
+    end
+    if how.stream_done then how.stream_done(stream, ok and stopped == nil) end
+    if stopped ~= nil then break end
+  end
+  return stats, errors, stopped
 end
 
 return M

@@ -22,7 +22,7 @@ local EXAMPLE_USER = "ops@example.com"
 local NAME_WIDTH = 14         -- the check-name column
 local SECRET_MIN = 4          -- shorter values are not scrubbed from text (they would maim it)
 
--- The variables tracker.connect reads (bindings/lua/client.lua, ENV): spec/doctor_spec.lua
+-- The variables tracker.connect reads (bindings/lua/config.lua, ENV): spec/doctor_spec.lua
 -- keeps the two lists equal.
 M.VARIABLES = {
   "TRACKER_REGION", "TRACKER_WIDGET_URL", "TRACKER_REST_URL", "TRACKER_APIKEY",
@@ -41,7 +41,7 @@ local WORD = { ok = "ok", warn = "warn", fail = "FAIL" }
 
 local function new_report(host, opts)
   local out = report.output(host, opts)
-  return setmetatable({ host = host, out = out, json = opts.json == "1", checks = {},
+  return setmetatable({ host = host, out = out, json = opts.json or false, checks = {},
                         secrets = {}, counts = { ok = 0, warn = 0, fail = 0 } }, Report)
 end
 

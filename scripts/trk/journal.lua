@@ -66,10 +66,9 @@ CREATE TABLE IF NOT EXISTS handled (
 );
 ]]
 
--- Ops whose resending changes nothing: a pending one that cannot be read back is sent again.
-local SAME_AGAIN = { update_candidate = true, update_job = true, request = false }
--- Creates answer with the record; Tracker itself matches them (by email, by the pair).
-local CREATES = { create_candidate = true, create_application = true }
+-- What each kind of action allows a resumed run (sent again, read back, or neither) is the
+-- catalog's: the host's own instance, which no script can reach.
+local actions = require("tracker").actions
 
 local since_first
 
@@ -174,17 +173,16 @@ since_first = function(self, ident, fallback)
   return (first and first.at or fallback) - NOTE_CLOCK
 end
 
--- What the hook answers for a write the journal says is done.
+-- What a write the journal says is done answers the script.
 local function answer(self, _, result)
   if result ~= nil then return decode(self, result) end
   return true
 end
 
--- Sends action through send and journals the outcome; reader() gives a client that reads a
--- pending one back.
--- Returns what the write returns, and a word for the progress line: done, skipped, failed,
--- unknown.
-function M:perform(action, send, reader)
+-- The --apply half of the session's sink: records the action as pending, sends it through
+-- send and marks the outcome; reader() gives a client that reads a pending one back. Returns a
+-- word for the progress line (done, skipped, failed, unknown), then what the write returns.
+function M:apply(action, send, reader)
   local ident = { scope = self.scope, key = action.key }
   local sk = ident.scope .. "\0" .. ident.key
   local occ = (self.seen[sk] or 0) + 1
@@ -197,17 +195,16 @@ function M:perform(action, send, reader)
     self.counts.skipped = self.counts.skipped + 1
     return "skipped", answer(self, action, row.result)
   end
-  if row and (row.status == "pending" or row.status == "unknown")
-      and action.op == "create_candidate" and not (action.payload or {}).email then
-    -- Tracker matches a candidate by email: without one, sending again could make a second
-    local e = { code = "unknown_outcome", message = "create_candidate without an email may or "
-                .. "may not have happened before the last run stopped; look for the candidate, "
-                .. "then run with --fresh" }
+  local entry = actions.entry(action.op) or {}
+  local unsure = row and (row.status == "pending" or row.status == "unknown")
+                 and entry.unsure and entry.unsure(action.payload or {})
+  if unsure then
+    local e = { code = "unknown_outcome", message = unsure }
     settle(self, ident, "unknown", e)
     self.counts.unknown = self.counts.unknown + 1
     return "unknown", nil, e
   end
-  if row and (row.status == "pending" or row.status == "unknown") and not CREATES[action.op] then
+  if row and (row.status == "pending" or row.status == "unknown") and not entry.creates then
     -- it may have happened: read the record back before deciding (the n-th identical write
     -- is there when n such changes are)
     local there, why = reader():check(action, since_first(self, ident, row.recorded), occ)
@@ -216,7 +213,7 @@ function M:perform(action, send, reader)
       settle(self, ident, "done")
       self.counts.skipped = self.counts.skipped + 1
       return "skipped", true
-    elseif there == nil and not SAME_AGAIN[action.op] then
+    elseif there == nil and not entry.repeatable then
       settle(self, ident, "unknown", why)
       self.counts.unknown = self.counts.unknown + 1
       return "unknown", nil, why
@@ -237,7 +234,7 @@ function M:perform(action, send, reader)
   local res = table.pack(send())
   local v, e = res[1], res[2]
   if v == nil and type(e) == "table" and e.code == "conflict" and e.existing
-      and action.op == "create_application" then
+      and entry.resent_conflict then
     v, e = e.existing, nil          -- created by an earlier attempt whose answer was lost
   end
   if v ~= nil then

@@ -2,6 +2,8 @@
 -- log, the progress line, the plan table, the summaries, and the journal. Host-side, with
 -- trk's drivers (trk.commands, trk.doctor).
 
+local actions = require("tracker").actions
+
 local M = {}
 
 local fmt, concat, rep = string.format, table.concat, string.rep
@@ -42,14 +44,6 @@ function M.absolute(path)
   local cwd = p and p:read("l") or "."
   if p then p:close() end
   return cwd .. "/" .. path:gsub("^%./", "")
-end
-
--- "90s", "5m", "250ms", "1h" or plain seconds.
-function M.seconds(s)
-  local n, unit = tostring(s):match("^([%d.]+)(%a*)$")
-  n = tonumber(n)
-  local mult = ({ [""] = 1, s = 1, ms = 0.001, m = 60, min = 60, h = 3600 })[unit]
-  return n and mult and n * mult or nil
 end
 
 local function thousands(n)
@@ -224,49 +218,13 @@ local function short(s, n)
   return s
 end
 
-local function value(v)
-  if type(v) == "string" then return v == "" and '""' or v end
-  if type(v) == "table" then return "{...}" end
-  return tostring(v)
-end
-
-local function fields(t)
-  local keys = {}
-  for k in pairs(t or {}) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  local out = {}
-  for _, k in ipairs(keys) do out[#out + 1] = tostring(k) .. " = " .. value(t[k]) end
-  return concat(out, ", ")
-end
-
--- What an action changes, in a few words.
-local CHANGES = {
-  move_to_stage = function(p)
-    return "stage → " .. tostring(p.stage) .. (p.from and " (from " .. p.from .. ")" or "")
-  end,
-  add_note = function(p) return (p.subject and p.subject .. ": " or "") .. '"' .. tostring(p.text) .. '"' end,
-  set_custom_fields = function(p) return fields(p.fields) end,
-  update_candidate = function(p) return fields(p.fields) .. (p.custom and ", " .. fields(p.custom) or "") end,
-  add_tag = function(p) return "+" .. tostring(p.tag) end,
-  remove_tag = function(p) return "-" .. tostring(p.tag) end,
-  attach = function(p) return tostring(p.filename) .. (p.size and fmt(" (%d bytes)", p.size) or "") end,
-  create_candidate = function(p)
-    return fields({ email = p.email, name = p.name, first_name = p.first_name, last_name = p.last_name })
-  end,
-  create_application = function(p) return fmt("candidate %s → job %s", tostring(p.candidate), tostring(p.job)) end,
-  request = function(p) return fmt("%s %s %s", tostring(p.api), tostring(p.method), tostring(p.path)) end,
-}
-CHANGES.update_job = CHANGES.update_candidate
-
 function M.change(op, payload)
-  local f = CHANGES[op]
-  local ok, s = pcall(f or fields, payload or {})
-  return ok and s or "?"
+  return actions.describe(op, payload)
 end
 
 function M.target(t)
   if type(t) ~= "table" then return "" end
-  local id = t.id and (t.id >= 900000000000000 and "(planned)" or tostring(t.id)) or ""
+  local id = t.id and (actions.is_planned_id(t.id) and "(planned)" or tostring(t.id)) or ""
   return concat({ t.kind or "", id, t.name or "" }, " "):gsub("%s+$", "")
 end
 
@@ -427,14 +385,14 @@ function M.journal(j, opts, json, out_opts)
   end
   local out = {}
   if opts.json then
-    local rows = opts.run and j:actions(math.tointeger(tonumber(opts.run)), opts.failed)
+    local rows = opts.run and j:actions(opts.run, opts.failed)
                  or (opts.failed and j:failures()) or j:runs()
     for _, r in ipairs(rows) do out[#out + 1] = json.encode(r) .. "\n" end
     return concat(out)
   end
   if opts.run or opts.failed then
     local rows = {}
-    local list = opts.run and j:actions(math.tointeger(tonumber(opts.run)), opts.failed) or j:failures()
+    local list = opts.run and j:actions(opts.run, opts.failed) or j:failures()
     for _, a in ipairs(list) do
       local ok, payload = pcall(json.decode, a.payload or "null")
       rows[#rows + 1] = { tostring(a.run or opts.run), tostring(a.seq), a.op,

@@ -10,7 +10,7 @@
 #include <lauxlib.h>
 #include <sqlite3.h>
 
-#include "sandbox.h"
+#include "host.h"
 
 static int passed, failed;
 

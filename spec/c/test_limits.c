@@ -13,7 +13,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "sandbox.h"
+#include "host.h"
 #include "tracker.h"
 
 int luaopen_cjson(lua_State *L);

@@ -6,7 +6,7 @@
 
 #include <lauxlib.h>
 
-#include "sandbox.h"
+#include "host.h"
 
 static int passed, failed;
 
@@ -26,14 +26,19 @@ static const char *script_file (const char *source) {
 }
 
 static int run (const trk_options *o, const char *source, trk_usage *u, size_t *lua_bytes) {
-  char err[256];
+  static const trk_opt no_options[] = {{0}};
+  char err[256], *argv[1] = {(char *)script_file(source)};
+  trk_cli c;
   trk_sandbox *S = trk_sandbox_new(o, err, sizeof err);
   int code;
   if (S == NULL) {
     printf("cannot create sandbox: %s\n", err);
     exit(1);
   }
-  code = trk_sandbox_run_file(S, script_file(source), 0, NULL);
+  if (trk_cli_parse(&c, "run", no_options, 0, 1, argv, NULL) >= 0) exit(1);
+  trk_cli_set(&c, "script", c.words[0]);
+  code = trk_host_run(S, "run", &c);                 /* as `trk run SCRIPT` */
+  trk_cli_free(&c);
   trk_sandbox_usage(S, u);
   if (lua_bytes) {
     lua_State *L = trk_sandbox_state(S);

@@ -16,7 +16,8 @@
 
 #include <lauxlib.h>
 
-#include "sandbox.h"
+#include "host.h"
+#include "sbxlib.h"
 
 static int passed, failed;
 
@@ -304,7 +305,9 @@ static void remove_dir (void) {
 /* In the child: runs the script with stdout and stderr in files; exits with its code. */
 static void run_child (void) {
   static const char *outputs[1], *inputs[1];
-  char err[256], *argv[2] = {outfile, infile};
+  static const trk_opt no_options[] = {{0}};
+  char err[256], dashes[] = "--", *argv[4] = {script, dashes, outfile, infile};
+  trk_cli c;
   trk_options o;
   trk_sandbox *S;
   int code;
@@ -322,7 +325,10 @@ static void run_child (void) {
     fprintf(stderr, "cannot create sandbox: %s\n", err);
     _exit(101);
   }
-  code = trk_sandbox_run_file(S, script, 2, argv);
+  if (trk_cli_parse(&c, "run", no_options, 0, 4, argv, NULL) >= 0) _exit(102);
+  trk_cli_set(&c, "script", c.words[0]);
+  code = trk_host_run(S, "run", &c);                 /* as `trk run SCRIPT -- OUT IN` */
+  trk_cli_free(&c);
   trk_sandbox_free(S);
   fflush(stdout);
   exit(code);

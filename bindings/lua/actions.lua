@@ -1,0 +1,345 @@
+-- actions: the catalog of write operations. Every write a client makes becomes an action
+-- { op, target, payload, key }, and everything trk knows about a kind of action is its entry
+-- here. The others ask: writes.lua (is it deferred in a batch, how is it read back), a plan
+-- (what it answers unsent, how it reads in a table), the journal (may a resumed run send it
+-- again, read it back, or can it not tell). No other file keeps a list of operations.
+--
+-- An entry:
+--   deferred    in t:batch it travels while the script goes on: its answer is a confirmation
+--   repeatable  sending it again changes nothing, so a resumed run sends it without reading back
+--   creates     the kind of record it makes: the script goes on with the answer, so it is never
+--               deferred, and Tracker itself matches a resend (by email, by the pair)
+--   check(t, target, payload, since, n)  reads the target back: true (the change is there),
+--               false, or nil, err; n counts identical writes (notes, files)
+--   describe(payload)                    the change in a few words, for plans and the journal
+--   unsure(payload)                      why a pending one can be neither checked nor resent
+--   resent_conflict                      a resend that conflicts names the record an earlier
+--                                        attempt made: that record is the answer
+
+local native = native
+local new_error = tracker.error
+
+local type, pairs, ipairs, tostring, tonumber, pcall = type, pairs, ipairs, tostring, tonumber, pcall
+local tointeger, mtype = math.tointeger, math.type
+local fmt, lower, concat, sort = string.format, string.lower, table.concat, table.sort
+
+local M = {}
+
+-- Ids of the records a plan pretends to create: far above any real id, so none is mistaken
+-- for one (and reads of one answer not_found).
+M.PLANNED_ID = 900000000000000
+
+function M.is_planned_id(id)
+  return mtype(id) == "integer" and id >= M.PLANNED_ID
+end
+
+local function err(code, message) return new_error({ code = code, message = message }) end
+
+-- ---- identity --------------------------------------------------------------------------------
+
+-- Canonical text of a value: keys sorted, types kept apart ("1" is not 1), so equal writes
+-- have equal keys whatever order their tables were built in.
+local function canonical(v, out)
+  local tv = type(v)
+  if tv == "table" then
+    local keys = {}
+    for k in pairs(v) do keys[#keys + 1] = k end
+    sort(keys, function(a, b)
+      local ta, tb = type(a), type(b)
+      if ta ~= tb then return ta < tb end
+      return a < b
+    end)
+    out[#out + 1] = "{"
+    for _, k in ipairs(keys) do
+      canonical(k, out)
+      out[#out + 1] = "="
+      canonical(v[k], out)
+      out[#out + 1] = ","
+    end
+    out[#out + 1] = "}"
+  elseif tv == "string" then
+    out[#out + 1] = fmt("%q", v)
+  elseif tv == "number" then
+    out[#out + 1] = mtype(v) == "integer" and tostring(v) or fmt("%.17gf", v)
+  else
+    out[#out + 1] = tostring(v)
+  end
+  return out
+end
+
+-- The canonical text of a value: equal for equal values, however their tables were built.
+function M.canonical(v)
+  return concat(canonical(v, {}))
+end
+
+-- The idempotency key of an action: the operation and a hash of its target and payload.
+function M.key(op, target, payload)
+  local text = M.canonical({ target.kind, target.id or false, payload })
+  return op .. ":" .. native.hash(text)
+end
+
+-- ---- reading back ----------------------------------------------------------------------------
+
+-- Does a custom-field value read back (typed) hold the text that was written?
+local function holds(v, text)
+  if text == "" then return v == nil end
+  if type(v) == "boolean" then return (v and "Yes" or "No") == text end
+  if type(v) == "number" then return v == tonumber(text) end
+  return v == text
+end
+
+-- Does a stream (the second value of t:jobs() and the like) yield at least n records that
+-- pred likes?
+local function at_least(n, pred, _, st)
+  while true do
+    local r, e = st:next()
+    if r == nil then
+      if e then return nil, e end
+      return false
+    end
+    if pred(r) then
+      n = n - 1
+      if n <= 0 then
+        st:close()
+        return true
+      end
+    end
+  end
+end
+
+-- The candidate an application target belongs to.
+local function candidate_of(t, target)
+  local app, e = t:application(target.id)
+  if not app then return nil, e end
+  return app.candidate_id
+end
+
+local READ = { candidate = "candidate", job = "job", application = "application" }
+
+local function has_tag(t, target, p)
+  local tags, e = t:tags(target.id)
+  if not tags then return nil, e end
+  for _, tag in ipairs(tags) do if lower(tag) == lower(p.tag) then return true end end
+  return false
+end
+
+-- ---- descriptions ----------------------------------------------------------------------------
+
+local function value(v)
+  if type(v) == "string" then return v == "" and '""' or v end
+  if type(v) == "table" then return "{...}" end
+  return tostring(v)
+end
+
+-- "a = 1, b = x": a table's fields, sorted by name.
+local function fields(t)
+  local keys = {}
+  for k in pairs(t or {}) do keys[#keys + 1] = k end
+  sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  local out = {}
+  for _, k in ipairs(keys) do out[#out + 1] = tostring(k) .. " = " .. value(t[k]) end
+  return concat(out, ", ")
+end
+
+local function update_fields(p)
+  return fields(p.fields) .. (p.custom and ", " .. fields(p.custom) or "")
+end
+
+-- ---- the catalog ---------------------------------------------------------------------------
+
+local ENTRIES = {
+  move_to_stage = {
+    deferred = true,
+    check = function(t, target, p)
+      local app, e = t:application(target.id)
+      if not app then return nil, e end
+      return app.stage_id == p.stage_id
+    end,
+    describe = function(p)
+      return "stage → " .. tostring(p.stage) .. (p.from and " (from " .. p.from .. ")" or "")
+    end,
+  },
+
+  set_custom_fields = {
+    deferred = true,
+    check = function(t, target, p)
+      local rec, e = t[READ[target.kind]](t, target.id)
+      if not rec then return nil, e end
+      for name, text in pairs(p.fields) do
+        if not holds(rec.custom[name], text) then return false end
+      end
+      return true
+    end,
+    describe = function(p) return fields(p.fields) end,
+  },
+
+  update_candidate = { deferred = true, repeatable = true, describe = update_fields },
+  update_job = { deferred = true, repeatable = true, describe = update_fields },
+
+  add_tag = {
+    deferred = true,
+    check = has_tag,
+    describe = function(p) return "+" .. tostring(p.tag) end,
+  },
+
+  remove_tag = {
+    deferred = true,
+    check = function(t, target, p)
+      local has, e = has_tag(t, target, p)
+      if has == nil then return nil, e end
+      return not has
+    end,
+    describe = function(p) return "-" .. tostring(p.tag) end,
+  },
+
+  add_note = {
+    deferred = true,
+    check = function(t, target, p, since, n)
+      local f = { updated_after = since }
+      if target.kind == "job" then f.job = target.id
+      elseif target.kind == "candidate" then f.candidate = target.id
+      else
+        local cand, e = candidate_of(t, target)
+        if not cand then return nil, e end
+        f.candidate = cand
+      end
+      local subject = p.subject or ""
+      return at_least(n, function(a)
+        return a.note == p.text and (a.subject or "") == subject
+               and (target.kind ~= "application" or a.application_id == target.id)
+      end, t:activities(f))
+    end,
+    planned = function(p) return { kind = "activity", subject = p.subject, note = p.text } end,
+    describe = function(p)
+      return (p.subject and p.subject .. ": " or "") .. '"' .. tostring(p.text) .. '"'
+    end,
+  },
+
+  -- The document list answers no size (tracker-api.md §4): a size, when an entry has one, must
+  -- match too.
+  attach = {
+    deferred = true,
+    check = function(t, target, p, _, n)
+      if target.kind == "job" then
+        return nil, err("invalid_request", "check: a job's documents cannot be read back")
+      end
+      local cand = target.id
+      if target.kind == "application" then
+        local e
+        cand, e = candidate_of(t, target)
+        if not cand then return nil, e end
+      end
+      local list, e = t:request({ api = "rest", path = fmt("/api/v1/Resource/%d/Documents", cand) })
+      if not list then return nil, e end
+      for _, d in ipairs(type(list) == "table" and list or {}) do
+        local size = type(d) == "table" and tointeger(d.size or d.fileSize)
+        if type(d) == "table" and d.filename == p.filename
+            and (size == nil or p.size == nil or size == p.size) then
+          n = n - 1
+          if n <= 0 then return true end
+        end
+      end
+      return false
+    end,
+    planned = function(p) return { kind = "document", filename = p.filename } end,
+    describe = function(p)
+      return tostring(p.filename) .. (p.size and fmt(" (%d bytes)", p.size) or "")
+    end,
+  },
+
+  create_application = {
+    creates = "application",
+    resent_conflict = true,
+    check = function(t, _, p)
+      return at_least(1, function() return true end,
+                      t:applications({ job = p.job, candidate = p.candidate }))
+    end,
+    planned = function(p, id)
+      return { kind = "application", id = id, candidate_id = p.candidate, job_id = p.job,
+               created = true }
+    end,
+    describe = function(p)
+      return fmt("candidate %s → job %s", tostring(p.candidate), tostring(p.job))
+    end,
+  },
+
+  create_candidate = {
+    creates = "candidate",
+    check = function(t, _, p)
+      if not p.email then
+        return nil, err("invalid_request", "check: a candidate created without an email cannot "
+                        .. "be told apart from others by reading back")
+      end
+      local found, e = t:find_candidates({ email = p.email })
+      if not found then return nil, e end
+      return #found > 0
+    end,
+    -- Tracker matches a candidate by email: without one, sending again could make a second
+    unsure = function(p)
+      if not p.email then
+        return "create_candidate without an email may or may not have happened before the last "
+               .. "run stopped; look for the candidate, then run with --fresh"
+      end
+    end,
+    planned = function(p, id)
+      return { kind = "candidate", id = id, email = p.email, created = true,
+               name = p.name or concat({ p.first_name or "", p.last_name or "" }, " ") }
+    end,
+    describe = function(p)
+      return fields({ email = p.email, name = p.name, first_name = p.first_name,
+                      last_name = p.last_name })
+    end,
+  },
+
+  -- t:request{}: a raw write, which trk can neither read back nor safely send twice.
+  request = {
+    describe = function(p)
+      return fmt("%s %s %s", tostring(p.api), tostring(p.method), tostring(p.path))
+    end,
+  },
+}
+
+-- The entry of an operation, or nil.
+function M.entry(op)
+  return ENTRIES[op]
+end
+
+-- The operations, sorted.
+function M.ops()
+  local out = {}
+  for op in pairs(ENTRIES) do out[#out + 1] = op end
+  sort(out)
+  return out
+end
+
+-- What a write that is planned, not sent, answers the script: true, or for the writes whose
+-- answer the script goes on with, a stand-in with planned = true (a create's has id `id`,
+-- which the caller numbers from M.PLANNED_ID).
+function M.planned(action, id)
+  local entry = ENTRIES[action.op]
+  if not (entry and entry.planned) then return true end
+  local answer = entry.planned(action.payload or {}, id)
+  answer.planned = true
+  return answer
+end
+
+-- The change an action makes, in a few words ("?" when its payload is not what the entry
+-- expects, as in a journal written by another version).
+function M.describe(op, payload)
+  local entry = ENTRIES[op]
+  local ok, s = pcall(entry and entry.describe or fields, payload or {})
+  return ok and s or "?"
+end
+
+-- Reads back whether an action happened, with client t: true, false, or nil, err.
+function M.check(t, action, since, n)
+  local entry = ENTRIES[action.op]
+  if not (entry and entry.check) then
+    return nil, err("invalid_request", fmt("check: whether a '%s' action happened cannot be read "
+                                           .. "back%s", action.op, entry and entry.repeatable
+                                           and " (sending it again changes nothing)" or ""))
+  end
+  return entry.check(t, action.target, action.payload, since, n)
+end
+
+return M

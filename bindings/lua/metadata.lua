@@ -1,0 +1,100 @@
+-- metadata: the database's stages, custom fields, users and lists (getSettingsData), read
+-- once per client, and the methods that show them. Callers get copies: a script cannot change
+-- what the client validates with.
+
+local widget, usage, failures = import "widget", import "usage", import "failures"
+local object, pipeline, values = import "object", import "pipeline", import "values"
+local misuse, suggest = usage.misuse, usage.suggest
+local err = failures.err
+local Client, state = object.Client, object.state
+local widget_call, copy = pipeline.widget_call, values.copy
+
+local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
+local tointeger = math.tointeger
+local fmt, lower = string.format, string.lower
+
+local M = {}
+
+
+local function metadata(s, fname)
+  if s.meta then return s.meta end
+  local doc, e = widget_call(s, fname, "getSettingsData", {}, nil, false)
+  if not doc then return nil, e end
+  local m = widget.metadata(doc)
+  m.stage_by_id, m.stage_by_name = {}, {}
+  for _, st in ipairs(m.stages) do
+    m.stage_by_id[st.id] = st
+    m.stage_by_name[lower(st.name)] = st
+  end
+  m.fields_by_id = {}
+  for kind, list in pairs(m.custom_fields) do
+    local byid = {}
+    for _, f in ipairs(list) do byid[f.id] = f end
+    m.fields_by_id[kind] = byid
+  end
+  s.meta = m
+  s.conv.fields = m.fields_by_id
+  return m
+end
+
+-- Metadata for the caller: a copy, so that a script cannot change what the client validates with.
+function Client:metadata()
+  local s = state(self, "metadata")
+  local m, e = metadata(s, "metadata")
+  if not m then return nil, e end
+  local out = copy(m)
+  out.stage_by_id, out.stage_by_name, out.fields_by_id = nil, nil, nil
+  return out
+end
+
+function Client:refresh_metadata()
+  local s = state(self, "refresh_metadata")
+  s.meta = nil
+  local m, e = metadata(s, "refresh_metadata")
+  if not m then return nil, e end
+  return true
+end
+
+function Client:stages()
+  local s = state(self, "stages")
+  local m, e = metadata(s, "stages")
+  if not m then return nil, e end
+  return copy(m.stages)
+end
+
+-- The stage record for a name (any case) or id; nil, not_found with suggestions otherwise.
+local function find_stage(m, v)
+  local st = m.stage_by_id[tointeger(v) or false] or (type(v) == "string" and m.stage_by_name[lower(v)])
+  if st then return st end
+  local names = {}
+  for i, x in ipairs(m.stages) do names[i] = x.name end
+  return nil, err("not_found", fmt("no stage '%s'%s", tostring(v), suggest(tostring(v), names)))
+end
+
+function Client:stage(name_or_id)
+  local s = state(self, "stage")
+  if type(name_or_id) ~= "string" and tointeger(name_or_id) == nil then
+    misuse("stage", "argument 1 must be a stage name or id, got %s", type(name_or_id))
+  end
+  local m, e = metadata(s, "stage")
+  if not m then return nil, e end
+  local st, e2 = find_stage(m, name_or_id)
+  if not st then return nil, e2 end
+  return copy(st)
+end
+
+local KINDS = { job = true, candidate = true, application = true, activity = true }
+
+function Client:custom_fields(kind)
+  local s = state(self, "custom_fields")
+  if not KINDS[kind] then
+    misuse("custom_fields", "argument 1 must be 'job', 'candidate', 'application' or 'activity', "
+           .. "got %s", tostring(kind))
+  end
+  local m, e = metadata(s, "custom_fields")
+  if not m then return nil, e end
+  return copy(m.custom_fields[kind])
+end
+M.metadata = metadata
+M.find_stage = find_stage
+return M

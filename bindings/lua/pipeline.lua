@@ -1,0 +1,277 @@
+-- pipeline: every request of the client, through one path: rate limit, credentials and the
+-- JWT, a transport from the pool, the answer decoded, errors mapped, retries where they are safe
+-- (a write only when the server surely did not process it).
+
+local widget, rest, inprocess = import "widget", import "rest", import "inprocess"
+local usage, failures, times = import "usage", import "failures", import "times"
+local native = native
+-- captured now, before any script holds the module table: a script that replaces
+-- tracker.transport.curl later must not receive requests (they carry credentials)
+local curl = tracker.transport.curl
+local raise, misuse = usage.raise, usage.misuse
+local err, http_error, retry_after = failures.err, failures.http_error, failures.retry_after
+local write_may_retry, write_error = failures.write_may_retry, failures.write_error
+local ttime = times.time
+
+local pairs, tostring, setmetatable, rawequal, pcall = pairs, tostring, setmetatable, rawequal, pcall
+local min, max, random = math.min, math.max, math.random
+local fmt = string.format
+local running, yield, isyieldable = coroutine.running, coroutine.yield, coroutine.isyieldable
+
+local M = {}
+
+local RATE_MARGIN = 0.98     -- send at 98% of the budget: arrival jitter must not cross it
+local BACKOFF_BASE = 0.5     -- first retry delay (seconds), doubled each attempt
+local BACKOFF_CAP = 30       -- longest delay between two attempts
+local FIRST_CONTACT_FOR = 5  -- seconds a server that never answered this client is retried:
+                             -- a wrong URL or a server that is down fails fast, an outage
+                             -- after the first answer is retried for retry_for
+local JWT_EARLY = 60         -- re-exchange a JWT this many seconds before it expires
+local POOL_MAX = 8           -- idle transports kept for reuse
+
+-- ---- transports -----------------------------------------------------------------------------
+
+local function take_transport(s)
+  local pool = s.pool
+  local tr = pool[#pool]
+  if tr then
+    pool[#pool] = nil
+    return tr
+  end
+  if s.c.transport then return inprocess.new(s.c.transport) end
+  return curl({ timeout = s.c.timeout, connect_timeout = s.c.connect_timeout,
+                                  ca_file = s.c.ca_file })
+end
+
+local function give_transport(s, tr)
+  if tr:busy() or #s.pool >= POOL_MAX or s.closed then tr:close()
+  else s.pool[#s.pool + 1] = tr end
+end
+
+-- ---- rate limit -----------------------------------------------------------------------------
+
+-- A token bucket holding at most one token, refilled at the budget: requests leave evenly
+-- spaced, so no 60-second window ever holds more than the budget.
+local function rate_wait(s)
+  s.stats.requests = s.stats.requests + 1
+  local rpm = s.c.rate_limit
+  if not rpm then return end
+  local gap = 60 / (rpm * RATE_MARGIN)
+  local now = s.c.clock()
+  local at = s.next_slot or now
+  if at > now then
+    s.c.sleep(at - now)
+    now = at
+  end
+  s.next_slot = max(at, now) + gap
+end
+
+-- ---- the request pipeline -------------------------------------------------------------------
+
+-- A call: { api = "widget"|"rest", what = "getRecords", base, path, body, method (default
+-- POST), auth (send the JWT), retry = bool }.
+-- start() sends it on a transport of its own; finish() collects the answer, retrying what may be
+-- retried, and returns the decoded JSON document or nil, err.
+
+local function widget_base(s, fname)
+  if not s.c.widget_url then
+    raise(fname .. ": no widget API URL: set TRACKER_REGION (us, ca, global) or TRACKER_WIDGET_URL,"
+          .. " or pass region/widget_url to tracker.connect")
+  end
+  return s.c.widget_url
+end
+
+local function rest_base(s, fname)
+  if not s.c.rest_url then
+    raise(fname .. ": no REST API URL: set TRACKER_REGION (us, ca, global) or TRACKER_REST_URL,"
+          .. " or pass region/rest_url to tracker.connect")
+  end
+  return s.c.rest_url
+end
+
+-- The HTTP request of a call, with credentials, built anew for each attempt.
+local JSON_HEADERS = { ["Content-Type"] = "application/json", ["Accept"] = "application/json" }
+
+local function http_request(s, call)
+  local headers = JSON_HEADERS
+  if call.auth then
+    headers = { Authorization = rest.authorization(s.jwt) }
+    for k, v in pairs(JSON_HEADERS) do headers[k] = v end
+  end
+  return { method = call.method or "POST", url = call.base .. call.path, body = call.body,
+           headers = headers, fresh = call.write }
+end
+
+local function send(s, call)
+  rate_wait(s)
+  call.jwt = s.jwt
+  call.tr = call.tr or take_transport(s)
+  call.tr:send(http_request(s, call))
+end
+
+-- The decoded document of an answer, or nil, err and a wait hint for a retry.
+local function decode(call, status, headers, body)
+  if status == nil then return nil, headers end        -- the transport's nil, err
+  local doc = native.decode(body)
+  if status < 200 or status > 299 then
+    local e = http_error(call.what, status, doc)
+    return nil, e, retry_after(headers)
+  end
+  if doc == nil and call.raw and body == "" then return true end
+  if doc == nil then
+    local _, why = native.decode(body)
+    return nil, err("bad_response", fmt("%s: the answer is not valid JSON (%s)", call.what,
+                                        tostring(why)), status)
+  end
+  return doc
+end
+
+local exchange_token
+
+-- The coroutines in which t:batch runs deferred writes (writes.lua makes them). While a write's
+-- request travels, its coroutine gives way to the script, and the batch resumes it to collect
+-- the answer. Only these coroutines yield here, never a script's own, and only for a write's
+-- own request: the reads a write may make block, so a JWT is never exchanged twice at once.
+local batch_threads = setmetatable({}, { __mode = "k" })
+local IN_FLIGHT = setmetatable({}, { __name = "tracker.in_flight" })
+
+local function give_way(call)
+  local co, main = running()
+  if call.write and not main and batch_threads[co] and isyieldable() then yield(IN_FLIGHT) end
+end
+
+local function finish(s, call)
+  local started, attempt = s.c.clock(), 0
+  while true do
+    give_way(call)
+    local status, headers, body = call.tr:wait()
+    if status ~= nil then s.reached = true end
+    local doc, e, wait = decode(call, status, headers, body)
+    if doc ~= nil then
+      give_transport(s, call.tr)
+      call.tr = nil
+      return doc
+    end
+    if e.code == "auth" and call.api == "rest" and call.auth and not call.reauthed then
+      -- a JWT expired or superseded: exchange once more, then repeat the call once
+      call.reauthed = true
+      if rawequal(s.jwt, call.jwt) then s.jwt = nil end
+      local ok, xe = exchange_token(s, call.what)
+      if not ok then
+        give_transport(s, call.tr)
+        call.tr = nil
+        return nil, xe
+      end
+      send(s, call)
+    else
+      local delay = wait or min(BACKOFF_CAP, BACKOFF_BASE * 2 ^ attempt) * (0.5 + random() / 2)
+      local elapsed = s.c.clock() - started
+      local again
+      if call.write then again = write_may_retry(e, wait) else again = call.retry and e.retryable end
+      local retry_for = s.c.retry_for
+      if not s.reached and e.sent == false then retry_for = min(retry_for, FIRST_CONTACT_FOR) end
+      if not again or elapsed + delay > retry_for then
+        give_transport(s, call.tr)
+        call.tr = nil
+        if attempt > 0 then
+          e.message = fmt("%s (gave up after %d attempts in %.0f s)", e.message, attempt + 1, elapsed)
+        end
+        if call.write then e = write_error(call, e, wait) end
+        return nil, e
+      end
+      attempt = attempt + 1
+      s.stats.retries = s.stats.retries + 1
+      s.c.sleep(delay)
+      send(s, call)
+    end
+  end
+end
+
+-- The widget credentials node; raises naming what to set when there is none.
+local function widget_credentials(s, fname)
+  local creds, missing = widget.credentials(s.c)
+  if creds then return creds end
+  if s.c.transport then
+    misuse(fname, "no widget API credentials: the emulator has none (create it with apikey and "
+           .. "username), or pass apikey and username to tracker.connect")
+  end
+  misuse(fname, "no widget API credentials: set %s (and TRACKER_USERNAME), or pass apikey and "
+         .. "username to tracker.connect", missing)
+end
+
+-- One widget call, synchronous. Returns the envelope or nil, err.
+local function widget_call(s, fname, verb, instructions, nodes, want_results)
+  local path, body = widget.request(verb, widget_credentials(s, fname), instructions, nodes)
+  local call = { api = "widget", what = verb, base = widget_base(s, fname), path = path,
+                 body = body, retry = true }
+  send(s, call)
+  local doc, e = finish(s, call)
+  if not doc then return nil, e end
+  local env, code, msg = widget.answer(verb, doc, want_results)
+  if not env then return nil, err(code, msg) end
+  return env
+end
+
+-- Exchanges the API token for a JWT (§4), once; returns true or nil, err.
+function exchange_token(s, fname)
+  if not s.c.api_token then
+    raise(fname .. ": no REST API token: set TRACKER_API_TOKEN, or pass api_token to "
+          .. "tracker.connect")
+  end
+  local method, path, body = rest.exchange(s.c.api_token)
+  local call = { api = "rest", what = "ExchangeToken", base = rest_base(s, fname),
+                 method = method, path = path, body = body, retry = true }
+  send(s, call)
+  local doc, e = finish(s, call)
+  if not doc then
+    if e.code == "auth" then
+      e.message = "ExchangeToken: the REST API refused the API token (check TRACKER_API_TOKEN)"
+    end
+    return nil, e
+  end
+  local jwt, exp = rest.token(doc, function(v)
+    local ok, t = pcall(ttime.parse, v)
+    return ok and t or nil
+  end)
+  if not jwt then return nil, err("bad_response", exp) end
+  s.jwt, s.jwt_expires = jwt, exp and (exp - JWT_EARLY)
+  s.stats.exchanges = s.stats.exchanges + 1
+  return true
+end
+
+local function ensure_jwt(s, fname)
+  rest_base(s, fname)
+  if s.jwt and (not s.jwt_expires or s.c.epoch() < s.jwt_expires) then return true end
+  s.jwt = nil
+  return exchange_token(s, fname)
+end
+
+-- A REST call: starts it (exchanging a JWT first when needed) and returns the call, or nil, err.
+local function rest_start(s, fname, what, method, path, body)
+  local ok, e = ensure_jwt(s, fname)
+  if not ok then return nil, e end
+  local call = { api = "rest", what = what, base = s.c.rest_url, method = method, path = path,
+                 body = body, auth = true, retry = true }
+  send(s, call)
+  return call
+end
+
+local function rest_call(s, fname, what, method, path, body)
+  local call, e = rest_start(s, fname, what, method, path, body)
+  if not call then return nil, e end
+  return finish(s, call)
+end
+M.give_transport = give_transport
+M.widget_base = widget_base
+M.rest_base = rest_base
+M.send = send
+M.finish = finish
+M.batch_threads = batch_threads
+M.IN_FLIGHT = IN_FLIGHT
+M.widget_credentials = widget_credentials
+M.widget_call = widget_call
+M.exchange_token = exchange_token
+M.ensure_jwt = ensure_jwt
+M.rest_start = rest_start
+M.rest_call = rest_call
+return M

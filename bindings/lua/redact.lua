@@ -1,0 +1,144 @@
+-- redact: secrets out of a raw request's action (t:request{}): what a sink, a plan and a
+-- journal see of it holds no credentials (docs/client.md#actions-and-the-hook).
+
+local actions = import "actions"
+local native = native
+
+local type, pairs, ipairs, tostring, tonumber = type, pairs, ipairs, tostring, tonumber
+local mtype = math.type
+local lower, match, find, gsub, char =
+      string.lower, string.match, string.find, string.gsub, string.char
+local sort = table.sort
+
+local M = {}
+
+-- Secrets out of a raw request's action: what the hook, a plan and a journal see holds no
+-- credentials node, and no value of a secret-looking name (a key, a token, a password), of
+-- a JWT's shape, or of the client's own secrets.
+
+local REDACTED = "[redacted]"
+local SECRET_NAMES = { key = true, pass = true, pwd = true, auth = true, authorization = true,
+                       sig = true, signature = true }
+local SECRET_PARTS = { "token", "secret", "passw", "apikey", "api_key", "api-key", "jwt",
+                       "credential", "session" }
+local MIN_SCRUBBED = 6        -- a shorter secret is not searched for in other text
+
+local function unescape(text)
+  return (gsub(text, "%%(%x%x)", function(h) return char(tonumber(h, 16)) end))
+end
+
+-- Does a parameter's name (or, `in_body`, a body field's) look secret? A body's field `key` is
+-- more often a name than a secret.
+local function secret_name(name, in_body)
+  if type(name) ~= "string" then return false end
+  name = lower(unescape(name))
+  if in_body and name == "key" then return false end
+  if SECRET_NAMES[name] or match(name, "[_%-]key$") then return true end
+  for _, part in ipairs(SECRET_PARTS) do
+    if find(name, part, 1, true) then return true end
+  end
+  return false
+end
+
+local function jwt_like(v)
+  return type(v) == "string" and match(v, "^eyJ[%w_%-]+%.[%w_%-]+%.[%w_%-]*$") ~= nil
+end
+
+-- Adds to `found` the strings (and whole numbers) of v, or with `named`, those under secret
+-- names only (a credentials node: its username is no secret).
+local function collect(v, found, named)
+  if type(v) == "table" then
+    for k, x in pairs(v) do
+      if not named or secret_name(k, true) then collect(x, found)
+      elseif type(x) == "table" then collect(x, found, true) end
+    end
+  elseif type(v) == "string" or mtype(v) == "integer" then
+    found[#found + 1] = tostring(v)
+  end
+end
+
+-- `name=value` parameters of text (a query string, a fragment, a form body) with the values
+-- of secret names (or of a JWT's shape) redacted.
+local function redact_params(text, found)
+  return (gsub(text, "([^?#&;=]+)=([^&#;]*)", function(name, value)
+    if secret_name(name) or jwt_like(unescape(value)) then
+      found[#found + 1] = unescape(value)
+      found[#found + 1] = value
+      return name .. "=" .. REDACTED
+    end
+  end))
+end
+
+-- A copy of a body table without its credentials nodes and with secret values redacted.
+local function redact_table(v, found, seen)
+  if type(v) ~= "table" then
+    if jwt_like(v) then
+      found[#found + 1] = v
+      return REDACTED
+    end
+    return v
+  end
+  if seen[v] then return seen[v] end
+  local out = {}
+  seen[v] = out
+  for k, x in pairs(v) do
+    if type(k) == "string" and lower(k) == "credentials" then
+      collect(x, found, true)                     -- the node is left out
+    elseif secret_name(k, true) then
+      collect(x, found)
+      out[k] = REDACTED
+    else
+      out[k] = redact_table(x, found, seen)
+    end
+  end
+  return out
+end
+
+-- Every occurrence of a secret in the strings of v replaced.
+local function scrub(v, secrets, seen)
+  if type(v) == "string" then
+    for _, x in ipairs(secrets) do
+      if find(v, x, 1, true) then v = gsub(v, gsub(x, "%W", "%%%0"), REDACTED) end
+    end
+    return v
+  end
+  if type(v) ~= "table" then return v end
+  if seen[v] then return seen[v] end
+  local out = {}
+  seen[v] = out
+  for k, x in pairs(v) do out[scrub(k, secrets, seen)] = scrub(x, secrets, seen) end
+  return out
+end
+
+-- The action payload of a raw request: its path and body without secrets, a copy (the
+-- caller's tables are left as they are).
+local function request_payload(s, api, method, path, body)
+  local found = {}
+  local base, rest = match(path, "^([^?#]*)(.*)$")
+  path = base .. redact_params(rest, found)
+  if type(body) == "table" then
+    body = redact_table(body, found, {})
+  elseif type(body) == "string" then
+    local doc = native.decode(body)
+    if type(doc) == "table" then                  -- JSON: re-encoded when it held a secret
+      local clean = redact_table(doc, found, {})
+      if actions.canonical(clean) ~= actions.canonical(doc) then
+        body = native.encode(clean)
+      end
+    else
+      body = redact_params(body, found)
+    end
+  end
+  for _, k in ipairs({ "apikey", "password", "api_token" }) do found[#found + 1] = s.c[k] end
+  found[#found + 1] = s.jwt
+  local secrets = {}
+  for _, x in ipairs(found) do
+    if type(x) == "string" and #x >= MIN_SCRUBBED and x ~= REDACTED then
+      secrets[#secrets + 1] = x
+    end
+  end
+  sort(secrets, function(a, b) return #a > #b end)   -- the longest first
+  return scrub({ api = api, method = method, path = path, body = body }, secrets, {})
+end
+M.request_payload = request_payload
+return M

@@ -1,0 +1,298 @@
+-- streams: record streams (t:jobs(), t:candidates(), t:activities(), t:applications()): pages
+-- read by keyset on the last-updated time, the next page requested while the script works on
+-- this one, each record yielded once.
+
+local widget, rest = import "widget", import "rest"
+local usage, failures, times = import "usage", import "failures", import "times"
+local object, pipeline, metadata_mod = import "object", import "pipeline", import "metadata"
+local raise, misuse, options, id_of = usage.raise, usage.misuse, usage.options, usage.id_of
+local err = failures.err
+local instant, ttime = times.instant, times.time
+local Client, state = object.Client, object.state
+local send, finish = pipeline.send, pipeline.finish
+local widget_base, widget_credentials, rest_start =
+      pipeline.widget_base, pipeline.widget_credentials, pipeline.rest_start
+local metadata, find_stage = metadata_mod.metadata, metadata_mod.find_stage
+
+local type, tostring, setmetatable, getmetatable, error =
+      type, tostring, setmetatable, getmetatable, error
+local tointeger, min = math.tointeger, math.min
+local fmt, lower = string.format, string.lower
+
+local M = {}
+
+
+-- Ids yielded by one stream: a bit per id, 64 ids a word, so a million records of nearby ids
+-- cost a few hundred KiB at most.
+local function idset()
+  return {}
+end
+
+local function idset_add(set, id)
+  local w, bit = id >> 6, 1 << (id & 63)
+  local word = set[w] or 0
+  if word & bit ~= 0 then return false end
+  set[w] = word | bit
+  return true
+end
+
+local Stream = {}
+local stream_mt = { __index = Stream, __metatable = "tracker.stream", __name = "tracker.stream" }
+
+function stream_mt.__tostring(st)
+  return fmt("stream of %s (%s)", st.what, st.closed and "closed" or "open")
+end
+
+-- A source describes one kind of stream: request(after, page) -> call, parse(doc) -> items,
+-- is_last | nil, message; key(item) -> ts, id; record(item) -> rec.
+local function new_stream(s, what, source)
+  return setmetatable({ s = s, what = what, src = source, seen = idset(), items = {}, i = 1, n = 0,
+                        yielded = 0, after = source.after, page = source.first_page,
+                        closed = false }, stream_mt)
+end
+
+local function stream_fail(st, e)
+  st.err = e
+  st:close()
+  return nil, e
+end
+
+-- Asks for the page at the stream's cursor; the answer is collected by the next fill().
+local function stream_request(st)
+  local call, e = st.src.request(st.after, st.page)
+  if not call then return stream_fail(st, e) end
+  st.call = call
+  return true
+end
+
+-- Collects the page in flight, keeps its unseen records, moves the cursor and sends the next
+-- request at once (so the page after this one travels while the script works on this one).
+local function fill(st)
+  if st.call == nil and not stream_request(st) then return nil, st.err end
+  local call = st.call
+  st.call = nil
+  local doc, e = finish(st.s, call)
+  if not doc then return stream_fail(st, e) end
+  local list, last_or_why, code = st.src.parse(doc)
+  if not list then return stream_fail(st, err(code or "bad_response", last_or_why)) end
+  local n, items, key = 0, st.items, st.src.key
+  local last_ts
+  for i = 1, #list do
+    local ts, id = key(list[i])
+    if ts == nil then
+      return stream_fail(st, err("bad_response", fmt("%s: record %d of the page has no id or "
+                                                    .. "last-updated time", call.what, i)))
+    end
+    if last_ts and ts < last_ts then
+      return stream_fail(st, err("bad_response", fmt("%s: the page is not sorted by last-updated "
+                                                    .. "time (record %d)", call.what, i)))
+    end
+    last_ts = ts
+    if idset_add(st.seen, id) then
+      n = n + 1
+      items[n] = list[i]
+    end
+  end
+  st.n, st.i = n, 1
+  if last_or_why or #list == 0 then
+    st.done = true
+  else
+    -- keyset: continue from the last time seen; if the whole page shared the cursor's time,
+    -- go one page deeper within that time instead
+    if last_ts == st.after then st.page = st.page + 1
+    else st.after, st.page = last_ts, st.src.first_page end
+    stream_request(st)
+  end
+  return true
+end
+
+function Stream:next()
+  if getmetatable(self) ~= "tracker.stream" then
+    raise("next: expected a stream as 'self' (use s:next())")
+  end
+  while true do
+    if self.closed then return nil, self.err end
+    local i = self.i
+    if i <= self.n then
+      local item = self.items[i]
+      self.items[i] = nil
+      self.i = i + 1
+      local rec = self.src.record(item)
+      if rec == nil then
+        return stream_fail(self, err("bad_response", fmt("%s: a record could not be read", self.what)))
+      end
+      if rec then                 -- false: a record the stream's own filter leaves out
+        self.yielded = self.yielded + 1
+        return rec
+      end
+    elseif self.done then
+      self:close()
+      return nil
+    else
+      local ok, e = fill(self)
+      if not ok then return nil, e end
+    end
+  end
+end
+
+-- Closing drops the page in flight (its transport is closed, not reused) and is idempotent.
+function Stream:close()
+  if self.closed then return end
+  self.closed = true
+  if self.call and self.call.tr then
+    self.call.tr:close()
+    self.call = nil
+  end
+  self.items, self.n = {}, 0
+end
+
+-- The number of records yielded so far.
+function Stream:count()
+  return self.yielded
+end
+
+-- for-loop form: the iterator raises on failure, since a nil would end the loop silently.
+local function iterate(st)
+  if getmetatable(st) ~= "tracker.stream" then
+    raise("a stream's iterator needs its stream: write `for r in t:candidates{} do`, or call "
+          .. "s:next() on the stream (the second value t:candidates returns)")
+  end
+  local rec, e = st:next()
+  if rec == nil and e ~= nil then error(e, 2) end
+  return rec
+end
+
+stream_mt.__close = function(st) st:close() end
+
+-- A stream that failed before its first page (metadata could not be read).
+local function failed_stream(what, e)
+  return setmetatable({ what = what, closed = true, err = e, yielded = 0 }, stream_mt)
+end
+
+local function stream_values(st)
+  return iterate, st, nil, st
+end
+
+-- The stream filters each kind accepts.
+local FILTERS = {
+  jobs = { state = "string", updated_after = "any", updated_before = "any", search = "string",
+           page_size = "number" },
+  candidates = { status = "string", updated_after = "any", updated_before = "any",
+                 search = "string", page_size = "number" },
+  applications = { job = "any", candidate = "any", stage = "any", updated_after = "any",
+                   updated_before = "any", page_size = "number" },
+  activities = { candidate = "any", job = "any", updated_after = "any", updated_before = "any",
+                 page_size = "number" },
+}
+
+local function page_size(s, f, cap)
+  return min(tointeger(f.page_size) or s.c.page_size, cap)
+end
+
+-- Common filter handling: time bounds as database local text.
+local function time_bounds(s, fname, f)
+  local after, before
+  if f.updated_after ~= nil then after = s.conv.filter(instant(fname, "updated_after", f.updated_after)) end
+  if f.updated_before ~= nil then
+    local t = instant(fname, "updated_before", f.updated_before)
+    -- without a zone the true local time may be up to 14 hours later than UTC
+    before = s.c.timezone and s.conv.filter(t) or ttime.to_local(t + 14 * 3600, "UTC")
+  end
+  return after, before
+end
+
+local function widget_stream(self, fname, kind, f, extra)
+  local s = state(self, fname)
+  f = options(fname, f, FILTERS[fname])
+  local after, before = time_bounds(s, fname, f)
+  local filt = { before = before, search = f.search, state = extra and extra.state or nil }
+  local size = page_size(s, f, widget.max_page)
+  local m, e = metadata(s, fname)
+  if not m then return stream_values(failed_stream(fname, e)) end
+  local creds = widget_credentials(s, fname)
+  local base = widget_base(s, fname)
+  local conv = s.conv
+  local match_fn = extra and extra.match
+  local source = {
+    first_page = 0, after = after,
+    request = function(a, page)
+      local path, body = widget.request("getRecords", creds, widget.list(kind, filt, a, page, size))
+      local call = { api = "widget", what = "getRecords", base = base, path = path, body = body,
+                     retry = true }
+      send(s, call)
+      return call
+    end,
+    parse = function(doc)
+      local env, code, msg = widget.answer("getRecords", doc, true)
+      if not env then return nil, msg, code end
+      return env.results, #env.results < size
+    end,
+    key = widget.key,
+    record = function(item) return widget.record(kind, item, conv) end,
+  }
+  if match_fn then
+    local record = source.record
+    source.record = function(item)
+      local r = record(item)
+      if r and not match_fn(r) then return false end
+      return r
+    end
+  end
+  return stream_values(new_stream(s, fname, source))
+end
+
+function Client:jobs(f)
+  if type(f) == "table" and f.state ~= nil and not widget.job_states[f.state] then
+    misuse("jobs", "option 'state' must be 'open', 'won' or 'closed', got '%s'", tostring(f.state))
+  end
+  return widget_stream(self, "jobs", "job", f, { state = type(f) == "table" and f.state or nil })
+end
+
+function Client:candidates(f)
+  local status = type(f) == "table" and f.status or nil
+  -- the widget API has no status filter: the stream leaves out the other statuses itself
+  return widget_stream(self, "candidates", "candidate", f,
+    status and { match = function(r) return r.status ~= nil and lower(r.status) == lower(status) end })
+end
+
+function Client:activities(f)
+  local fname = "activities"
+  local cand = type(f) == "table" and f.candidate ~= nil and id_of(fname, "candidate", f.candidate, "candidate")
+  local job = type(f) == "table" and f.job ~= nil and id_of(fname, "job", f.job, "job")
+  -- nor links for activities: the stream compares them
+  return widget_stream(self, fname, "activity", f, (cand or job) and { match = function(r)
+    return (not cand or r.candidate_id == cand) and (not job or r.job_id == job)
+  end })
+end
+
+function Client:applications(f)
+  local fname = "applications"
+  local s = state(self, fname)
+  f = options(fname, f, FILTERS.applications)
+  local filt = {}
+  if f.job ~= nil then filt.job = id_of(fname, "job", f.job, "job") end
+  if f.candidate ~= nil then filt.candidate = id_of(fname, "candidate", f.candidate, "candidate") end
+  local after, before = time_bounds(s, fname, f)
+  filt.before = before
+  local m, e = metadata(s, fname)
+  if not m then return stream_values(failed_stream(fname, e)) end
+  if f.stage ~= nil then
+    local st, se = find_stage(m, f.stage)
+    if not st then misuse(fname, "option 'stage': %s", se.message) end
+    filt.stage_id = st.id
+  end
+  local size = page_size(s, f, rest.max_page)
+  local conv = s.conv
+  local source = {
+    first_page = 1, after = after,
+    request = function(a, page)
+      local method, path, body = rest.search(filt, a, page, size)
+      return rest_start(s, fname, "PagedSearch", method, path, body)
+    end,
+    parse = rest.page,
+    key = rest.key,
+    record = function(item) return rest.record(item, conv, widget.custom) end,
+  }
+  return stream_values(new_stream(s, fname, source))
+end
+return M

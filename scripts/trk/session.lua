@@ -1,0 +1,280 @@
+-- trk.session: one run's writes. Every client a script or rule makes hands its writes to one
+-- sink, the session's (tracker.sinks has the interface): planned in a dry run, journalled and
+-- sent with --apply. The session also counts them, fills the plan table and the --plan file,
+-- and ends the run with its summary and exit code.
+--
+-- Host-side: scripts get the `tracker` module this file installs (a facade whose connect makes
+-- clients with the session's sink built in); they never reach the session, the journal or the
+-- sink, and nothing a script passes to connect can replace the sink.
+
+local journal = require "trk.journal"
+local report = require "trk.report"
+local actions = require("tracker").actions   -- the host's own catalog: no script can reach it
+
+local M = {}
+
+local fmt = string.format
+M.EXIT = { ok = 0, failed = 1, usage = 2, interrupted = 130 }
+local EXIT = M.EXIT
+
+local function stderr(...) io.stderr:write(...) end
+
+-- The --verbose request log: installed once per process, counted for each session.
+local request_count
+
+local function request_log(host, out)
+  request_count = request_count or report.request_log(host, out.err)
+  return request_count
+end
+
+local Session = {}
+Session.__index = Session
+
+-- opts: the command line's options; what: { identity =, command =, default_state =,
+-- reads_state = (rules: checkpoints are read in a dry run too) }
+function M.new(host, opts, what)
+  local s = setmetatable({ host = host, apply = opts.apply or false, json = opts.json or false,
+                           started = host.clock(), planned = {}, counts = {}, failed = {},
+                           nplanned = 0, by_op = {}, what = what }, Session)
+  s.out = report.output(host, opts)
+  s.progress = report.progress(host, not (s.json or s.out.quiet or s.out.verbose), s.out.cursor)
+  if s.out.verbose then
+    s.requests = request_log(host, s.out)
+    s.requests_before, s.seconds_before = s.requests.requests, s.requests.seconds
+  end
+  s.progress.session = s
+  if opts.plan then
+    local f, e = io.open(opts.plan, "w")
+    if not f then return nil, fmt("--plan: cannot write %s", e) end
+    s.plan_file = f
+  end
+  s.state = opts.state or what.default_state
+  if s.apply then
+    local j, e = journal.open(host, s.state, true)
+    if not j then return nil, e end
+    s.journal = j
+    s.run, s.resumed = j:begin(what.identity, what.command, opts.fresh or false)
+    if not s.run then
+      j:close()
+      return nil, s.resumed
+    end
+  elseif what.reads_state then
+    s.store = journal.open(host, s.state, false)    -- checkpoints, when there is a store
+  end
+  s.concurrency = opts.concurrency
+  return s
+end
+
+-- ---- the sink ------------------------------------------------------------------------------
+
+-- Every write of every client the script makes comes here. `reader` gives a client that reads
+-- a pending write back (the journal's check). (Ctrl-C needs no check here: the sandbox stops
+-- the script at its next instruction.)
+function Session:write(action, send, reader)
+  local rule = self.rule
+  self.nplanned = self.nplanned + 1
+  self.by_op[action.op] = (self.by_op[action.op] or 0) + 1
+  if rule then rule.actions = rule.actions + 1 end
+  local entry = { n = self.nplanned, op = action.op, target = action.target,
+                  payload = action.payload, key = action.key, rule = rule and rule.name }
+  if #self.planned < report.PLAN_ROWS then self.planned[#self.planned + 1] = entry end
+  local res
+  local scope = self.scope
+  if not self.journal then
+    res = table.pack("planned", actions.planned(action, actions.PLANNED_ID + self.nplanned))
+  else
+    if scope then scope.pending = scope.pending + 1 end
+    res = table.pack(self.journal:apply(action, send, reader))
+  end
+  local outcome = res[1]
+  entry.status = outcome
+  self.counts[outcome] = (self.counts[outcome] or 0) + 1
+  if outcome == "failed" or outcome == "unknown" then
+    local e = res[3]
+    entry.error = type(e) == "table" and tostring(e.message or e) or tostring(e)
+    if rule then rule.failed = rule.failed + 1 end
+    if #self.failed < report.PLAN_ROWS then self.failed[#self.failed + 1] = entry end
+  end
+  if self.plan_file then self.plan_file:write(report.plan_line(entry, self.host.json), "\n") end
+  if scope and self.journal then
+    scope.pending = scope.pending - 1
+    if outcome == "failed" or outcome == "unknown" then
+      scope.failed = scope.failed + 1
+      M.hold(scope.stats, scope.at)
+    end
+    self:settled(scope)
+  end
+  self.progress:update(self)
+  return table.unpack(res, 2, res.n)
+end
+
+-- Keeps a rule's checkpoint from passing a change it failed on, so the next run sees it again.
+function M.hold(stats, at)
+  if stats and at and (stats.hold == nil or at < stats.hold) then stats.hold = at end
+end
+
+-- A rule acted on a record's change once its invocation has returned and every write it made
+-- has settled (writes in a batch settle later): only then, and only if none failed, is the
+-- change marked handled, so a crash or a failure before that lets the next run finish it.
+function Session:settled(scope)
+  if scope.returned and scope.pending == 0 and scope.failed == 0 and not scope.marked then
+    scope.marked = true
+    self.journal:set_handled(scope.rule, scope.kind, scope.id, scope.change)
+  end
+end
+
+-- ---- the tracker module scripts see --------------------------------------------------------
+
+-- The real module, whose connect builds every client with the active session's sink, without
+-- the raw transport (which would send past it), the catalog and the sinks. Installed once,
+-- before any script or rule file runs, so no script code ever holds the real module; each
+-- session (each --watch pass) makes itself the active one.
+local active            -- the session clients made now belong to
+local facade
+
+local HIDDEN = { transport = true, actions = true, sinks = true }
+
+local function deep_copy(v)
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in next, v do out[k] = deep_copy(x) end
+  return out
+end
+
+-- Connect's options, taken with raw access into a fresh plain table: a metatable on the
+-- script's table (__index, __pairs) can neither hide a key from trk nor show one to it.
+local function raw_options(o)
+  local opts = {}
+  for k, v in next, o do opts[k] = v end
+  return opts
+end
+
+local function install(host)
+  if facade then return facade end
+  local sandbox = require "tracker.sandbox"
+  local real = host.env.require("tracker")   -- before any script has run: the module itself
+  local connect = real.connect
+  facade = {}
+  for k, v in next, real do
+    if k == "time" then facade[k] = sandbox.freeze("tracker.time", v)
+    elseif not HIDDEN[k] then facade[k] = v end
+  end
+  -- The client a script gets sends every write to the session, whatever the script passes.
+  -- A script's own hook only sees each write first: it gets a copy, and its send goes to the
+  -- session however often it is called.
+  function facade.connect(o)
+    local session = active
+    if session == nil then
+      error("tracker.connect: a rule file cannot connect while it loads; use the t its action "
+            .. "is given", 2)
+    end
+    if o ~= nil and type(o) ~= "table" then return connect(o) end   -- its own message
+    local opts = raw_options(o or {})
+    local hook = opts.hook
+    if hook ~= nil and type(hook) ~= "function" then
+      error(fmt("tracker.connect: option 'hook' must be a function(action, send), got %s",
+                type(hook)), 2)
+    end
+    opts.hook = nil
+    -- the journal reads records back through a client of its own, which makes no writes
+    local plain, reader = raw_options(opts), nil
+    local function read()
+      reader = reader or connect(plain)
+      return reader
+    end
+    local sink = { write = function(_, action, send)
+      if not hook then return session:write(action, send, read) end
+      local mine = deep_copy(action)
+      return hook(action, function() return session:write(mine, send, read) end)
+    end }
+    if opts.concurrency == nil and session.concurrency then opts.concurrency = session.concurrency end
+    local t = connect(opts, sink)
+    sandbox.protect(t, "tracker client")
+    return t
+  end
+  host.loaded.tracker = sandbox.freeze("tracker", facade)
+  return facade
+end
+
+-- Makes this session the one new clients belong to; answers the module scripts see.
+function Session:install()
+  local f = install(self.host)
+  active = self
+  return f
+end
+
+M.install = install
+
+-- ---- the end of a run ----------------------------------------------------------------------
+
+-- The summary, the plan table, and the exit code. `stop` is what ended the run early.
+function Session:finish(ok, msg, stop, where)
+  self.progress:clear()
+  local interrupted = stop == "interrupt" or self.host.interrupted()
+  local status = interrupted and "interrupted" or (ok and "complete" or "failed")
+  if self.journal then
+    local unsettled = (self.counts.failed or 0) + (self.counts.unknown or 0)
+    if status == "complete" and unsettled > 0 then status = "failed" end
+    self.journal:finish(status)
+  end
+  if self.plan_file then self.plan_file:close() end
+  if not ok and not interrupted and msg then stderr(report.bounded(msg), "\n") end
+  local sum = self:summary(status, where)
+  local out = self.out
+  if self.json then
+    io.stdout:write(self.host.json.encode(sum), "\n")
+  else
+    if not self.apply and self.nplanned > 0 and not out.quiet then
+      io.stdout:write(report.plan_table(self, out.out))
+    end
+    if self.quiet_pass and sum.actions == 0 and sum.status == "complete" then
+      if not out.quiet then
+        local seen = 0
+        for _, r in ipairs(self.rule_stats or {}) do seen = seen + r.seen end
+        stderr(("trk rules: %s: %s records seen, nothing to do\n"):format(os.date("%H:%M:%S"),
+                                                                        report.thousands(seen)))
+      end
+    else
+      stderr(report.summary_text(self, sum, out.err, out.quiet))
+    end
+  end
+  if self.requests then
+    local n = self.requests.requests - self.requests_before
+    stderr(fmt("trk: %s HTTP request%s, %.1f s waiting for answers\n", report.thousands(n),
+               n == 1 and "" or "s", self.requests.seconds - self.seconds_before))
+  end
+  if interrupted then return EXIT.interrupted end
+  if not ok or sum.failed > 0 or sum.unknown > 0 then return EXIT.failed end
+  return EXIT.ok
+end
+
+function Session:summary(status, where)
+  local c = self.counts
+  local rules, errors
+  if self.rule_stats then
+    rules = {}
+    for _, r in ipairs(self.rule_stats) do
+      rules[#rules + 1] = { name = r.name, file = r.file, seen = r.seen, matched = r.matched,
+                            actions = r.actions, failed = r.failed, errors = r.errors,
+                            already_handled = r.skipped, since = journal.iso(r.since),
+                            new = r.new }
+    end
+    errors = self.errors
+  end
+  return {
+    rules = rules, errors = errors,
+    mode = self.apply and "apply" or "plan", status = status, where = where ~= "" and where or nil,
+    actions = self.nplanned, planned = c.planned or 0, applied = c.done or 0,
+    skipped = c.skipped or 0, failed = c.failed or 0, unknown = c.unknown or 0,
+    by_op = self.by_op, run = self.run, resumed = self.resumed or nil, state = self.state,
+    elapsed = self.host.clock() - self.started,
+  }
+end
+
+-- Closes what the session opened: its journal or its store.
+function Session:close()
+  if self.journal then self.journal:close() end
+  if self.store then self.store:close() end
+end
+
+return M
