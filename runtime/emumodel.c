@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "emumodel.h"
+#include "sbxlib.h"
 
 #define EMU_MODEL             "tracker.emulator"
 #define EMU_FRONT_HEADER      "x-emulator-"          /* the model's instructions to the front */

@@ -8,6 +8,7 @@
 #include "emuopts.h"
 #include "host.h"
 #include "sandbox.h"
+#include "sbxlib.h"
 #include "store.h"
 
 #ifndef TRK_VERSION

@@ -13,7 +13,6 @@
 
 #include "pattern.h"
 #include "sandbox.h"
-#include "sbxlib.h"
 #include "scripts.h"
 #include "tracker.h"
 
@@ -34,6 +33,7 @@ struct trk_sandbox {
   lua_State *main;
   lua_State *volatile running;  /* thread executing script code now (the tick reads it) */
   trk_options opts;
+  trk_sandbox_library library;  /* builds the environment's replacements (sbxlib.c) */
   char *script_dir;
 
   size_t mem_used, mem_peak;
@@ -548,7 +548,7 @@ static int sbx_build (lua_State *L) {
   lua_createtable(L, 0, 3);
   lua_pushglobaltable(L);
   lua_setfield(L, -2, "source");
-  trk_sbxlib_overrides(L, S);
+  S->library(L, S);
   sbx_host_coroutines(L);
   lua_setfield(L, -2, "overrides");
   lua_pushboolean(L, 1);
@@ -569,13 +569,15 @@ static int sbx_build (lua_State *L) {
   return 0;
 }
 
-trk_sandbox *trk_sandbox_new (const trk_options *o, char *err, size_t errlen) {
+trk_sandbox *trk_sandbox_create (const trk_options *o, trk_sandbox_library library, char *err,
+                                 size_t errlen) {
   trk_sandbox *S = calloc(1, sizeof *S);
   if (S == NULL) {
     snprintf(err, errlen, "out of memory");
     return NULL;
   }
   S->opts = *o;
+  S->library = library;
   S->cpu_start = sbx_clock(CLOCK_PROCESS_CPUTIME_ID);
   S->wall_start = sbx_clock(CLOCK_MONOTONIC);
   S->main = lua_newstate(sbx_alloc, S);

@@ -54,8 +54,14 @@ enum { TRK_EXIT_OK = 0, TRK_EXIT_ERROR = 1, TRK_EXIT_USAGE = 2, TRK_EXIT_LIMIT =
 
 typedef struct trk_sandbox trk_sandbox;   /* opaque */
 
-/* A fresh sandbox; NULL (with a message in err) if it cannot be built. */
-trk_sandbox *trk_sandbox_new(const trk_options *o, char *err, size_t errlen);
+/* Pushes the table of the environment's C replacements (print, require, ...) that
+   tracker.sandbox builds the script's environment with: the sandbox's library (sbxlib.h). */
+typedef void (*trk_sandbox_library)(lua_State *L, trk_sandbox *S);
+
+/* A fresh sandbox whose environment is built with `library`; NULL (with a message in err) if it
+   cannot be built. trk_sandbox_new (sbxlib.h) is this with trk's own library. */
+trk_sandbox *trk_sandbox_create(const trk_options *o, trk_sandbox_library library, char *err,
+                                size_t errlen);
 void trk_sandbox_free(trk_sandbox *S);
 
 /* The sandbox's state, for hosts that call into it (the emulator's HTTP front), and its

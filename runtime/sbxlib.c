@@ -1,5 +1,4 @@
 /* The sandbox's own library: safe replacements for the standard functions scripts see. */
-#include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +15,6 @@
 
 #define SBX_IDS_KEY      "trk.ids"      /* registry: object -> small integer, weak keys */
 #define SBX_MOVE_POLL    65536          /* table.move elements between two limit checks */
-#define SBX_MODNAME_MAX  200
 
 /* Calls the wrapped standard function (upvalue 1) with the arguments on the stack. */
 static int sbx_original (lua_State *L, int nresults) {
@@ -596,96 +594,76 @@ static int sbx_osdate (lua_State *L) {
 
 /* ---- require ---------------------------------------------------------------------------- */
 
-static int sbx_valid_modname (const char *name) {
-  size_t n = strlen(name);
-  if (n == 0 || n > SBX_MODNAME_MAX) return 0;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)name[i];
-    int start = (i == 0 || name[i - 1] == '.');
-    if (c == '.') {
-      if (start || i == n - 1) return 0;          /* no empty segment, so no ".." */
-    }
-    else if (!(isalpha(c) || c == '_' || (!start && isdigit(c))))
-      return 0;
-  }
-  return 1;
-}
-
-/* Loads a shipped module or a .lua file beside the script into the script's environment.
-   Leaves the chunk on the stack and returns where it came from, or NULL if not found. */
-static const char *sbx_findmodule (lua_State *L, const char *name) {
-  trk_sandbox *S = trk_sandbox_of(L);
+/* require is tracker.sandbox's requirer (the busted kit's too); the sandbox gives it its finder:
+   find(name) -> the chunk of a shipped library or of a .lua file beside the script, its _ENV
+   the script's environment; nil and the file looked for; or false and why no script may load
+   it (trk's own modules, a chunk that does not load). */
+static int sbx_require_find (lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
   const trk_embedded *e = trk_embedded_find(name);
   int status;
-  const char *where;
-  if (e && trk_embedded_host_only(e))
-    luaL_error(L, "module '%s' is part of trk itself (scripts/trk/: its commands, journal and "
-               "reports), not a library a script may require", name);
-  if (e) {
-    status = luaL_loadbufferx(L, e->chunk, e->size, e->path, "b");
-    where = "shipped";
+  lua_settop(L, 1);
+  if (e && trk_embedded_host_only(e)) {
+    lua_pushboolean(L, 0);
+    lua_pushfstring(L, "module '%s' is part of trk itself (scripts/trk/: its commands, journal "
+                    "and reports), not a library a script may require", name);
+    return 2;
   }
+  if (e)
+    status = luaL_loadbufferx(L, e->chunk, e->size, e->path, "b");
   else {
     luaL_Buffer b;
     FILE *f;
     luaL_buffinit(L, &b);
-    luaL_addstring(&b, trk_sandbox_script_dir(S));
+    luaL_addstring(&b, trk_sandbox_script_dir(trk_sandbox_of(L)));
     for (const char *p = name; *p; p++) luaL_addchar(&b, *p == '.' ? '/' : *p);
     luaL_addstring(&b, ".lua");
-    luaL_pushresult(&b);
-    where = lua_tostring(L, -1);
-    f = fopen(where, "r");
+    luaL_pushresult(&b);                         /* 2: the file */
+    f = fopen(lua_tostring(L, 2), "r");
     if (f == NULL) {
-      lua_pop(L, 1);
-      return NULL;
+      lua_pushnil(L);
+      lua_insert(L, -2);
+      return 2;
     }
     fclose(f);
-    status = luaL_loadfilex(L, where, "t");
-    lua_remove(L, -2);
-    where = "file";
+    status = luaL_loadfilex(L, lua_tostring(L, 2), "t");
   }
-  if (status != LUA_OK)
-    luaL_error(L, "error loading module '%s':\n\t%s", name, lua_tostring(L, -1));
+  if (status != LUA_OK) {
+    lua_pushboolean(L, 0);
+    lua_pushfstring(L, "error loading module '%s':\n\t%s", name, lua_tostring(L, -2));
+    return 2;
+  }
   lua_getfield(L, LUA_REGISTRYINDEX, TRK_ENV_KEY);
   lua_setupvalue(L, -2, 1);
-  return where;
+  return 1;
 }
 
-static int sbx_require (lua_State *L) {
-  const char *name = luaL_checkstring(L, 1);
-  lua_settop(L, 1);
-  if (!sbx_valid_modname(name))
-    return luaL_argerror(L, 1, lua_pushfstring(L, "invalid module name '%s' (use names like "
-                         "'helpers' or 'lib.util': letters, digits, _ and dots)", name));
-  lua_getfield(L, LUA_REGISTRYINDEX, TRK_LOADED_KEY);           /* 2 */
-  if (lua_getfield(L, 2, name) != LUA_TNIL) {
-    if (lua_islightuserdata(L, -1))
-      return luaL_error(L, "require: module '%s' requires itself (a loop)", name);
-    return 1;
-  }
-  lua_pop(L, 1);
-  if (strcmp(name, "tracker") == 0) {
-    lua_pushcfunction(L, luaopen_tracker);
-    lua_pushstring(L, name);
-    lua_call(L, 1, 1);
-  }
-  else {
-    if (sbx_findmodule(L, name) == NULL)
-      return luaL_error(L, "module '%s' not found: not shipped with trk, and no file '%s%s.lua' "
-                        "beside the script", name, trk_sandbox_script_dir(trk_sandbox_of(L)),
-                        luaL_gsub(L, name, ".", "/"));
-    lua_pushlightuserdata(L, L);     /* mark: loading */
-    lua_setfield(L, 2, name);
-    lua_pushstring(L, name);
-    lua_call(L, 1, 1);
-  }
-  if (lua_isnil(L, -1)) {
-    lua_pop(L, 1);
-    lua_pushboolean(L, 1);
-  }
-  lua_pushvalue(L, -1);
-  lua_setfield(L, 2, name);
-  return 1;
+/* require "tracker": a fresh instance of the module, the script's own. */
+static int sbx_require_tracker (lua_State *L) {
+  lua_settop(L, 0);
+  lua_pushliteral(L, "tracker");
+  return luaopen_tracker(L);
+}
+
+/* Pushes tracker.sandbox.requirer{ loaded =, find =, builtin = { tracker = } } for this sandbox:
+   the loaded modules are the registry's table, where no script reaches. */
+static void sbx_push_require (lua_State *L) {
+  lua_getglobal(L, "package");                  /* the host's: tracker.sandbox is loaded */
+  lua_getfield(L, -1, "loaded");
+  lua_getfield(L, -1, "tracker.sandbox");
+  lua_getfield(L, -1, "requirer");
+  lua_replace(L, -4);
+  lua_pop(L, 2);
+  lua_createtable(L, 0, 3);
+  lua_getfield(L, LUA_REGISTRYINDEX, TRK_LOADED_KEY);
+  lua_setfield(L, -2, "loaded");
+  lua_pushcfunction(L, sbx_require_find);
+  lua_setfield(L, -2, "find");
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, sbx_require_tracker);
+  lua_setfield(L, -2, "tracker");
+  lua_setfield(L, -2, "builtin");
+  lua_call(L, 1, 1);
 }
 
 /* ---- the overrides table handed to tracker.sandbox ------------------------------------------ */
@@ -714,7 +692,8 @@ void trk_sbxlib_overrides (lua_State *L, trk_sandbox *S) {
   sbx_set(L, "tostring", sbx_tostring);
   sbx_set(L, "pcall", sbx_pcall);
   sbx_set(L, "xpcall", sbx_xpcall);
-  sbx_set(L, "require", sbx_require);
+  sbx_push_require(L);
+  lua_setfield(L, -2, "require");
   sbx_set(L, "coroutine.resume", sbx_coresume);
   sbx_set(L, "coroutine.wrap", sbx_cowrap);
   sbx_set(L, "table.move", sbx_move);
@@ -744,4 +723,8 @@ void trk_sbxlib_overrides (lua_State *L, trk_sandbox *S) {
   lua_setfield(L, -2, "json");
   trk_sbx_files_open(L, S);
   lua_setfield(L, -2, "files");
+}
+
+trk_sandbox *trk_sandbox_new (const trk_options *o, char *err, size_t errlen) {
+  return trk_sandbox_create(o, trk_sbxlib_overrides, err, errlen);
 }

@@ -8,7 +8,8 @@ local M = {}
 
 local error, next, pairs, type = error, next, pairs, type
 local rawset, rawget, setmetatable, getmetatable = rawset, rawget, setmetatable, getmetatable
-local load, collectgarbage, find = load, collectgarbage, string.find
+local load, collectgarbage, pcall, tostring = load, collectgarbage, pcall, tostring
+local find, fmt, gmatch, match = string.find, string.format, string.gmatch, string.match
 local sort = table.sort
 
 -- Global functions and values a script sees.
@@ -139,6 +140,63 @@ local function safe_collectgarbage(opt)
     error("collectgarbage: only \"count\" is available in the sandbox", 2)
   end
   return collectgarbage("count")
+end
+
+-- ---- require -------------------------------------------------------------------------
+
+-- Module names trk accepts: dot-separated segments of letters, digits and _, none starting
+-- with a digit, 200 bytes at most.
+local function valid_module(name)
+  if type(name) ~= "string" or name == "" or #name > 200 then return false end
+  for segment in gmatch(name .. ".", "(.-)%.") do
+    if not match(segment, "^[%a_][%w_]*$") then return false end
+  end
+  return true
+end
+
+local LOADING = setmetatable({}, { __name = "loading" })   -- a module being loaded
+
+-- M.requirer(how) -> require: trk's require for one script environment, the same under trk
+-- (runtime/sbxlib.c gives its finder) and in the busted kit (tracker.testing gives its own).
+--   how.loaded   name -> module: what is loaded so far (may start with modules of the host's)
+--   how.builtin  name -> function() -> module, for modules that are not a chunk ("tracker")
+--   how.find     function(name) -> chunk (a function whose _ENV is the script's environment)
+--                | nil, the file looked for | false, why it cannot be loaded (a module no
+--                script may load, a chunk with a syntax error)
+-- Errors name the script's line: invalid names, loops, modules not found or refused, chunks
+-- that do not load; what a module raises as it runs is raised as it is.
+function M.requirer(how)
+  local loaded, builtin, find_module = how.loaded or {}, how.builtin or {}, how.find
+  return function(name)
+    if not valid_module(name) then
+      error(fmt("bad argument #1 to 'require' (invalid module name '%s' (use names like "
+                .. "'helpers' or 'lib.util': letters, digits, _ and dots))", tostring(name)), 2)
+    end
+    local v = loaded[name]
+    if v == LOADING then error(fmt("require: module '%s' requires itself (a loop)", name), 2) end
+    if v ~= nil then return v end
+    local make = builtin[name]
+    if make then
+      v = make()
+    else
+      local chunk, tried = find_module(name)
+      if chunk == false then error(tried, 2) end      -- refused, or it does not load
+      if not chunk then
+        error(fmt("module '%s' not found: not shipped with trk, and no file '%s' beside the "
+                  .. "script", name, tostring(tried)), 2)
+      end
+      loaded[name] = LOADING
+      local ok, res = pcall(chunk, name)
+      if not ok then
+        loaded[name] = nil
+        error(res, 0)
+      end
+      v = res
+    end
+    if v == nil then v = true end
+    loaded[name] = v
+    return v
+  end
 end
 
 -- ---- building -------------------------------------------------------------------------

@@ -152,56 +152,25 @@ local function read_text(path)
   return text
 end
 
--- Module names trk accepts: dot-separated segments of letters, digits and _, none starting
--- with a digit.
-local function valid_module(name)
-  if type(name) ~= "string" or name == "" or #name > 200 then return false end
-  for segment in string.gmatch(name .. ".", "(.-)%.") do
-    if not match(segment, "^[%a_][%w_]*$") then return false end
-  end
-  return true
-end
-
--- trk's require, for one rule's environment: tracker, json, shipped tracker.* modules (from
--- the Lua path) and .lua files beside the rule, loaded as text into the same environment.
-local function requirer(env, dir)
-  local loaded, LOADING = {}, {}
+-- trk's require for one rule's environment (tracker.sandbox's, as in trk): tracker, json,
+-- the shipped tracker.* libraries (from the Lua path) and .lua files beside the rule, loaded as
+-- text into the same environment; trk's own trk.* modules are refused.
+local function finder(env, dir)
   return function(name)
-    if not valid_module(name) then
-      error(fmt("bad argument #1 to 'require' (invalid module name '%s' (use names like "
-                .. "'helpers' or 'lib.util': letters, digits, _ and dots))", tostring(name)), 2)
-    end
-    local v = loaded[name]
-    if v == LOADING then error(fmt("require: module '%s' requires itself (a loop)", name), 2) end
-    if v ~= nil then return v end
     if sub(name, 1, 4) == "trk." then
-      error(fmt("module '%s' is part of trk itself (scripts/trk/: its commands, journal and "
-                .. "reports), not a library a script may require", name), 2)
-    elseif name == "tracker" then
-      v = tracker
-    elseif name == "json" then
-      v = env.json
-    else
-      local path = sub(name, 1, 8) == "tracker." and package.searchpath(name, package.path) or nil
-      local text = path and read_text(path)
-      if not text then
-        path = dir .. gsub(name, "%.", "/") .. ".lua"
-        text = read_text(path)
-      end
-      if not text then
-        error(fmt("module '%s' not found: not shipped with trk, and no file '%s' beside the script",
-                  name, path), 2)
-      end
-      local chunk, why = load(text, "@" .. path, "t", env)
-      if not chunk then error(fmt("error loading module '%s':\n\t%s", name, why), 2) end
-      loaded[name] = LOADING
-      local ok, res = pcall(chunk, name)
-      if not ok then loaded[name] = nil error(res, 0) end
-      v = res
-      if v == nil then v = true end
+      return false, fmt("module '%s' is part of trk itself (scripts/trk/: its commands, journal "
+                        .. "and reports), not a library a script may require", name)
     end
-    loaded[name] = v
-    return v
+    local path = sub(name, 1, 8) == "tracker." and package.searchpath(name, package.path) or nil
+    local text = path and read_text(path)
+    if not text then
+      path = dir .. gsub(name, "%.", "/") .. ".lua"
+      text = read_text(path)
+    end
+    if not text then return nil, path end
+    local chunk, why = load(text, "@" .. path, "t", env)
+    if not chunk then return false, fmt("error loading module '%s':\n\t%s", name, why) end
+    return chunk
   end
 end
 
@@ -217,7 +186,8 @@ function M.environment(path)
     json = json,
     require = function(name) return req(name) end,     -- a tail call: errors point at the rule
   } }
-  req = requirer(env, dir)
+  req = sandbox.requirer{ loaded = { json = env.json }, find = finder(env, dir),
+                          builtin = { tracker = function() return tracker end } }
   return env
 end
 

@@ -18,6 +18,7 @@
 #include <lualib.h>
 
 #include "sandbox.h"
+#include "sbxlib.h"
 #include "tracker.h"
 
 #define ALLOC_STEPS      100     /* steps from the state's size to the operation's peak */

@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "host.h"
+#include "sbxlib.h"
 
 static int passed, failed;
 

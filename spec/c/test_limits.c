@@ -14,6 +14,7 @@
 #include <lualib.h>
 
 #include "host.h"
+#include "sbxlib.h"
 #include "tracker.h"
 
 int luaopen_cjson(lua_State *L);

@@ -7,6 +7,7 @@
 #include <lauxlib.h>
 
 #include "host.h"
+#include "sbxlib.h"
 
 static int passed, failed;
 

@@ -9,6 +9,7 @@
 
 #include "fuzz_lua.h"
 #include "sandbox.h"
+#include "sbxlib.h"
 
 static trk_sandbox *fuzz_S;
 static char fuzz_in[64], fuzz_out[64], fuzz_extra[160];
