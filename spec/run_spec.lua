@@ -227,6 +227,20 @@ describe("trk run", function()
                                      "no file 'nothere.lua' beside the script", 1, true), r.stderr)
     end)
 
+    it("lets a module that failed while it loaded be required again, with its frames shown", function()
+      local dir = trk.tmpdir()
+      trk.write(dir .. "/flaky.lua", "tries = (tries or 0) + 1\nif tries == 1 then error('first time') end\n"
+                                     .. "return { tries = tries }")
+      trk.write(dir .. "/main.lua", "print(pcall(require, 'flaky'))\nprint(require('flaky').tries)\n"
+                                    .. "require 'broken'")
+      trk.write(dir .. "/broken.lua", "local function inner() error('while loading') end\ninner()")
+      local r = trk.exec({ "run", "main.lua" }, { cwd = dir })
+      assert.are.equal(1, r.code)
+      assert.are.equal("false\tflaky.lua:2: first time\n2\n", r.stdout)
+      assert.is_truthy(r.stderr:find("^broken.lua:1: while loading"), r.stderr)
+      assert.is_truthy(r.stderr:find("broken.lua:2: in ", 1, true), r.stderr)
+    end)
+
     it("reports a module that requires itself", function()
       local dir = trk.tmpdir()
       trk.write(dir .. "/loop.lua", "require 'loop'")

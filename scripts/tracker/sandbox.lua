@@ -8,7 +8,7 @@ local M = {}
 
 local error, next, pairs, type = error, next, pairs, type
 local rawset, rawget, setmetatable, getmetatable = rawset, rawget, setmetatable, getmetatable
-local load, collectgarbage, pcall, tostring = load, collectgarbage, pcall, tostring
+local load, collectgarbage, tostring = load, collectgarbage, tostring
 local find, fmt, gmatch, match = string.find, string.format, string.gmatch, string.match
 local sort = table.sort
 
@@ -186,12 +186,12 @@ function M.requirer(how)
                   .. "script", name, tostring(tried)), 2)
       end
       loaded[name] = LOADING
-      local ok, res = pcall(chunk, name)
-      if not ok then
-        loaded[name] = nil
-        error(res, 0)
-      end
-      v = res
+      -- a module that raises while it loads is not left marked (it could be required again);
+      -- called directly, not in a pcall, so that a traceback shows the module's own frames
+      local _ <close> = setmetatable({}, { __close = function(_, e)
+        if e ~= nil and loaded[name] == LOADING then loaded[name] = nil end
+      end })
+      v = chunk(name)
     end
     if v == nil then v = true end
     loaded[name] = v
