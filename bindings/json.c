@@ -270,3 +270,37 @@ void trk_json_integers (lua_State *L, int max_depth) {
     lua_pushinteger(L, n);
   }
 }
+
+/* ---- a private instance ------------------------------------------------------------------ */
+
+int luaopen_cjson(lua_State *L);
+
+static void json_configure (lua_State *L, const char *setting, int arg) {
+  lua_getfield(L, -1, setting);
+  if (arg < 0) lua_pushboolean(L, 0);
+  else lua_pushinteger(L, arg);
+  lua_call(L, 1, 0);
+}
+
+void trk_json_module (lua_State *L, int max_depth, int strict, lua_CFunction encode,
+                      lua_CFunction decode) {
+  lua_pushcfunction(L, luaopen_cjson);
+  lua_call(L, 0, 1);                          /* a fresh cjson: its settings are its own */
+  json_configure(L, "encode_max_depth", max_depth);
+  json_configure(L, "decode_max_depth", max_depth);
+  if (strict) {
+    json_configure(L, "encode_invalid_numbers", -1);
+    json_configure(L, "decode_invalid_numbers", -1);
+    json_configure(L, "encode_keep_buffer", -1);
+  }
+  lua_createtable(L, 0, 3);
+  lua_getfield(L, -2, "encode");
+  lua_pushcclosure(L, encode, 1);
+  lua_setfield(L, -2, "encode");
+  lua_getfield(L, -2, "decode");
+  lua_pushcclosure(L, decode, 1);
+  lua_setfield(L, -2, "decode");
+  lua_getfield(L, -2, "null");
+  lua_setfield(L, -2, "null");
+  lua_remove(L, -2);
+}

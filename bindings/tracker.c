@@ -24,8 +24,6 @@
 
 #define TRK_JSON_DEPTH   128           /* nesting accepted in answers */
 
-int luaopen_cjson(lua_State *L);
-
 
 /* ---- native: helpers for the Lua parts ----------------------------------------------- */
 
@@ -204,22 +202,11 @@ static const luaL_Reg native_funcs[] = {
 /* Pushes the native table, with decode/encode/null from a private cjson instance. */
 static void native_open (lua_State *L) {
   luaL_newlib(L, native_funcs);
-  lua_pushcfunction(L, luaopen_cjson);
-  lua_call(L, 0, 1);                      /* a fresh cjson: its settings are ours alone */
-  lua_getfield(L, -1, "decode_max_depth");
-  lua_pushinteger(L, TRK_JSON_DEPTH);
-  lua_call(L, 1, 0);
-  lua_getfield(L, -1, "encode_max_depth");
-  lua_pushinteger(L, TRK_JSON_DEPTH);
-  lua_call(L, 1, 0);
-  lua_getfield(L, -1, "decode");
-  lua_pushcclosure(L, native_decode, 1);
-  lua_setfield(L, -3, "decode");
-  lua_getfield(L, -1, "encode");
-  lua_pushcclosure(L, native_encode, 1);
-  lua_setfield(L, -3, "encode");
-  lua_getfield(L, -1, "null");
-  lua_setfield(L, -3, "null");
+  trk_json_module(L, TRK_JSON_DEPTH, 0, native_encode, native_decode);
+  for (const char *const *k = (const char *const[]){"encode", "decode", "null", NULL}; *k; k++) {
+    lua_getfield(L, -1, *k);
+    lua_setfield(L, -3, *k);
+  }
   lua_pop(L, 1);
 }
 

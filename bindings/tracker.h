@@ -74,6 +74,13 @@ size_t trk_json_size(lua_State *L, int idx, int max_depth, size_t stop);
    become Lua integers, 188077 and never 188077.0, when a double holds them exactly. */
 void trk_json_integers(lua_State *L, int max_depth);
 
+/* Pushes { encode =, decode =, null = } over a new private cjson instance, whose settings no one
+   else shares: nesting to max_depth both ways and, when strict, no NaN or infinity either way and
+   no buffer kept between encodes. encode and decode are C closures over the instance's own
+   function (upvalue 1): they bound or check what cjson does (trk_json_encode, trk_json_integers). */
+void trk_json_module(lua_State *L, int max_depth, int strict, lua_CFunction encode,
+                     lua_CFunction decode);
+
 /* ---- hashing (tracker.c) ------------------------------------------------------------------ */
 
 /* FNV-1a, 64 bits: quick and stable, for keys (the client's idempotency keys, the emulator's

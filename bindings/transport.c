@@ -106,7 +106,7 @@ typedef struct Transport {
    Kerberos and LDAP libraries it needs) costs every start several milliseconds, even a run
    that never uses the network. Its functions are called through tr_curl, whose pointers
    have curl's own prototypes. Like libcurl's own global state, tr_curl is process-wide, set
-   once (pthread_once) and never torn down: curl_global_cleanup never runs, because another
+   once (trk_dynlib_ready) and never torn down: curl_global_cleanup never runs, because another
    lua_State in the process may still hold handles. */
 #define TR_LIBCURL  "libcurl.so.4"
 #define TR_CURL_FUNCS(X) \
@@ -122,25 +122,21 @@ static struct {
 #undef TR_CURL_FIELD
 } tr_curl;
 
-static pthread_once_t tr_curl_once = PTHREAD_ONCE_INIT;
-static char tr_curl_error[256] = "not loaded";   /* "" once tr_curl is ready */
-
-static void tr_curl_load (void) {
 #define TR_CURL_SYM(name)  {"curl_" #name, &tr_curl.name},
-  static const trk_dynsym syms[] = {TR_CURL_FUNCS(TR_CURL_SYM) {NULL, NULL}};
+static const trk_dynsym tr_curl_syms[] = {TR_CURL_FUNCS(TR_CURL_SYM) {NULL, NULL}};
 #undef TR_CURL_SYM
-  if (!trk_dynlib_load(TR_LIBCURL, syms, tr_curl_error, sizeof tr_curl_error)) return;
-  if (tr_curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-    snprintf(tr_curl_error, sizeof tr_curl_error, "cannot initialise libcurl");
-    return;
-  }
-  tr_curl_error[0] = '\0';
+
+static int tr_curl_init (char *err, size_t errlen) {
+  if (tr_curl.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK) return 1;
+  snprintf(err, errlen, "cannot initialise libcurl");
+  return 0;
 }
+
+static trk_dynlib tr_libcurl = TRK_DYNLIB(TR_LIBCURL, tr_curl_syms, tr_curl_init);
 
 /* Loads libcurl once; NULL when ready, else why not. */
 static const char *tr_curl_ready (void) {
-  pthread_once(&tr_curl_once, tr_curl_load);
-  return tr_curl_error[0] ? tr_curl_error : NULL;
+  return trk_dynlib_ready(&tr_libcurl);
 }
 
 

@@ -49,7 +49,7 @@
 /* libmicrohttpd is opened when an emulator starts, not linked: loading it and the TLS
    libraries it brings (GnuTLS, p11-kit) costs every trk start about 2 ms, though only
    `trk emulator` serves HTTP. Its functions are called through emu_mhd, whose pointers have
-   the library's own prototypes; set once (pthread_once), never unloaded. */
+   the library's own prototypes; set once (trk_dynlib_ready), never unloaded. */
 #define EMU_LIBMHD  "libmicrohttpd.so.12"
 #define EMU_MHD_FUNCS(X) \
   X(create_response_from_buffer) X(create_response_from_callback) X(add_response_header) \
@@ -62,21 +62,15 @@ static struct {
 #undef EMU_MHD_FIELD
 } emu_mhd;
 
-static pthread_once_t emu_mhd_once = PTHREAD_ONCE_INIT;
-static char emu_mhd_error[256] = "not loaded";   /* "" once emu_mhd is ready */
-
-static void emu_mhd_load (void) {
 #define EMU_MHD_SYM(name)  {"MHD_" #name, &emu_mhd.name},
-  static const trk_dynsym syms[] = {EMU_MHD_FUNCS(EMU_MHD_SYM) {NULL, NULL}};
+static const trk_dynsym emu_mhd_syms[] = {EMU_MHD_FUNCS(EMU_MHD_SYM) {NULL, NULL}};
 #undef EMU_MHD_SYM
-  if (trk_dynlib_load(EMU_LIBMHD, syms, emu_mhd_error, sizeof emu_mhd_error))
-    emu_mhd_error[0] = '\0';
-}
+
+static trk_dynlib emu_libmhd = TRK_DYNLIB(EMU_LIBMHD, emu_mhd_syms, NULL);
 
 /* Loads libmicrohttpd once; NULL when ready, else why not. */
 static const char *emu_mhd_ready (void) {
-  pthread_once(&emu_mhd_once, emu_mhd_load);
-  return emu_mhd_error[0] ? emu_mhd_error : NULL;
+  return trk_dynlib_ready(&emu_libmhd);
 }
 
 const char *trk_emulator_http_version (void) {

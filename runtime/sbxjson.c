@@ -1,12 +1,9 @@
 /* json for scripts: encode, decode and null, over a private cjson instance they cannot configure. */
-#include <stdint.h>
 
 #include <lauxlib.h>
 
 #include "sbxlib.h"
 #include "tracker.h"
-
-int luaopen_cjson(lua_State *L);
 
 /* ---- encode ------------------------------------------------------------------------ */
 
@@ -40,34 +37,7 @@ static int json_decode (lua_State *L) {
 
 /* ---- the module -------------------------------------------------------------------- */
 
-static void json_configure (lua_State *L, const char *setting, int arg) {
-  lua_getfield(L, -1, setting);
-  if (arg < 0) lua_pushboolean(L, 0);
-  else lua_pushinteger(L, arg);
-  lua_call(L, 1, 0);
-}
-
 void trk_sbx_json_open (lua_State *L, trk_sandbox *S) {
   (void)S;
-  lua_pushcfunction(L, luaopen_cjson);
-  lua_call(L, 0, 1);
-  lua_getfield(L, -1, "new");             /* a private instance: settings are per instance */
-  lua_call(L, 0, 1);
-  json_configure(L, "encode_max_depth", TRK_JSON_MAX_DEPTH);
-  json_configure(L, "decode_max_depth", TRK_JSON_MAX_DEPTH);
-  json_configure(L, "encode_invalid_numbers", -1);
-  json_configure(L, "decode_invalid_numbers", -1);
-  json_configure(L, "encode_keep_buffer", -1);
-
-  lua_createtable(L, 0, 3);
-  lua_getfield(L, -2, "encode");
-  lua_pushcclosure(L, json_encode, 1);
-  lua_setfield(L, -2, "encode");
-  lua_getfield(L, -2, "decode");
-  lua_pushcclosure(L, json_decode, 1);
-  lua_setfield(L, -2, "decode");
-  lua_getfield(L, -2, "null");
-  lua_setfield(L, -2, "null");
-  lua_replace(L, -3);
-  lua_pop(L, 1);
+  trk_json_module(L, TRK_JSON_MAX_DEPTH, 1, json_encode, json_decode);
 }

@@ -1,7 +1,6 @@
 /* The state store: a small SQLite binding for the runtime's drivers (the journal, rule
    checkpoints). Host-side only: scripts never see it. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -35,20 +34,15 @@ static struct {
 #undef STORE_SQ_FIELD
 } sq;
 
-static pthread_once_t sq_once = PTHREAD_ONCE_INIT;
-static char sq_error[256] = "not loaded";        /* "" once sq is ready */
-
-static void sq_load (void) {
 #define STORE_SQ_SYM(name)  {"sqlite3_" #name, &sq.name},
-  static const trk_dynsym syms[] = {STORE_SQLITE_FUNCS(STORE_SQ_SYM) {NULL, NULL}};
+static const trk_dynsym sq_syms[] = {STORE_SQLITE_FUNCS(STORE_SQ_SYM) {NULL, NULL}};
 #undef STORE_SQ_SYM
-  if (trk_dynlib_load(STORE_LIBSQLITE, syms, sq_error, sizeof sq_error)) sq_error[0] = '\0';
-}
+
+static trk_dynlib sq_lib = TRK_DYNLIB(STORE_LIBSQLITE, sq_syms, NULL);
 
 /* Loads SQLite once; NULL when ready, else why not. */
 static const char *sq_ready (void) {
-  pthread_once(&sq_once, sq_load);
-  return sq_error[0] ? sq_error : NULL;
+  return trk_dynlib_ready(&sq_lib);
 }
 
 const char *trk_store_sqlite_version (void) {

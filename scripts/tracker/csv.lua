@@ -24,7 +24,7 @@ local min = math.min
 
 -- " (did you mean 'x'?)": the client's, so every message of trk suggests alike.
 local suggest = tracker.suggest
-local args = require "tracker.args"
+local args = require "tracker.util"
 local trim, blank, has_method, checked_options = args.trim, args.blank, args.has_method, args.options
 
 -- Names a row keeps for itself: a header cannot map a column onto them.

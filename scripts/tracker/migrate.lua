@@ -45,7 +45,7 @@ end
 
 -- ---- small helpers ---------------------------------------------------------------------------
 
-local args = require "tracker.args"
+local args = require "tracker.util"
 local trim, blank, has_method = args.trim, args.blank, args.has_method
 
 -- " (did you mean 'x'?)": the client's, so every message of trk suggests alike.

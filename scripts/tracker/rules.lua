@@ -335,12 +335,7 @@ local function epoch_of(s)
   return ttime.parse(s)
 end
 
-local function deep_copy(v)
-  if type(v) ~= "table" then return v end
-  local out = {}
-  for k, x in next, v do out[k] = deep_copy(x) end
-  return out
-end
+local deep_copy = require("tracker.util").copy
 
 local function plain_call(f, ...) return pcall(f, ...) end
 

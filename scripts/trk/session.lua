@@ -134,12 +134,7 @@ local facade
 
 local HIDDEN = { transport = true, actions = true, sinks = true }
 
-local function deep_copy(v)
-  if type(v) ~= "table" then return v end
-  local out = {}
-  for k, x in next, v do out[k] = deep_copy(x) end
-  return out
-end
+local deep_copy = require("tracker.util").copy
 
 -- Connect's options, taken with raw access into a fresh plain table: a metatable on the
 -- script's table (__index, __pairs) can neither hide a key from trk nor show one to it.

@@ -22,12 +22,7 @@ local fmt, lower = string.format, string.lower
 
 local NULL = json.null
 
-local function deepcopy(v)
-  if type(v) ~= "table" then return v end
-  local t = {}
-  for k, x in next, v do t[k] = deepcopy(x) end
-  return t
-end
+local deepcopy = require("tracker.util").copy
 M.deepcopy = deepcopy
 
 function M.lowerkeys(t)

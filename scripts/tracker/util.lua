@@ -1,7 +1,8 @@
--- tracker.args: checks of a library's arguments, shared by tracker.csv and tracker.migrate so
--- that both word their messages alike.
+-- tracker.util: the small helpers trk's libraries share: argument checks worded alike
+-- (tracker.csv, tracker.migrate), and a raw deep copy (the rule runner, the emulator, trk's
+-- session).
 
-local type, pairs, tostring, pcall = type, pairs, tostring, pcall
+local type, pairs, next, tostring, pcall = type, pairs, next, tostring, pcall
 local fmt, match = string.format, string.match
 local sort = table.sort
 
@@ -9,6 +10,15 @@ local sort = table.sort
 local suggest = require("tracker").suggest
 
 local M = {}
+
+-- copy(v): v, tables all the way down, read raw (next): no metamethod runs, and the copy shares
+-- no table with v (a cycle would not end: for data, records and actions).
+function M.copy(v)
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in next, v do out[k] = M.copy(x) end
+  return out
+end
 
 -- trim(s): s without leading and trailing spaces.
 function M.trim(s)
