@@ -199,13 +199,20 @@ static int host_exec (lua_State *L) {
   return 2;
 }
 
+/* host.bounded(text) -> the text as an error message is shown: bounded (trk_sandbox_bounded). */
+static int host_bounded (lua_State *L) {
+  luaL_checkstring(L, 1);
+  trk_sandbox_bounded(L, 1);
+  return 1;
+}
+
 void trk_host_open (lua_State *L, trk_sandbox *S) {
   static const luaL_Reg funcs[] = {
     {"load", host_load}, {"call", host_call}, {"budget_call", host_budget_call},
     {"interrupted", host_interrupted}, {"sleep", host_sleep}, {"isatty", host_isatty},
     {"clock", host_clock}, {"peak_rss", host_peak_rss}, {"now", host_now},
     {"set_script_dir", host_set_script_dir}, {"exec", host_exec}, {"pid", host_pid},
-    {"alive", host_alive}, {NULL, NULL}
+    {"alive", host_alive}, {"bounded", host_bounded}, {NULL, NULL}
   };
   lua_newtable(L);
   lua_pushlightuserdata(L, S);

@@ -735,16 +735,22 @@ static int sbx_report (trk_sandbox *S, int status) {
   if (status == LUA_OK) return TRK_EXIT_OK;
   if (lua_type(L, -1) != LUA_TSTRING)
     fprintf(stderr, "(error without a message)\n");
-  else {
-    size_t len;
-    const char *msg = lua_tolstring(L, -1, &len);
-    if (len > SBX_REPORT_MAX)     /* a message is output too: keep it readable and bounded */
-      fprintf(stderr, "%.*s\n... (%zu more bytes of error message)\n", (int)SBX_REPORT_MAX, msg,
-              len - SBX_REPORT_MAX);
-    else
-      fprintf(stderr, "%s\n", msg);
-  }
+  else
+    fprintf(stderr, "%s\n", trk_sandbox_bounded(L, -1));
   return TRK_EXIT_ERROR;
+}
+
+const char *trk_sandbox_bounded (lua_State *L, int idx) {
+  size_t len;
+  const char *msg = lua_tolstring(L, idx, &len);
+  if (len <= SBX_REPORT_MAX) {
+    lua_pushvalue(L, idx);
+    return msg;
+  }
+  lua_pushlstring(L, msg, SBX_REPORT_MAX);
+  lua_pushfstring(L, "\n... (%I more bytes of error message)", (lua_Integer)(len - SBX_REPORT_MAX));
+  lua_concat(L, 2);
+  return lua_tostring(L, -1);
 }
 
 int trk_sandbox_run (trk_sandbox *S, lua_CFunction fn, void *ud) {

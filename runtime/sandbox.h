@@ -150,6 +150,11 @@ const trk_options *trk_sandbox_options(trk_sandbox *S);
 /* Directory of the running script ("" for the current one), for require; set from the path
    of a file in it ("rules/x.lua" or "rules/"). */
 const char *trk_sandbox_script_dir(trk_sandbox *S);
+
+/* Pushes the string at idx as an error message is shown, readable and bounded (a message is
+   output too): its first 8 KiB, then "... (N more bytes of error message)". Returns it. Every
+   report of trk cuts messages so (the Lua drivers through host.bounded). */
+const char *trk_sandbox_bounded(lua_State *L, int idx);
 int trk_sandbox_set_script_dir(trk_sandbox *S, const char *path);
 
 #endif

@@ -31,7 +31,7 @@ function M.run(host, opts)
   local script = opts.script
   local chunk, msg, why = host.load(script)
   if not chunk then
-    stderr("trk: ", report.bounded(msg), "\n")
+    stderr("trk: ", report.bounded(host, msg), "\n")
     return why == "missing" and EXIT.usage or EXIT.failed
   end
   host.set_script_dir(script)
@@ -131,7 +131,7 @@ function M.rules(host, opts)
   local budget = opts.rule_budget   -- an integer, defaulted by the command line (runtime/main.c)
   local ok, list = host.budget_call(budget, rules_mod.load_dir, dir, function() return host.env end)
   if not ok then
-    stderr("trk rules: ", report.bounded(list), "\n")
+    stderr("trk rules: ", report.bounded(host, list), "\n")
     return EXIT.failed
   end
   if #list == 0 then
@@ -153,7 +153,7 @@ function M.rules(host, opts)
     end
     local cok, t = host.call(s:install().connect)
     if not cok then
-      stderr("trk rules: ", report.bounded(t), "\n")
+      stderr("trk rules: ", report.bounded(host, t), "\n")
       return EXIT.failed
     end
     s.quiet_pass = watch and passes > 0       -- watching: an idle pass is one line

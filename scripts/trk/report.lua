@@ -15,8 +15,6 @@ local ERRORS_SHOWN = 5     -- errors listed per rule in the plain summary
 
 function M.quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
-local MESSAGE_MAX = 8192   -- bytes of a script's error message that are shown
-
 -- Text from Tracker or a script as it may reach a terminal: control characters (C0, DEL and
 -- the C1 range, which can move the cursor or rewrite the screen) shown as \xNN, NUL included,
 -- so that nothing is hidden or cut. With `lines`, newlines and tabs are kept.
@@ -28,13 +26,10 @@ local function printable(s, lines)
 end
 M.printable = printable
 
--- An error message, cut to a readable size (a message is output too), shown printable.
-function M.bounded(msg)
-  msg = tostring(msg)
-  if #msg > MESSAGE_MAX then
-    msg = fmt("%s\n... (%d more bytes of error message)", msg:sub(1, MESSAGE_MAX), #msg - MESSAGE_MAX)
-  end
-  return printable(msg, true)
+-- An error message as trk shows it: cut to a readable size by the host (host.bounded, which
+-- also cuts the runtime's own reports), shown printable.
+function M.bounded(host, msg)
+  return printable(host.bounded(tostring(msg)), true)
 end
 
 -- The absolute form of a path, for a run's identity.
