@@ -36,7 +36,7 @@ local JOB_STATES = { open = true, won = true, closed = true }
 -- ---- messages ------------------------------------------------------------------------------
 
 -- " (did you mean 'x'?)": the client's, so every message of trk suggests alike.
-local suggest = require("tracker").suggest
+local function suggest(...) return require("tracker").suggest(...) end   -- loaded when needed
 
 local function quoted(v)
   return type(v) == "string" and "'" .. v .. "'" or tostring(v)
@@ -325,14 +325,13 @@ end
 
 -- ---- the runner ----------------------------------------------------------------------------
 
-local ttime = require("tracker").time
-
+local function ttime() return require("tracker").time end
 -- Epoch seconds of a record's updated_at (a naive local time is read as UTC: without the
 -- database's time zone nothing better is known, and a checkpoint's margin covers it).
 local function epoch_of(s)
   if type(s) ~= "string" then return nil end
   if not match(s, "[Zz]$") and not match(s, "[+-]%d%d:?%d%d$") then s = s .. "Z" end
-  return ttime.parse(s)
+  return ttime().parse(s)
 end
 
 local deep_copy = require("tracker.util").copy
@@ -405,7 +404,7 @@ function M.run(list, t, how)
             st.skipped = st.skipped + 1
           else
             local ctx = { rule = rule.name, now = how.now, apply = how.apply == true,
-                          since = st.since and ttime.format(st.since), state = st.state }
+                          since = st.since and ttime().format(st.since), state = st.state }
             local view
             if i < n then view = deep_copy(record)
             else

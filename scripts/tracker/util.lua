@@ -7,7 +7,7 @@ local fmt, match = string.format, string.match
 local sort = table.sort
 
 -- " (did you mean 'x'?)": the client's, so every message of trk suggests alike.
-local suggest = require("tracker").suggest
+local function suggest(...) return require("tracker").suggest(...) end   -- loaded when needed
 
 local M = {}
 

@@ -67,8 +67,8 @@ CREATE TABLE IF NOT EXISTS handled (
 ]]
 
 -- What each kind of action allows a resumed run (sent again, read back, or neither) is the
--- catalog's: the host's own instance, which no script can reach.
-local actions = require("tracker").actions
+-- catalog's: the host's own instance (no script can reach it), loaded when first asked for.
+local function actions() return require("tracker").actions end
 
 local since_first
 
@@ -195,7 +195,7 @@ function M:apply(action, send, reader)
     self.counts.skipped = self.counts.skipped + 1
     return "skipped", answer(self, action, row.result)
   end
-  local entry = actions.entry(action.op) or {}
+  local entry = actions().entry(action.op) or {}
   local unsure = row and (row.status == "pending" or row.status == "unknown")
                  and entry.unsure and entry.unsure(action.payload or {})
   if unsure then

@@ -2,7 +2,9 @@
 -- log, the progress line, the plan table, the summaries, and the journal. Host-side, with
 -- trk's drivers (trk.commands, trk.doctor).
 
-local actions = require("tracker").actions
+-- The host's own instance of the catalog (no script can reach it), loaded when first asked
+-- for: a run that makes no write does not load the client for it.
+local function actions() return require("tracker").actions end
 
 local M = {}
 
@@ -214,12 +216,12 @@ local function short(s, n)
 end
 
 function M.change(op, payload)
-  return actions.describe(op, payload)
+  return actions().describe(op, payload)
 end
 
 function M.target(t)
   if type(t) ~= "table" then return "" end
-  local id = t.id and (actions.is_planned_id(t.id) and "(planned)" or tostring(t.id)) or ""
+  local id = t.id and (actions().is_planned_id(t.id) and "(planned)" or tostring(t.id)) or ""
   return concat({ t.kind or "", id, t.name or "" }, " "):gsub("%s+$", "")
 end
 

@@ -9,7 +9,9 @@
 
 local journal = require "trk.journal"
 local report = require "trk.report"
-local actions = require("tracker").actions   -- the host's own catalog: no script can reach it
+-- The host's own instance of the catalog (no script can reach it), loaded when first asked
+-- for: a run that makes no write does not load the client for it.
+local function actions() return require("tracker").actions end
 
 local M = {}
 
@@ -81,7 +83,7 @@ function Session:write(action, send, reader)
   local res
   local scope = self.scope
   if not self.journal then
-    res = table.pack("planned", actions.planned(action, actions.PLANNED_ID + self.nplanned))
+    res = table.pack("planned", actions().planned(action, actions().PLANNED_ID + self.nplanned))
   else
     if scope then scope.pending = scope.pending + 1 end
     res = table.pack(self.journal:apply(action, send, reader))
