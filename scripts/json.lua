@@ -1,43 +1,28 @@
--- json: encode, decode and null over a private lua-cjson instance, for plain lua5.4 and busted.
+-- json: encode, decode and null for plain lua5.4 and busted: the tracker module's own JSON (a
+-- private lua-cjson instance; integral numbers decode as Lua integers, 1 and not 1.0).
 --
 -- Inside trk the runtime provides a module of the same name (runtime/sbxjson.c) and this file
--- is never loaded; the two agree: integral numbers decode as Lua integers (1, not 1.0).
+-- is never loaded; the two agree: the same integers, the same nesting (128 levels).
 
-local cjson = require("cjson").new()   -- a private instance: its settings are ours alone
+local json = require("tracker").json
 
 local M = {}
 
-local type, next, mtype, tointeger = type, next, math.type, math.tointeger
-local EXACT = 2 ^ 53                  -- beyond this a double no longer holds every integer
+local type, error = type, error
 
--- Turns integral floats into integers, in place, walking decoded tables.
-local function integers(v, depth)
-  if depth > 1000 then return v end
-  if type(v) == "table" then
-    for k, x in next, v do
-      if type(x) == "table" then
-        integers(x, depth + 1)
-      elseif mtype(x) == "float" and x == x // 1 and -EXACT <= x and x <= EXACT then
-        v[k] = tointeger(x)
-      end
-    end
-  elseif mtype(v) == "float" and v == v // 1 and -EXACT <= v and v <= EXACT then
-    return tointeger(v)
-  end
-  return v
-end
-
-M.null = cjson.null
+M.null = json.null
 
 function M.encode(value)
-  return cjson.encode(value)
+  return json.encode(value)
 end
 
 function M.decode(text)
   if type(text) ~= "string" then
     error("json.decode: expected a string, got " .. type(text), 2)
   end
-  return integers(cjson.decode(text), 0)
+  local v, e = json.decode(text)
+  if v == nil and e ~= nil then error(e, 0) end
+  return v
 end
 
 return M

@@ -162,4 +162,6 @@ function M.connect(opts, sink)
 end
 
 M.suggest, M.actions, M.sinks = usage.suggest, actions, sinks
+-- The module's JSON, for plain Lua (scripts/json.lua): numbers that are whole are integers.
+M.json = { encode = native.encode, decode = native.decode, null = native.null }
 return M

@@ -371,6 +371,25 @@ tracker.transport = {}
 ---@return table
 function tracker.transport.curl(opts) end
 
+-- ---- tracker.json ------------------------------------------------------------------------------
+
+---The module's JSON, for plain Lua (the `json` module of busted specs is built on it); inside
+---trk scripts have the global `json` instead.
+---@class tracker.json
+---@field null lightuserdata JSON null
+tracker.json = {}
+
+---JSON text of a value (nesting to 128 levels).
+---@param value any
+---@return string
+function tracker.json.encode(value) end
+
+---The value of JSON text, whole numbers as integers; nil and why when the text is not JSON.
+---@param text string
+---@return any value
+---@return string? err
+function tracker.json.decode(text) end
+
 -- ---- the client -------------------------------------------------------------------------------
 
 ---A connection to one Tracker database. It has no fields of its own (credentials stay inside).

@@ -128,13 +128,14 @@ end
 -- ---- the tracker module scripts see --------------------------------------------------------
 
 -- The real module, whose connect builds every client with the active session's sink, without
--- the raw transport (which would send past it), the catalog and the sinks. Installed once,
+-- the raw transport (which would send past it), the catalog and the sinks, and the module's
+-- json (scripts have the sandbox's, which counts what it decodes). Installed once,
 -- before any script or rule file runs, so no script code ever holds the real module; each
 -- session (each --watch pass) makes itself the active one.
 local active            -- the session clients made now belong to
 local facade
 
-local HIDDEN = { transport = true, actions = true, sinks = true }
+local HIDDEN = { transport = true, actions = true, sinks = true, json = true }
 
 local deep_copy = require("tracker.util").copy
 
