@@ -28,6 +28,8 @@
 
 #include "tracker.h"
 
+int luaopen_cjson(lua_State *L);   /* lua-cjson: linked in (trk) or beside (tracker.so) */
+
 #define JSON_POLL_WORK     4096              /* units of work between two polls (a value is one) */
 #define JSON_SCAN_CHUNK    ((size_t)1 << 16) /* string bytes measured between two looks */
 #define JSON_NUMBER_MAX    32                /* cjson's FPCONV_G_FMT_BUFSIZE: longest number */
@@ -272,8 +274,6 @@ void trk_json_integers (lua_State *L, int max_depth) {
 }
 
 /* ---- a private instance ------------------------------------------------------------------ */
-
-int luaopen_cjson(lua_State *L);
 
 static void json_configure (lua_State *L, const char *setting, int arg) {
   lua_getfield(L, -1, setting);
