@@ -106,6 +106,38 @@ describe("the action catalog", function()
     end
   end)
 
+  it("describes every action a write makes, and refuses others with the reason", function()
+    local actions = require("tracker").actions
+    local ok = actions.validate({ op = "add_note", target = { kind = "application", id = 7 },
+                                  payload = { text = "hi", subject = "S" } })
+    assert.is_true(ok)
+    local cases = {
+      { { op = "add_nte", target = { kind = "job", id = 1 }, payload = {} }, "unknown operation 'add_nte' (did you mean 'add_note'?)" },
+      { { op = "add_tag", target = { kind = "job", id = 1 }, payload = { tag = "x" } },
+        "add_tag targets a candidate record, not 'job'" },
+      { { op = "add_note", target = { kind = "job" }, payload = { text = "x" } },
+        "add_note's target needs an id (a positive integer), got nil" },
+      { { op = "add_note", target = { kind = "job", id = 1 }, payload = {} },
+        "add_note's payload needs 'text' (a string), got nil" },
+      { { op = "add_note", target = { kind = "job", id = 1 }, payload = { text = "x", subject = 2 } },
+        "add_note's payload needs 'subject' (absent or a string), got 2" },
+      { { op = "add_tag", target = { kind = "candidate", id = 1 }, payload = { tag = "x", extra = 1 } },
+        "add_tag's payload has no field 'extra'" },
+    }
+    for _, c in ipairs(cases) do
+      local valid, why = actions.validate(c[1])
+      assert.is_nil(valid)
+      assert.are.equal(c[2], why)
+    end
+    -- and t:check says so at the script's line
+    local testing = require "tracker.testing"
+    local t = testing.emulator({})
+    local fine, e = pcall(t.check, t, { op = "add_note", target = { kind = "job", id = 1 }, payload = {} })
+    assert.is_false(fine)
+    assert.is_truthy(e:find("layout_spec.lua:%d+: check: argument 1 must be an action as a write makes it: "
+                            .. "add_note's payload needs 'text'"), e)
+  end)
+
   it("is the only place that lists them", function()
     assert.are.same({}, verb_lists())
   end)

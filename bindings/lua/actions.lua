@@ -5,6 +5,10 @@
 -- again, read it back, or can it not tell). No other file keeps a list of operations.
 --
 -- An entry:
+--   target      the record kinds it may target, and whether the target has an id (a create of
+--               a candidate has none)
+--   payload     what its payload holds: field = "type" (a "?" after: may be absent); `open`:
+--               other fields too (a candidate's columns)
 --   deferred    in t:batch it travels while the script goes on: its answer is a confirmation
 --   repeatable  sending it again changes nothing, so a resumed run sends it without reading back
 --   creates     the kind of record it makes: the script goes on with the answer, so it is never
@@ -18,10 +22,12 @@
 
 local native = native
 local new_error = tracker.error
+local suggest = import("usage").suggest
 
 local type, pairs, ipairs, tostring, tonumber, pcall = type, pairs, ipairs, tostring, tonumber, pcall
 local tointeger, mtype = math.tointeger, math.type
-local fmt, lower, concat, sort = string.format, string.lower, table.concat, table.sort
+local fmt, lower, match = string.format, string.lower, string.match
+local concat, sort = table.concat, table.sort
 
 local M = {}
 
@@ -147,8 +153,12 @@ end
 
 -- ---- the catalog ---------------------------------------------------------------------------
 
+local NOTED = { candidate = true, application = true, job = true }   -- notes, files, fields
+
 local ENTRIES = {
   move_to_stage = {
+    target = { kinds = { application = true }, id = true },
+    payload = { stage = "string", stage_id = "integer", from = "string?" },
     deferred = true,
     check = function(t, target, p)
       local app, e = t:application(target.id)
@@ -161,6 +171,8 @@ local ENTRIES = {
   },
 
   set_custom_fields = {
+    target = { kinds = NOTED, id = true },
+    payload = { fields = "table" },
     deferred = true,
     check = function(t, target, p)
       local rec, e = t[READ[target.kind]](t, target.id)
@@ -173,16 +185,28 @@ local ENTRIES = {
     describe = function(p) return fields(p.fields) end,
   },
 
-  update_candidate = { deferred = true, repeatable = true, describe = update_fields },
-  update_job = { deferred = true, repeatable = true, describe = update_fields },
+  update_candidate = {
+    target = { kinds = { candidate = true }, id = true },
+    payload = { fields = "table", custom = "table?" },
+    deferred = true, repeatable = true, describe = update_fields,
+  },
+  update_job = {
+    target = { kinds = { job = true }, id = true },
+    payload = { fields = "table", custom = "table?" },
+    deferred = true, repeatable = true, describe = update_fields,
+  },
 
   add_tag = {
+    target = { kinds = { candidate = true }, id = true },
+    payload = { tag = "string" },
     deferred = true,
     check = has_tag,
     describe = function(p) return "+" .. tostring(p.tag) end,
   },
 
   remove_tag = {
+    target = { kinds = { candidate = true }, id = true },
+    payload = { tag = "string" },
     deferred = true,
     check = function(t, target, p)
       local has, e = has_tag(t, target, p)
@@ -193,6 +217,8 @@ local ENTRIES = {
   },
 
   add_note = {
+    target = { kinds = NOTED, id = true },
+    payload = { text = "string", subject = "string?", type = "string?", user = "integer?" },
     deferred = true,
     check = function(t, target, p, since, n)
       local f = { updated_after = since }
@@ -218,6 +244,9 @@ local ENTRIES = {
   -- The document list answers no size (tracker-api.md §4): a size, when an entry has one, must
   -- match too.
   attach = {
+    target = { kinds = NOTED, id = true },
+    payload = { filename = "string", type = "string?", primary = "boolean", size = "integer",
+                hash = "string" },
     deferred = true,
     check = function(t, target, p, _, n)
       if target.kind == "job" then
@@ -248,6 +277,9 @@ local ENTRIES = {
   },
 
   create_application = {
+    target = { kinds = { job = true }, id = true },
+    payload = { candidate = "integer", job = "integer", list = "string", by = "string",
+                source = "string?" },
     creates = "application",
     resent_conflict = true,
     check = function(t, _, p)
@@ -264,6 +296,9 @@ local ENTRIES = {
   },
 
   create_candidate = {
+    target = { kinds = { candidate = true } },
+    payload = { overwrite = "boolean", email = "string?", custom = "table?", job = "integer?",
+                list = "string?", by = "string?", open = true },
     creates = "candidate",
     check = function(t, _, p)
       if not p.email then
@@ -293,6 +328,8 @@ local ENTRIES = {
 
   -- t:request{}: a raw write, which trk can neither read back nor safely send twice.
   request = {
+    target = { kinds = { request = true } },
+    payload = { api = "string", method = "string", path = "string", body = "any?" },
     describe = function(p)
       return fmt("%s %s %s", tostring(p.api), tostring(p.method), tostring(p.path))
     end,
@@ -302,6 +339,60 @@ local ENTRIES = {
 -- The entry of an operation, or nil.
 function M.entry(op)
   return ENTRIES[op]
+end
+
+-- Whether a value has the type a payload spec names ("integer", "string?", "any", ...).
+local function typed(v, spec)
+  local want, optional = match(spec, "^(%a+)(%??)$")
+  if v == nil then return optional == "?" end
+  if want == "any" then return true end
+  if want == "integer" then return mtype(v) == "integer" end
+  return type(v) == want
+end
+
+local function quoted(v)
+  return type(v) == "string" and "'" .. v .. "'" or tostring(v)
+end
+
+-- An action as the catalog describes it: true, or nil and what is wrong ("add_note's payload
+-- needs 'text' (a string)"). Every write is checked as it is made (batch.lua), and t:check
+-- checks the action it is given.
+function M.validate(action)
+  if type(action) ~= "table" or type(action.op) ~= "string" or type(action.target) ~= "table"
+      or type(action.payload) ~= "table" then
+    return nil, "an action is { op =, target =, payload =, key = }"
+  end
+  local op, target, payload = action.op, action.target, action.payload
+  local entry = ENTRIES[op]
+  if not entry then
+    local hint = suggest(op, M.ops())
+    if hint == "" then hint = " (operations: " .. concat(M.ops(), ", ") .. ")" end
+    return nil, fmt("unknown operation %s%s", quoted(op), hint)
+  end
+  if not entry.target.kinds[target.kind] then
+    local kinds = {}
+    for k in pairs(entry.target.kinds) do kinds[#kinds + 1] = k end
+    sort(kinds)
+    return nil, fmt("%s targets a %s record, not %s", op, concat(kinds, ", "), quoted(target.kind))
+  end
+  if entry.target.id and not (mtype(target.id) == "integer" and target.id > 0) then
+    return nil, fmt("%s's target needs an id (a positive integer), got %s", op, quoted(target.id))
+  end
+  for field, spec in pairs(entry.payload) do
+    if field ~= "open" and not typed(payload[field], spec) then
+      return nil, fmt("%s's payload needs '%s' (%s%s), got %s", op, field,
+                      spec:sub(-1) == "?" and "absent or a " or "a ", (spec:gsub("%?$", "")),
+                      quoted(payload[field]))
+    end
+  end
+  if not entry.payload.open then
+    for field in pairs(payload) do
+      if entry.payload[field] == nil then
+        return nil, fmt("%s's payload has no field %s", op, quoted(field))
+      end
+    end
+  end
+  return true
 end
 
 -- The operations, sorted.

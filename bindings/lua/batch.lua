@@ -221,6 +221,8 @@ end
 -- Every write ends here. `run` sends the action's request(s) and interprets the answer.
 -- `chain` links the parts of one reject: in a batch, a part is not sent when one before failed.
 local function perform(s, op, target, payload, key, run, chain)
+  local ok, why = actions.validate({ op = op, target = target, payload = payload })
+  if not ok then error("trk: a write made an action the catalog does not describe: " .. why, 0) end
   key = key or actions.key(op, target, payload)
   local b = s.batch
   if b and actions.entry(op).deferred and not batch_threads[running()] then

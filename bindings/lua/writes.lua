@@ -740,10 +740,8 @@ end
 function Client:check(action, since, n)
   local fname = "check"
   state(self, fname)
-  if type(action) ~= "table" or type(action.op) ~= "string" or type(action.target) ~= "table"
-      or type(action.payload) ~= "table" then
-    misuse(fname, "argument 1 must be an action { op =, target =, payload = }")
-  end
+  local valid, why = actions.validate(action)
+  if not valid then misuse(fname, "argument 1 must be an action as a write makes it: %s", why) end
   if n ~= nil and not (type(n) == "number" and tointeger(n) and n >= 1) then
     misuse(fname, "argument 3 must be a whole number of writes, at least 1, got %s", tostring(n))
   end

@@ -244,6 +244,8 @@ function tracker.suggest(name, names) end
 
 ---What trk knows about one kind of write (docs/client.md#actions-and-the-hook).
 ---@class tracker.ActionEntry
+---@field target { kinds: table<string, true>, id?: boolean } the records it may target
+---@field payload table<string, string> its payload's fields and their types ("string?": may be absent)
 ---@field deferred? boolean in `t:batch` it travels while the script goes on
 ---@field repeatable? boolean sending it again changes nothing
 ---@field creates? string the kind of record it makes
@@ -261,6 +263,13 @@ tracker.actions = {}
 ---@param op string
 ---@return tracker.ActionEntry?
 function tracker.actions.entry(op) end
+
+---Whether an action is one the catalog describes (its operation, target and payload): true, or
+---nil and what is wrong.
+---@param action any
+---@return true|nil ok
+---@return string? err
+function tracker.actions.validate(action) end
 
 ---Every operation's name, sorted.
 ---@return string[]
