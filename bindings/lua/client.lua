@@ -153,7 +153,7 @@ function M.connect(opts, sink)
   local emu = c.transport
   c.epoch = emu and function() return emu:now() end or native.epoch
   local s = { c = c, pool = {}, conv = times.converters(c),
-              stats = { requests = 0, retries = 0, exchanges = 0 } }
+              stats = { requests = 0, retries = 0, exchanges = 0, page_caps = {} } }
   s.conv.fields = { job = {}, candidate = {}, application = {}, activity = {} }
   s.conv.typed = values.typed
   local t = setmetatable({}, client_mt)

@@ -55,11 +55,15 @@ function M.search(f, after, page, size)
 end
 
 -- items, is_last from a PagedSearch answer, or nil, message.
+-- The items of a page, and whether the answer proves it the last: true (hasNextPage false),
+-- false (true: there is more), nil (it does not say: the stream decides, streams.lua).
 function M.page(doc)
   if type(doc) ~= "table" or type(doc.opportunityResources) ~= "table" then
     return nil, "PagedSearch: the answer has no 'opportunityResources' list"
   end
-  return doc.opportunityResources, doc.hasNextPage ~= true
+  local more = doc.hasNextPage
+  if type(more) ~= "boolean" then return doc.opportunityResources, nil end
+  return doc.opportunityResources, not more
 end
 
 function M.application(id)

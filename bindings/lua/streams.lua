@@ -43,12 +43,39 @@ function stream_mt.__tostring(st)
   return fmt("stream of %s (%s)", st.what, st.closed and "closed" or "open")
 end
 
--- A source describes one kind of stream: request(after, page) -> call, parse(doc) -> items,
--- is_last | nil, message; key(item) -> ts, id; record(item) -> rec.
+-- A source describes one kind of stream: api ("widget" or "rest"), size (records asked for a
+-- page), request(after, page) -> call, parse(doc) -> items, last (true: the answer proves this
+-- page the last, false: it proves more, nil: it does not say) | nil, message; key(item) -> ts,
+-- id; record(item) -> rec.
 local function new_stream(s, what, source)
   return setmetatable({ s = s, what = what, src = source, seen = idset(), items = {}, i = 1, n = 0,
                         yielded = 0, after = source.after, page = source.first_page,
                         closed = false }, stream_mt)
+end
+
+-- ---- the end of a stream ------------------------------------------------------------------
+
+-- A server may answer fewer records than a page asks for ([INF] tracker-api.md: its cap is not
+-- documented), so a short page is not the end unless the answer says so: the stream asks for
+-- the next one, and the end is a page that is empty or brings nothing new. When that next page
+-- brings new records, the short one was the server's cap: the client keeps it
+-- (t:stats().page_caps), asks for no more than it from then on, and a page shorter than the cap,
+-- which the server would have filled, is the end. `count` is the page's records, `new` those
+-- the stream had not yet seen.
+local function page_ends(st, count, new, proof)
+  local caps, api = st.s.stats.page_caps, st.src.api
+  if proof ~= nil then return proof end
+  if count == 0 then return true end
+  if st.short then
+    if new == 0 then return true end     -- the page after a short one brought nothing new
+    if caps[api] == nil or st.short < caps[api] then caps[api] = st.short end
+    st.short = nil
+  end
+  local cap = caps[api]
+  if count >= (cap and min(st.src.size, cap) or st.src.size) then return false end
+  if cap then return true end              -- the server would have filled it
+  st.short = count
+  return false
 end
 
 local function stream_fail(st, e)
@@ -73,8 +100,8 @@ local function fill(st)
   st.call = nil
   local doc, e = finish(st.s, call)
   if not doc then return stream_fail(st, e) end
-  local list, last_or_why, code = st.src.parse(doc)
-  if not list then return stream_fail(st, err(code or "bad_response", last_or_why)) end
+  local list, proof, code = st.src.parse(doc)
+  if not list then return stream_fail(st, err(code or "bad_response", proof)) end
   local n, items, key = 0, st.items, st.src.key
   local last_ts
   for i = 1, #list do
@@ -94,7 +121,7 @@ local function fill(st)
     end
   end
   st.n, st.i = n, 1
-  if last_or_why or #list == 0 then
+  if page_ends(st, #list, n, proof) then
     st.done = true
   else
     -- keyset: continue from the last time seen; if the whole page shared the cursor's time,
@@ -206,7 +233,7 @@ local function widget_stream(self, fname, kind, f, extra)
   f = options(fname, f, FILTERS[fname])
   local after, before = time_bounds(s, fname, f)
   local filt = { before = before, search = f.search, state = extra and extra.state or nil }
-  local size = page_size(s, f, widget.max_page)
+  local size = page_size(s, f, s.stats.page_caps.widget or widget.max_page)
   local m, e = metadata(s, fname)
   if not m then return stream_values(failed_stream(fname, e)) end
   local creds = widget_credentials(s, fname)
@@ -214,7 +241,7 @@ local function widget_stream(self, fname, kind, f, extra)
   local conv = s.conv
   local match_fn = extra and extra.match
   local source = {
-    first_page = 0, after = after,
+    api = "widget", size = size, first_page = 0, after = after,
     request = function(a, page)
       local path, body = widget.request("getRecords", creds, widget.list(kind, filt, a, page, size))
       local call = { api = "widget", what = "getRecords", base = base, path = path, body = body,
@@ -225,7 +252,7 @@ local function widget_stream(self, fname, kind, f, extra)
     parse = function(doc)
       local env, code, msg = widget.answer("getRecords", doc, true)
       if not env then return nil, msg, code end
-      return env.results, #env.results < size
+      return env.results, nil               -- getRecords says no total: the stream decides
     end,
     key = widget.key,
     record = function(item) return widget.record(kind, item, conv) end,
@@ -281,10 +308,10 @@ function Client:applications(f)
     if not st then misuse(fname, "option 'stage': %s", se.message) end
     filt.stage_id = st.id
   end
-  local size = page_size(s, f, rest.max_page)
+  local size = page_size(s, f, s.stats.page_caps.rest or rest.max_page)
   local conv = s.conv
   local source = {
-    first_page = 1, after = after,
+    api = "rest", size = size, first_page = 1, after = after,
     request = function(a, page)
       local method, path, body = rest.search(filt, a, page, size)
       return rest_start(s, fname, "PagedSearch", method, path, body)

@@ -152,6 +152,7 @@ local tracker = {}
 ---@field requests integer
 ---@field retries integer
 ---@field exchanges integer REST tokens exchanged for a JWT
+---@field page_caps { widget?: integer, rest?: integer } page sizes the server turned out to cap pages at
 
 -- ---- writes: actions, hooks, batches ----------------------------------------------------------
 

@@ -68,7 +68,8 @@
 --   burst       fraction of requests that start a burst of 429 answers: that request and the
 --               next burst_length - 1 (default 3) are answered 429 with `Retry-After: 1`
 --               before they are processed, as a server shedding load does.
---   page_cap    REST PagedSearch returns at most this many items a page whatever pageSize says
+--   page_cap    REST PagedSearch and widget getRecords return at most this many items a page
+--               whatever pageSize or numrecords says (a server whose cap is below trk's page)
 --               (live Tracker: 10); pageSize and totalPages in the answer report the cap.
 --   clock_skew  seconds added to the clock (stored times, token expiry, rate window).
 -- Requests to /_emulator/* are never faulted, limited or authenticated.

@@ -300,6 +300,22 @@ return function(B)
         st:close()
       end)
 
+      it("reads every record from a server whose page cap is below the page asked for, and says so", function()
+        B.stop()
+        B.start({ data = data, timezone = "America/Chicago", faults = { page_cap = 7 } })
+        t = B.connect({ timezone = "America/Chicago" })
+        local want_c, want_a = #data.candidates, #data.applications
+        local got = collect(t:candidates({ page_size = 10 }))
+        assert.are.equal(want_c, #got)
+        for id, k in pairs(counts(got)) do assert.are.equal(1, k, "candidate " .. id) end
+        assert.are.equal(7, t:stats().page_caps.widget)
+        -- learnt: the next stream asks for 7 a page, and a page shorter than that is the end
+        assert.are.equal(want_c, #collect(t:candidates()))
+        local apps = collect(t:applications({ page_size = 10 }))
+        assert.are.equal(want_a, #apps)
+        for id, k in pairs(counts(apps)) do assert.are.equal(1, k, "application " .. id) end
+      end)
+
       it("pages through more equal timestamps than a page holds", function()
         local apps = collect(t:applications())
         -- stamp many applications in the same second

@@ -229,6 +229,7 @@ VERB.getRecords = function(self, node, user)
   if size < 0 then invalid("'numrecords' must not be negative") end
   if size == 0 then size = self.limits.numrecords_default end
   if size > self.limits.numrecords then size = self.limits.numrecords end
+  if self.faults.page_cap and size > self.faults.page_cap then size = self.faults.page_cap end
   local page = w_int(ins.pagenum, "pagenum") or 0
   if page < 0 then invalid("'pagenum' must not be negative (pages count from 0)") end
   local sortfield = lower(w_str(ins.sortfield, "sortfield") or "")
