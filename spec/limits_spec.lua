@@ -300,42 +300,27 @@ end)
     assert.is_true(r.secs < 1.5 * SLOW, "ended " .. r.secs .. " s after the signal")
   end)
 
-  it("ends a Retry-After sleep from a real server at the deadline", function()
-    local srv = server.start({ "--rate-limit", "1/min" })
-    local r = run([[
-local tracker = require "tracker"
-local t = tracker.connect{ retry_for = 1e9 }
-for i = 1, 3 do print(pcall(t.ping, t)) end
-]], { "--deadline", "2s" }, { env = server.client_env(srv) })
-    assert.are.equal(3, r.code, r.stderr)
-    assert.is_truthy(r.stderr:find("deadline limit exceeded (2 s, --deadline)", 1, true), r.stderr)
-    assert.is_true(r.secs < 3.5 * SLOW, "took " .. r.secs .. " s")
-  end)
-
-  it("ends a request to a slow server at the deadline, whatever its timeout", function()
-    local srv = server.start({ "--latency", "600000" })
-    local r = run([[
-local tracker = require "tracker"
-local t = tracker.connect{ timeout = 3600, rate_limit = false }
-print(pcall(t.ping, t))
-]], { "--deadline", "2s" }, { env = server.client_env(srv) })
-    assert.are.equal(3, r.code, r.stderr)
-    assert.is_truthy(r.stderr:find("deadline limit exceeded", 1, true), r.stderr)
-    assert.is_true(r.secs < 3.5 * SLOW, "took " .. r.secs .. " s")
-  end)
-
-  it("ends a request to a server that never answers at the deadline", function()
-    local srv = server.start({})
-    os.execute(server.PLAIN .. "kill -STOP " .. srv.pid)     -- accepts (the kernel does), never answers
-    local r = run([[
-local tracker = require "tracker"
-local t = tracker.connect{ rate_limit = false }
-print(pcall(t.ping, t))
-]], { "--deadline", "2s" }, { env = server.client_env(srv) })
-    assert.are.equal(3, r.code, r.stderr)
-    assert.is_truthy(r.stderr:find("deadline limit exceeded", 1, true), r.stderr)
-    assert.is_true(r.secs < 3.5 * SLOW, "took " .. r.secs .. " s")
-  end)
+  -- Each: a server that makes the script wait, and what the script asks of it.
+  local WAITS = {
+    { "a Retry-After sleep from a real server", { "--rate-limit", "1/min" },
+      "local t = tracker.connect{ retry_for = 1e9 }\nfor i = 1, 3 do print(pcall(t.ping, t)) end" },
+    { "a request to a slow server, whatever its timeout", { "--latency", "600000" },
+      "local t = tracker.connect{ timeout = 3600, rate_limit = false }\nprint(pcall(t.ping, t))" },
+    { "a request to a server that never answers", {},
+      "local t = tracker.connect{ rate_limit = false }\nprint(pcall(t.ping, t))", stop = true },
+  }
+  for _, w in ipairs(WAITS) do
+    it("ends " .. w[1] .. " at the deadline", function()
+      local srv = server.start(w[2])
+      -- stopped: the kernel accepts the connection, nothing ever answers
+      if w.stop then os.execute(server.PLAIN .. "kill -STOP " .. srv.pid) end
+      local r = run('local tracker = require "tracker"\n' .. w[3] .. "\n", { "--deadline", "2s" },
+                    { env = server.client_env(srv) })
+      assert.are.equal(3, r.code, r.stderr)
+      assert.is_truthy(r.stderr:find("deadline limit exceeded (2 s, --deadline)", 1, true), r.stderr)
+      assert.is_true(r.secs < 3.5 * SLOW, "took " .. r.secs .. " s")
+    end)
+  end
 
   it("ends a write to a server that never answers at the first Ctrl-C, journal intact", function()
     local srv = server.start({ "--generate", "3" })

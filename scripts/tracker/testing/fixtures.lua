@@ -212,9 +212,17 @@ end
 
 local CONVERT = {}
 
+-- A fixture's updated_at and created_at as epochs: given, or an hour before the clock (created
+-- defaults to updated).
+local function times_of(fname, fields, now)
+  local updated = fields.updated_at and epoch_of(fname .. " 'updated_at'", fields.updated_at) or now - 3600
+  local created = fields.created_at and epoch_of(fname .. " 'created_at'", fields.created_at) or updated
+  return updated, created
+end
+
 function CONVERT.job(meta, f, fields, now)
   local fname = "testing.job"
-  local updated = fields.updated_at and epoch_of(fname .. " 'updated_at'", fields.updated_at) or now - 3600
+  local updated = times_of(fname, fields, now)
   return "jobs", merge({
     id = f.id, name = f.name, statusid = list_id(meta, "opportunityStatuses", fields.status or "Active",
                                                  "job status", fname),
@@ -226,8 +234,7 @@ end
 
 function CONVERT.candidate(meta, f, fields, now)
   local fname = "testing.candidate"
-  local updated = fields.updated_at and epoch_of(fname .. " 'updated_at'", fields.updated_at) or now - 3600
-  local created = fields.created_at and epoch_of(fname .. " 'created_at'", fields.created_at) or updated
+  local updated, created = times_of(fname, fields, now)
   local tags = fields.tags
   if tags ~= nil and type(tags) ~= "table" then error(fname .. ": 'tags' must be a list of strings", 0) end
   return "candidates", merge({
@@ -244,8 +251,7 @@ end
 
 function CONVERT.application(meta, f, fields, now)
   local fname = "testing.application"
-  local updated = fields.updated_at and epoch_of(fname .. " 'updated_at'", fields.updated_at) or now - 3600
-  local created = fields.created_at and epoch_of(fname .. " 'created_at'", fields.created_at) or updated
+  local updated, created = times_of(fname, fields, now)
   local stage_id, stage = list_id(meta, "opportunityResourceStatuses", f.stage, "stage", fname)
   return "applications", merge({
     id = f.id, opportunityid = f.job_id, resourceid = f.candidate_id, statusid = stage_id,
@@ -258,7 +264,7 @@ end
 
 function CONVERT.note(meta, f, fields, now)
   local fname = "testing.note"
-  local updated = fields.updated_at and epoch_of(fname .. " 'updated_at'", fields.updated_at) or now - 3600
+  local updated = times_of(fname, fields, now)
   local on = fields.on
   local a = { id = f.id, subject = fields.subject or "", note = fields.text or "",
               typeid = list_id(meta, "activityTypes", fields.type or "Note", "activity type", fname),
