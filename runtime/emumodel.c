@@ -76,30 +76,32 @@ static int emu_setup (lua_State *L) {
   mod = lua_gettop(L);
   if (lua_type(L, mod) != LUA_TTABLE) return luaL_error(L, EMU_MODEL " is not a module table");
   /* the model checks the command line's values on an empty database, before any time goes
-     into data: first the time zone, then the faults, so that an error names its option */
-  for (int check = 0; check < 2; check++) {
+     into data: the time zone, the dialect, then the faults, each alone, so that an error
+     names its option */
+  const struct { const char *option, *field, *value; } words[] = {
+    {"--timezone", "timezone", c->timezone}, {"--dialect", "dialect", c->dialect}
+  };
+  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+    if (words[i].value == NULL) continue;
+    x->usage = words[i].option;
     lua_getfield(L, mod, "new");
     lua_newtable(L);
-    if (check == 0) {
-      x->usage = "--timezone";
-      if (c->timezone == NULL) {
-        lua_pop(L, 2);
-        continue;
-      }
-      emu_setstr(L, "timezone", c->timezone);
-    }
-    else {
-      x->usage = "--faults";
-      emu_push_faults(L, c);
-      lua_setfield(L, -2, "faults");
-    }
+    emu_setstr(L, words[i].field, words[i].value);
     lua_call(L, 1, 1);
     lua_pop(L, 1);
   }
+  x->usage = "--faults";
+  lua_getfield(L, mod, "new");
+  lua_newtable(L);
+  emu_push_faults(L, c);
+  lua_setfield(L, -2, "faults");
+  lua_call(L, 1, 1);
+  lua_pop(L, 1);
   x->usage = NULL;
   lua_newtable(L);
   opts = lua_gettop(L);
   emu_setstr(L, "timezone", c->timezone);
+  emu_setstr(L, "dialect", c->dialect);
   emu_setstr(L, "apikey", c->apikey);
   emu_setstr(L, "username", c->username);
   emu_setstr(L, "api_token", c->api_token);

@@ -49,6 +49,13 @@ const char trk_emulator_usage[] =
   "  --seed S            the seed of --generate or --synthetic (default 1)\n"
   "  --timezone TZ       the database's IANA time zone (example: America/Chicago)\n"
   "\n"
+  "answers:\n"
+  "  --dialect NAME      how answers are shaped where Tracker's evidence and trk's first\n"
+  "                      inferences differ: evidence (only what the evidence shows Tracker\n"
+  "                      answering: REST /Search 10 a page, no last-updated times on widget\n"
+  "                      items, ...) or rich (the inferred shapes); without it, the\n"
+  "                      emulator's default dialect (docs/emulator.md, Dialects)\n"
+  "\n"
   "credentials (default: the public demo values demo-key, demo@example.com, demo-token):\n"
   "  --apikey KEY        widget API key\n"
   "  --username U        widget API user\n"
@@ -73,7 +80,8 @@ const char trk_emulator_usage[] =
   "  drop=P              process, then close the connection without answering\n"
   "  truncate=P          process, declare the whole body, send half of it and close\n"
   "  malformed=P         process, then send a body that is not valid JSON\n"
-  "  page-cap=N          REST searches return at most N items a page (Tracker's reported cap: 10)\n"
+  "  page-cap=N          REST and widget pages hold at most N items, whatever the dialect\n"
+  "                      allows (Tracker's reported REST cap: 10)\n"
   "  burst=P             start a burst of 429 answers (Retry-After: 1) at a fraction P of requests\n"
   "  burst-length=N      requests a burst answers 429, the first included (default 3)\n"
   "  skew=D              the emulator's clock runs D ahead of real time (negative: behind)\n"
@@ -256,6 +264,7 @@ static const trk_opt emu_opts[] = {
    .bad = "is not an integer"},
   {.name = "--timezone", .type = TRK_OPT_WORD,
    .bad = "needs a zone name (example: America/Chicago)"},
+  {.name = "--dialect", .type = TRK_OPT_WORD, .bad = "needs a dialect name (evidence or rich)"},
   {.name = "--latency", .type = TRK_OPT_CUSTOM, .parse = emu_opt_latency,
    .bad = "is not milliseconds or a range of them (examples: 50, 20-80; at most "
           EMU_STR(TRK_EMU_MAX_DELAY_MS) ")"},
@@ -300,6 +309,7 @@ static int emu_settings (trk_emu_config *c, const trk_cli *cli) {
   c->synthetic = emu_count(cli, "--synthetic", -1);
   c->seed = emu_count(cli, "--seed", TRK_EMU_DEMO_SEED);
   c->timezone = emu_word(cli, "--timezone", NULL);
+  c->dialect = emu_word(cli, "--dialect", NULL);   /* the model checks the name */
   c->apikey = emu_word(cli, "--apikey", TRK_EMU_DEMO_APIKEY);
   c->username = emu_word(cli, "--username", TRK_EMU_DEMO_USERNAME);
   c->api_token = emu_word(cli, "--api-token", TRK_EMU_DEMO_API_TOKEN);

@@ -40,6 +40,7 @@ typedef struct trk_emu_config {
   lua_Integer synthetic;           /* --synthetic N; -1 when not asked */
   lua_Integer seed;
   const char *timezone;
+  const char *dialect;             /* --dialect NAME; NULL: the model's default */
   int latency_min, latency_max;    /* milliseconds; -1 when off */
   lua_Integer rate;                /* --rate-limit: requests a minute; 0 when off */
   int has_fault[TRK_EMU_NFAULTS];

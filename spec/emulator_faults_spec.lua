@@ -7,11 +7,11 @@ local time = require("tracker").time
 local NOW = time.parse("2026-11-20T12:00:00Z")
 local CREDS = { username = "ops@example.com", apikey = "K3y" }
 
-local function make(faults, data)
+local function make(faults, data, dialect)
   local clock = { now = NOW }
   local emu = emulator.new{ clock = function() return clock.now end, apikey = "K3y",
                             username = "ops@example.com", api_token = "T0k",
-                            timezone = "America/New_York", faults = faults,
+                            timezone = "America/New_York", faults = faults, dialect = dialect,
                             data = data or emulator.generate{ seed = 5, jobs = 3, candidates = 30 } }
   return emu, clock
 end
@@ -213,6 +213,7 @@ describe("damaged answers", function()
 end)
 
 describe("REST page cap", function()
+  -- PagedSearch is the rich dialect's (the evidence dialect's /Search: emulator_dialects_spec)
   local function page(emu, size)
     local _, _, b = emu:handle("POST", "/api/Auth/ExchangeToken", {}, '{"bearerToken":"T0k"}')
     local headers = { authorization = "Bearer " .. json.decode(b).token }
@@ -222,7 +223,7 @@ describe("REST page cap", function()
   end
 
   it("returns at most page_cap items whatever pageSize says", function()
-    local a = page(make{ page_cap = 10 }, 100)
+    local a = page(make({ page_cap = 10 }, nil, "rich"), 100)
     assert.equal(10, #a.opportunityResources)
     assert.equal(10, a.pageSize)
     assert.equal((a.totalCount + 9) // 10, a.totalPages)
@@ -230,7 +231,7 @@ describe("REST page cap", function()
   end)
 
   it("is off by default", function()
-    assert.equal(45, #page(make(), 100).opportunityResources)
+    assert.equal(45, #page(make(nil, nil, "rich"), 100).opportunityResources)
   end)
 end)
 

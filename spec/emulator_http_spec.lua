@@ -131,9 +131,10 @@ local function paged_search(s, jwt, request)
     body = json.encode(request) })
 end
 
--- The model in this process, made as the server makes it for `--generate 30 --seed 5`.
+-- The model in this process, made as the server makes it for `--generate 30 --seed 5
+-- --dialect rich` (the dialect of PagedSearch).
 local function local_model()
-  return emulator.new({ apikey = KEY, username = USER, api_token = TOKEN,
+  return emulator.new({ apikey = KEY, username = USER, api_token = TOKEN, dialect = "rich",
                         data = emulator.generate({ seed = 5, candidates = 30 }) })
 end
 
@@ -163,7 +164,7 @@ describe("trk emulator", function()
 
   setup(function()
     s = start({ "--generate", "30", "--seed", "5", "--apikey", KEY, "--username", USER,
-                "--api-token", TOKEN, "--verbose" })
+                "--api-token", TOKEN, "--verbose", "--dialect", "rich" })
   end)
 
   teardown(function()
@@ -358,7 +359,7 @@ describe("trk emulator faults", function()
   end)
 
   it("caps REST pages with page-cap=", function()
-    local s = start({ "--generate", "20", "--faults", "page-cap=3" })
+    local s = start({ "--generate", "20", "--faults", "page-cap=3", "--dialect", "rich" })
     local _, jwt = exchange(s, "demo-token")
     local page = json.decode(paged_search(s, jwt, { pageNumber = 1, pageSize = 50 }).body)
     assert.are.equal(3, #page.opportunityResources)

@@ -53,6 +53,14 @@ local function make(opts)
   return emulator.new(opts), clock
 end
 
+-- PagedSearch, and rows with lastUpdatedDateTime, are the rich dialect's (the evidence
+-- dialect's Search and rows: emulator_dialects_spec).
+local function rich(opts)
+  opts = opts or {}
+  opts.dialect = "rich"
+  return make(opts)
+end
+
 local function exchange(emu, token)
   local status, h, body = emu:handle("POST", "/api/Auth/ExchangeToken",
                                      { ["Content-Type"] = "application/json" },
@@ -175,7 +183,7 @@ end)
 
 describe("OpportunityResource PagedSearch", function()
   it("pages 1-based with the totals", function()
-    local a, status = search(make(), { pageNumber = 1, pageSize = 10, opportunityId = 1034 })
+    local a, status = search(rich(), { pageNumber = 1, pageSize = 10, opportunityId = 1034 })
     assert.equal(200, status)
     assert.same({ 10, 25, 3, 10, true },
                 { #a.opportunityResources, a.totalCount, a.totalPages, a.pageSize, a.hasNextPage })
@@ -183,42 +191,42 @@ describe("OpportunityResource PagedSearch", function()
   end)
 
   it("ends with a short last page without a next page", function()
-    local a = search(make(), { pageNumber = 3, pageSize = 10, opportunityId = 1034 })
+    local a = search(rich(), { pageNumber = 3, pageSize = 10, opportunityId = 1034 })
     assert.equal(5, #a.opportunityResources)
     assert.is_false(a.hasNextPage)
   end)
 
   it("answers an empty array past the last page", function()
-    local a, _, _, text = search(make(), { pageNumber = 4, pageSize = 10, opportunityId = 1034 })
+    local a, _, _, text = search(rich(), { pageNumber = 4, pageSize = 10, opportunityId = 1034 })
     assert.equal(25, a.totalCount)
     assert.matches('"opportunityResources":%[%]', text)
   end)
 
   it("orders by last-updated time, oldest first", function()
-    local a = search(make(), { pageNumber = 1, pageSize = 2 })
+    local a = search(rich(), { pageNumber = 1, pageSize = 2 })
     assert.same({ 70026, 70001 }, { a.opportunityResources[1].opportunityResourceId,
                                     a.opportunityResources[2].opportunityResourceId })
   end)
 
   it("filters by resource and by stage", function()
-    local emu = make()
+    local emu = rich()
     assert.equal(2, search(emu, { resourceId = 188001 }).totalCount)
     assert.equal(5, search(emu, { opportunityResourceStatusId = 5 }).totalCount)
     assert.equal(1, search(emu, { opportunityId = 1034, resourceId = 188001, opportunityResourceStatusId = 5 }).totalCount)
   end)
 
   it("filters by updatedAfter in database local time, inclusively", function()
-    local a = search(make(), { opportunityId = 1034, updatedAfter = "2026-11-20T10:00:00" })
+    local a = search(rich(), { opportunityId = 1034, updatedAfter = "2026-11-20T10:00:00" })
     assert.same(6, a.totalCount)
   end)
 
   it("treats null filters as absent", function()
-    local a = search(make(), '{"pageNumber":1,"pageSize":100,"opportunityId":null,"resourceId":null}')
+    local a = search(rich(), '{"pageNumber":1,"pageSize":100,"opportunityId":null,"resourceId":null}')
     assert.equal(26, a.totalCount)
   end)
 
   it("gives items every documented field", function()
-    local a = search(make(), { opportunityId = 1040 })
+    local a = search(rich(), { opportunityId = 1040 })
     local item = a.opportunityResources[1]
     for _, k in ipairs({ "opportunityResourceId", "opportunityId", "resourceId", "clientId",
                          "opportunityName", "opportunityResourceStatusId",
@@ -234,41 +242,41 @@ describe("OpportunityResource PagedSearch", function()
   end)
 
   it("caps pageSize at the configured limit", function()
-    local a = search(make{ limits = { page_size = 7 } }, { pageSize = 100 })
+    local a = search(rich{ limits = { page_size = 7 } }, { pageSize = 100 })
     assert.equal(7, a.pageSize)
     assert.equal(7, #a.opportunityResources)
   end)
 
   it("answers 400 for pageNumber 0", function()
-    local a, status = search(make(), { pageNumber = 0 })
+    local a, status = search(rich(), { pageNumber = 0 })
     assert.equal(400, status)
     assert.is_table(a.errors.pageNumber)
   end)
 
   it("answers 400 for a number sent as a string", function()
-    local a, status = search(make(), { pageNumber = "1" })
+    local a, status = search(rich(), { pageNumber = "1" })
     assert.equal(400, status)
     assert.is_table(a.errors.pageNumber)
   end)
 
   it("answers 400 for an updatedAfter that is not a date", function()
-    local _, status = search(make(), { updatedAfter = "last week" })
+    local _, status = search(rich(), { updatedAfter = "last week" })
     assert.equal(400, status)
   end)
 
   it("answers 400 for a body that is not a JSON object", function()
-    local emu = make()
+    local emu = rich()
     local _, status = search(emu, "[1,2]", bearer(emu))
     assert.equal(400, status)
   end)
 
   it("answers 401 before reading the body", function()
-    local _, status = search(make(), "not json", {})
+    local _, status = search(rich(), "not json", {})
     assert.equal(401, status)
   end)
 
   it("answers 405 for GET", function()
-    local _, status, h = get(make(), "/api/v1/OpportunityResource/PagedSearch")
+    local _, status, h = get(rich(), "/api/v1/OpportunityResource/PagedSearch")
     assert.equal(405, status)
     assert.equal("POST", h.allow)
   end)
@@ -284,7 +292,7 @@ describe("GET OpportunityResource/{id}", function()
   end)
 
   it("shows a stage moved through the widget API", function()
-    local emu = make()
+    local emu = rich()
     local _, _, body = emu:handle("POST", "/api/widget/updateRecord", { authorization = "Bearer T0k" },
       json.encode({ trackerrms = { updateRecord = { instructions = { recordtype = "X", recordid = 70026 },
         updates = { { column = "opportunityresourcestatusid", value = "9" } } } } }))

@@ -295,8 +295,8 @@ describe("getRecords", function()
   end)
 
   it("caps numrecords at 500", function()
-    local emu = make{ data = emulator.generate{ seed = 3, jobs = 2, candidates = 520, applications = 0,
-                                               activities = 0, documents = 0 } }
+    local emu = make{ dialect = "rich", data = emulator.generate{ seed = 3, jobs = 2, candidates = 520,
+                                               applications = 0, activities = 0, documents = 0 } }
     assert.equal(500, records(emu, { recordtype = "R", numrecords = 1000 }).count)
   end)
 
@@ -323,8 +323,8 @@ describe("getRecords", function()
 
   it("keyset-pages through ties larger than a page without losing or repeating a record", function()
     -- the client's loop: restart after the last time seen; skip what it saw; when a whole page
-    -- is ties already seen, step pagenum within them
-    local emu = make()
+    -- is ties already seen, step pagenum within them (rich: items show their time)
+    local emu = make{ dialect = "rich" }
     local seen, order, after, last_id, page = {}, {}, "", 0, 0
     for _ = 1, 20 do
       local a = records(emu, { recordtype = "R", sortfield = "lastupdateddatetime", numrecords = 2,
@@ -413,7 +413,7 @@ describe("getRecords", function()
   end)
 
   it("includes custom fields only when asked", function()
-    local emu = make()
+    local emu = make{ dialect = "rich" }
     local plain = records(emu, { recordtype = "R", recordid = 188077 })
     assert.is_nil(plain.results[1].customfields)
     local with = records(emu, { recordtype = "R", recordid = 188077, includecustomfields = true })
@@ -424,7 +424,7 @@ describe("getRecords", function()
   end)
 
   it("shows a candidate with its details and last-updated time", function()
-    local r = records(make(), { recordtype = "R", recordid = 188077 }).results[1]
+    local r = records(make{ dialect = "rich" }, { recordtype = "R", recordid = 188077 }).results[1]
     assert.equal("Ada Lovelace", r.name)
     assert.equal("Active", r.status)
     assert.equal("2026-11-01 10:00:00", r.lastupdateddatetime)
@@ -534,7 +534,7 @@ describe("getIndividualRecord", function()
   end)
 
   it("answers 99 for an unknown id", function()
-    local a = one(make(), "R", 42)
+    local a = one(make{ dialect = "rich" }, "R", 42)
     assert.equal(99, a.status)
     assert.matches("not found", a.message)
   end)
@@ -552,7 +552,7 @@ describe("updateRecord", function()
   end
 
   it("changes columns of a candidate and answers updated", function()
-    local emu = make()
+    local emu = make{ dialect = "rich" }
     local a = update(emu, "R", 188077, { { column = "jobtitle", value = "Data Engineer" },
                                          { column = "surname", value = "King" } })
     assert.same({ 0, "updated", 188077, "Ada King" }, { a.status, a.message, a.recordId, a.recordName })
@@ -648,7 +648,7 @@ describe("updateRecord", function()
   end)
 
   it("keeps getRecords in step with a changed email", function()
-    local emu = make()
+    local emu = make{ dialect = "rich" }
     update(emu, "R", 188077, { { column = "email", value = "ada@new.example" } })
     local a = call(emu, "createResource", { resource = { firstname = "A", email = "ADA@new.example" } })
     assert.equal(3, a.status)
@@ -664,7 +664,7 @@ describe("createActivity", function()
   end
 
   it("creates a note linked to a candidate", function()
-    local emu = make()
+    local emu = make{ dialect = "rich" }
     local a = note(emu, { subject = "Screened", type = "Note", note = "Plain text body",
                           linkRecordType = "R", linkRecordId = 188079, userId = 21 })
     assert.same({ 0, "created", "Screened" }, { a.status, a.message, a.recordName })
@@ -736,7 +736,7 @@ describe("resourceApplication", function()
   end
 
   it("creates an application in Shortlisted when a user shortlists", function()
-    local emu = make()
+    local emu = make{ dialect = "rich" }
     local a = apply(emu, { opportunityid = 1034, resourceid = 188079, assigntolist = "short",
                            shortlistedby = "user", source = "Database search" })
     assert.same({ 0, "created", "Alan Turing - Data Engineer" }, { a.status, a.message, a.recordName })
@@ -745,14 +745,14 @@ describe("resourceApplication", function()
   end)
 
   it("starts in Applied when the resource applies", function()
-    local emu = make()
+    local emu = make{ dialect = "rich" }
     local a = apply(emu, { opportunityid = "1034", resourceid = "188079", shortlistedby = "resource" })
     local app = emu:get("applications", a.recordId)
     assert.equal("Applied", emu:state().lists.opportunityResourceStatuses[app.statusid].name)
   end)
 
   it("answers status 3 with the existing id for the same pair", function()
-    local a = apply(make(), { opportunityid = 1034, resourceid = 188077 })
+    local a = apply(make{ dialect = "rich" }, { opportunityid = 1034, resourceid = 188077 })
     assert.same({ 3, 70001 }, { a.status, a.recordId })
   end)
 
@@ -790,12 +790,13 @@ describe("createResource", function()
   end)
 
   it("answers status 3 with the existing id for a known email", function()
-    local a = create(make(), { firstname = "Ada", email = "ADA@example.com" }, { overwriteresource = "false" })
+    local a = create(make{ dialect = "rich" }, { firstname = "Ada", email = "ADA@example.com" },
+                     { overwriteresource = "false" })
     assert.same({ 3, 188077, "record found and cannot be overwritten" }, { a.status, a.recordId, a.message })
   end)
 
   it("overwrites a known email when overwriteresource is true", function()
-    local emu = make()
+    local emu = make{ dialect = "rich" }
     local a = create(emu, { firstname = "Ada", jobtitle = "Countess", email = "ada@example.com" },
                      { overwriteresource = true })
     assert.same({ 0, "updated", 188077 }, { a.status, a.message, a.recordId })
@@ -829,7 +830,7 @@ describe("attachDocument", function()
   end
 
   it("stores a document whose base64 has whitespace in it", function()
-    local emu = make()
+    local emu = make{ dialect = "rich" }
     local a = attach(emu, { filename = "cv.pdf", recordType = "R", recordId = 188077,
                             documentType = "resume", primary = "y", data = "JVBE\nRi0x\r\nLjQ=" })
     assert.same({ 0, "created", "cv.pdf" }, { a.status, a.message, a.recordName })
@@ -865,7 +866,7 @@ describe("checkLogon", function()
 end)
 
 describe("getSettingsData", function()
-  local function settings() return call(make(), "getSettingsData", {}) end
+  local function settings(dialect) return call(make{ dialect = dialect }, "getSettingsData", {}) end
 
   it("returns every lookup list as Id and Name", function()
     local s = settings()
@@ -881,13 +882,13 @@ describe("getSettingsData", function()
 
   it("returns opportunityResourceStatuses, the application stages", function()
     local names = {}
-    for _, e in ipairs(settings().opportunityResourceStatuses) do names[#names + 1] = e.Name end
+    for _, e in ipairs(settings("rich").opportunityResourceStatuses) do names[#names + 1] = e.Name end
     assert.same({ "Applied", "Shortlisted", "Screening", "Submitted to Client", "Interview",
                   "Second Interview", "Offer", "Working", "Complete", "Rejected", "Withdrawn" }, names)
   end)
 
   it("returns users with PascalCase fields", function()
-    local u = settings().users[1]
+    local u = settings("rich").users[1]
     assert.same({ UserId = 20, Username = "ops@example.com", Email = "ops@example.com",
                   LastLogon = json.null, Active = true }, u)
   end)

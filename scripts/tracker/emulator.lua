@@ -24,7 +24,8 @@
 -- Options of emulator.new{...} (all optional):
 --   timezone   the database's IANA zone (default: data.timezone, else "UTC"). Tracker stores and
 --              answers naive local times; so does the emulator, in this zone.
---   apikey     the database's widget API key (credentials apikey + username).
+--   apikey     the database's widget API key (credentials apikey + username; in the evidence
+--              dialect an apikey alone, acting as `username`).
 --   username   the API user; added to the users as an active user when the data lacks it.
 --   password   that user's password (credentials username + password, or HTTP Basic).
 --   api_token  the token POST /api/Auth/ExchangeToken accepts; also the widget's oauthtoken and
@@ -42,6 +43,45 @@
 --              record types and the REST API answer as an empty database; state() and to_json()
 --              hold the metadata only.
 --   admin      true serves GET /_emulator/state and POST /_emulator/reset (else they are 404).
+--   dialect    "evidence" or "rich" (default: DEFAULT of tracker.emulator.dialects): how
+--              the answers are shaped where Tracker's evidence and trk's first inferences
+--              differ. rich answers as docs/tracker-api.md §1-§8 infer; evidence as its §9
+--              shows Tracker answering, and gives nothing the evidence does not. The rows of
+--              tracker.emulator.dialects, each with the evidence it stands on, are every
+--              difference (docs/emulator.md lists them):
+--                item_timestamp          top-level lastupdateddatetime on getRecords items and
+--                                        getIndividualRecord O and R (evidence: none)
+--                item_text_customfields  `text` and `customfields` on every getRecords item
+--                                        (evidence) or customfields when asked (rich)
+--                settings_stages         getSettingsData lists opportunityResourceStatuses
+--                                        (rich) or answers namingConventions, accessRights
+--                                        and count instead (evidence)
+--                users_active            getSettingsData users[].Active "True"/"False"
+--                                        (evidence) or a boolean (rich)
+--                application_answer      resourceApplication: {status, message, count: 0}
+--                                        (evidence) or with recordId and recordName (rich)
+--                exists_record_id        status 3 answers carry the existing recordId (rich)
+--                write_messages          "success" for updateRecord, createActivity,
+--                                        attachDocument (evidence) or "created"/"updated"
+--                rest_search             POST /api/v1/OpportunityResource/Search, 10 a page by
+--                                        id, filters ignored (evidence) or /PagedSearch (rich)
+--                widget_page_cap         getRecords items a page at most: 100 or 500
+--                activity_types          Telephone, InMail, Email, Meeting, Note; Completed,
+--                                        Closed added to the lists when data loads (evidence)
+--                update_kinds            updateRecord on A, C, N, L too, and O's
+--                                        publishworktype, opportunityrate,
+--                                        opportunitychargerate (evidence) or R, O, X (rich)
+--                unknown_individual      getIndividualRecord of an unknown id: status 0 and no
+--                                        results (evidence) or 99 (rich)
+--                credentials             an apikey alone acts as the API user (evidence), or
+--                                        needs a username (rich)
+--                tag_column              getIndividualRecord R shows `tag` (rich only)
+--                rest_rows               OpportunityResource rows as seen (rates as strings, no
+--                                        lastUpdatedDateTime, customFields on GET only) or as
+--                                        inferred
+--              emu.dialect holds the rows' values for the chosen dialect, emu.dialect_name its
+--              name. Faults, latency, the rate limit, synthetic mode and the admin paths work
+--              in every dialect.
 --   limits     overrides of LIMITS below.
 --   faults     the faults below (tracker.emulator.faults applies them).
 --
@@ -68,9 +108,10 @@
 --   burst       fraction of requests that start a burst of 429 answers: that request and the
 --               next burst_length - 1 (default 3) are answered 429 with `Retry-After: 1`
 --               before they are processed, as a server shedding load does.
---   page_cap    REST PagedSearch and widget getRecords return at most this many items a page
---               whatever pageSize or numrecords says (a server whose cap is below trk's page)
---               (live Tracker: 10); pageSize and totalPages in the answer report the cap.
+--   page_cap    REST searches (PagedSearch, Search) and widget getRecords return at most this
+--               many items a page whatever pageSize or numrecords says (a server whose cap is
+--               below trk's page) (live Tracker's REST: 10); pageSize and totalPages in a REST
+--               answer report the cap. It applies on top of the dialect's own caps.
 --   clock_skew  seconds added to the clock (stored times, token expiry, rate window).
 -- Requests to /_emulator/* are never faulted, limited or authenticated.
 --
@@ -84,6 +125,7 @@
 --   generator  emulator.generate;  words  the word lists it draws from
 --   synthetic  the synthetic mode's source of computed candidates
 --   schema     record kinds, first ids and the metadata every database starts with
+--   dialects   the table of differences between the evidence and rich dialects
 --   wire       every name Tracker uses (emulator.wire)
 --   localtime, json_out, base64, random, util
 --              naive local times; JSON as the emulator writes it; base64; the seeded
@@ -92,6 +134,7 @@
 -- which a request meets the admin paths, the faults and the routes.
 
 local json = require "json"
+local dialects = require "tracker.emulator.dialects"
 local faults = require "tracker.emulator.faults"
 local generator = require "tracker.emulator.generator"
 local json_out = require "tracker.emulator.json_out"
@@ -120,9 +163,10 @@ local check_keys = util.check_keys
 -- ---- tunables ------------------------------------------------------------------------------
 
 local LIMITS = {
-  numrecords = 500,            -- widget getRecords page size cap [INF: emulator default 500]
+  numrecords = 500,            -- widget getRecords page size cap [INF: emulator default 500];
+                               -- the dialect's widget_page_cap applies too
   numrecords_default = 100,    -- page size when numrecords is absent or 0
-  page_size = 500,             -- REST PagedSearch pageSize cap (before any page_cap fault)
+  page_size = 500,             -- REST search pageSize cap (before any page_cap fault)
   page_size_default = 25,      -- REST pageSize when absent
   jwt_lifetime = 7 * 86400,    -- seconds a JWT from ExchangeToken lives [OBS: about 7 days]
   jwt_supersede = true,        -- a newer exchange invalidates older JWTs [OBS, one source]
@@ -150,7 +194,7 @@ Emu.__index = Emu
 
 local NEW_OPTS = { timezone = true, apikey = true, username = true, password = true,
   api_token = true, clock = true, faults = true, data = true, admin = true, limits = true,
-  synthetic = true }
+  synthetic = true, dialect = true }
 
 function M.new(opts)
   local o = check_keys(opts, NEW_OPTS, "emulator.new", "options")
@@ -177,7 +221,10 @@ function M.new(opts)
     end
     limits[k] = v
   end
+  local dialect_name = o.dialect == nil and dialects.DEFAULT or o.dialect
+  local dialect = dialects.resolve(dialect_name, "emulator.new")
   local self = setmetatable({
+    dialect = dialect, dialect_name = dialect_name,
     apikey = o.apikey, username = o.username, password = o.password, api_token = o.api_token,
     clock = o.clock or os.time, admin = o.admin and true or false, limits = limits,
     faults = faults.new(faults.check(o.faults, "emulator.new")),
@@ -213,10 +260,15 @@ end
 -- ---- routes ----------------------------------------------------------------------------------
 
 -- Matched on the lower-cased path without its query string: "widget", or a REST endpoint.
+-- A route with `row` is the dialect's only when emu.dialect[row] is `value`; otherwise it is
+-- passed over, or, with `gone`, answers 404 (the path is no endpoint in that dialect).
 local ROUTES = {
   { "^/api/widget/([^/]+)$", POST = "widget" },
   { "^/api/auth/exchangetoken$", POST = "exchange_token" },
-  { "^/api/v1/opportunityresource/pagedsearch$", POST = "paged_search" },
+  { "^/api/v1/opportunityresource/pagedsearch$", POST = "paged_search",
+    row = "rest_search", value = "PagedSearch", gone = true },
+  { "^/api/v1/opportunityresource/search$", POST = "search",
+    row = "rest_search", value = "Search" },
   { "^/api/v1/opportunityresource/([^/]+)$", GET = "get_application" },
   { "^/api/v1/resource/([^/]+)/documents$", GET = "list_documents" },
   { "^/api/v1/resource/([^/]+)/documents/([^/]+)$", GET = "get_document" },
@@ -225,9 +277,12 @@ local ROUTES = {
 function Emu:route(method, path, headers, body, now)
   local lpath = lower(path)
   if #lpath > 1 then lpath = gsub(lpath, "/$", "") end
+  local missing = "No endpoint " .. method .. " " .. path .. "."
   for _, r in ipairs(ROUTES) do
     local caps = { match(lpath, r[1]) }
-    if caps[1] then
+    local served = not r.row or self.dialect[r.row] == r.value
+    if caps[1] and not served and r.gone then return problem.answer(self, 404, missing) end
+    if caps[1] and served then
       local name = r[method]
       if not name then
         local allow = {}
@@ -243,7 +298,7 @@ function Emu:route(method, path, headers, body, now)
       return rest.answer(self, name, headers, body, now, unpack(caps))
     end
   end
-  return problem.answer(self, 404, "No endpoint " .. method .. " " .. path .. ".")
+  return problem.answer(self, 404, missing)
 end
 
 -- ---- admin (inspection for tests) -------------------------------------------------------------

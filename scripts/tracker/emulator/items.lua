@@ -3,9 +3,13 @@
 -- getIndividualRecord returns (the item flattened, with the extended fields of its type), and
 -- a record's custom fields as [{"id", "name", "value"}] (every field of its association).
 -- Read by the widget verbs, by the REST API (custom fields) and by the synthetic source, whose
--- templates are cut from these very items.
+-- templates are cut from these very items, so that they follow the dialect too. The
+-- dialect's rows read here: item_timestamp (the top-level lastupdateddatetime of items and of
+-- getIndividualRecord O and R), item_text_customfields (`text` and `customfields` on every
+-- item, or customfields when asked) and tag_column (getIndividualRecord R's `tag`).
 --
---   item(emu, kind, rec, with_custom)      -> the getRecords item (customfields when asked)
+--   item(emu, kind, rec, with_custom)      -> the getRecords item (customfields when asked,
+--                                             or always, as the dialect says)
 --   individual(emu, kind, rec)             -> the getIndividualRecord record: jobs,
 --                                             candidates or activities
 --   custom_fields(emu, association, rec)   -> [{"id", "name", "value"}] (or the empty array)
@@ -69,6 +73,12 @@ local function summary_out(self, j)
   return rows
 end
 
+-- The top-level last-updated time of an item, where the dialect shows one (else nil: absent).
+local function stamp(self, rec)
+  if self.dialect.item_timestamp then return nz(rec.lastupdated) end
+  return nil
+end
+
 local ITEM = {}   -- kind -> function(self, rec) -> getRecords item (without customfields)
 
 ITEM.jobs = function(self, j)
@@ -77,7 +87,7 @@ ITEM.jobs = function(self, j)
   local status = self:list_name("opportunityStatuses", j.statusid)
   return {
     id = j.id, name = j.name or "", company = client and client.name or "", status = status,
-    dateopened = nz(j.dateopened), lastupdateddatetime = nz(j.lastupdated),
+    dateopened = nz(j.dateopened), lastupdateddatetime = stamp(self, j),
     details = {
       id = j.id, name = j.name or "", clientid = nz(j.clientid),
       clientname = client and client.name or "", contactid = nz(j.contactid),
@@ -98,7 +108,7 @@ ITEM.candidates = function(self, c)
   return {
     id = c.id, name = person(c), company = c.companyname or "",
     status = self:list_name("resourceStatuses", c.statusid), dateopened = nz(c.dateopened),
-    lastupdateddatetime = nz(c.lastupdated), details = details,
+    lastupdateddatetime = stamp(self, c), details = details,
   }
 end
 
@@ -110,7 +120,7 @@ ITEM.applications = function(self, a)
   local name = self:application_name(a)
   return {
     id = a.id, name = name, company = client and client.name or "", status = status,
-    dateopened = nz(a.dateassigned), lastupdateddatetime = nz(a.lastupdated),
+    dateopened = nz(a.dateassigned), lastupdateddatetime = stamp(self, a),
     details = {
       id = a.id, name = name, clientid = nz(j and j.clientid), contactid = nz(j and j.contactid),
       resourceid = a.resourceid, resourcename = person(c), opportunityid = a.opportunityid,
@@ -129,7 +139,7 @@ ITEM.activities = function(self, a)
   local status = self:list_name("activityStatuses", a.statusid)
   return {
     id = a.id, name = a.subject or "", company = client and client.name or "", status = status,
-    dateopened = nz(a.date), lastupdateddatetime = nz(a.lastupdated),
+    dateopened = nz(a.date), lastupdateddatetime = stamp(self, a),
     details = {
       clientid = nz(a.clientid), contactid = nz(a.contactid), leadid = NULL,
       opportunityid = nz(a.opportunityid), opportunityname = j and j.name or "",
@@ -145,16 +155,16 @@ ITEM.activities = function(self, a)
   }
 end
 
-ITEM.clients = function(_, c)
+ITEM.clients = function(self, c)
   return { id = c.id, name = c.name or "", company = c.name or "", status = "Active",
-           dateopened = nz(c.dateopened), lastupdateddatetime = nz(c.lastupdated),
+           dateopened = nz(c.dateopened), lastupdateddatetime = stamp(self, c),
            details = EMPTY }
 end
 
 ITEM.contacts = function(self, k)
   local client = self.idx.clients[k.clientid]
   return { id = k.id, name = person(k), company = client and client.name or "", status = "Active",
-           dateopened = nz(k.dateopened), lastupdateddatetime = nz(k.lastupdated),
+           dateopened = nz(k.dateopened), lastupdateddatetime = stamp(self, k),
            details = EMPTY }
 end
 
@@ -162,10 +172,12 @@ local KIND_LETTER = { jobs = "O", candidates = "R", applications = "X", activiti
 
 function M.item(self, kind, rec, with_custom)
   local it = ITEM[kind](self, rec)
-  if with_custom then
+  local always = self.dialect.item_text_customfields == "always"
+  if with_custom or always then
     local assoc = W.associations[KIND_LETTER[kind] or ""]
     it.customfields = assoc and custom_fields(self, assoc, rec) or EMPTY
   end
+  if always then it.text = "" end       -- [CLIENT: a string; what it holds is not known]
   return it
 end
 
@@ -197,7 +209,7 @@ INDIVIDUAL.jobs = function(self, j)
   for _, k in ipairs({ "estimatedvalue", "probability", "publishsalaryfrom", "publishsalaryto" }) do
     out[k] = nz(j[k])
   end
-  out.lastupdateddatetime = nz(j.lastupdated)
+  out.lastupdateddatetime = it.lastupdateddatetime
   out.customfields = custom_fields(self, "Opportunity", j)
   return out
 end
@@ -210,6 +222,7 @@ INDIVIDUAL.candidates = function(self, c)
   out.dateopened, out.lastupdateddatetime = it.dateopened, it.lastupdateddatetime
   out.dateofbirth = nz(c.dateofbirth)
   for _, k in ipairs(W.individual_text.R) do out[k] = c[k] or "" end
+  if not self.dialect.tag_column then out.tag = nil end
   for _, k in ipairs(W.individual_numbers.R) do out[k] = nz(c[k]) end
   local skills = {}
   for id, value in pairs(c.skills or {}) do

@@ -4,7 +4,8 @@
 -- extends it); the parts that answer requests read and write the database through them and
 -- through the indexes below, never through a copy. Before load, the front sets the fields
 -- load reads: timezone, username and password (the API user, added when the data lacks it),
--- and synthetic (a tracker.emulator.synthetic source, or nil).
+-- dialect (its activity_types row: names added to the lookup lists) and synthetic (a
+-- tracker.emulator.synthetic source, or nil).
 --
 -- An emulator's data fields, built by load and reset:
 --   data                   the live database (see tracker.emulator.schema)
@@ -85,6 +86,22 @@ function Model:load(data)
   d.lists = d.lists or {}
   for name, list in pairs(meta.lists) do
     if d.lists[name] == nil then d.lists[name] = list end
+  end
+  -- the dialect's activity types and statuses: missing names added after the existing ids
+  local extra = self.dialect.activity_types
+  for list, names in pairs({ activityTypes = extra.types, activityStatuses = extra.statuses }) do
+    local l, known, top = d.lists[list], {}, 0
+    for _, e in ipairs(l) do
+      if e.name then known[lower(e.name)] = true end
+      if mtype(e.id) == "integer" and e.id > top then top = e.id end
+    end
+    for _, name in ipairs(names) do
+      if not known[lower(name)] then
+        top = top + 1
+        l[#l + 1] = { id = top, name = name }
+        known[lower(name)] = true
+      end
+    end
   end
   d.customfields = d.customfields or meta.customfields
   d.customfieldlists = d.customfieldlists or meta.customfieldlists

@@ -4,11 +4,13 @@
 -- applications (opportunity resources, paged) and a candidate's documents. Bodies are read
 -- strictly, as System.Text.Json does; every failure is an RFC 7807 problem
 -- (tracker.emulator.problem). The emulator's fields it keeps: tokens (JWT -> {serial, exp})
--- and token_serial, which the front creates; it reads limits and faults.page_cap.
+-- and token_serial, which the front creates; it reads limits and faults.page_cap, and two
+-- rows of the dialect: rest_search (which application search the front routes here:
+-- PagedSearch as inferred, or Search as seen) and rest_rows (the fields of an application).
 --
 --   answer(emu, endpoint, headers, body, now, ...) -> status, headers, body
---                          endpoint: exchange_token, paged_search, get_application (id),
---                          list_documents (id), get_document (id, documentId), with the
+--                          endpoint: exchange_token, paged_search, search, get_application
+--                          (id), list_documents (id), get_document (id, documentId), with the
 --                          path's parts as text after now (the emulator's epoch)
 
 local json = require "json"
@@ -25,13 +27,14 @@ local W = require "tracker.emulator.wire"
 local M = {}
 
 local type, ipairs, next, tonumber, error, pcall = type, ipairs, next, tonumber, error, pcall
-local floor, mtype, tointeger = math.floor, math.type, math.tointeger
+local floor, mtype, tointeger, min = math.floor, math.type, math.tointeger, math.min
 local fmt, match, gsub = string.format, string.match, string.gsub
 local concat = table.concat
 
 local NULL, arr, nz, encode = json_out.NULL, json_out.arr, json_out.nz, json_out.encode
 local json_headers = json_out.headers
-local lowerkeys, present, secret_ok = util.lowerkeys, util.present, util.secret_ok
+local lowerkeys, present, secret_ok, numstr = util.lowerkeys, util.present, util.secret_ok,
+                                              util.numstr
 local parse_stamp, naive, iso_utc = localtime.parse_stamp, localtime.naive, localtime.iso_utc
 local fnv = random.fnv
 local person = model.person
@@ -46,7 +49,14 @@ local function rest_stamp(s)
   return (gsub(s, " ", "T"))
 end
 
-local function rest_application(self, a)
+-- An application as the REST API shows it, by the dialect's rest_rows row: "inferred" (every
+-- row with lastUpdatedDateTime and customFields, rates as numbers) or "seen" [CLIENT:
+-- tracker-evidence.md §3.6] (rates as strings, overtimeRate and the job's owner ids, no
+-- lastUpdatedDateTime, customFields only on a GET of one: searches show none [OBS]).
+-- ROW[value](emu, a, one) -> the row; one: it answers a GET of this application, not a search.
+local ROW = {}
+
+ROW.inferred = function(self, a)
   local c = self.idx.candidates[a.resourceid]
   local j = self.idx.jobs[a.opportunityid]
   local client = j and self.idx.clients[j.clientid]
@@ -61,6 +71,28 @@ local function rest_application(self, a)
     resourceEmail = c and c.email or "", lastUpdatedDateTime = rest_stamp(a.lastupdated),
     customFields = custom_fields(self, "OpportunityResource", a),
   }
+end
+
+local function rate_text(v)
+  if v == nil or v == "" then return NULL end
+  return type(v) == "number" and numstr(v) or v
+end
+
+ROW.seen = function(self, a, one)
+  local row = ROW.inferred(self, a)
+  local j = self.idx.jobs[a.opportunityid]
+  local owners = j and j.owners or {}
+  row.lastUpdatedDateTime = nil
+  row.payRate, row.chargeRate = rate_text(a.payrate), rate_text(a.chargerate)
+  row.overtimeRate = rate_text(a.overtimerate)
+  row.firstOwnerId = nz(owners[1] and owners[1].userid)
+  row.secondOwnerId = nz(owners[2] and owners[2].userid)
+  if not one then row.customFields = nil end
+  return row
+end
+
+local function rest_application(self, a, one)
+  return ROW[self.dialect.rest_rows](self, a, one)
 end
 
 local function rest_body(body)
@@ -188,6 +220,32 @@ REST.paged_search = function(self, headers, body, now)
   })
 end
 
+-- POST /api/v1/OpportunityResource/Search as seen [OBS: 10 a page whatever pageSize asks,
+-- filters ignored; CLIENT: the envelope]: every application, by id ascending [INF: the order
+-- is not known], SEARCH_PAGE a page (fewer under a page_cap fault or limits.page_size), every
+-- field of the body but pageNumber (1-based) ignored. pageSize in the answer is the page's cap.
+local SEARCH_PAGE = 10
+
+REST.search = function(self, headers, body, now)
+  rest_auth(self, headers, now)
+  local doc = rest_body(body)
+  local errors = {}
+  local page = r_int(doc.pagenumber, "pageNumber", errors) or 1
+  if not errors.pageNumber and page < 1 then
+    errors.pageNumber = { "pageNumber must be 1 or more (pages count from 1)." }
+  end
+  if next(errors) then fail(400, "The request is not valid.", errors) end
+  local size = min(SEARCH_PAGE, self.limits.page_size, self.faults.page_cap or SEARCH_PAGE)
+  local list = self:sorted("applications", "id", false)
+  local items = {}
+  for i = (page - 1) * size + 1, min(page * size, #list) do
+    items[#items + 1] = rest_application(self, list[i])
+  end
+  return 200, json_headers(), encode({
+    data = arr(items), totalRecords = #list, pageNumber = page, pageSize = size,
+  })
+end
+
 local function path_id(s, name)
   local n = match(s, "^%d+$") and tointeger(tonumber(s))
   if not n or n > 2147483647 then
@@ -202,7 +260,7 @@ REST.get_application = function(self, headers, _, now, sid)
   local id = path_id(sid, "id")
   local a = self.idx.applications[id]
   if not a then fail(404, fmt("Opportunity resource %d was not found.", id)) end
-  return 200, json_headers(), encode(rest_application(self, a))
+  return 200, json_headers(), encode(rest_application(self, a, true))
 end
 
 local function resource_documents(self, id)

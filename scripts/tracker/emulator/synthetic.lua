@@ -20,7 +20,9 @@
 --
 -- Speed: a getRecords page is cut from templates, one per profile, made once by encoding the
 -- emulator's own getRecords item (tracker.emulator.items) for the profile with {{slot}}
--- markers where the record's own values go. Serving a record is then one string
+-- markers where the record's own values go. The items follow the emulator's dialect, so the
+-- templates do: where its item_timestamp row shows no last-updated time, the template has no
+-- time slots, and empty text stands in their place. Serving a record is then one string
 -- concatenation, no json.encode. The source keeps few objects (profiles as JSON text,
 -- templates in one array per shape): a page makes about a megabyte of garbage, and every
 -- collection sweeps each live object.
@@ -79,6 +81,8 @@ local SORTS = { id = true, lastupdateddatetime = true }
 local SLOTS = { "id", "first", "last", "day", "hhmm", "ss",      -- id, name, lastupdateddatetime
                 "first", "last", "ff", "fl", "id", "ff", "fl" }  -- details: names, email, linkedin
 local CHUNKS = #SLOTS + 1                                         -- text pieces of a template
+local TIME_SLOTS = { day = true, hhmm = true, ss = true }   -- SLOTS 4 to 6: absent from a
+                                                           -- dialect's items without a time
 local RANK = { id = 1, first = 2, last = 3, day = 4, hhmm = 5, ss = 6, ff = 7, fl = 8 }
 -- Slots that stand for a whole JSON value rather than text inside a string.
 local RAW = { id = true, count = true, items = true }
@@ -252,13 +256,21 @@ function M.new(emu, opts)
   -- item templates, without and with customfields, from the emulator's own item builder:
   -- profile p's chunks at (p - 1) * CHUNKS + 1.., equal texts shared
   self.templates = { [false] = {}, [true] = {} }
+  self.stamp = emu.dialect.item_timestamp and true or false
+  local expected = {}
+  for _, name in ipairs(SLOTS) do
+    if self.stamp or not TIME_SLOTS[name] then expected[#expected + 1] = name end
+  end
   local shared = {}
   for with_custom, flat in pairs(self.templates) do
     for i, p in ipairs(profiles) do
       local chunks, names = split((ordered(items.item(emu, "candidates", p, with_custom), encode)))
-      if concat(names, ",") ~= concat(SLOTS, ",") then
+      if concat(names, ",") ~= concat(expected, ",") then
         error("tracker.emulator.synthetic: the candidate item's slots come out as "
-              .. concat(names, ",") .. ", not " .. concat(SLOTS, ","), 0)
+              .. concat(names, ",") .. ", not " .. concat(expected, ","), 0)
+      end
+      if not self.stamp then   -- empty chunks 5 to 7 after the absent time slots 4 to 6, which
+        for _ = 1, 3 do table.insert(chunks, 5, "") end      -- answer fills with ""
       end
       for k, text in ipairs(chunks) do
         shared[text] = shared[text] or text
@@ -319,7 +331,7 @@ end
 -- text after, joined once.
 function Source:answer(list, with_custom)
   local c = self.templates[with_custom and true or false]
-  local days, hhmm, two = self.days, self.hhmm, self.two
+  local days, hhmm, two, stamp = self.days, self.hhmm, self.two, self.stamp
   local fj, lj, ff, fl = self.first_json, self.last_json, self.first_fold, self.last_fold
   local e, count = self.envelope, tostring(#list)
   local hundreds, hi = -1, nil   -- an id's text in two pieces: the neighbours of a page share hi
@@ -331,13 +343,15 @@ function Source:answer(list, with_custom)
     local p, f, l, t = draw(self, i)
     local o = (p - 1) * CHUNKS
     local d, s = t // DAY, t % DAY
+    local day, hm, ss = "", "", ""
+    if stamp then day, hm, ss = days[d] or self:day(d), hhmm[s // 60], two[s % 60] end
     local id, first, last, a, b = FIRST_ID + i, fj[f], lj[l], ff[f], fl[l]
     if id // 100 ~= hundreds then hundreds, hi = id // 100, tostring(id // 100) end
     local lo = two[id % 100]
     -- the template's chunks with the slots between them, in the order of SLOTS
     out[k + 1] = (k > 1 and "," or "") .. c[o + 1] .. hi .. lo .. c[o + 2] .. first .. c[o + 3]
-          .. last .. c[o + 4] .. (days[d] or self:day(d)) .. c[o + 5] .. hhmm[s // 60]
-          .. c[o + 6] .. two[s % 60] .. c[o + 7] .. first .. c[o + 8] .. last .. c[o + 9] .. a
+          .. last .. c[o + 4] .. day .. c[o + 5] .. hm .. c[o + 6] .. ss .. c[o + 7] .. first
+          .. c[o + 8] .. last .. c[o + 9] .. a
           .. c[o + 10] .. b .. c[o + 11] .. hi .. lo .. c[o + 12] .. a .. c[o + 13] .. b
           .. c[o + 14]
   end

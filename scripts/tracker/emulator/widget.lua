@@ -2,14 +2,19 @@
 -- describes it: reading a request (Tracker's lenient values: "2482" for 2482, "false" for
 -- false), the credentials it carries, each verb's work on the database, and the envelope of
 -- every answer, always HTTP 200 with a widget status (0 success, 1 unknown user or key,
--- 2 inactive user, 3 record exists, 99 invalid request).
+-- 2 inactive user, 3 record exists, 99 invalid request). Where the dialects differ, each verb
+-- reads its row of emu.dialect (tracker.emulator.dialects): credentials, widget_page_cap,
+-- unknown_individual, update_kinds, write_messages, application_answer, exists_record_id,
+-- settings_stages, users_active (items read item_timestamp, item_text_customfields and
+-- tag_column; the model activity_types).
 --
 --   answer(emu, verb, headers, body) -> 200, headers, body
 --                          headers with lower-case names; verb as the path gave it
 --   ok_read(results)       -> the success envelope of a read verb (count + results)
---   reject(status, message [, extra])
+--   reject(status, message [, extra [, shape]])
 --                          raises out of a verb: its answer is the envelope of that status,
---                          with extra's fields (the synthetic source answers this way too)
+--                          with extra's fields (the synthetic source answers this way too), in
+--                          the verb's shape or the one given ("bare": status, message, count 0)
 
 local json = require "json"
 local b64 = require "tracker.emulator.base64"
@@ -24,7 +29,7 @@ local M = {}
 
 local type, pairs, ipairs, next, tostring, tonumber, error, pcall =
       type, pairs, ipairs, next, tostring, tonumber, error, pcall
-local floor, mtype, tointeger = math.floor, math.type, math.tointeger
+local floor, mtype, tointeger, min = math.floor, math.type, math.tointeger, math.min
 local fmt, sub, lower, upper, find, match =
       string.format, string.sub, string.lower, string.upper, string.find, string.match
 
@@ -38,8 +43,8 @@ local person, names = model.person, model.names
 
 -- ---- reading a request -----------------------------------------------------------------------
 
-local function reject(status, message, extra)
-  error({ widget = true, status = status, message = message, extra = extra }, 0)
+local function reject(status, message, extra, shape)
+  error({ widget = true, status = status, message = message, extra = extra, shape = shape }, 0)
 end
 
 local function invalid(msg, ...)
@@ -160,15 +165,38 @@ local function apply_custom(rec, values)
   end
 end
 
--- The value of an updateRecord column, checked for its kind.
-local function column_value(self, col, kind, value)
+-- "14:05", "2:05 PM", "2:05pm", "14:05:30" -> "HH:MM", or nil.
+local function parse_clock(s)
+  local h, m, ap = match(s, "^%s*(%d%d?):(%d%d)%s*([AaPp])%.?[Mm]%.?%s*$")
+  if h then
+    h, m = tonumber(h), tonumber(m)
+    if h < 1 or h > 12 or m > 59 then return nil end
+    if lower(ap) == "a" then h = h % 12 else h = h % 12 + 12 end
+    return fmt("%02d:%02d", h, m)
+  end
+  local rest
+  h, m, rest = match(s, "^%s*(%d%d?):(%d%d)(.*)$")
+  if not h or not (match(rest, "^%s*$") or match(rest, "^:%d%d%s*$")) then return nil end
+  h, m = tonumber(h), tonumber(m)
+  if h > 23 or m > 59 then return nil end
+  return fmt("%02d:%02d", h, m)
+end
+
+-- The value of an updateRecord column, checked for its kind (wire.update_columns).
+local function column_value(self, col, kind, value, by_name)
   if value == "" then return nil end
   if kind == "date" then
     return parse_date(value) or invalid("column '%s' takes a date (YYYY-MM-DD)", col)
+  elseif kind == "time" then
+    return parse_clock(value) or invalid("column '%s' takes a time (HH:MM or h:mm AM/PM)", col)
   elseif kind == "number" then
     local n = tonumber(value)
     if not n then invalid("column '%s' takes a number", col) end
     return tointeger(n) or n
+  elseif by_name then
+    local e = self.lk[kind].by_name[lower(value)]
+    if not e then invalid("column '%s': '%s' is not a name in %s", col, value, kind) end
+    return e.id
   elseif kind then
     local id = tointeger(tonumber(value))
     if not id or not self.lk[kind].by_id[id] then
@@ -182,6 +210,7 @@ end
 -- ---- the verbs -------------------------------------------------------------------------------
 
 local VERB = {}
+local envelope       -- the envelope of an answer (below, with the credentials)
 
 local function ok_read(results)
   return { status = 0, message = W.messages[0], count = #results, results = arr(results) }
@@ -189,6 +218,15 @@ end
 
 local function ok_write(message, id, name)
   return { status = 0, message = message, count = 1, recordId = id, recordName = name or "" }
+end
+
+-- Status 3 for an existing record: with its id and name where the dialect gives them
+-- (exists_record_id), else the bare envelope.
+local function exists(self, id, name)
+  if self.dialect.exists_record_id then
+    reject(3, W.messages[3], { recordId = id, recordName = name })
+  end
+  reject(3, W.messages[3], nil, "bare")
 end
 
 local function is_mine(self, kind, rec, user)
@@ -228,7 +266,8 @@ VERB.getRecords = function(self, node, user)
   local size = w_int(ins.numrecords, "numrecords") or 0
   if size < 0 then invalid("'numrecords' must not be negative") end
   if size == 0 then size = self.limits.numrecords_default end
-  if size > self.limits.numrecords then size = self.limits.numrecords end
+  local cap = min(self.limits.numrecords, self.dialect.widget_page_cap)
+  if size > cap then size = cap end
   if self.faults.page_cap and size > self.faults.page_cap then size = self.faults.page_cap end
   local page = w_int(ins.pagenum, "pagenum") or 0
   if page < 0 then invalid("'pagenum' must not be negative (pages count from 0)") end
@@ -281,24 +320,25 @@ VERB.getIndividualRecord = function(self, node)
   local id = w_int(ins.recordid, "recordid")
   if not id then invalid("'recordid' is required") end
   local rec = kind and self:record(kind, id)
-  if not rec then invalid("record %s %d not found", letter, id) end
+  if not rec then
+    if self.dialect.unknown_individual == "empty" then return ok_read({}) end
+    invalid("record %s %d not found", letter, id)
+  end
   return ok_read({ items.individual(self, kind, rec) })
 end
-
-local UPDATE_KIND = { R = "candidates", O = "jobs", X = "applications" }
 
 VERB.updateRecord = function(self, node)
   local ins = w_table(node.instructions, "instructions") or {}
   local letter = w_letter(ins.recordtype, "recordtype")
-  local kind = UPDATE_KIND[letter]
-  if not kind then invalid("updateRecord does not take recordtype '%s'", letter) end
+  local columns = W.update_columns[self.dialect.update_kinds][letter]
+  if not columns then invalid("updateRecord does not take recordtype '%s'", letter) end
+  local kind = W.record_kinds[letter]
   local id = w_int(ins.recordid, "recordid")
   if not id then invalid("'recordid' is required") end
-  local rec = self.idx[kind][id]
+  local rec = kind and self.idx[kind][id]
   if not rec then invalid("record %s %d not found", letter, id) end
   -- check everything first: a rejected request changes nothing
   local changes = {}
-  local columns = W.columns[letter]
   for i, u in ipairs(w_list(node.updates, "updates")) do
     u = lowerkeys(u)
     local col = lower(w_str(u.column, "updates[].column") or "")
@@ -306,9 +346,11 @@ VERB.updateRecord = function(self, node)
     if not spec then invalid("unknown column '%s' for recordtype %s", col, letter) end
     local value = w_str(u.value, "updates[].value")
     if value == nil then invalid("updates[%d] has no value", i - 1) end
-    changes[#changes + 1] = { spec[1], column_value(self, col, spec[2], value) }
+    changes[#changes + 1] = { spec[1], column_value(self, col, spec[2], value, spec[3] == "name") }
   end
-  local custom = read_custom(self, node.customfields, W.associations[letter], "customfields")
+  -- a record type without custom fields (C, N) takes none: its letter matches no association
+  local custom = read_custom(self, node.customfields, W.associations[letter] or letter,
+                             "customfields")
   local skills = {}
   for _, s in ipairs(w_list(node.skills, "skills")) do
     if letter ~= "R" then invalid("skills apply to resources only") end
@@ -319,7 +361,8 @@ VERB.updateRecord = function(self, node)
   end
   local any = #changes > 0 or next(custom) ~= nil or next(skills) ~= nil
   for _, c in ipairs(changes) do
-    if c[1] == "email" then self:set_email(rec, c[2]) else rec[c[1]] = c[2] end
+    if kind == "candidates" and c[1] == "email" then self:set_email(rec, c[2])
+    else rec[c[1]] = c[2] end
   end
   apply_custom(rec, custom)
   if next(skills) then
@@ -330,24 +373,7 @@ VERB.updateRecord = function(self, node)
     rec.lastupdated = self:local_time()
     self:touched(kind, rec)
   end
-  return ok_write("updated", rec.id, names[kind](self, rec))
-end
-
--- "14:05", "2:05 PM", "2:05pm", "14:05:30" -> "HH:MM", or nil.
-local function parse_clock(s)
-  local h, m, ap = match(s, "^%s*(%d%d?):(%d%d)%s*([AaPp])%.?[Mm]%.?%s*$")
-  if h then
-    h, m = tonumber(h), tonumber(m)
-    if h < 1 or h > 12 or m > 59 then return nil end
-    if lower(ap) == "a" then h = h % 12 else h = h % 12 + 12 end
-    return fmt("%02d:%02d", h, m)
-  end
-  local rest
-  h, m, rest = match(s, "^%s*(%d%d?):(%d%d)(.*)$")
-  if not h or not (match(rest, "^%s*$") or match(rest, "^:%d%d%s*$")) then return nil end
-  h, m = tonumber(h), tonumber(m)
-  if h > 23 or m > 59 then return nil end
-  return fmt("%02d:%02d", h, m)
+  return ok_write(self.dialect.write_messages.updateRecord, rec.id, names[kind](self, rec))
 end
 
 local LINK_KIND = { R = "candidates", O = "jobs", C = "clients", N = "contacts", L = false,
@@ -432,7 +458,7 @@ VERB.createActivity = function(self, node, user)
   apply_custom(a, custom)
   a.lastupdated = now_local
   self:insert("activities", a)
-  return ok_write("created", a.id, a.subject)
+  return ok_write(self.dialect.write_messages.createActivity, a.id, a.subject)
 end
 
 local LISTS = { short = true, long = true }
@@ -448,10 +474,7 @@ end
 -- Creates the application of (job, candidate), or answers status 3 when it exists [INF].
 local function apply(self, job, cand, list, by, source)
   local existing = self.app_pair[job.id .. ":" .. cand.id]
-  if existing then
-    reject(3, W.messages[3],
-           { recordId = existing.id, recordName = self:application_name(existing) })
-  end
+  if existing then exists(self, existing.id, self:application_name(existing)) end
   local now_local = self:local_time()
   local a = self:insert("applications", {
     opportunityid = job.id, resourceid = cand.id, statusid = stage_named(self, W.first_stage[by]),
@@ -484,7 +507,9 @@ VERB.resourceApplication = function(self, node)
   if not cand then invalid("resource %d not found", rid) end
   local list, by = read_list_by(ins)
   local a = apply(self, job, cand, list, by, w_str(ins.source, "source"))
-  return ok_write("created", a.id, self:application_name(a))
+  local message = self.dialect.write_messages.resourceApplication
+  if self.dialect.application_answer == "plain" then return envelope("bare", 0, message) end
+  return ok_write(message, a.id, self:application_name(a))
 end
 
 VERB.createResource = function(self, node)
@@ -521,9 +546,7 @@ VERB.createResource = function(self, node)
   local now_local = self:local_time()
   local match_rec = fields.email and self.emails[lower(fields.email)]
   if match_rec then
-    if not overwrite then
-      reject(3, W.messages[3], { recordId = match_rec.id, recordName = person(match_rec) })
-    end
+    if not overwrite then exists(self, match_rec.id, person(match_rec)) end
     for k, v in pairs(fields) do
       if k == "email" then self:set_email(match_rec, v) else match_rec[k] = v end
     end
@@ -534,7 +557,8 @@ VERB.createResource = function(self, node)
     if job and not self.app_pair[job.id .. ":" .. match_rec.id] then
       apply(self, job, match_rec, list, by, fields.source)
     end
-    return ok_write("updated", match_rec.id, person(match_rec))
+    return ok_write(self.dialect.write_messages.createResource_overwrite, match_rec.id,
+                    person(match_rec))
   end
   local c = { statusid = statusid or (self.data.lists.resourceStatuses[1] or {}).id,
               dateopened = now_local, lastupdated = now_local, custom = {} }
@@ -544,7 +568,7 @@ VERB.createResource = function(self, node)
   self:insert("candidates", c)
   self:set_email(c, fields.email)
   if job then apply(self, job, c, list, by, fields.source) end
-  return ok_write("created", c.id, person(c))
+  return ok_write(self.dialect.write_messages.createResource, c.id, person(c))
 end
 
 local ATTACH_KIND = { R = "candidates", O = "jobs", C = "clients", N = "contacts",
@@ -580,7 +604,7 @@ VERB.attachDocument = function(self, node)
     primary = primary, contenttype = W.content_types[ext] or "application/octet-stream",
     data = clean, dateadded = self:local_time(),
   })
-  return ok_write("created", doc.id, filename)
+  return ok_write(self.dialect.write_messages.attachDocument, doc.id, filename)
 end
 
 VERB.checkLogon = function()
@@ -588,16 +612,27 @@ VERB.checkLogon = function()
 end
 
 VERB.getSettingsData = function(self)
+  local d = self.dialect
   local out = { status = 0, message = W.messages[0] }
-  for _, name in ipairs(W.settings_lists) do
+  local function list_out(name)
     local l = {}
     for i, e in ipairs(self.data.lists[name] or {}) do l[i] = { Id = e.id, Name = e.name } end
     out[name] = arr(l)
   end
+  for _, name in ipairs(W.settings_lists) do list_out(name) end
+  if d.settings_stages then
+    list_out(W.settings_stages)
+  else
+    out.count, out.accessRights = 0, W.access_rights
+    out.namingConventions = {}
+    for k, v in pairs(W.naming_conventions) do out.namingConventions[k] = v end
+  end
   local users = {}
   for i, u in ipairs(self.data.users) do
+    local active = u.active ~= false
+    if d.users_active == "string" then active = W.active_text[active] end
     users[i] = { UserId = u.id, Username = u.username or u.email or "", Email = u.email or "",
-                 LastLogon = nz(u.lastlogon), Active = u.active ~= false }
+                 LastLogon = nz(u.lastlogon), Active = active }
   end
   out.users = arr(users)
   local fields = {}
@@ -618,12 +653,16 @@ end
 
 -- ---- envelopes and credentials ---------------------------------------------------------------
 
-local function envelope(shape, status, message, extra)
+-- shape: a verb's (read, write, plain) or "bare" (status, message and count 0, as the
+-- evidence dialect answers some writes).
+function envelope(shape, status, message, extra)
   local e = { status = status, message = message }
   if shape == "read" then
     e.count, e.results = 0, EMPTY
   elseif shape == "write" then
     e.count, e.recordId, e.recordName = 0, 0, ""
+  elseif shape == "bare" then
+    e.count = 0
   end
   for k, v in pairs(extra or {}) do e[k] = v end
   return e
@@ -645,6 +684,8 @@ local function widget_user(self, creds, headers)
       if u and (secret_ok(c.apikey, self.apikey) or secret_ok(c.password, u.password)) then
         user = u
       end
+    elseif self.dialect.credentials == "apikey_alone" and secret_ok(c.apikey, self.apikey) then
+      user = self:api_user()         -- "user will default to system admin" [DOC 357]
     end
   end
   local auth = headers.authorization
@@ -699,7 +740,7 @@ function M.answer(self, verbname, headers, body)
   local okv, res = pcall(VERB[verb.name], self, node, user)
   if okv then return answer(res) end
   if type(res) == "table" and res.widget then
-    return answer(envelope(verb.shape, res.status, res.message, res.extra))
+    return answer(envelope(res.shape or verb.shape, res.status, res.message, res.extra))
   end
   error(res, 0)
 end

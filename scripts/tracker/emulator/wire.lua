@@ -3,7 +3,9 @@
 -- content types, and the wording of the REST API's problems and of a gateway's error pages,
 -- as docs/tracker-api.md records them ([DOC], [OBS] and [INF] as it marks them).
 -- Data only: the parts that answer requests read it; tracker.emulator exports it as
--- emulator.wire (read-only in spirit: specs and docs quote it).
+-- emulator.wire (read-only in spirit: specs and docs quote it). Where the dialects
+-- (tracker.emulator.dialects) differ in names, the tables here are keyed by the value of the
+-- dialect's row (update_columns by update_kinds); the rows decide, these tables only name.
 
 local W = {}
 
@@ -35,9 +37,22 @@ W.record_kinds = { C = "clients", N = "contacts", L = false, O = "jobs", P = fal
 -- Custom-field associations by letter [INF: names].
 W.associations = { R = "Resource", O = "Opportunity", X = "OpportunityResource", A = "Activity" }
 
--- getSettingsData: the lookup lists given as [{"Id", "Name"}], by wire name [OBS].
+-- getSettingsData: the lookup lists given as [{"Id", "Name"}], by wire name [OBS]; the
+-- stages list only where the dialect's settings_stages row is true [INF: §9.2 finds it in no
+-- model of the answer].
 W.settings_lists = { "opportunityStatuses", "resourceStatuses", "resourceSources",
-                     "opportunityWorkTypes", "departments", "opportunityResourceStatuses" }
+                     "opportunityWorkTypes", "departments" }
+W.settings_stages = "opportunityResourceStatuses"
+-- getSettingsData without the stages: what the SDK's model shows instead [CLIENT: keys of
+-- namingConventions; their values and accessRights' are INF].
+W.naming_conventions = {
+  client = "Client", contact = "Contact", lead = "Lead", opportunity = "Job",
+  project = "Project", resource = "Candidate", ticket = "Ticket", resume = "Resume",
+  opportunities = "Jobs", leads = "Leads", tickets = "Tickets", projects = "Projects",
+}
+W.access_rights = ""
+-- users[].Active as a string (the dialect's users_active row "string") [INF: spelling].
+W.active_text = { [true] = "True", [false] = "False" }
 
 -- `details` of getRecords items, by letter [OBS]. Text fields default to "", dates to null.
 W.details_text = {
@@ -54,9 +69,13 @@ W.details_dates = {
 W.individual_text = { R = { "nationality", "noticeperiod", "note", "tag" } }
 W.individual_numbers = { R = { "currentsalary", "desiredsalary" } }
 
--- updateRecord columns [DOC + OBS]: column -> { internal field, kind }. kind: nil text,
--- "date", "number", or the lookup list whose Id the value must name.
-W.columns = {
+-- updateRecord columns, by the dialect's update_kinds row and record-type letter: column ->
+-- { internal field, kind [, "name"] }. kind: nil text, "date", "time" (HH:MM or h:mm AM/PM),
+-- "number", or the lookup list whose Id the value must name (whose entry's name, with "name").
+-- "inferred": R, O, X as §7 lists them [DOC + OBS]. "documented": those, O's further columns,
+-- and A, C, N, L (§9.9: DOC 840, the SDK's update schemas [OBS]), each with the columns the
+-- emulator keeps a field for (L keeps no records: its updates answer "not found").
+local columns = {
   R = {
     firstname = { "firstname" }, surname = { "lastname" }, jobtitle = { "jobtitle" },
     email = { "email" }, email2 = { "otheremail" }, mobilephone = { "mobiletelephone" },
@@ -85,6 +104,37 @@ W.columns = {
     payrate = { "payrate", "number" }, chargerate = { "chargerate", "number" },
   },
 }
+local documented = {
+  R = columns.R, X = columns.X, O = {
+    publishworktype = { "publishworktype" }, opportunityrate = { "opportunityrate", "number" },
+    opportunitychargerate = { "opportunitychargerate", "number" },
+  },
+  A = {
+    subject = { "subject" }, note = { "note" }, priority = { "priority" },
+    contacttype = { "contacttype" }, datedue = { "date", "date" }, startdate = { "date", "date" },
+    timedue = { "time", "time" }, starttime = { "time", "time" },
+    taskstatus = { "statusid", "activityStatuses", "name" },
+    activitytype = { "typeid", "activityTypes", "name" },
+  },
+  C = {
+    clientname = { "name" }, addressline1 = { "address1" }, addressline2 = { "address2" },
+    town = { "town" }, county = { "county" }, postcode = { "postcode" },
+    country = { "country" }, telephone = { "telephone" }, email = { "email" },
+    website = { "website" }, department = { "department" }, note = { "note" }, tag = { "tag" },
+  },
+  N = {
+    firstname = { "firstname" }, surname = { "lastname" }, lastname = { "lastname" },
+    jobtitle = { "jobtitle" }, email = { "email" }, mobilephone = { "mobiletelephone" },
+    businessphone = { "worktelephone" }, homephone = { "hometelephone" }, note = { "note" },
+    tag = { "tag" },
+  },
+  L = {
+    leadname = { "name" }, leaddescription = { "description" }, department = { "department" },
+    tag = { "tag" },
+  },
+}
+for k, v in pairs(columns.O) do documented.O[k] = v end
+W.update_columns = { inferred = columns, documented = documented }
 
 -- createResource `resource` node: accepted names -> internal field [DOC + OBS aliases].
 W.resource_fields = {
