@@ -24,6 +24,7 @@ local function emulator_args(cfg)
   local args = { "--data", file, "--admin", "--apikey", KEY, "--username", USER, "--api-token", TOKEN }
   if cfg.latency then args[#args + 1] = "--latency"; args[#args + 1] = tostring(cfg.latency) end
   if cfg.timezone then args[#args + 1] = "--timezone"; args[#args + 1] = cfg.timezone end
+  if cfg.dialect then args[#args + 1] = "--dialect"; args[#args + 1] = cfg.dialect end
   if cfg.rate_limit then args[#args + 1] = "--rate-limit"; args[#args + 1] = cfg.rate_limit .. "/min" end
   local spec = {}
   for k, v in pairs(cfg.faults or {}) do spec[#spec + 1] = FAULT_KEYS[k] .. "=" .. v end
@@ -133,8 +134,14 @@ teardown(function()
   trk.cleanup()
 end)
 
-suite(B)
-assert(loadfile("spec/support/writes_suite.lua", "t", _ENV))()(B)
+-- the suites over every dialect of the emulator (docs/emulator.md, Dialects)
+local writes_suite = assert(loadfile("spec/support/writes_suite.lua", "t", _ENV))()
+local with_dialect = require "support.dialect"
+for _, dialect in ipairs(emulator.dialects.names()) do
+  local Bd = with_dialect(B, dialect)
+  suite(Bd)
+  writes_suite(Bd)
+end
 
 describe("the client over HTTP only", function()
   after_each(B.stop)

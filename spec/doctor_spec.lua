@@ -20,6 +20,7 @@ local function env_for(s, changes)
   local env = {}
   for _, name in ipairs(doctor.VARIABLES) do env[name] = "" end
   for k, v in pairs(server.client_env(s)) do env[k] = v end
+  env.TRACKER_STAGES = server.stages_env()          -- the emulator's settings list none
   for k, v in pairs(changes or {}) do env[k] = v end
   return env
 end
@@ -67,7 +68,7 @@ describe("trk doctor", function()
     local c = checks(r.stdout)
     for _, name in ipairs({ "variables", "widget URL", "REST URL", "widget login", "REST token",
                             "rate limit", "widget reach", "widget auth", "REST reach", "REST auth",
-                            "metadata", "time zone" }) do
+                            "metadata", "stages", "paging", "time zone" }) do
       assert.is_truthy(c[name], "no line for " .. name .. " in:\n" .. r.stdout)
       assert.are.equal("ok", c[name].status, c[name].text)
     end
@@ -84,8 +85,14 @@ describe("trk doctor", function()
                                 username = USER, api_token = TOKEN, rate_limit = false })
     local m = assert(t:metadata())
     t:close()
-    local line = checks(run_doctor(env_for(s)).stdout).metadata.text
-    assert.truthy(line:find(("%d stages"):format(#m.stages), 1, true), line)
+    local c = checks(run_doctor(env_for(s)).stdout)
+    local line = c.metadata.text
+    -- the settings list no stages in the emulator's default dialect: the configured ones count
+    assert.are.equal(0, #m.stages)
+    assert.truthy(line:find("no stages in the settings", 1, true), line)
+    assert.truthy(c.stages.text:find(("%d stages from TRACKER_STAGES")
+                                     :format(select(2, server.stages_env():gsub("=", ""))), 1, true),
+                  c.stages.text)
     for _, kind in ipairs({ "candidate", "job", "application", "activity" }) do
       assert.truthy(line:find(("%d %s"):format(#m.custom_fields[kind], kind), 1, true), line)
     end
@@ -172,7 +179,8 @@ describe("trk doctor", function()
     assert.are.equal(1, r.code, r.stdout)
     local line = checks(r.stdout)["time zone"]
     assert.are.equal("FAIL", line.status)
-    assert.matches("local with no zone %(candidate %d+ changed at %d%d%d%d%-%d%d%-%d%dT[%d:]+%)", line.text)
+    -- candidates and jobs show no time in the emulator's default dialect: an activity does
+    assert.matches("local with no zone %(activity %d+ changed at %d%d%d%d%-%d%d%-%d%dT[%d:]+%)", line.text)
     assert.matches("fix: set TRACKER_TIMEZONE .*TRACKER_TIMEZONE=%a+/%a+", line.text)
   end)
 
@@ -189,7 +197,7 @@ describe("trk doctor", function()
     local w = trk.run([[
       local t = require("tracker").connect()
       local _, st = t:candidates{ page_size = 1 }
-      assert(t:update_candidate(assert(st:next()), { job_title = "Checked by doctor" }))
+      assert(t:add_note(assert(st:next()), "Checked by doctor"))
     ]], { "--apply" }, nil, nil, env)
     assert.are.equal(0, w.code, w.stderr)
     local r = run_doctor(env)
@@ -199,6 +207,25 @@ describe("trk doctor", function()
     env.TRACKER_TIMEZONE = "Asia/Tokyo"
     assert.are.equal("ok", checks(run_doctor(env).stdout)["time zone"].status)
     server.stop(east)
+  end)
+
+  it("says where the stages come from, and how to name them when the settings list none", function()
+    local c = checks(run_doctor(env_for(s)).stdout)
+    assert.matches("%d+ stages from TRACKER_STAGES", c.stages.text)
+    local r = run_doctor(env_for(s, { TRACKER_STAGES = "" }))
+    assert.are.equal(0, r.code, r.stdout)
+    c = checks(r.stdout)
+    assert.are.equal("warn", c.stages.status, c.stages.text)
+    assert.matches("stages from the applications read %(the settings list none%)", c.stages.text)
+    assert.matches("fix: name every stage in TRACKER_STAGES", c.stages.text)
+    assert.matches("application search: Search; widget page cap: 100 %(%d+ candidates read%); "
+                   .. "REST page cap: 10", c.paging.text)
+    local rich = server.start({ "--dialect", "rich" })
+    c = checks(run_doctor(env_for(rich, { TRACKER_STAGES = "" })).stdout)
+    assert.are.equal("ok", c.stages.status, c.stages.text)
+    assert.matches("%d+ stages from getSettingsData", c.stages.text)
+    assert.matches("application search: PagedSearch", c.paging.text)
+    server.stop(rich)
   end)
 
   it("checks TRACKER_REJECTION_STAGE against the database's stages", function()

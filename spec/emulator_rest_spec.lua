@@ -202,9 +202,9 @@ describe("OpportunityResource PagedSearch", function()
     assert.matches('"opportunityResources":%[%]', text)
   end)
 
-  it("orders by last-updated time, oldest first", function()
+  it("orders by id, which an update does not change", function()
     local a = search(rich(), { pageNumber = 1, pageSize = 2 })
-    assert.same({ 70026, 70001 }, { a.opportunityResources[1].opportunityResourceId,
+    assert.same({ 70001, 70002 }, { a.opportunityResources[1].opportunityResourceId,
                                     a.opportunityResources[2].opportunityResourceId })
   end)
 

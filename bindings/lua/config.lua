@@ -27,7 +27,9 @@ local ENV = {
   apikey = "TRACKER_APIKEY", username = "TRACKER_USERNAME", password = "TRACKER_PASSWORD",
   api_token = "TRACKER_API_TOKEN", timezone = "TRACKER_TIMEZONE",
   rate_limit = "TRACKER_RATE_LIMIT", rejection_stage = "TRACKER_REJECTION_STAGE",
-  rejection_reasons = "TRACKER_REJECTION_REASONS",
+  rejection_reasons = "TRACKER_REJECTION_REASONS", stages = "TRACKER_STAGES",
+  search_route = "TRACKER_SEARCH_ROUTE", note_type = "TRACKER_NOTE_TYPE",
+  note_status = "TRACKER_NOTE_STATUS",
 }
 local SECRETS = { apikey = true, password = true, api_token = true }
 
@@ -38,7 +40,8 @@ local CONNECT_OPTS = {
   rate_limit = "any", retry_for = "number", timeout = "number", connect_timeout = "number",
   page_size = "number", transport = "any", clock = "function", sleep = "function",
   ca_file = "string", hook = "function", rejection_stage = "any", rejection_reasons = "table",
-  concurrency = "number",
+  concurrency = "number", stages = "table", search_route = "string", note_type = "string",
+  note_status = "string",
 }
 
 local function base_url(fname, v, name)
@@ -46,6 +49,36 @@ local function base_url(fname, v, name)
     raise(fmt("%s: %s must be an http:// or https:// URL", fname, name))
   end
   return (gsub(v, "/+$", ""))
+end
+
+-- The application stages the configuration names: option `stages` as { Name = id } or a list
+-- of { id =, name = }, or TRACKER_STAGES as "Name=id;Name=id". A sorted list of { id, name }.
+local function stages(fname, opt, text)
+  if opt == nil and text == nil then return nil end
+  local list, where = {}, opt ~= nil and "option 'stages'" or "TRACKER_STAGES"
+  local function add(name, id, what)
+    local n = tointeger(tonumber(id))
+    if type(name) ~= "string" or match(name, "^%s*$") or not n or n <= 0 then
+      raise(fmt("%s: %s: %s must be a stage name and its id (a whole number above 0)", fname,
+                where, what))
+    end
+    list[#list + 1] = { id = n, name = match(name, "^%s*(.-)%s*$") }
+  end
+  if opt ~= nil then
+    for k, v in pairs(opt) do
+      if type(v) == "table" then add(v.name, v.id, "item " .. tostring(k))
+      else add(k, v, "'" .. tostring(k) .. "'") end
+    end
+  else
+    for item in string.gmatch(text, "[^;]+") do
+      if not match(item, "^%s*$") then
+        local name, id = match(item, "^(.-)=([^=]*)$")
+        add(name, id, "'" .. item .. "'")
+      end
+    end
+  end
+  table.sort(list, function(a, b) return a.id < b.id end)
+  return list
 end
 
 -- The settings of a client from connect's options and the environment. Environment
@@ -165,6 +198,21 @@ local function configure(opts, sink)
       list[i] = r
     end
     c.rejection_reasons = list
+  end
+  c.stages = stages(fname, o.stages, env.stages)
+  c.search_route = o.search_route or env.search_route
+  if c.search_route ~= nil then
+    local ok = false
+    for _, r in ipairs(rest.search_routes) do ok = ok or r == c.search_route end
+    if not ok then
+      raise(fmt("%s: the search route (option 'search_route' or TRACKER_SEARCH_ROUTE) must be "
+                .. "one of %s, got '%s'", fname, table.concat(rest.search_routes, ", "),
+                tostring(c.search_route)))
+    end
+  end
+  for _, k in ipairs({ "note_type", "note_status" }) do
+    c[k] = o[k] or env[k]
+    if c[k] == "" then raise(fmt("%s: option '%s' must not be empty", fname, k)) end
   end
   return c
 end

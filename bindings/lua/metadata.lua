@@ -11,21 +11,40 @@ local widget_call, copy = pipeline.widget_call, values.copy
 
 local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
 local tointeger = math.tointeger
-local fmt, lower = string.format, string.lower
+local fmt, lower, concat = string.format, string.lower, table.concat
 
 local M = {}
 
+
+-- Where the application stages come from (tracker-api.md §9.2: getSettingsData may not list
+-- them): the settings when they list them, else the configuration (`stages`), else the stages
+-- seen on the applications the client reads. A stage seen on an application and missing from
+-- the list is added to it whatever the source.
+local SOURCES = {
+  settings = "getSettingsData's opportunityResourceStatuses",
+  configuration = "the configuration ('stages' or TRACKER_STAGES)",
+  seen = "the applications read so far",
+}
+
+local function add_stage(m, id, name)
+  local st = { id = id, name = name }
+  m.stages[#m.stages + 1] = st
+  m.stage_by_id[id] = st
+  m.stage_by_name[lower(name)] = m.stage_by_name[lower(name)] or st
+end
 
 local function metadata(s, fname)
   if s.meta then return s.meta end
   local doc, e = widget_call(s, fname, "getSettingsData", {}, nil, false)
   if not doc then return nil, e end
   local m = widget.metadata(doc)
-  m.stage_by_id, m.stage_by_name = {}, {}
-  for _, st in ipairs(m.stages) do
-    m.stage_by_id[st.id] = st
-    m.stage_by_name[lower(st.name)] = st
-  end
+  local listed = m.stages
+  m.stages, m.stage_by_id, m.stage_by_name = {}, {}, {}
+  if listed then m.stage_source = "settings"
+  elseif s.c.stages then m.stage_source, listed = "configuration", s.c.stages
+  else m.stage_source, listed = "seen", {} end
+  m.stages_seen = 0
+  for _, st in ipairs(listed) do add_stage(m, st.id, st.name) end
   m.fields_by_id = {}
   for kind, list in pairs(m.custom_fields) do
     local byid = {}
@@ -35,6 +54,15 @@ local function metadata(s, fname)
   s.meta = m
   s.conv.fields = m.fields_by_id
   return m
+end
+
+-- An application's stage, as a record showed it: known from then on.
+local function saw_stage(s, id, name)
+  local m = s.meta
+  if m and id and name and not m.stage_by_id[id] then
+    add_stage(m, id, name)
+    m.stages_seen = m.stages_seen + 1
+  end
 end
 
 -- Metadata for the caller: a copy, so that a script cannot change what the client validates with.
@@ -62,13 +90,23 @@ function Client:stages()
   return copy(m.stages)
 end
 
--- The stage record for a name (any case) or id; nil, not_found with suggestions otherwise.
+-- The stage record for a name (any case) or id; nil, not_found with suggestions and the
+-- sources looked in otherwise.
 local function find_stage(m, v)
   local st = m.stage_by_id[tointeger(v) or false] or (type(v) == "string" and m.stage_by_name[lower(v)])
   if st then return st end
   local names = {}
   for i, x in ipairs(m.stages) do names[i] = x.name end
-  return nil, err("not_found", fmt("no stage '%s'%s", tostring(v), suggest(tostring(v), names)))
+  local looked = { SOURCES[m.stage_source] }
+  if m.stage_source ~= "seen" then looked[2] = SOURCES.seen end
+  local hint = ""
+  if m.stage_source ~= "settings" then
+    hint = "; this database's settings list no stages: name them with the option 'stages' or "
+           .. "TRACKER_STAGES (e.g. Interview=12;Offer=13; see docs/configuration.md)"
+  end
+  return nil, err("not_found", fmt("no stage '%s'%s (looked in %s: %d stage%s known%s)",
+                                   tostring(v), suggest(tostring(v), names),
+                                   concat(looked, " and "), #names, #names == 1 and "" or "s", hint))
 end
 
 function Client:stage(name_or_id)
@@ -97,4 +135,6 @@ function Client:custom_fields(kind)
 end
 M.metadata = metadata
 M.find_stage = find_stage
+M.saw_stage = saw_stage
+M.stage_sources = SOURCES
 return M

@@ -46,42 +46,61 @@ local function rest_time(t)
   return (gsub(t, " ", "T", 1))
 end
 
-function M.search(f, after, page, size)
-  return "POST", "/api/v1/OpportunityResource/PagedSearch", native.encode({
+-- Application searches (§4, §9.7). Two routes are known: PagedSearch, which trk inferred
+-- (`opportunityResources`, `hasNextPage`), and Search, which was seen (`data`, `totalRecords`,
+-- `pageNumber`, `pageSize`; 10 a page whatever is asked). A database answers one of them; the
+-- client tries them in this order and keeps the one that answers (streams.lua).
+M.search_routes = { "PagedSearch", "Search" }
+
+function M.search(route, f, after, page, size)
+  return "POST", "/api/v1/OpportunityResource/" .. route, native.encode({
     pageNumber = page, pageSize = size,
     opportunityId = f.job, resourceId = f.candidate, opportunityResourceStatusId = f.stage_id,
     updatedAfter = rest_time(after), updatedBefore = rest_time(f.before),
   })
 end
 
--- items, is_last from a PagedSearch answer, or nil, message.
--- The items of a page, and whether the answer proves it the last: true (hasNextPage false),
--- false (true: there is more), nil (it does not say: the stream decides, streams.lua).
-function M.page(doc)
-  if type(doc) ~= "table" or type(doc.opportunityResources) ~= "table" then
-    return nil, "PagedSearch: the answer has no 'opportunityResources' list"
+-- The items of a search answer (either route), whether the answer proves the page the last
+-- (true), proves more (false) or does not say (nil: the stream decides, streams.lua), and the
+-- page size and total the server says (nil when it does not say). nil, message when the
+-- answer is neither shape.
+function M.page(doc, page)
+  if type(doc) ~= "table" then return nil, "OpportunityResource search: the answer is not an object" end
+  local list, more = doc.opportunityResources, doc.hasNextPage
+  if type(list) == "table" then
+    if type(more) ~= "boolean" then return list, nil end
+    return list, not more
   end
-  local more = doc.hasNextPage
-  if type(more) ~= "boolean" then return doc.opportunityResources, nil end
-  return doc.opportunityResources, not more
+  list = doc.data
+  if type(list) ~= "table" then
+    return nil, "OpportunityResource search: the answer has neither 'opportunityResources' nor 'data'"
+  end
+  local total, size = int(doc.totalRecords), int(doc.pageSize)
+  local number = int(doc.pageNumber) or page
+  if total and size and size > 0 and number then
+    return list, (number - 1) * size + #list >= total, size, total
+  end
+  return list, nil, size, total
 end
 
 function M.application(id)
   return "GET", fmt("/api/v1/OpportunityResource/%d", id)
 end
 
--- The local naive time ("YYYY-MM-DD HH:MM:SS", as widget items have it) and the id of an item.
+-- The id of an item and its local naive time ("YYYY-MM-DD HH:MM:SS", as widget items have
+-- it) when it shows one (§9.7: Search rows do not); nil when it has no id.
 function M.key(item)
   if type(item) ~= "table" then return nil end
   local id, ts = int(item.opportunityResourceId), item.lastUpdatedDateTime
-  if id == nil or type(ts) ~= "string" then return nil end
-  return (gsub(ts, "T", " ", 1)), id
+  if id == nil then return nil end
+  if type(ts) ~= "string" or ts == "" then return id, nil end
+  return id, (gsub(ts, "T", " ", 1))
 end
 
 -- A normalised application from an item, or nil when malformed (see widget.record).
 function M.record(item, c, custom)
-  local ts, id = M.key(item)
-  if ts == nil then return nil end
+  local id, ts = M.key(item)
+  if id == nil then return nil end
   local job, cand = str(item.opportunityName), str(item.resourceDisplayAs)
   return {
     id = id, kind = "application",
@@ -92,7 +111,7 @@ function M.record(item, c, custom)
     client_name = str(item.clientName), email = str(item.resourceEmail),
     active = item.activeRecord ~= "n", start_date = c.date(item.startDate),
     end_date = c.date(item.endDate), pay_rate = tonumber(item.payRate),
-    charge_rate = tonumber(item.chargeRate), updated_at = c.time(ts),
+    charge_rate = tonumber(item.chargeRate), updated_at = ts and c.time(ts) or nil,
     custom = custom(item.customFields, c.fields.application, c.typed),
     raw = item,
   }

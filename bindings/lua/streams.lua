@@ -1,6 +1,14 @@
 -- streams: record streams (t:jobs(), t:candidates(), t:activities(), t:applications()): pages
--- read by keyset on the last-updated time, the next page requested while the script works on
--- this one, each record yielded once.
+-- read by number within a fixed window of last-updated times, the next page requested while
+-- the script works on this one, each record yielded once.
+--
+-- Why pages by number, in id order (tracker-api.md §9.1): Tracker's items may carry no
+-- last-updated time, so a stream cannot page by key on it. The window (updatedafter) is fixed
+-- when the stream opens and the pages are ordered by id, which an update does not change: a
+-- record updated while the stream runs stays where it was (its new change is the next run's,
+-- whose window starts before this run did), a record that enters the window moves the rest one
+-- place later (read twice, yielded once), and a new record comes last. No record present when
+-- the stream opened is skipped.
 
 local widget, rest = import "widget", import "rest"
 local usage, failures, times = import "usage", import "failures", import "times"
@@ -14,8 +22,8 @@ local widget_base, widget_credentials, rest_start =
       pipeline.widget_base, pipeline.widget_credentials, pipeline.rest_start
 local metadata, find_stage = metadata_mod.metadata, metadata_mod.find_stage
 
-local type, tostring, setmetatable, getmetatable, error =
-      type, tostring, setmetatable, getmetatable, error
+local type, tostring, ipairs, setmetatable, getmetatable, error =
+      type, tostring, ipairs, setmetatable, getmetatable, error
 local tointeger, min = math.tointeger, math.min
 local fmt, lower = string.format, string.lower
 
@@ -44,13 +52,15 @@ function stream_mt.__tostring(st)
 end
 
 -- A source describes one kind of stream: api ("widget" or "rest"), size (records asked for a
--- page), request(after, page) -> call, parse(doc) -> items, last (true: the answer proves this
--- page the last, false: it proves more, nil: it does not say) | nil, message; key(item) -> ts,
--- id; record(item) -> rec.
+-- page), first_page, request(page) -> call | nil, err; parse(doc, page) -> items, last (true:
+-- the answer proves this page the last, false: it proves more, nil: it does not say), the page
+-- size the server says it used (or nil) | nil, err; key(item) -> id (nil: malformed);
+-- record(item) -> rec (false: left out by the stream's own filter, nil: malformed); and
+-- optionally switch(err) -> true when the source moved to another route after err, so the same
+-- page is asked again there.
 local function new_stream(s, what, source)
   return setmetatable({ s = s, what = what, src = source, seen = idset(), items = {}, i = 1, n = 0,
-                        yielded = 0, after = source.after, page = source.first_page,
-                        closed = false }, stream_mt)
+                        yielded = 0, page = source.first_page, closed = false }, stream_mt)
 end
 
 -- ---- the end of a stream ------------------------------------------------------------------
@@ -62,8 +72,11 @@ end
 -- (t:stats().page_caps), asks for no more than it from then on, and a page shorter than the cap,
 -- which the server would have filled, is the end. `count` is the page's records, `new` those
 -- the stream had not yet seen.
-local function page_ends(st, count, new, proof)
+local function page_ends(st, count, new, proof, told)
   local caps, api = st.s.stats.page_caps, st.src.api
+  if told and told < st.src.size and (caps[api] == nil or told < caps[api]) then
+    caps[api] = told                       -- the server says how many it gives
+  end
   if proof ~= nil then return proof end
   if count == 0 then return true end
   if st.short then
@@ -86,7 +99,7 @@ end
 
 -- Asks for the page at the stream's cursor; the answer is collected by the next fill().
 local function stream_request(st)
-  local call, e = st.src.request(st.after, st.page)
+  local call, e = st.src.request(st.page)
   if not call then return stream_fail(st, e) end
   st.call = call
   return true
@@ -99,35 +112,37 @@ local function fill(st)
   local call = st.call
   st.call = nil
   local doc, e = finish(st.s, call)
-  if not doc then return stream_fail(st, e) end
-  local list, proof, code = st.src.parse(doc)
-  if not list then return stream_fail(st, err(code or "bad_response", proof)) end
+  if not doc then
+    if st.src.switch and st.src.switch(e) then return stream_request(st) or nil, st.err end
+    return stream_fail(st, e)
+  end
+  local list, proof, told = st.src.parse(doc, st.page)
+  if not list then return stream_fail(st, proof) end
   local n, items, key = 0, st.items, st.src.key
-  local last_ts
+  local prev
   for i = 1, #list do
-    local ts, id = key(list[i])
-    if ts == nil then
-      return stream_fail(st, err("bad_response", fmt("%s: record %d of the page has no id or "
-                                                    .. "last-updated time", call.what, i)))
+    local id = key(list[i])
+    if id == nil then
+      return stream_fail(st, err("bad_response", fmt("%s: record %d of page %d has no id",
+                                                    call.what, i, st.page)))
     end
-    if last_ts and ts < last_ts then
-      return stream_fail(st, err("bad_response", fmt("%s: the page is not sorted by last-updated "
-                                                    .. "time (record %d)", call.what, i)))
+    if prev and id < prev and not st.unordered then
+      -- the server did not sort by id as asked: an update while the stream runs may move a
+      -- record to a page already read; counted, so doctor and --verbose can say so
+      st.unordered = true
+      st.s.stats.unordered_streams = (st.s.stats.unordered_streams or 0) + 1
     end
-    last_ts = ts
+    prev = id
     if idset_add(st.seen, id) then
       n = n + 1
       items[n] = list[i]
     end
   end
   st.n, st.i = n, 1
-  if page_ends(st, #list, n, proof) then
+  if page_ends(st, #list, n, proof, told) then
     st.done = true
   else
-    -- keyset: continue from the last time seen; if the whole page shared the cursor's time,
-    -- go one page deeper within that time instead
-    if last_ts == st.after then st.page = st.page + 1
-    else st.after, st.page = last_ts, st.src.first_page end
+    st.page = st.page + 1
     stream_request(st)
   end
   return true
@@ -228,6 +243,18 @@ local function time_bounds(s, fname, f)
   return after, before
 end
 
+-- A record filter the stream applies itself, around source.record.
+local function filtered(source, match_fn)
+  if not match_fn then return source end
+  local record = source.record
+  source.record = function(item)
+    local r = record(item)
+    if r and not match_fn(r, item) then return false end
+    return r
+  end
+  return source
+end
+
 local function widget_stream(self, fname, kind, f, extra)
   local s = state(self, fname)
   f = options(fname, f, FILTERS[fname])
@@ -239,11 +266,10 @@ local function widget_stream(self, fname, kind, f, extra)
   local creds = widget_credentials(s, fname)
   local base = widget_base(s, fname)
   local conv = s.conv
-  local match_fn = extra and extra.match
   local source = {
-    api = "widget", size = size, first_page = 0, after = after,
-    request = function(a, page)
-      local path, body = widget.request("getRecords", creds, widget.list(kind, filt, a, page, size))
+    api = "widget", size = size, first_page = 0,
+    request = function(page)
+      local path, body = widget.request("getRecords", creds, widget.list(kind, filt, after, page, size))
       local call = { api = "widget", what = "getRecords", base = base, path = path, body = body,
                      retry = true }
       send(s, call)
@@ -251,21 +277,13 @@ local function widget_stream(self, fname, kind, f, extra)
     end,
     parse = function(doc)
       local env, code, msg = widget.answer("getRecords", doc, true)
-      if not env then return nil, msg, code end
+      if not env then return nil, err(code, msg) end
       return env.results, nil               -- getRecords says no total: the stream decides
     end,
     key = widget.key,
     record = function(item) return widget.record(kind, item, conv) end,
   }
-  if match_fn then
-    local record = source.record
-    source.record = function(item)
-      local r = record(item)
-      if r and not match_fn(r) then return false end
-      return r
-    end
-  end
-  return stream_values(new_stream(s, fname, source))
+  return stream_values(new_stream(s, fname, filtered(source, extra and extra.match)))
 end
 
 function Client:jobs(f)
@@ -292,6 +310,86 @@ function Client:activities(f)
   end })
 end
 
+-- The application search route a database answers, once learned (rest.search_routes: the
+-- first that does not answer 404 or 405 to a search); until then the first to try.
+local function search_route(s)
+  return s.search_route or s.c.search_route or rest.search_routes[1]
+end
+
+-- After a search failed with e: moves the client to the next route when e says the route does
+-- not exist here (and the route was not configured), so the stream asks again there.
+local function next_route(s, e)
+  if s.search_route or s.c.search_route or not (e.status == 404 or e.status == 405) then
+    return false
+  end
+  local routes, cur = rest.search_routes, s.trying_route or rest.search_routes[1]
+  for i, r in ipairs(routes) do
+    if r == cur and routes[i + 1] then
+      s.trying_route = routes[i + 1]
+      return true
+    end
+  end
+  return false
+end
+
+-- One search page, synchronously (on the learned route, moving to the next one as a stream
+-- does): items, proof, told, total (see rest.page) or nil, err.
+local function search_page(s, fname, filt, page, size)
+  while true do
+    local route = s.trying_route or search_route(s)
+    local method, path, body = rest.search(route, filt, nil, page, size)
+    local doc, e = pipeline.rest_call(s, fname, route, method, path, body)
+    if doc then
+      local list, proof, told, total = rest.page(doc, page)
+      if not list then return nil, err("bad_response", proof) end
+      if not s.search_route then s.search_route, s.stats.search_route = route, route end
+      return list, proof, told, total
+    end
+    if not next_route(s, e) then return nil, e end
+  end
+end
+
+-- The application of (candidate, job), read back after a create that did not answer its id
+-- (§9.3), or nil when none is found, or nil, err. A route that honours the filters answers at
+-- once; one that ignores them (Search) is read from its last page back, since a new
+-- application has the highest id [INF: Search's order].
+function M.find_application(s, fname, cand, job)
+  local filt = { job = job, candidate = cand }
+  local function pick(list)
+    for _, item in ipairs(list) do
+      if type(item) == "table" and rest.record(item, s.conv, widget.custom) then
+        local r = rest.record(item, s.conv, widget.custom)
+        if r.candidate_id == cand and r.job_id == job then return r end
+      end
+    end
+  end
+  local size = s.stats.page_caps.rest or rest.max_page
+  local list, proof, told, total = search_page(s, fname, filt, 1, size)
+  if not list then return nil, proof end
+  local found = pick(list)
+  if found or proof == true or #list == 0 then return found end
+  local per = told or #list
+  local last
+  if total then last = (total + per - 1) // per end
+  if not last then                      -- no total: read forward to the end
+    local page = 1
+    repeat
+      page = page + 1
+      list, proof = search_page(s, fname, filt, page, size)
+      if not list then return nil, proof end
+      found = pick(list)
+    until found or proof == true or #list == 0
+    return found
+  end
+  for page = last, 2, -1 do
+    list, proof = search_page(s, fname, filt, page, size)
+    if not list then return nil, proof end
+    found = pick(list)
+    if found then return found end
+  end
+  return nil
+end
+
 function Client:applications(f)
   local fname = "applications"
   local s = state(self, fname)
@@ -303,23 +401,53 @@ function Client:applications(f)
   filt.before = before
   local m, e = metadata(s, fname)
   if not m then return stream_values(failed_stream(fname, e)) end
+  local stage_name
   if f.stage ~= nil then
     local st, se = find_stage(m, f.stage)
-    if not st then misuse(fname, "option 'stage': %s", se.message) end
-    filt.stage_id = st.id
+    if st then filt.stage_id = st.id
+    elseif m.stage_source ~= "seen" then misuse(fname, "option 'stage': %s", se.message)
+    -- stages known only from applications read so far: an unknown one may still come
+    elseif tointeger(f.stage) then filt.stage_id = tointeger(f.stage)
+    elseif type(f.stage) == "string" then stage_name = lower(f.stage)   -- compared on each record
+    else misuse(fname, "option 'stage': %s", se.message) end
   end
   local size = page_size(s, f, s.stats.page_caps.rest or rest.max_page)
   local conv = s.conv
   local source = {
-    api = "rest", size = size, first_page = 1, after = after,
-    request = function(a, page)
-      local method, path, body = rest.search(filt, a, page, size)
-      return rest_start(s, fname, "PagedSearch", method, path, body)
+    api = "rest", size = size, first_page = 1,
+    request = function(page)
+      local route = s.trying_route or search_route(s)
+      local method, path, body = rest.search(route, filt, after, page, size)
+      local call, ce = rest_start(s, fname, route, method, path, body)
+      if call then call.route = route end
+      return call, ce
     end,
-    parse = rest.page,
+    parse = function(doc, page)
+      local list, proof, told = rest.page(doc, page)
+      if not list then return nil, err("bad_response", proof) end
+      if not s.search_route then
+        s.search_route = s.trying_route or search_route(s)
+        s.stats.search_route = s.search_route
+      end
+      return list, proof, told
+    end,
+    switch = function(e2) return next_route(s, e2) end,
     key = rest.key,
-    record = function(item) return rest.record(item, conv, widget.custom) end,
+    record = function(item)
+      local r = rest.record(item, conv, widget.custom)
+      if r then metadata_mod.saw_stage(s, r.stage_id, r.stage) end
+      return r
+    end,
   }
-  return stream_values(new_stream(s, fname, source))
+  -- a route may ignore the filters it is sent (§9.7): the stream applies them again
+  return stream_values(new_stream(s, fname, filtered(source, function(r, item)
+    if filt.job and r.job_id ~= filt.job then return false end
+    if filt.candidate and r.candidate_id ~= filt.candidate then return false end
+    if filt.stage_id and r.stage_id ~= filt.stage_id then return false end
+    if stage_name and (r.stage == nil or lower(r.stage) ~= stage_name) then return false end
+    local _, ts = rest.key(item)
+    if ts and ((after and ts < after) or (before and ts >= before)) then return false end
+    return true
+  end)))
 end
 return M

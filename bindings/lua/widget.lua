@@ -33,14 +33,19 @@ local STATUS = {
 
 -- ---- requests ------------------------------------------------------------------------------
 
--- The credentials node for the configured credentials (§1: apikey + username, username +
--- password, or the API token as oauthtoken). nil and the missing variable when there are none.
+-- The credentials node for the configured credentials (§1, §9.6): apikey (with a username, or
+-- alone: Tracker then acts as the database's administrator), username + password, or the API
+-- token as oauthtoken. All four keys are sent, the unused ones "", as Tracker's own samples do.
+-- nil and the missing variable when there are none.
 function M.credentials(c)
-  if c.apikey and c.username then return { apikey = c.apikey, username = c.username } end
-  if c.password and c.username then return { username = c.username, password = c.password } end
-  if c.api_token then return { oauthtoken = c.api_token } end
-  if c.apikey or c.password then return nil, "TRACKER_USERNAME" end
-  return nil, "TRACKER_APIKEY"
+  local node
+  if c.apikey then node = { apikey = c.apikey, username = c.username }
+  elseif c.password and c.username then node = { username = c.username, password = c.password }
+  elseif c.api_token then node = { oauthtoken = c.api_token }
+  elseif c.password then return nil, "TRACKER_USERNAME"
+  else return nil, "TRACKER_APIKEY" end
+  for _, k in ipairs({ "username", "password", "oauthtoken", "apikey" }) do node[k] = node[k] or "" end
+  return node
 end
 
 -- path, body of a widget call. `nodes` are extra nodes beside the instructions.
@@ -50,11 +55,13 @@ function M.request(verb, credentials, instructions, nodes)
   return "/api/widget/" .. verb, native.encode({ trackerrms = { [verb] = inner } })
 end
 
--- getRecords instructions for one keyset page (§3, §5): sorted by last update, then id.
+-- getRecords instructions for one page (§3, §5): the window `after` (updatedafter) stays fixed
+-- for the whole stream and pages go by number, in id order, which an update does not change
+-- (streams.lua says why).
 function M.list(kind, f, after, pagenum, size)
   return {
     recordtype = M.letters[kind], numrecords = size, pagenum = pagenum,
-    sortfield = "lastupdateddatetime", sortdir = "asc",
+    sortfield = "id", sortdir = "asc",
     updatedafter = after or "", updatedbefore = f.before or "",
     state = f.state, searchtext = f.search, includecustomfields = true,
   }
@@ -163,10 +170,12 @@ function M.record_id(doc)
   return type(doc) == "table" and int(doc.recordId) or nil
 end
 
--- The tags in a getIndividualRecord R item (the `tag` column, comma-separated [INF]).
+-- The tags in a getIndividualRecord R item (the `tag` column, comma-separated [INF]), or nil
+-- when the item does not show the column (§9: whether Tracker returns it is unknown).
 function M.tags(item)
+  if type(item) ~= "table" or item.tag == nil or item.tag == native.null then return nil end
   local out = {}
-  local text = type(item) == "table" and str(item.tag) or nil
+  local text = str(item.tag)
   for tag in string.gmatch(text or "", "[^,]+") do
     tag = string.match(tag, "^%s*(.-)%s*$")
     if tag ~= "" then out[#out + 1] = tag end
@@ -204,12 +213,20 @@ function M.answer(what, doc, want_results)
   return doc
 end
 
--- The naive local last-updated time and the id of a getRecords item, or nil when malformed.
+-- The id of a getRecords item and its naive local last-updated time when it shows one: at the
+-- top (the rich dialect), or in its details (activities: lastupdateddatetime, placements:
+-- lastupdated [§9.1]). nil when the item has no id.
 function M.key(item)
   if type(item) ~= "table" then return nil end
-  local id, ts = tointeger(item.id), item.lastupdateddatetime
-  if id == nil or type(ts) ~= "string" then return nil end
-  return ts, id
+  local id = tointeger(item.id)
+  if id == nil then return nil end
+  local ts = item.lastupdateddatetime
+  if type(ts) ~= "string" then
+    local d = item.details
+    ts = type(d) == "table" and (d.lastupdateddatetime or d.lastupdated) or nil
+    if type(ts) ~= "string" or ts == "" then ts = nil end
+  end
+  return id, ts
 end
 
 -- ---- records -------------------------------------------------------------------------------
@@ -278,14 +295,13 @@ end
 -- A normalised record from a getRecords item (§7), or nil when the item is malformed.
 -- `c` converts times and types custom fields (client.lua builds it from the configuration).
 function M.record(kind, item, c)
-  if type(item) ~= "table" then return nil end
-  local id, ts = tointeger(item.id), item.lastupdateddatetime
-  if id == nil or type(ts) ~= "string" then return nil end
+  local id, ts = M.key(item)
+  if id == nil then return nil end
   local d = item.details
   if type(d) ~= "table" then d = {} end
   local r = normalise[kind](item, d, c)
   r.id = id
-  r.updated_at = c.time(ts)
+  r.updated_at = ts and c.time(ts) or nil
   r.custom = M.custom(item.customfields, c.fields[kind], c.typed)
   r.raw = item
   return r
@@ -311,7 +327,10 @@ local function id_name(e)
   return nil
 end
 
--- The client's metadata from a getSettingsData answer.
+local ACTIVE = { y = true, yes = true, ["true"] = true, ["1"] = true }   -- §9.2: a string
+
+-- The client's metadata from a getSettingsData answer. `stages` is nil when the answer has no
+-- opportunityResourceStatuses (§9.2): metadata.lua then looks elsewhere.
 function M.metadata(doc)
   local lists = {}
   for _, l in ipairs(pairs_list(doc.customFieldLists, function(e)
@@ -330,7 +349,8 @@ function M.metadata(doc)
     end
   end
   return {
-    stages = pairs_list(doc.opportunityResourceStatuses, id_name),
+    stages = type(doc.opportunityResourceStatuses) == "table"
+             and pairs_list(doc.opportunityResourceStatuses, id_name) or nil,
     candidate_statuses = pairs_list(doc.resourceStatuses, id_name),
     job_statuses = pairs_list(doc.opportunityStatuses, id_name),
     sources = pairs_list(doc.resourceSources, id_name),
@@ -340,7 +360,8 @@ function M.metadata(doc)
       local id = int(e.UserId)
       if id then
         return { id = id, username = str(e.Username), email = str(e.Email),
-                 active = e.Active == true or e.Active == "y" }
+                 active = e.Active == true or (type(e.Active) == "string"
+                                                and ACTIVE[string.lower(e.Active)] or false) }
       end
     end),
     custom_fields = fields,

@@ -9,6 +9,7 @@ local widget, actions, redact = import "widget", import "actions", import "redac
 local usage, failures, object = import "usage", import "failures", import "object"
 local pipeline, metadata_mod, batch, values, times =
       import "pipeline", import "metadata", import "batch", import "values", import "times"
+local streams = import "streams"
 local native = native
 local misuse, options, suggest, id_of = usage.misuse, usage.options, usage.suggest, usage.id_of
 local err, unknown_outcome = failures.err, failures.unknown_outcome
@@ -308,23 +309,29 @@ function Client:create_application(o)
     local env, e, doc = widget_write(s, fname, "resourceApplication",
                                      widget.application(job, cand, payload.list, payload.by,
                                                         payload.source))
-    if not env then
-      local existing = e.code == "conflict" and widget.record_id(doc)
-      if existing then
-        e.message = fmt("%s: candidate %d already has an application (%d) for job %d", fname,
-                        cand, existing, job)
-        e.id = existing
-        e.existing = self:application(existing) or { kind = "application", id = existing,
-                                                     candidate_id = cand, job_id = job }
+    if not env and e.code ~= "conflict" then return nil, e end
+    -- the id: from the answer, else read back (§9.3: success and conflict may come without one)
+    local id = widget.record_id(env or doc)
+    local app
+    if id then app = self:application(id)
+    else
+      local found, fe = streams.find_application(s, fname, cand, job)
+      if found == nil then
+        if not env then return nil, e end
+        return nil, unknown_outcome(fname, fmt("the answer has no recordId and no application of "
+                                               .. "candidate %d to job %d could be read back: %s",
+                                               cand, job, fe and fe.message or "none was found"), 200)
       end
+      app, id = found, found.id
+      app.read_back = true
+    end
+    app = app or { kind = "application", id = id, candidate_id = cand, job_id = job }
+    if not env then
+      e.message = fmt("%s: candidate %d already has an application (%d) for job %d", fname,
+                      cand, id, job)
+      e.id, e.existing = id, app
       return nil, e
     end
-    local id = widget.record_id(env)
-    if not id then
-      return nil, unknown_outcome(fname, "the answer has no recordId", 200)
-    end
-    local app = self:application(id) or { kind = "application", id = id, candidate_id = cand,
-                                          job_id = job }
     app.created = true
     return app
   end)
@@ -333,6 +340,29 @@ end
 local CANDIDATE_OPTS = { custom = "table", overwrite = "boolean", job = "any", list = "string",
                          by = "string" }
 for k in pairs(widget.resource_fields) do CANDIDATE_OPTS[k] = "string" end
+
+-- The candidate with `email` (any case; the newest when several have it), or nil, or nil, err:
+-- how a create whose answer has no recordId learns it (§9.3, §9.4). Tracker's search is not
+-- known to match emails, so the client reads every candidate once and keeps an index of emails
+-- for the rest of its life; a miss reads them again (a new candidate).
+local function find_candidate(self, s, email)
+  local want = lower(email)
+  local idx = s.email_index
+  if not (idx and idx[want]) then
+    idx = {}
+    local ok, e = pcall(function()
+      for c in self:candidates() do
+        local k = c.email and lower(c.email)
+        if k and (idx[k] == nil or c.id > idx[k]) then idx[k] = c.id end
+      end
+    end)
+    if not ok then
+      return nil, type(e) == "table" and e or err("bad_response", tostring(e))
+    end
+    s.email_index = idx
+  end
+  return idx[want] and { id = idx[want] } or nil
+end
 
 function Client:create_candidate(o)
   local fname = "create_candidate"
@@ -364,12 +394,25 @@ function Client:create_candidate(o)
   return perform(s, "create_candidate", target, payload, o.key, function()
     local ins, nodes = widget.create_resource(fields, custom, payload)
     local env, e2, doc = widget_write(s, fname, "createResource", ins, nodes)
+    if not env and e2.code ~= "conflict" then return nil, e2 end
     local id = widget.record_id(env or doc)
-    if not env and not (e2.code == "conflict" and id) then return nil, e2 end
     if not id then
-      return nil, unknown_outcome(fname, "the answer has no recordId", 200)
+      -- read back by email (§9.3); without one there is nothing to find it by
+      local found, fe
+      if o.email then found, fe = find_candidate(self, s, o.email) end
+      if not found then
+        if not env then return nil, e2 end
+        return nil, unknown_outcome(fname, fmt("the answer has no recordId and %s", o.email
+          and fmt("no candidate with email %s could be read back%s", o.email,
+                  fe and (": " .. fe.message) or "")
+          or "the candidate has no email to read it back by"), 200)
+      end
+      id = found.id
     end
-    if env and env.message ~= "updated" then
+    -- "updated" says an existing candidate was overwritten; where every success says
+    -- "created" (§9.4) an overwrite cannot be told from a create: read back, created = nil
+    local ambiguous = env and o.overwrite and env.message ~= "updated"
+    if env and env.message ~= "updated" and not ambiguous then
       -- what was sent is what the candidate holds: no need to read it back
       local first, last = o.first_name, o.last_name
       if not first and not last and o.name then first, last = match(o.name, "^%s*(%S+)%s+(.-)%s*$") end
@@ -388,7 +431,7 @@ function Client:create_candidate(o)
     end
     local rec, e3 = self:candidate(id)
     if not rec then return nil, e3 end
-    rec.created = false
+    if not ambiguous then rec.created = false end
     return rec
   end)
 end
@@ -426,7 +469,7 @@ local function note(self, s, fname, record, text, o, key, chain)
   local m, e = metadata(s, fname)
   if not m then return nil, e end
   local user = o.user ~= nil and user_id(fname, m, o.user) or nil
-  local payload = { text = text, subject = o.subject, type = o.type, user = user }
+  local payload = { text = text, subject = o.subject, type = o.type or s.c.note_type, user = user }
   return perform(s, "add_note", target, payload, key, function()
     local link, le = note_link(self, record, target)
     if not link then return nil, le end
@@ -435,13 +478,13 @@ local function note(self, s, fname, record, text, o, key, chain)
       local lt = ttime.to_local(s.c.epoch(), s.c.timezone)
       date, time = sub(lt, 1, 10), sub(lt, 12, 16)
     end
-    local ins, nodes = widget.activity(link, { subject = o.subject or "", type = o.type,
-                                               note = text, user = user, date = date,
+    local ins, nodes = widget.activity(link, { subject = o.subject or "", type = payload.type,
+                                               status = s.c.note_status, note = text, user = user, date = date,
                                                time = time })
     local env, we = widget_write(s, fname, "createActivity", ins, nodes)
     if not env then return nil, we end
     return { kind = "activity", id = widget.record_id(env), subject = o.subject, note = text,
-             type = o.type or "Note", candidate_id = link[1] == "R" and link[2] or nil,
+             type = payload.type or "Note", candidate_id = link[1] == "R" and link[2] or nil,
              job_id = link[1] == "O" and link[2] or link[3], application_id = link[4] }
   end, chain)
 end
@@ -538,7 +581,13 @@ local function read_tags(s, fname, id)
   if doc.results[1] == nil then
     return nil, err("not_found", fmt("%s: no candidate with id %d", fname, id))
   end
-  return widget.tags(doc.results[1])
+  local tags = widget.tags(doc.results[1])
+  if tags == nil then
+    return nil, err("unsupported", fmt("%s: candidate %d was read without its tag column: this "
+                                       .. "database does not show tags on reads, and trk will "
+                                       .. "not overwrite tags it cannot see (tracker-api.md §9, unknowns)", fname, id))
+  end
+  return tags
 end
 
 function Client:tags(cand)
@@ -751,7 +800,7 @@ end
 -- ---- raw passthrough ------------------------------------------------------------------------
 
 -- A raw REST request is a read when it is a GET or HEAD, or a POST to a search
--- (/PagedSearch); everything else may change data and is a write.
+-- (/PagedSearch, /Search); everything else may change data and is a write.
 local REST_READS = { GET = true, HEAD = true }
 
 -- The route of a REST path: without its query string and fragment.
@@ -759,7 +808,8 @@ local function route_of(path) return (gsub(path, "[?#].*$", "")) end
 
 local function rest_write(method, route)
   if REST_READS[method] then return false end
-  return not (method == "POST" and match(lower(route), "/pagedsearch$"))
+  local r = lower(route)
+  return not (method == "POST" and (match(r, "/pagedsearch$") or match(r, "/search$")))
 end
 
 

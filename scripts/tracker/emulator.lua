@@ -368,6 +368,7 @@ end
 
 -- The wire tables, read-only in spirit: specs and docs quote them.
 M.wire = W
+M.dialects = dialects
 M.limits = LIMITS
 
 return M

@@ -334,7 +334,7 @@ local function epoch_of(s)
   return ttime().parse(s)
 end
 
-local deep_copy = require("tracker.util").copy
+local deep_copy, fingerprint = require("tracker.util").copy, require("tracker.util").fingerprint
 
 local function plain_call(f, ...) return pcall(f, ...) end
 
@@ -393,10 +393,15 @@ function M.run(list, t, how)
       -- read once, raw: each rule gets its own copy of the record, so none can change what the
       -- runner or the next rule sees (or hide a loop in a metatable the runner would trip on)
       local id, updated = rawget(record, "id"), rawget(record, "updated_at")
-      local change, at = tostring(updated), epoch_of(updated)
+      local at = epoch_of(updated)
+      -- the change a rule acts on once: the record's last-updated time, or, when the database
+      -- does not send one (tracker-api.md §9.1), what the record holds
+      local change = at and tostring(updated) or ("content:" .. fingerprint(record, "raw"))
       for i, rule in ipairs(rules_of) do
         local st = by_rule[rule]
-        local fresh = rule.scan == "all" or st.since == nil or (at and at >= st.since)
+        -- without a time, the record is in the window the stream asked for: the handled store
+        -- tells a change already acted on from a new one
+        local fresh = rule.scan == "all" or st.since == nil or at == nil or at >= st.since
         if fresh and M.matches(rule, record) then
           st.seen = st.seen + 1
           if at and (st.newest == nil or at > st.newest) then st.newest = at end
@@ -419,7 +424,9 @@ function M.run(list, t, how)
               return false
             elseif not ok then
               st.errors = st.errors + 1
-              if at and (st.hold == nil or at < st.hold) then st.hold = at end
+              -- the checkpoint stays before this change, so the next run offers it again
+              local hold = at or st.since
+              if hold and (st.hold == nil or hold < st.hold) then st.hold = hold end
               errors[#errors + 1] = { rule = rule.name, file = rule.file, where = where,
                                       record = id, kind = stream.on,
                                       message = tostring(matched), budget = why == "budget" }

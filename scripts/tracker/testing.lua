@@ -56,14 +56,20 @@ end }
 -- testing.emulator(fixtures [, opts]) -> t: a client of a new in-process emulator holding the
 -- fixtures (a list of built fixtures, or emulator data such as emulator.generate{} makes).
 -- opts.now: the fixed clock (ISO time or epoch; default M.default_now); opts.timezone = false:
--- a client that does not know the database's zone (records then carry naive local times).
+-- a client that does not know the database's zone (records then carry naive local times);
+-- opts.dialect: the emulator's dialect (tracker.emulator.dialects; default its DEFAULT).
 function M.emulator(fixtures, opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("testing.emulator: argument 2 must be a table of options", 2) end
   for k in pairs(opts) do
-    if k ~= "now" and k ~= "timezone" then
-      error(fmt("testing.emulator: unknown option '%s' (options: now, timezone)", tostring(k)), 2)
+    if k ~= "now" and k ~= "timezone" and k ~= "dialect" then
+      error(fmt("testing.emulator: unknown option '%s' (options: now, timezone, dialect)",
+                tostring(k)), 2)
     end
+  end
+  if opts.dialect ~= nil and not emulator.dialects.DIALECTS[opts.dialect] then
+    error(fmt("testing.emulator: option 'dialect' must be one of %s, got '%s'",
+              concat(emulator.dialects.names(), ", "), tostring(opts.dialect)), 2)
   end
   if opts.timezone ~= nil and opts.timezone ~= false then
     error("testing.emulator: option 'timezone' can only be false (the emulator's zone is UTC)", 2)
@@ -74,7 +80,7 @@ function M.emulator(fixtures, opts)
   local clock = { now = epoch_of("testing.emulator: option 'now'", opts.now or M.default_now) }
   local emu = emulator.new{ apikey = CREDENTIALS.apikey, username = CREDENTIALS.username,
                             api_token = CREDENTIALS.api_token, timezone = ZONE,
-                            clock = function() return clock.now end }
+                            dialect = opts.dialect, clock = function() return clock.now end }
   fixtures = fixtures or {}
   if fixtures[1] == nil and next(fixtures) ~= nil then
     emu:load(fixtures)                                  -- raw emulator data
@@ -84,7 +90,16 @@ function M.emulator(fixtures, opts)
   local mono = 0.0      -- the client's own clock: only retries would sleep on it
   local zone = ZONE
   if opts.timezone == false then zone = false end
-  local t = tracker.connect({ transport = emu, rate_limit = false, timezone = zone,
+  -- a database whose settings list no stages is used with them configured (docs/configuration.md):
+  -- the client is given the fixtures' stages, as a user gives theirs
+  local stages
+  if not emu.dialect.settings_stages then
+    stages = {}
+    for i, e in ipairs(emu.data.lists.opportunityResourceStatuses or {}) do
+      stages[i] = { id = e.id, name = e.name }
+    end
+  end
+  local t = tracker.connect({ transport = emu, rate_limit = false, timezone = zone, stages = stages,
                               clock = function() return mono end,
                               sleep = function(s) mono = mono + s end }, recorder)
   clients[t] = { emu = emu, clock = clock }

@@ -104,10 +104,10 @@ local function rules_pass(host, opts, list, t, s, methods)
       if not ok then return end
       for _, rule in ipairs(stream.rules) do
         local r = stats_of[rule]
-        local cp = math.min(r.newest or math.huge, started - CHECKPOINT_MARGIN)
-        if r.new and not r.newest then
-          cp = math.max(r.since, math.min(started - CHECKPOINT_MARGIN, now))
-        end
+        -- the run's own start (less the margin), not the records: they may carry no time
+        -- (tracker-api.md §9.1); the newest change seen only lowers it, for a server whose
+        -- clock is behind this machine's
+        local cp = math.min(r.newest or math.huge, math.min(started, now) - CHECKPOINT_MARGIN)
         if r.hold then cp = math.min(cp, r.hold) end
         cp = math.max(cp, r.since)
         j:set_checkpoint(rule.name, stream.on, journal.iso(cp))

@@ -28,6 +28,7 @@ M.VARIABLES = {
   "TRACKER_REGION", "TRACKER_WIDGET_URL", "TRACKER_REST_URL", "TRACKER_APIKEY",
   "TRACKER_USERNAME", "TRACKER_PASSWORD", "TRACKER_API_TOKEN", "TRACKER_TIMEZONE",
   "TRACKER_RATE_LIMIT", "TRACKER_REJECTION_STAGE", "TRACKER_REJECTION_REASONS",
+  "TRACKER_STAGES", "TRACKER_SEARCH_ROUTE", "TRACKER_NOTE_TYPE", "TRACKER_NOTE_STATUS",
 }
 local SECRET = { TRACKER_APIKEY = true, TRACKER_PASSWORD = true, TRACKER_API_TOKEN = true }
 local REGIONS = { "us", "ca", "global" }
@@ -497,10 +498,12 @@ local function check_metadata(r, t)
   local cf = m.custom_fields or {}
   local active = 0
   for _, u in ipairs(m.users or {}) do if u.active then active = active + 1 end end
-  local found = fmt("%d stages; custom fields: %d candidate, %d job, %d application, %d activity; "
+  local found = fmt("%s; custom fields: %d candidate, %d job, %d application, %d activity; "
                     .. "%d users (%d active), %d sources, %d candidate statuses, %d job statuses, "
                     .. "%d departments, %d work types",
-                    #(m.stages or {}), #(cf.candidate or {}), #(cf.job or {}),
+                    m.stage_source == "settings" and fmt("%d stages", #(m.stages or {}))
+                      or "no stages in the settings",
+                    #(cf.candidate or {}), #(cf.job or {}),
                     #(cf.application or {}), #(cf.activity or {}), #(m.users or {}), active,
                     #(m.sources or {}), #(m.candidate_statuses or {}), #(m.job_statuses or {}),
                     #(m.departments or {}), #(m.work_types or {}))
@@ -511,7 +514,9 @@ local function check_metadata(r, t)
     end
   end
   details[#details + 1] = "sources: " .. names(m.sources)
-  if #(m.stages or {}) == 0 then
+  if m.stage_source ~= "settings" then
+    r:add("metadata", "ok", found, nil, details)     -- the stages check says where they come from
+  elseif #(m.stages or {}) == 0 then
     r:add("metadata", "warn", found .. ": no application stages, so no move can be checked",
           "check the database's stage settings in Tracker", details)
   else
@@ -557,6 +562,17 @@ local function first_record(t, kind, filter)
   return rec, e
 end
 
+-- The first record with a last-updated time: candidates and jobs may carry none (tracker-api.md
+-- §9.1); activities carry theirs in their details. rec (nil: none), err.
+local function first_timed(t, filter)
+  for _, k in ipairs({ "candidates", "jobs", "activities" }) do
+    local rec, e = first_record(t, k, filter)
+    if e then return nil, e end
+    if rec and rec.updated_at then return rec end
+  end
+  return nil
+end
+
 local function has_zone(iso)
   return type(iso) == "string" and (iso:match("[Zz]$") or iso:match("[+-]%d%d:?%d%d$")) ~= nil
 end
@@ -572,12 +588,12 @@ local function check_time(r, t, tz, ttime)
     local details = { fmt("now: %s UTC, %s in %s", ttime.format(now), there, tz),
                       "Tracker's API does not say the database's zone: check it in Tracker's settings" }
     -- a record changed later than now, by this zone, means the database's zone is further east
-    local rec, e = first_record(t, "candidates", { updated_after = now + FUTURE_SLACK, page_size = 1 })
+    local rec, e = first_timed(t, { updated_after = now + FUTURE_SLACK, page_size = 1 })
     if rec and rec.updated_at then
       local at = ttime.parse(rec.updated_at)
-      r:add("time zone", "warn", fmt("TRACKER_TIMEZONE=%s, but candidate %s changed at %s by it, "
+      r:add("time zone", "warn", fmt("TRACKER_TIMEZONE=%s, but %s %s changed at %s by it, "
                                      .. "%.1f hours from now: the database's zone is probably "
-                                     .. "further east", tz, tostring(rec.id), rec.updated_at,
+                                     .. "further east", tz, rec.kind, tostring(rec.id), rec.updated_at,
                                      (at - now) / 3600), set_zone, details)
     elseif e then
       r:add("time zone", "warn", fmt("TRACKER_TIMEZONE=%s (it is %s there now); records could not "
@@ -589,18 +605,14 @@ local function check_time(r, t, tz, ttime)
     end
     return
   end
-  local rec, e, kind
-  for _, k in ipairs({ "candidates", "jobs" }) do
-    rec, e = first_record(t, k, { page_size = 1 })
-    kind = k:gsub("s$", "")
-    if rec or e then break end
-  end
+  local rec, e = first_timed(t, { page_size = 1 })
+  local kind = rec and rec.kind
   if e then
     r:add("time zone", "fail", "TRACKER_TIMEZONE is not set, and no record could be read to see "
           .. "the database's times: " .. tostring(e.message), set_zone)
   elseif rec == nil then
-    r:add("time zone", "warn", "TRACKER_TIMEZONE is not set; the database has no candidates or "
-          .. "jobs to show its times, which in Tracker are local", set_zone)
+    r:add("time zone", "warn", "TRACKER_TIMEZONE is not set; the database has no records that "
+          .. "show their times, which in Tracker are local", set_zone)
   elseif has_zone(rec.updated_at) then
     r:add("time zone", "ok", fmt("TRACKER_TIMEZONE is not set, and the database's times carry "
                                  .. "their zone (%s %s: %s)", kind, tostring(rec.id),
@@ -610,6 +622,68 @@ local function check_time(r, t, tz, ttime)
                                    .. "with no zone (%s %s changed at %s): trk can only read them "
                                    .. "8 hours early and cannot give UTC times", kind,
                                    tostring(rec.id), tostring(rec.updated_at)), set_zone)
+  end
+end
+
+-- Where the application stages come from, and what reading showed of the server's paging:
+-- one page of applications (the search route; the stages they carry) and candidates past one
+-- full page (the widget page cap), so both are learnt before a real job needs them.
+local STAGE_SOURCES = {
+  settings = "getSettingsData", configuration = "TRACKER_STAGES",
+  seen = "the applications read (the settings list none)",
+}
+
+local function read_some(t, kind, n)
+  local _, stream = t[kind](t, {})
+  local count, e = 0, nil
+  while count < n do
+    local rec
+    rec, e = stream:next()
+    if not rec then break end
+    count = count + 1
+  end
+  stream:close()
+  return count, e
+end
+
+local function check_reads(r, t, rest_ok)
+  local apps, e = 0, nil
+  if rest_ok then apps, e = read_some(t, "applications", 10) end   -- applications are REST's
+  local m = t:metadata()
+  if e then
+    r:add("stages", "fail", "applications could not be read: " .. tostring(e.message),
+          "run trk doctor --verbose to see the requests")
+    return
+  end
+  local src = m.stage_source or "settings"
+  local found = fmt("%d stages from %s", #m.stages, STAGE_SOURCES[src])
+  local details = { "stages: " .. names(m.stages) }
+  if src == "seen" then
+    r:add("stages", "warn", fmt("%s: %d stages in the first %d applications; a move to a stage no "
+                                .. "application has shown yet fails", found, #m.stages, apps),
+          "name every stage in TRACKER_STAGES (e.g. TRACKER_STAGES='Applied=1;Interview=5'): "
+          .. "Tracker's settings or Tracker support give the ids", details)
+  elseif #m.stages == 0 then
+    r:add("stages", "warn", found .. ": none, so no move can be checked",
+          "check the database's stage settings in Tracker", details)
+  else
+    r:add("stages", "ok", found, nil, details)
+  end
+  local cands, e2 = read_some(t, "candidates", 501)
+  local stats = t:stats()
+  local caps = stats.page_caps or {}
+  local paging = fmt("application search: %s; widget page cap: %s (%d candidates read); "
+                     .. "REST page cap: %s", stats.search_route or "not learnt",
+                     caps.widget and tostring(caps.widget) or "none seen", cands,
+                     caps.rest and tostring(caps.rest) or "none seen")
+  if e2 then
+    r:add("paging", "warn", paging .. "; reading candidates failed: " .. tostring(e2.message))
+  elseif stats.unordered_streams then
+    r:add("paging", "warn", paging .. "; pages came back not in id order as asked: an update "
+          .. "while a stream runs may move a record to a page already read",
+          "report it: trk pages by id (docs/tracker-api.md §9)")
+  else
+    r:add("paging", "ok", paging)
   end
 end
 
@@ -640,7 +714,7 @@ function M.run(host, opts)
   cfg.rate = check_rate(r, env)
   if cfg.rate == nil then cfg.rate = TRACKER_RATE end       -- a bad budget: check at the default
 
-  local t, stop, why
+  local t, stop, why, rest_ok
   r:heading("widget API")
   if cfg.widget_url and widget_creds then
     t, stop, why = check_widget(r, host, cfg, log)
@@ -651,8 +725,8 @@ function M.run(host, opts)
   r:heading("REST API")
   if stop == nil then
     if cfg.rest_url and rest_token then
-      local _, s2, w2 = check_rest(r, host, cfg, log)
-      stop, why = s2, w2
+      local ok2, s2, w2 = check_rest(r, host, cfg, log)
+      rest_ok, stop, why = ok2, s2, w2
     else
       r:add("REST reach", "fail", "not tried: the REST URL or token is missing",
             "fix the configuration above")
@@ -662,7 +736,10 @@ function M.run(host, opts)
     r:heading("database")
     local ok, m_or_err, w3 = host.call(function()
       local m = check_metadata(r, t)
-      if m then check_rejection(r, env, m) end
+      if m then
+        check_reads(r, t, rest_ok)
+        check_rejection(r, env, t:metadata())   -- with the stages the reads showed
+      end
       if cfg.timezone ~= nil then check_time(r, t, cfg.timezone, ttime) end
     end)
     if not ok then stop, why = m_or_err, w3 end

@@ -79,6 +79,16 @@ function M.client_env(s, rate)
            TRACKER_TIMEZONE = "UTC", TRACKER_RATE_LIMIT = rate or "false" }
 end
 
+-- TRACKER_STAGES naming the stages every emulator database starts with: how a user of a
+-- database whose settings list no stages (the evidence dialect) names them.
+function M.stages_env()
+  local parts = {}
+  for _, e in ipairs(require("tracker.emulator").new({}):state().lists.opportunityResourceStatuses) do
+    parts[#parts + 1] = e.name .. "=" .. e.id
+  end
+  return table.concat(parts, ";")
+end
+
 -- env as "K=V ..." words for a shell line.
 function M.shell_env(env)
   local parts = {}

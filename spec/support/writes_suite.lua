@@ -62,6 +62,15 @@ return function(B)
   describe("the client's writes over " .. B.name, function()
     local data = fixture()
 
+    -- A test that writes tags runs where candidate reads show the tag column (the rich
+    -- dialect); elsewhere tags are refused (the "tags" tests below prove how).
+    local function needs_tags()
+      if B.dialect and not B.rich then
+        pending("this dialect's candidate reads show no tag column: tag writes are refused")
+        return true
+      end
+    end
+
     -- ids by name in the fixture's lists
     local function list_id(list, name)
       for _, e in ipairs(data.lists[list]) do if e.name == name then return e.id end end
@@ -124,8 +133,20 @@ return function(B)
       assert.are.equal(0, doc.status, doc.message)
       return doc.results[1]
     end
-    local function raw_candidate(id) return raw_individual("R", id) end
-    local function raw_job(id) return raw_individual("O", id) end
+    -- A candidate or job as a read shows it, with the tag and last-updated time the emulator
+    -- holds where the dialect's read does not show them.
+    local function raw_with_stored(letter, kind, id)
+      local r = raw_individual(letter, id)
+      for _, x in ipairs(B.state()[kind]) do
+        if x.id == id then
+          r.tag = r.tag or x.tag
+          r.lastupdateddatetime = r.lastupdateddatetime or x.lastupdated
+        end
+      end
+      return r
+    end
+    local function raw_candidate(id) return raw_with_stored("R", "candidates", id) end
+    local function raw_job(id) return raw_with_stored("O", "jobs", id) end
     local function raw_activity(id) return raw_individual("A", id) end
 
     local function raw_app(id)
@@ -314,7 +335,8 @@ return function(B)
         local n = count("candidates")
         local r = assert(t:create_candidate({ first_name = c.firstname, last_name = c.lastname,
           email = c.email, job_title = "Chief Controller", overwrite = true }))
-        assert.is_false(r.created)
+        if B.rich then assert.is_false(r.created)
+        else assert.is_nil(r.created) end  -- "created" either way (§9.4): the answer cannot tell
         assert.are.equal(c.id, r.id)
         assert.are.equal(n, count("candidates"))
         assert.are.equal("Chief Controller", raw_candidate(c.id).jobtitle)
@@ -569,7 +591,25 @@ return function(B)
     describe("tags", function()
       after_each(B.stop)
 
+      it("refuses them, writing nothing, where candidate reads show no tag column", function()
+        if not B.dialect or B.rich then return pending("this dialect's reads show tags") end
+        local t = fresh()
+        local c = tagged()
+        local before = raw_candidate(c.id)
+        for _, call in ipairs({ function() return t:tags(c.id) end,
+                                function() return t:add_tag(c.id, "urgent-hire") end,
+                                function() return t:remove_tag(c.id, split_tags(c.tag)[1]) end }) do
+          local ok, e = call()
+          assert.is_nil(ok)
+          assert.are.equal("unsupported", e.code)
+          assert.is_truthy(e.message:find("will not overwrite tags it cannot see", 1, true), e.message)
+        end
+        assert.are.equal(before.tag, raw_candidate(c.id).tag)
+        assert.are.equal(before.lastupdateddatetime, raw_candidate(c.id).lastupdateddatetime)
+      end)
+
       it("reads a candidate's tags", function()
+        if needs_tags() then return end
         local t = fresh()
         local c = tagged()
         assert.are.same(split_tags(c.tag), sorted(assert(t:tags(c.id))))
@@ -577,6 +617,7 @@ return function(B)
       end)
 
       it("adds and removes a tag, keeping the others", function()
+        if needs_tags() then return end
         local t = fresh()
         local c = tagged()
         local tags = split_tags(c.tag)
@@ -592,6 +633,7 @@ return function(B)
       end)
 
       it("sends no write to add a present tag (any case) or remove an absent one", function()
+        if needs_tags() then return end
         local t = fresh()
         local c = tagged()
         t:stages()
@@ -718,10 +760,17 @@ return function(B)
         local doc = assert(t:request({ method = "GET", api = "rest",
                                        path = "/api/v1/OpportunityResource/" .. a.id }))
         assert.are.equal(a.id, doc.opportunityResourceId)
-        doc = assert(t:request({ method = "POST", api = "rest",
-          path = "/api/v1/OpportunityResource/PagedSearch", body = { pageNumber = 1, pageSize = 5 } }))
-        assert.are.equal(5, #doc.opportunityResources)
-        assert.are.equal(#data.applications, doc.totalCount)
+        if B.rich then
+          doc = assert(t:request({ method = "POST", api = "rest",
+            path = "/api/v1/OpportunityResource/PagedSearch", body = { pageNumber = 1, pageSize = 5 } }))
+          assert.are.equal(5, #doc.opportunityResources)
+          assert.are.equal(#data.applications, doc.totalCount)
+        else
+          doc = assert(t:request({ method = "POST", api = "rest",
+            path = "/api/v1/OpportunityResource/Search", body = { pageNumber = 2, pageSize = 5 } }))
+          assert.are.equal(10, #doc.data)                      -- 10 a page whatever is asked
+          assert.are.equal(#data.applications, doc.totalRecords)
+        end
       end)
     end)
 
@@ -837,6 +886,7 @@ return function(B)
       end
 
       it("sees each write as an action before it is sent", function()
+        if needs_tags() then return end
         local t, actions = hooked(true)
         local a, c = applied(1), tagged()
         assert.is_true(t:move_to_stage(a.id, "Interview"))
@@ -857,6 +907,7 @@ return function(B)
       end)
 
       it("makes a dry run when the hook does not send, returning what the hook returns", function()
+        if needs_tags() then return end
         local t, actions = hooked(false)
         local a, c = applied(2), tagged()
         local n = { activities = count("activities"), candidates = count("candidates"),
@@ -913,16 +964,16 @@ return function(B)
         assert.are.equal(n, sent(t))                             -- a dry run: nothing sent
       end)
 
-      it("lets REST reads through without an action: GET, HEAD, a POST to PagedSearch", function()
+      it("lets REST reads through without an action: GET, HEAD, a POST to a search", function()
         local t, actions = hooked(false)
         local a = data.applications[3]
         local doc = assert(t:request({ api = "rest", method = "get",
                                        path = "/api/v1/OpportunityResource/" .. a.id .. "?x=1" }))
         assert.are.equal(a.id, doc.opportunityResourceId)
         doc = assert(t:request({ api = "rest", method = "POST",
-          path = "/api/v1/OpportunityResource/PagedSearch?page=1",
+          path = "/api/v1/OpportunityResource/" .. (B.rich and "PagedSearch" or "Search") .. "?page=1",
           body = { pageNumber = 1, pageSize = 3 } }))
-        assert.are.equal(3, #doc.opportunityResources)
+        assert.are.equal(B.rich and 3 or 10, #(doc.opportunityResources or doc.data))
         assert.are.same({}, actions)
       end)
 
@@ -1025,6 +1076,7 @@ return function(B)
       end
 
       it("answers false for planned writes and true once they are sent", function()
+        if needs_tags() then return end
         local t = fresh()
         local job, c = free_pair()
         local a = applied(7)
@@ -1401,6 +1453,7 @@ return function(B)
       end)
 
       it("shows the hook each action in the script's order, its code after send running as each settles", function()
+        if needs_tags() then return end
         local w = watched()
         local t = w.t
         local a, c = applied(1), untagged()
@@ -1483,6 +1536,7 @@ return function(B)
       end)
 
       it("lands the writes to one record in the order they were made", function()
+        if needs_tags() then return end
         local t = fresh()
         local a, c = applied(4), untagged()
         -- with a transport the spec answers for: what reaches the emulator for each record,
@@ -1576,6 +1630,7 @@ return function(B)
       end)
 
       it("runs creates at once, answering the created record", function()
+        if needs_tags() then return end
         local t = fresh()
         local job, cand = free_pair()
         local apps, cands = count("applications"), count("candidates")

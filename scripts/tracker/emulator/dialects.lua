@@ -25,7 +25,7 @@ local M = {}
 local type, ipairs, pairs, tostring, error = type, ipairs, pairs, tostring, error
 local fmt, concat, sort = string.format, table.concat, table.sort
 
-M.DEFAULT = "rich"
+M.DEFAULT = "evidence"
 
 M.DIALECTS = {
   evidence = "what the evidence shows Tracker answering (tracker-api.md §9), and no more: "

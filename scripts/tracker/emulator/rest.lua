@@ -183,6 +183,8 @@ REST.exchange_token = function(self, _, body, now)
   return 200, json_headers(), encode({ token = token, expiration = iso_utc(exp) })
 end
 
+-- POST /api/v1/OpportunityResource/PagedSearch as trk inferred it: the filters honoured, the
+-- matches by id ascending [INF: the order is not known; id is the one an update cannot change].
 REST.paged_search = function(self, headers, body, now)
   rest_auth(self, headers, now)
   local doc = rest_body(body)
@@ -201,7 +203,7 @@ REST.paged_search = function(self, headers, body, now)
   if next(errors) then fail(400, "The request is not valid.", errors) end
   if size > self.limits.page_size then size = self.limits.page_size end
   if self.faults.page_cap and size > self.faults.page_cap then size = self.faults.page_cap end
-  local list = self:sorted("applications", "lastupdateddatetime", false)
+  local list = self:sorted("applications", "id", false)
   local first, last = (page - 1) * size + 1, page * size
   local items, total = {}, 0
   for _, a in ipairs(list) do

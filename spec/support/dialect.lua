@@ -1,0 +1,34 @@
+-- A client-suite backend (spec/support/client_suite.lua) for one emulator dialect: the same
+-- backend, its emulators started in `dialect`, and its clients given the fixture's stages as
+-- configuration where that dialect's settings list none (docs/configuration.md: how a user of
+-- such a database names them). opts.stages given by a test wins.
+local emulator = require "tracker.emulator"
+
+return function(B, dialect)
+  local lists = emulator.dialects.resolve(dialect)
+  local b = setmetatable({ dialect = dialect, rich = dialect == "rich",
+                           name = B.name .. ", " .. dialect .. " dialect" }, { __index = B })
+  local stages
+  function b.start(cfg)
+    local c = {}
+    for k, v in pairs(cfg or {}) do c[k] = v end
+    c.dialect = dialect
+    stages = nil
+    if not lists.settings_stages then
+      local data = c.data or emulator.new({}):state()
+      stages = {}
+      for i, e in ipairs(data.lists.opportunityResourceStatuses or {}) do
+        stages[i] = { id = e.id, name = e.name }
+      end
+    end
+    return B.start(c)
+  end
+  function b.connect(opts)
+    local o = {}
+    for k, v in pairs(opts or {}) do o[k] = v end
+    if o.stages == nil then o.stages = stages end
+    if o.stages == false then o.stages = nil end
+    return B.connect(o)
+  end
+  return b
+end
