@@ -20,7 +20,6 @@ local function env_for(s, changes)
   local env = {}
   for _, name in ipairs(doctor.VARIABLES) do env[name] = "" end
   for k, v in pairs(server.client_env(s)) do env[k] = v end
-  env.TRACKER_STAGES = server.stages_env()          -- the emulator's settings list none
   for k, v in pairs(changes or {}) do env[k] = v end
   return env
 end

@@ -8,7 +8,9 @@ local json = require "json"
 
 local q = trk.quote
 local SINCE = "2000-01-01T00:00:00Z"                    -- before every generated record
-local DATA = { "--generate", "40", "--seed", "3", "--admin" }  -- 40 candidates, 60 applications
+-- 40 candidates, 60 applications, in the rich dialect: these specs count what a server that
+-- windows by time and shows tags gives (spec/firstcontact_spec.lua runs rules over both dialects)
+local DATA = { "--generate", "40", "--seed", "3", "--admin", "--dialect", "rich" }
 
 
 
@@ -760,7 +762,7 @@ return {
     it("1 and the default end in the same state on identical emulators", function()
       local got = {}
       for _, conc in ipairs({ "1", false }) do
-        local srv = server.start({ "--generate", "40", "--seed", "5", "--admin" })
+        local srv = server.start({ "--generate", "40", "--seed", "5", "--admin", "--dialect", "rich" })
         local before = outcome(server.state(srv))
         local dir = rules_dir(RULES)
         local r = conc and rules(srv, dir, "--since", SINCE, "--apply", "--concurrency", conc)

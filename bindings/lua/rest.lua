@@ -51,6 +51,8 @@ end
 -- `pageNumber`, `pageSize`; 10 a page whatever is asked). A database answers one of them; the
 -- client tries them in this order and keeps the one that answers (streams.lua).
 M.search_routes = { "PagedSearch", "Search" }
+-- Whether each route applies the filters it is sent [PagedSearch: INF; Search: OBS, it does not].
+M.route_filters = { PagedSearch = true, Search = false }
 
 function M.search(route, f, after, page, size)
   return "POST", "/api/v1/OpportunityResource/" .. route, native.encode({

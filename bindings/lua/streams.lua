@@ -193,6 +193,13 @@ function Stream:count()
   return self.yielded
 end
 
+-- Whether the server applied the stream's filters (its time window above all): false for a
+-- route seen to ignore them (REST /Search, tracker-api.md §9.7), where the stream applies
+-- them again itself, and cannot for a record that shows no time.
+function Stream:windowed()
+  return self.src.windowed ~= false
+end
+
 -- for-loop form: the iterator raises on failure, since a nil would end the loop silently.
 local function iterate(st)
   if getmetatable(st) ~= "tracker.stream" then
@@ -413,7 +420,8 @@ function Client:applications(f)
   end
   local size = page_size(s, f, s.stats.page_caps.rest or rest.max_page)
   local conv = s.conv
-  local source = {
+  local source
+  source = {
     api = "rest", size = size, first_page = 1,
     request = function(page)
       local route = s.trying_route or search_route(s)
@@ -429,6 +437,7 @@ function Client:applications(f)
         s.search_route = s.trying_route or search_route(s)
         s.stats.search_route = s.search_route
       end
+      source.windowed = rest.route_filters[s.search_route]
       return list, proof, told
     end,
     switch = function(e2) return next_route(s, e2) end,

@@ -479,8 +479,8 @@ local function note(self, s, fname, record, text, o, key, chain)
       date, time = sub(lt, 1, 10), sub(lt, 12, 16)
     end
     local ins, nodes = widget.activity(link, { subject = o.subject or "", type = payload.type,
-                                               status = s.c.note_status, note = text, user = user, date = date,
-                                               time = time })
+                                               status = s.c.note_status, note = text, user = user,
+                                               date = date, time = time })
     local env, we = widget_write(s, fname, "createActivity", ins, nodes)
     if not env then return nil, we end
     return { kind = "activity", id = widget.record_id(env), subject = o.subject, note = text,

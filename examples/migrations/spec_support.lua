@@ -8,10 +8,12 @@ local M = {}
 
 M.dir = trk.root .. "/examples/migrations"
 
--- Starts an emulator of n generated candidates; returns it with the environment for trk.
+-- Starts an emulator of n generated candidates; returns it with the environment for trk. The
+-- environment names the stages, as a user names theirs: a database's settings may list none.
 function M.start(n)
   local s = server.start({ "--generate", tostring(n or 200), "--admin", "--timezone", "UTC" })
   s.env = server.client_env(s, "60000")
+  s.env.TRACKER_STAGES = server.stages_env()
   return s
 end
 

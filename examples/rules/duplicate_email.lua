@@ -1,10 +1,11 @@
 -- duplicate-email: candidates who share an email address (any case) are reported, and every
--- one but the oldest (the lowest id) is tagged "possible-duplicate" with a note naming it.
--- A tagged candidate is not tagged or noted again.
+-- one but the oldest (the lowest id) gets the oldest's id in the candidate custom field
+-- "Duplicate Of" (a Number), with a note naming it. A candidate whose field names the oldest
+-- already is not marked or noted again.
 --
 -- Tracker cannot search by email, so the first candidate that needs it reads every candidate
 -- once (one stream, a few pages) into ctx.state; the rest of the run uses that index.
-local TAG = "possible-duplicate"
+local FIELD = "Duplicate Of"
 
 local function index_by_email(t, ctx)
   local index = ctx.state.by_email
@@ -14,7 +15,7 @@ local function index_by_email(t, ctx)
     if c.email then
       local key = c.email:lower()
       local group = index[key] or {}
-      group[#group + 1] = { kind = "candidate", id = c.id, name = c.name }
+      group[#group + 1] = { kind = "candidate", id = c.id, name = c.name, of = c.custom[FIELD] }
       index[key] = group
     end
   end
@@ -24,13 +25,6 @@ local function index_by_email(t, ctx)
   ctx.state.by_email = index
   ctx.state.done = {}
   return index
-end
-
-local function has_tag(tags, tag)
-  for _, x in ipairs(tags) do
-    if x:lower() == tag then return true end
-  end
-  return false
 end
 
 return {
@@ -47,11 +41,10 @@ return {
     local oldest = group[1]
     for i = 2, #group do
       local dup = group[i]
-      local tags = assert(t:tags(dup))
-      if not has_tag(tags, TAG) then
+      if dup.of ~= oldest.id then
         log.warn(("duplicate email %s: candidate %d (%s) duplicates candidate %d (%s)")
                  :format(key, dup.id, dup.name, oldest.id, oldest.name))
-        assert(t:add_tag(dup, TAG))
+        assert(t:set_custom_fields(dup, { [FIELD] = oldest.id }))
         assert(t:add_note(dup, ("Possible duplicate of candidate %d (%s): same email %s.")
                           :format(oldest.id, oldest.name, key), { subject = "Possible duplicate" }))
       end

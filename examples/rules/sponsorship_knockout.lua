@@ -7,8 +7,8 @@ local REASON = "Failed screening"
 local NOTE = "Knock-out: the candidate requires visa sponsorship, which these roles do not offer."
 
 -- The candidate's work authorization (false: not set). One read per candidate while a run
--- needs few; past BULK of them, one stream of every candidate instead (500 to a page), which
--- costs far fewer requests against Tracker's rate limit.
+-- needs few; past BULK of them, one stream of every candidate instead (a hundred or more to a
+-- page), which costs far fewer requests against Tracker's rate limit.
 local BULK = 100
 
 local function authorization(t, ctx, id)

@@ -354,6 +354,9 @@ local function plain_call(f, ...) return pcall(f, ...) end
 --   call(f, ...)      runs a rule's code: ok, matched or err, why ("interrupt", "budget"),
 --                     where (default: pcall)
 --   handled(st, kind, id, change)   the rule already acted on this change (default: never)
+--   baseline(rule)    true: the rule's first run, from now; a record without a time from a
+--                     stream the server did not window is noted (mark), not acted on
+--   mark(st, kind, id, change)      note a change as handled without acting (baseline)
 --   record(kind)      each record read (progress)
 --   before(st, kind, id, change, at) -> scope; after(scope, ok, matched): around each action
 --   stop_on_error     the first rule error ends the pass (a spec without catch)
@@ -372,6 +375,7 @@ function M.run(list, t, how)
     if how.since then since = how.since(rule) end
     local st = { name = rule.name, file = rule.file, rule = rule, seen = 0, matched = 0,
                  skipped = 0, errors = 0, since = since,
+                 baseline = how.baseline and how.baseline(rule) or nil,
                  state = how.state and how.state(rule) or {} }
     stats[#stats + 1], by_rule[rule] = st, st
     if how.stats then how.stats(rule, st) end
@@ -388,20 +392,37 @@ function M.run(list, t, how)
     for k, v in pairs(stream.filter) do filter[k] = v end
     if from then filter.updated_after = from end
 
+    local opened_stream      -- the stream being read, once open
+    local function windowed()
+      local ok, w = pcall(function() return opened_stream:windowed() end)
+      return not ok or w ~= false
+    end
+
     local function each(record)
       if how.record then how.record(stream.on) end
       -- read once, raw: each rule gets its own copy of the record, so none can change what the
       -- runner or the next rule sees (or hide a loop in a metatable the runner would trip on)
       local id, updated = rawget(record, "id"), rawget(record, "updated_at")
       local at = epoch_of(updated)
-      -- the change a rule acts on once: the record's last-updated time, or, when the database
-      -- does not send one (tracker-api.md §9.1), what the record holds
-      local change = at and tostring(updated) or ("content:" .. fingerprint(record, "raw"))
+      -- the change a rule acts on once: what the record holds (a fingerprint, `raw` left out),
+      -- after its last-updated time when it has one. Not the time alone: the database may send
+      -- none (tracker-api.md §9.1), and two changes within its second share one
+      local change = "content:" .. fingerprint(record, "raw")
+      if at then change = tostring(updated) .. " " .. change end
       for i, rule in ipairs(rules_of) do
         local st = by_rule[rule]
         -- without a time, the record is in the window the stream asked for: the handled store
         -- tells a change already acted on from a new one
         local fresh = rule.scan == "all" or st.since == nil or at == nil or at >= st.since
+        if fresh and at == nil and st.baseline and rule.scan ~= "all" and not windowed()
+            and M.matches(rule, record) then
+          -- a rule's first run from now, over a server that ignored the window and a record
+          -- without a time: its state may be old. It is noted as handled, not acted on; a
+          -- later change of it is new
+          fresh = false
+          st.skipped = st.skipped + 1
+          if how.mark then how.mark(st, stream.on, id, change) end
+        end
         if fresh and M.matches(rule, record) then
           st.seen = st.seen + 1
           if at and (st.newest == nil or at > st.newest) then st.newest = at end
@@ -448,6 +469,7 @@ function M.run(list, t, how)
       -- the client's alone (its place would be this line of trk's)
       local opened, it, state = pcall(methods[stream.on], t, filter)
       if not opened then error((tostring(it):gsub("^%[trk%] [%w_/]+%.lua:%d+: ", "")), 0) end
+      opened_stream = state
       return methods.batch(t, function()
         for record in it, state, nil, state do
           if not each(record) then break end

@@ -85,6 +85,8 @@ local function rules_pass(host, opts, list, t, s, methods)
     end,
     call = function(f, ...) return host.budget_call(budget, f, ...) end,
     handled = store and function(st, kind, id, change) return store:handled(st.name, kind, id, change) end,
+    baseline = function(rule) return new[rule] and since_opt == nil end,
+    mark = j and function(st, kind, id, change) j:set_handled(st.name, kind, id, change) end,
     record = function(kind) s.progress:record(kind) end,
     before = function(st, kind, id, change, at)
       local scope = { pending = 0, failed = 0, rule = st.name, kind = kind, id = id,

@@ -7,7 +7,8 @@
 local M = {}
 
 local RULE = [[
--- first-rule: tag every candidate who came from LinkedIn with "linkedin".
+-- first-rule: mark every candidate who came from LinkedIn as High priority (the candidate
+-- custom field "Priority", a list of High, Medium and Low).
 --
 -- A rule file returns a table: which records it is about (`on`, `where`), which of them it acts
 -- on (`when`), and what it does (`action`). The reference is docs/rules.md in trk.
@@ -15,12 +16,11 @@ return {
   name = "first-rule",
   on = "candidates",                    -- "applications", "candidates" or "jobs"
   when = function(cand)
-    return cand.source == "LinkedIn"
+    -- a candidate marked already is left alone: running the rule again writes nothing
+    return cand.source == "LinkedIn" and cand.custom.Priority ~= "High"
   end,
   action = function(cand, t)
-    -- add_tag reads the tags first and writes nothing when the tag is there: running the rule
-    -- again is harmless
-    assert(t:add_tag(cand, "linkedin"))
+    assert(t:set_custom_fields(cand, { Priority = "High" }))
   end,
 }
 ]]
@@ -33,11 +33,12 @@ local testing = require "tracker.testing"
 describe("first-rule", function()
   local rule = testing.load_rule("first_rule.lua")     -- beside this spec
 
-  it("tags a candidate who came from LinkedIn", function()
+  it("marks a candidate who came from LinkedIn as High priority", function()
     local ann = testing.candidate{ name = "Ann Lee", source = "LinkedIn" }
     local t = testing.emulator{ ann }
     local actions = testing.run_rule(rule, t)          -- the writes the rule plans
-    assert.planned(actions, { op = "add_tag", target = ann, payload = { tag = "linkedin" } })
+    assert.planned(actions, { op = "set_custom_fields", target = ann,
+                              payload = { fields = { Priority = "High" } } })
     assert.planned_count(1, actions)
   end)
 
@@ -47,8 +48,9 @@ describe("first-rule", function()
     assert.planned_count(0, actions)
   end)
 
-  it("does not tag a candidate twice", function()
-    local ann = testing.candidate{ name = "Ann Lee", source = "LinkedIn", tags = { "linkedin" } }
+  it("does not mark a candidate twice", function()
+    local ann = testing.candidate{ name = "Ann Lee", source = "LinkedIn",
+                                   custom = { Priority = "High" } }
     local actions = testing.run_rule(rule, testing.emulator{ ann })
     assert.planned_count(0, actions)
   end)
@@ -62,7 +64,7 @@ Automation rules for Tracker RMS, run by trk. Each file in `rules/` is one rule;
 `*_spec.lua` beside it is its test.
 
 ```
-rules/first_rule.lua        tags candidates who came from LinkedIn
+rules/first_rule.lua        marks candidates who came from LinkedIn High priority
 rules/first_rule_spec.lua   its spec
 rules/.trk/                 made by trk rules: checkpoints and the journal (not in git)
 ```
@@ -109,12 +111,16 @@ only what changed since the last one, and never acts twice on the same change of
 
 ## 3. Run against Tracker
 
+The first rule writes the candidate custom field "Priority", which the emulator has: change it
+to a field of your own database first (trk refuses a custom field the database does not have).
+
 ```sh
 export TRACKER_REGION=us                # us, ca or global
 export TRACKER_APIKEY=...               # the widget API key
 export TRACKER_USERNAME=...             # the API user (username or email)
 export TRACKER_API_TOKEN=...            # the REST API token (applications need it)
 export TRACKER_TIMEZONE=America/Chicago # your database's time zone
+export TRACKER_STAGES=...               # the stages, as Interview=5;Offer=7 (if trk doctor finds none)
 unset TRACKER_WIDGET_URL TRACKER_REST_URL TRACKER_RATE_LIMIT
 
 trk rules rules/                        # plan first, always (a new rule starts from now:

@@ -71,14 +71,6 @@ function M.stop_all()
   if first then error(first, 0) end
 end
 
--- The environment that points trk at emulator s with the suite's credentials, UTC, and no rate
--- budget (or `rate`, a TRACKER_RATE_LIMIT value).
-function M.client_env(s, rate)
-  return { TRACKER_WIDGET_URL = s.url, TRACKER_REST_URL = s.url, TRACKER_APIKEY = secrets.apikey,
-           TRACKER_USERNAME = secrets.username, TRACKER_API_TOKEN = secrets.api_token,
-           TRACKER_TIMEZONE = "UTC", TRACKER_RATE_LIMIT = rate or "false" }
-end
-
 -- TRACKER_STAGES naming the stages every emulator database starts with: how a user of a
 -- database whose settings list no stages (the evidence dialect) names them.
 function M.stages_env()
@@ -87,6 +79,15 @@ function M.stages_env()
     parts[#parts + 1] = e.name .. "=" .. e.id
   end
   return table.concat(parts, ";")
+end
+
+-- The environment that points trk at emulator s with the suite's credentials, UTC, no rate
+-- budget (or `rate`, a TRACKER_RATE_LIMIT value) and the stages named (stages_env).
+function M.client_env(s, rate)
+  return { TRACKER_WIDGET_URL = s.url, TRACKER_REST_URL = s.url, TRACKER_APIKEY = secrets.apikey,
+           TRACKER_USERNAME = secrets.username, TRACKER_API_TOKEN = secrets.api_token,
+           TRACKER_TIMEZONE = "UTC", TRACKER_RATE_LIMIT = rate or "false",
+           TRACKER_STAGES = M.stages_env() }
 end
 
 -- env as "K=V ..." words for a shell line.

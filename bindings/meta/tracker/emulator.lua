@@ -32,6 +32,7 @@ local emulator = {}
 ---@field admin? boolean serve GET /_emulator/state and POST /_emulator/reset
 ---@field limits? table overrides of emulator.limits
 ---@field faults? tracker.emulator.Faults
+---@field dialect? "evidence"|"rich" how answers are shaped (default "evidence": only what Tracker's evidence shows; docs/emulator.md, Dialects)
 
 ---@class tracker.emulator.GenerateOptions
 ---@field seed? integer default 1: the same seed gives the same database

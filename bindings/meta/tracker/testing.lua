@@ -88,6 +88,7 @@ function testing.note(fields) end
 ---@class tracker.testing.EmulatorOptions
 ---@field now? string|integer the fixed clock (default testing.default_now)
 ---@field timezone? false a client that does not know the database's zone (naive local times)
+---@field dialect? "evidence"|"rich" the emulator's dialect (default "evidence"); where its settings list no stages the client is given the fixtures' stages, as a user configures them
 
 ---A client of a new in-process emulator holding the fixtures (and what they refer to), or
 ---emulator data (`require("tracker.emulator").generate{...}`). Writes a spec makes itself are sent.

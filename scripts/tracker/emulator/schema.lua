@@ -87,6 +87,8 @@ function M.base_metadata()
       listid = 705 },
     { id = 452, association = "Activity", name = "Follow-up Required", type = "Checkbox" },
     { id = 453, association = "Opportunity", name = "Target Start", type = "Date" },
+    -- the candidate this one duplicates (examples/rules/duplicate_email.lua)
+    { id = 454, association = "Resource", name = "Duplicate Of", type = "Number" },
   }
   return {
     format = 1, timezone = "UTC", lists = lists, customfields = customfields,
