@@ -2,6 +2,9 @@
 # the helpers every benchmark shares.
 #   start_server ARGS...   (re)starts `$trk emulator --port 0 ARGS...` and sets URL; the
 #                          server's stdout and stderr go to $dir/server.out and server.err.
+#                          The dialect is BENCH_DIALECT, default rich: the shapes the figures
+#                          were first measured on and the Python baselines speak
+#                          (bench/dialects.sh measures what evidence costs).
 #   stop_server            stops it (SIGTERM) and waits, so that its last log line is written.
 #   client_env             the TRACKER_* variables for $URL with the public demo credentials.
 #   stamped CMD...         runs CMD with its stderr stamped line by line on arrival; prints
@@ -18,7 +21,7 @@ trap cleanup EXIT
 
 start_server() {
   stop_server
-  "$trk" emulator --port 0 "$@" > "$dir/server.out" 2> "$dir/server.err" &
+  "$trk" emulator --port 0 --dialect "${BENCH_DIALECT:-rich}" "$@" > "$dir/server.out" 2> "$dir/server.err" &
   server_pid=$!
   for _ in $(seq 1200); do
     URL=$(sed -n 's/^listening on //p' "$dir/server.out")

@@ -143,7 +143,7 @@ describe("output", function()
       assert.are.equal("", r.stdout)
       assert.are.equal("", r.stderr)
       r = trk.exec({ "rules", dir .. "/rules", "--since", "2020-01-01T00:00:00Z" }, { env = env })
-      assert.matches("add_tag", r.stdout)
+      assert.matches("set_custom_fields", r.stdout)
       assert.matches("first%-rule", r.stderr)
     end)
 

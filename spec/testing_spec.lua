@@ -1,6 +1,8 @@
 -- tracker.testing, the busted kit: fixtures, the emulator with a fixed clock, rules loaded in
 -- trk's sandbox environment, planned runs, the assertions, and the `trk init` scaffold.
 local testing = require "tracker.testing"
+-- tags and record times: what a database in the rich dialect shows (tracker-api.md §9)
+local RICH = { dialect = "rich" }
 local emulator = require "tracker.emulator"
 local scaffold = require "trk.scaffold"
 local trk = require "support.trk"
@@ -63,6 +65,24 @@ describe("the fixture builders", function()
 end)
 
 describe("testing.emulator", function()
+  it("answers as the evidence dialect by default, with the fixtures' stages configured", function()
+    local c = testing.candidate{ name = "Ann Lee", tags = { "python" } }
+    local a = testing.application{ candidate = c, job = testing.job{}, stage = "Applied" }
+    local t = testing.emulator{ a }
+    assert.are.equal("evidence", testing.emulator_of(t).dialect_name)
+    assert.are.equal("configuration", t:metadata().stage_source)
+    assert.is_true(t:move_to_stage(a, "Interview"))
+    local _, e = t:add_tag(c, "x")
+    assert.are.equal("unsupported", e.code)
+    assert.is_nil(assert(t:candidate(c.id)).updated_at)
+    local rich = testing.emulator({ a }, { dialect = "rich" })
+    assert.are.equal("settings", rich:metadata().stage_source)
+    assert.is_true(rich:add_tag(c, "x"))
+    assert.is_string(assert(rich:candidate(c.id)).updated_at)
+    assert.has_error(function() testing.emulator({}, { dialect = "lush" }) end,
+                     "testing.emulator: option 'dialect' must be one of evidence, rich, got 'lush'")
+  end)
+
   it("serves the fixtures as the client reads them", function()
     local c = testing.candidate{ name = "Ann Lee", email = "ann@example.com", source = "Referral",
                                  job_title = "Data Engineer", custom = { Priority = "high", Score = 71,
@@ -70,7 +90,7 @@ describe("testing.emulator", function()
     local j = testing.job{ name = "Data Engineer", custom = { ["Hiring Priority"] = "Low" } }
     local a = testing.application{ candidate = c, job = j, stage = "interview",
                                    custom = { ["Recruiter Score"] = 7 } }
-    local t = testing.emulator{ a }                   -- the candidate and job come along
+    local t = testing.emulator({ a }, RICH)                   -- the candidate and job come along
     local cand = assert(t:candidate(c.id))
     assert.are.equal("Ann Lee", cand.name)
     assert.are.equal("ann@example.com", cand.email)
@@ -142,7 +162,7 @@ describe("testing.emulator", function()
 
   it("sends the writes a spec makes itself", function()
     local c = testing.candidate{}
-    local t = testing.emulator{ c }
+    local t = testing.emulator({ c }, RICH)
     assert.is_true(t:add_tag(c, "python"))
     assert.are.same({ "python" }, t:tags(c))
     assert.are.equal("python", testing.state(t).candidates[1].tag)
@@ -267,7 +287,7 @@ describe("testing.run_rule", function()
       assert(ok == true)
     end }]])
     local c = testing.candidate{}
-    local t = testing.emulator{ c }
+    local t = testing.emulator({ c }, RICH)
     local actions = testing.run_rule(rule, t, { apply = true })
     assert.planned(actions, { op = "add_tag", target = c, payload = { tag = "seen" } })
     assert.are.same({ "seen" }, t:tags(c))
@@ -310,7 +330,7 @@ describe("testing.run_rule", function()
     local rule = rule_file("return { on = 'candidates', action = function(c, t)\n"
                            .. "  t:add_tag(c, 'x')\n  error('no luck')\nend }")
     local c = testing.candidate{}
-    local t = testing.emulator{ c }
+    local t = testing.emulator({ c }, RICH)
     raises("rule%.lua:3: no luck", testing.run_rule, rule, t)
     assert.is_true(t:add_tag(c, "sent"))
     assert.are.same({ "sent" }, t:tags(c))
@@ -322,7 +342,7 @@ describe("testing.run_rule", function()
       t:add_tag(c, "ok")
     end }]])
     local bad, good = testing.candidate{ name = "Bad One" }, testing.candidate{ name = "Good One" }
-    local actions, summary = testing.run_rule(rule, testing.emulator{ bad, good }, { catch = true })
+    local actions, summary = testing.run_rule(rule, testing.emulator({ bad, good }, RICH), { catch = true })
     assert.are.equal(1, #summary.errors)
     assert.are.equal(bad.id, summary.errors[1].id)
     assert.matches("rule%.lua:2: cannot handle " .. bad.id, summary.errors[1].message)

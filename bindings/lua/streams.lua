@@ -22,8 +22,8 @@ local widget_base, widget_credentials, rest_start =
       pipeline.widget_base, pipeline.widget_credentials, pipeline.rest_start
 local metadata, find_stage = metadata_mod.metadata, metadata_mod.find_stage
 
-local type, tostring, ipairs, setmetatable, getmetatable, error =
-      type, tostring, ipairs, setmetatable, getmetatable, error
+local type, tostring, ipairs, pairs, setmetatable, getmetatable, error =
+      type, tostring, ipairs, pairs, setmetatable, getmetatable, error
 local tointeger, min = math.tointeger, math.min
 local fmt, lower = string.format, string.lower
 
@@ -159,9 +159,10 @@ function Stream:next()
       local item = self.items[i]
       self.items[i] = nil
       self.i = i + 1
-      local rec = self.src.record(item)
+      local rec, re = self.src.record(item)
       if rec == nil then
-        return stream_fail(self, err("bad_response", fmt("%s: a record could not be read", self.what)))
+        return stream_fail(self, re or err("bad_response", fmt("%s: a record could not be read",
+                                                               self.what)))
       end
       if rec then                 -- false: a record the stream's own filter leaves out
         self.yielded = self.yielded + 1
@@ -443,6 +444,23 @@ function Client:applications(f)
     switch = function(e2) return next_route(s, e2) end,
     key = rest.key,
     record = function(item)
+      -- a row without customFields (Search's, §9.7) is completed by a read of the application,
+      -- when the database has application fields: an empty `custom` would say "unset"
+      if type(item) == "table" and item.customFields == nil and #m.custom_fields.application > 0 then
+        local id = tointeger(item.opportunityResourceId)
+        if id then
+          local method, path = rest.application(id)
+          local doc, ge = pipeline.rest_call(s, fname, "OpportunityResource", method, path)
+          if not doc then
+            if ge.code == "not_found" then return false end   -- deleted since the page was read
+            return nil, ge
+          end
+          s.stats.row_reads = (s.stats.row_reads or 0) + 1
+          if type(doc) == "table" then
+            for k, v in pairs(doc) do if item[k] == nil then item[k] = v end end
+          end
+        end
+      end
       local r = rest.record(item, conv, widget.custom)
       if r then metadata_mod.saw_stage(s, r.stage_id, r.stage) end
       return r

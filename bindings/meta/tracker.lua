@@ -710,4 +710,9 @@ function Stream:close() end
 ---@return integer
 function Stream:count() end
 
+---Whether the server applied the stream's filters: false for a route seen to ignore them
+---(REST /Search), where the stream applies them itself.
+---@return boolean
+function Stream:windowed() end
+
 return tracker

@@ -93,10 +93,11 @@ static void emu_start (void) {
     exit(1);
   }
   E = trk_sandbox_state(emu_box);
+  /* the rich dialect: the cases below use tags and the stages of the settings */
   if (luaL_loadstring(E,
         "local emulator = require 'tracker.emulator'\n"
         "return emulator.new{ apikey = '" T_APIKEY "', username = '" T_USERNAME "',\n"
-        "  api_token = '" T_TOKEN "', timezone = 'UTC',\n"
+        "  api_token = '" T_TOKEN "', timezone = 'UTC', dialect = 'rich',\n"
         "  data = emulator.generate{ seed = 3, jobs = 4, candidates = 40 } }") != LUA_OK) {
     printf("emulator chunk: %s\n", lua_tostring(E, -1));
     exit(1);
