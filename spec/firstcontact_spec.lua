@@ -138,6 +138,28 @@ for _, dialect in ipairs({ "evidence", "rich" }) do
   end)
 end
 
+describe("trk run --verbose against the evidence dialect", function()
+  teardown(server.stop_all)
+
+  it("says what the client learnt of the server: its page caps and search route", function()
+    local srv = server.start({ "--generate", "250", "--dialect", "evidence", "--admin" })
+    local r = trk.run([[
+      local t = require("tracker").connect()
+      local n = 0
+      for _ in t:candidates() do n = n + 1 end
+      for _ in t:applications{ page_size = 50 } do n = n + 1 end
+      print(n)
+    ]], { "--verbose" }, nil, nil, server.client_env(srv))
+    assert.are.equal(0, r.code, r.stderr)
+    local doc = server.state(srv)
+    assert.are.equal(#doc.candidates + #doc.applications, tonumber(r.stdout:match("%d+")))
+    assert.matches("trk: the server's page caps: widget 100, REST 10; application search: Search; "
+                   .. "applications read one by one for their custom fields: " .. #doc.applications,
+                   r.stderr)
+    server.stop(srv)
+  end)
+end)
+
 -- The client alone, in process, against the evidence dialect.
 describe("the client against the evidence dialect", function()
   local tracker = require "tracker"

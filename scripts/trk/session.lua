@@ -37,7 +37,7 @@ Session.__index = Session
 function M.new(host, opts, what)
   local s = setmetatable({ host = host, apply = opts.apply or false, json = opts.json or false,
                            started = host.clock(), planned = {}, counts = {}, failed = {},
-                           nplanned = 0, by_op = {}, what = what }, Session)
+                           nplanned = 0, by_op = {}, what = what, clients = {} }, Session)
   s.out = report.output(host, opts)
   s.progress = report.progress(host, not (s.json or s.out.quiet or s.out.verbose), s.out.cursor)
   if s.out.verbose then
@@ -187,6 +187,7 @@ local function install(host)
     end }
     if opts.concurrency == nil and session.concurrency then opts.concurrency = session.concurrency end
     local t = connect(opts, sink)
+    session.clients[#session.clients + 1] = t       -- for what they learnt (finish)
     sandbox.protect(t, "tracker client")
     return t
   end
@@ -236,6 +237,7 @@ function Session:finish(ok, msg, stop, where)
       stderr(report.summary_text(self, sum, out.err, out.quiet))
     end
   end
+  for _, line in ipairs(self:learnt()) do stderr("trk: " .. line .. "\n") end
   if self.requests then
     local n = self.requests.requests - self.requests_before
     stderr(fmt("trk: %s HTTP request%s, %.1f s waiting for answers\n", report.thousands(n),
@@ -244,6 +246,31 @@ function Session:finish(ok, msg, stop, where)
   if interrupted then return EXIT.interrupted end
   if not ok or sum.failed > 0 or sum.unknown > 0 then return EXIT.failed end
   return EXIT.ok
+end
+
+-- What the run's clients learnt of the server (tracker-api.md §9): the page caps and the
+-- search route with --verbose; always, the streams whose pages came out of id order.
+function Session:learnt()
+  local lines = {}
+  for _, t in ipairs(self.clients) do
+    local ok, st = pcall(t.stats, t)
+    if ok and type(st) == "table" then
+      local caps = st.page_caps or {}
+      if self.out.verbose and (caps.widget or caps.rest or st.search_route or st.row_reads) then
+        lines[#lines + 1] = fmt("the server's page caps: widget %s, REST %s; application search: "
+                                .. "%s; applications read one by one for their custom fields: %d",
+                                tostring(caps.widget or "not met"), tostring(caps.rest or "not met"),
+                                tostring(st.search_route or "not used"), st.row_reads or 0)
+      end
+      if st.unordered_streams then
+        lines[#lines + 1] = fmt("warning: %d stream%s got pages not in id order as asked: a record "
+                                .. "updated while it ran may have been missed until it changes "
+                                .. "again (trk doctor)", st.unordered_streams,
+                                st.unordered_streams == 1 and "" or "s")
+      end
+    end
+  end
+  return lines
 end
 
 function Session:summary(status, where)

@@ -265,7 +265,7 @@ return function(B)
       end)
     end)
 
-    describe("keyset streams", function()
+    describe("streams", function()
       local t
       before_each(function()
         B.start({ data = data, timezone = "America/Chicago" })
