@@ -421,6 +421,15 @@ function Client:applications(f)
   end
   local size = page_size(s, f, s.stats.page_caps.rest or rest.max_page)
   local conv = s.conv
+  local function wanted(r, item)
+    if filt.job and r.job_id ~= filt.job then return false end
+    if filt.candidate and r.candidate_id ~= filt.candidate then return false end
+    if filt.stage_id and r.stage_id ~= filt.stage_id then return false end
+    if stage_name and (r.stage == nil or lower(r.stage) ~= stage_name) then return false end
+    local _, ts = rest.key(item)
+    if ts and ((after and ts < after) or (before and ts >= before)) then return false end
+    return true
+  end
   local source
   source = {
     api = "rest", size = size, first_page = 1,
@@ -444,37 +453,31 @@ function Client:applications(f)
     switch = function(e2) return next_route(s, e2) end,
     key = rest.key,
     record = function(item)
-      -- a row without customFields (Search's, §9.7) is completed by a read of the application,
-      -- when the database has application fields: an empty `custom` would say "unset"
+      local r = rest.record(item, conv, widget.custom)
+      if not r then return nil end
+      metadata_mod.saw_stage(s, r.stage_id, r.stage)          -- every row shows its stage
+      -- a route may ignore the filters it is sent (§9.7): they are applied again, on the row
+      -- as it came, before anything more is read for it
+      if not wanted(r, item) then return false end
+      -- a row without customFields (Search's) is completed by a read of the application when
+      -- the database has application fields: an empty `custom` would say "unset"
       if type(item) == "table" and item.customFields == nil and #m.custom_fields.application > 0 then
-        local id = tointeger(item.opportunityResourceId)
-        if id then
-          local method, path = rest.application(id)
-          local doc, ge = pipeline.rest_call(s, fname, "OpportunityResource", method, path)
-          if not doc then
-            if ge.code == "not_found" then return false end   -- deleted since the page was read
-            return nil, ge
-          end
-          s.stats.row_reads = (s.stats.row_reads or 0) + 1
-          if type(doc) == "table" then
-            for k, v in pairs(doc) do if item[k] == nil then item[k] = v end end
-          end
+        local method, path = rest.application(r.id)
+        local doc, ge = pipeline.rest_call(s, fname, "OpportunityResource", method, path)
+        if not doc then
+          if ge.code == "not_found" then return false end   -- deleted since the page was read
+          return nil, ge
+        end
+        s.stats.row_reads = (s.stats.row_reads or 0) + 1
+        if type(doc) == "table" then
+          for k, v in pairs(doc) do if item[k] == nil then item[k] = v end end
+          r = rest.record(item, conv, widget.custom)
+          if not r then return nil end
         end
       end
-      local r = rest.record(item, conv, widget.custom)
-      if r then metadata_mod.saw_stage(s, r.stage_id, r.stage) end
       return r
     end,
   }
-  -- a route may ignore the filters it is sent (§9.7): the stream applies them again
-  return stream_values(new_stream(s, fname, filtered(source, function(r, item)
-    if filt.job and r.job_id ~= filt.job then return false end
-    if filt.candidate and r.candidate_id ~= filt.candidate then return false end
-    if filt.stage_id and r.stage_id ~= filt.stage_id then return false end
-    if stage_name and (r.stage == nil or lower(r.stage) ~= stage_name) then return false end
-    local _, ts = rest.key(item)
-    if ts and ((after and ts < after) or (before and ts >= before)) then return false end
-    return true
-  end)))
+  return stream_values(new_stream(s, fname, source))
 end
 return M
