@@ -329,3 +329,72 @@ describe("rules.invoke", function()
     assert.has_error(function() rules.invoke(r, {}, nil, {}) end)
   end)
 end)
+
+-- The runner over records that carry no last-updated time (tracker-api.md §9.1): a change is
+-- the record's content, and a new rule's first run from now notes what an unwindowed stream
+-- sends instead of acting on it.
+describe("rules.run over records without a time", function()
+  local tracker = require "tracker"
+  local emulator = require "tracker.emulator"
+
+  local function client()
+    local emu = emulator.new({ apikey = "k", username = "u@example.com", api_token = "tok",
+                               data = emulator.generate({ seed = 4, candidates = 12 }) })
+    local stages = {}
+    for i, e in ipairs(emu:state().lists.opportunityResourceStatuses) do
+      stages[i] = { id = e.id, name = e.name }
+    end
+    return tracker.connect({ transport = emu, rate_limit = false, timezone = "UTC",
+                             apikey = "k", username = "u@example.com", api_token = "tok",
+                             stages = stages }), emu
+  end
+
+  -- One pass of `rule` with a handled store kept in `store` across passes.
+  local function pass(rule, t, store, how)
+    local acted = {}
+    local r = rules.check({ on = rule.on, where = rule.where, action = function(rec)
+      acted[#acted + 1] = rec.id
+    end }, "rules/x.lua")
+    local o = {
+      since = function() return how and how.since or 0 end,
+      handled = function(_, kind, id, change) return store[kind .. id] == change end,
+      after = function(scope, ok, matched)
+        if ok and matched then store[scope.key] = scope.change end
+      end,
+      before = function(_, kind, id, change) return { key = kind .. id, change = change } end,
+      baseline = how and how.baseline and function() return true end,
+      mark = function(_, kind, id, change) store[kind .. id] = change end,
+    }
+    rules.run({ r }, t, o)
+    table.sort(acted)
+    return acted
+  end
+
+  it("acts once per content of a record, and again when it changes", function()
+    local t = client()
+    local store = {}
+    local first = pass({ on = "candidates" }, t, store)
+    assert.are.equal(12, #first)
+    assert.is_nil((select(2, t:candidates()):next()).updated_at)     -- no time to go by
+    assert.are.same({}, pass({ on = "candidates" }, t, store))
+    assert.is_true(t:update_candidate(first[3], { job_title = "Changed" }))
+    assert.are.same({ first[3] }, pass({ on = "candidates" }, t, store))
+    assert.are.same({}, pass({ on = "candidates" }, t, store))
+  end)
+
+  it("notes, without acting, what a stream the server did not window sends a new rule", function()
+    local t = client()
+    local store = {}
+    local _, st = t:applications()
+    assert(st:next())
+    assert.is_false(st:windowed())                                  -- /Search ignores filters
+    st:close()
+    assert.are.same({}, pass({ on = "applications" }, t, store, { baseline = true }))
+    local some = next(store)
+    assert.is_truthy(some, "nothing was noted")
+    assert.are.same({}, pass({ on = "applications" }, t, store))
+    local app = select(2, t:applications()):next()
+    assert.is_true(t:move_to_stage(app, app.stage == "Offer" and "Interview" or "Offer"))
+    assert.are.same({ app.id }, pass({ on = "applications" }, t, store))
+  end)
+end)

@@ -2,9 +2,9 @@
 -- (tracker.csv, tracker.migrate), and a raw deep copy (the rule runner, the emulator, trk's
 -- session).
 
-local type, pairs, ipairs, next, tostring, pcall = type, pairs, ipairs, next, tostring, pcall
+local type, pairs, next, tostring, pcall = type, pairs, next, tostring, pcall
 local fmt, match, byte = string.format, string.match, string.byte
-local sort, concat = table.sort, table.concat
+local sort = table.sort
 
 -- " (did you mean 'x'?)": the client's, so every message of trk suggests alike.
 local function suggest(...) return require("tracker").suggest(...) end   -- loaded when needed
@@ -20,40 +20,17 @@ function M.copy(v)
   return out
 end
 
--- fingerprint(t, skip): 16 hex digits that change when anything in t does (read raw, keys in
--- order, the top-level key `skip` left out): FNV-1a, 64 bits, over a canonical text of t. How
--- the rule runner tells one change of a record from another when the record has no
+-- fingerprint(t, skip): 16 hex digits that change when anything in t does (its canonical
+-- text, the one actions are keyed by, with the top-level key `skip` left out), by FNV-1a, 64
+-- bits. How the rule runner tells one change of a record from another when the record has no
 -- last-updated time (docs/tracker-api.md §9.1). Not a secure hash: it names content.
-local function canonical(v, out)
-  local tv = type(v)
-  if tv ~= "table" then
-    out[#out + 1] = tv == "string" and fmt("%q", v) or tostring(v)
-    return
-  end
-  local keys = {}
-  for k in next, v do keys[#keys + 1] = k end
-  sort(keys, function(a, b)
-    local ta, tb = type(a), type(b)
-    if ta ~= tb then return ta < tb end
-    return a < b
-  end)
-  out[#out + 1] = "{"
-  for _, k in ipairs(keys) do
-    out[#out + 1] = fmt("%q=", k)
-    canonical(v[k], out)
-    out[#out + 1] = ","
-  end
-  out[#out + 1] = "}"
-end
-
 function M.fingerprint(t, skip)
-  local out, body = {}, t
+  local body = t
   if skip ~= nil and type(t) == "table" then
     body = {}
     for k, x in next, t do if k ~= skip then body[k] = x end end
   end
-  canonical(body, out)
-  local text, h = concat(out), -3750763034362895579      -- the FNV-1a 64-bit offset basis
+  local text, h = require("tracker").actions.canonical(body), -3750763034362895579  -- FNV basis
   for i = 1, #text do h = (h ~ byte(text, i)) * 1099511628211 end
   return fmt("%016x", h)
 end
