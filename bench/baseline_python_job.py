@@ -8,14 +8,14 @@ as it is found. It does what `trk rules` does with these three example rules:
                                       set to "Yes"
   examples/rules/score_routing.lua    applications in Screening with "Recruiter Score" >= 8:
                                       read the application again, and if it is still in
-                                      Screening, move it to "Submitted to Client"
+                                      Screening, move it to "Submitted to Client" and note it
   examples/rules/duplicate_email.lua  candidates sharing an email (any case): every one but the
-                                      oldest tagged "possible-duplicate" and noted, unless
-                                      already tagged
+                                      oldest gets the candidate field "Duplicate Of" = the oldest's
+                                      id and a note, unless it already names it
 
-Applications are paged through the REST API by last-updated time (updatedAfter, pages of 500,
-ids already seen skipped), since a write moves an application to the end of that order;
-candidates through the widget API (getRecords, pages of 500).
+Applications are paged through the REST API by number, in id order, within the window
+updatedAfter = SINCE (pages of 500: a write does not move an application in that order);
+candidates through the widget API (getRecords, pages of 500). The emulator's rich dialect.
 
 usage: python3 bench/baseline_python_job.py URL APIKEY USERNAME API_TOKEN SINCE
        python3 bench/baseline_python_job.py --summary URL     (with `trk emulator --admin`)
@@ -28,7 +28,7 @@ import sys
 import urllib.parse
 
 INTERVIEW_SENT, SCORE = "Interview Note Sent", "Recruiter Score"
-DUP_TAG = "possible-duplicate"
+DUP_FIELD = "Duplicate Of"
 
 
 class Tracker:
@@ -67,23 +67,14 @@ class Tracker:
         return self.call(method, path, body, {"Authorization": "Bearer " + self.jwt})
 
     def applications(self, since):
-        seen, after, page = set(), since, 1
+        page = 1
         while True:
             doc = self.rest("POST", "/api/v1/OpportunityResource/PagedSearch",
-                            {"pageNumber": page, "pageSize": 500, "updatedAfter": after})
-            items = doc["opportunityResources"]
-            last = after
-            for a in items:
-                last = a["lastUpdatedDateTime"]
-                if a["opportunityResourceId"] not in seen:
-                    seen.add(a["opportunityResourceId"])
-                    yield a
+                            {"pageNumber": page, "pageSize": 500, "updatedAfter": since})
+            yield from doc["opportunityResources"]
             if not doc.get("hasNextPage"):
                 return
-            if last == after:
-                page += 1
-            else:
-                after, page = last, 1
+            page += 1
 
     def candidates(self):
         page = 0
@@ -114,6 +105,8 @@ def job(url, key, user, token, since):
     stage_id = {s["Name"]: s["Id"] for s in settings["opportunityResourceStatuses"]}
     field_id = {f["Name"]: f["Id"] for f in settings["customFields"]
                 if f["Association"] == "OpportunityResource"}
+    dup_field = [f["Id"] for f in settings["customFields"]
+                 if f["Association"] == "Resource" and f["Name"] == DUP_FIELD][0]
 
     for a in t.applications(since):
         stage = a["opportunityResourceStatusName"]
@@ -139,6 +132,8 @@ def job(url, key, user, token, since):
             if cur["opportunityResourceStatusId"] == stage_id["Screening"]:
                 t.update("X", aid, updates=[("opportunityresourcestatusid",
                                              str(stage_id["Submitted to Client"]))])
+                t.note(link, "Submitted to Client",
+                       "Moved to Submitted to Client by score-routing: %s %g." % (SCORE, score))
 
     # duplicate-email
     groups = {}
@@ -154,10 +149,10 @@ def job(url, key, user, token, since):
         for cid, name in group[1:]:
             rec = t.widget("getIndividualRecord", {"recordtype": "R", "recordid": cid})
             item = (rec.get("results") or [rec.get("result") or {}])[0]
-            tags = [x.strip().lower() for x in (item.get("tag") or "").split(",") if x.strip()]
-            if DUP_TAG in tags:
+            marked = {str(f.get("id")): f.get("value") for f in item.get("customfields") or []}
+            if marked.get(str(dup_field)) == str(oldest[0]):
                 continue
-            t.update("R", cid, updates=[("tag", ",".join(tags + [DUP_TAG]))])
+            t.update("R", cid, custom=[(dup_field, str(oldest[0]))])
             t.note({"linkRecordType": "R", "linkRecordId": cid}, "Possible duplicate",
                    "Possible duplicate of candidate %d (%s): same email %s."
                    % (oldest[0], oldest[1], email))

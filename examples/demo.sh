@@ -32,7 +32,7 @@ echo "listening on $url"
 # stages (its settings do not list them, as Tracker's may not: the rules move applications).
 export TRACKER_WIDGET_URL=$url TRACKER_REST_URL=$url TRACKER_APIKEY=demo-key \
        TRACKER_USERNAME=demo@example.com TRACKER_API_TOKEN=demo-token \
-       TRACKER_TIMEZONE=UTC TRACKER_RATE_LIMIT=6000
+       TRACKER_TIMEZONE=UTC TRACKER_RATE_LIMIT=60000
 export TRACKER_STAGES="Applied=1;Shortlisted=2;Screening=3;Submitted to Client=4;Interview=5;\
 Second Interview=6;Offer=7;Working=8;Complete=9;Rejected=10;Withdrawn=11"
 rules=(rules examples/rules --since 2000-01-01T00:00:00Z --state "$work/state.db")

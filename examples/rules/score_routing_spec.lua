@@ -16,8 +16,11 @@ describe("the score-routing rule", function()
     for _, a in ipairs({ nine, eight }) do
       assert.planned(actions, { op = "move_to_stage", target = a,
                                 payload = { stage = "Submitted to Client", from = "Screening" } })
+      assert.planned(actions, { op = "add_note", target = a, payload = {
+        subject = "Submitted to Client",
+        text = testing.contains("by score-routing: Recruiter Score " .. (a == nine and 9 or 8)) } })
     end
-    assert.planned_count(2, actions)
+    assert.planned_count(4, actions)
   end)
 
   it("leaves low and missing scores where they are", function()
@@ -35,7 +38,7 @@ describe("the score-routing rule", function()
   it("plans nothing once the moves are applied", function()
     local a = app("Screening", 10)
     local t = testing.emulator{ a }
-    assert.planned_count(1, testing.run_rule(rule, t, { apply = true }))
+    assert.planned_count(2, testing.run_rule(rule, t, { apply = true }))   -- the move, the note
     assert.are.equal("Submitted to Client", t:application(a.id).stage)
     assert.planned_count(0, testing.run_rule(rule, t))
   end)

@@ -319,8 +319,9 @@ end
 -- Errors propagate: the caller decides (pcall in tests, the instruction budget in trk).
 function M.invoke(rule, record, t, ctx)
   if rule.when ~= nil and not rule.when(record, ctx) then return false end
-  rule.action(record, t, ctx)
-  return true
+  -- an action that answers false decided, once it could read more, not to act: the record
+  -- did not match, and its change is not marked handled
+  return rule.action(record, t, ctx) ~= false
 end
 
 -- ---- the runner ----------------------------------------------------------------------------
