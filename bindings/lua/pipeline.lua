@@ -14,7 +14,7 @@ local write_may_retry, write_error = failures.write_may_retry, failures.write_er
 local ttime = times.time
 
 local pairs, tostring, setmetatable, rawequal, pcall = pairs, tostring, setmetatable, rawequal, pcall
-local min, max, random = math.min, math.max, math.random
+local min, max, floor, random = math.min, math.max, math.floor, math.random
 local fmt = string.format
 local running, yield, isyieldable = coroutine.running, coroutine.yield, coroutine.isyieldable
 
@@ -50,20 +50,34 @@ end
 
 -- ---- rate limit -----------------------------------------------------------------------------
 
--- A token bucket holding at most one token, refilled at the budget: requests leave evenly
--- spaced, so no 60-second window ever holds more than the budget.
+-- A sliding one-minute window, as Tracker counts (§5): a request leaves at once while the last
+-- 60 seconds hold fewer than the budget (less the margin), else when the oldest of them is a
+-- minute old. A short job goes at full speed; a long one at the budget, never above it.
+local WINDOW, MAX_SLOTS = 60, 100000    -- past 100,000 a minute a budget changes nothing
+
 local function rate_wait(s)
   s.stats.requests = s.stats.requests + 1
   local rpm = s.c.rate_limit
   if not rpm then return end
-  local gap = 60 / (rpm * RATE_MARGIN)
-  local now = s.c.clock()
-  local at = s.next_slot or now
-  if at > now then
-    s.c.sleep(at - now)
-    now = at
+  local n = min(MAX_SLOTS, max(1, floor(rpm * RATE_MARGIN)))
+  local w = s.rate_window
+  if not w then
+    w = { head = 1, count = 0 }
+    s.rate_window = w
   end
-  s.next_slot = max(at, now) + gap
+  local now = s.c.clock()
+  if w.count == n then                      -- full: wait for the oldest to leave the window
+    local oldest = w[w.head]
+    if now - oldest < WINDOW then
+      s.c.sleep(oldest + WINDOW - now)
+      now = oldest + WINDOW
+    end
+    w[w.head] = now
+    w.head = w.head % n + 1
+  else
+    w.count = w.count + 1
+    w[(w.head + w.count - 2) % n + 1] = now
+  end
 end
 
 -- ---- the request pipeline -------------------------------------------------------------------
