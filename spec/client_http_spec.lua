@@ -134,14 +134,8 @@ teardown(function()
   trk.cleanup()
 end)
 
--- the suites over every dialect of the emulator (docs/emulator.md, Dialects)
-local writes_suite = assert(loadfile("spec/support/writes_suite.lua", "t", _ENV))()
-local with_dialect = require "support.dialect"
-for _, dialect in ipairs(emulator.dialects.names()) do
-  local Bd = with_dialect(B, dialect)
-  suite(Bd)
-  writes_suite(Bd)
-end
+-- the suites over every dialect of the emulator
+require("support.dialect").each(B, suite, assert(loadfile("spec/support/writes_suite.lua", "t", _ENV))())
 
 describe("the client over HTTP only", function()
   after_each(B.stop)

@@ -79,14 +79,8 @@ function B.rest(method, path, body)
   error("B.rest: the emulator refused a fresh JWT")
 end
 
--- the suites over every dialect of the emulator (docs/emulator.md, Dialects)
-local writes_suite = assert(loadfile("spec/support/writes_suite.lua", "t", _ENV))()
-local with_dialect = require "support.dialect"
-for _, dialect in ipairs(emulator.dialects.names()) do
-  local Bd = with_dialect(B, dialect)
-  suite(Bd)
-  writes_suite(Bd)
-end
+-- the suites over every dialect of the emulator
+require("support.dialect").each(B, suite, assert(loadfile("spec/support/writes_suite.lua", "t", _ENV))())
 
 -- A server that answers oddly: each test gives the widget answer's JSON text.
 describe("the client given answers it cannot read", function()

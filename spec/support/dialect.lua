@@ -1,10 +1,16 @@
--- A client-suite backend (spec/support/client_suite.lua) for one emulator dialect: the same
--- backend, its emulators started in `dialect`, and its clients given the fixture's stages as
--- configuration where that dialect's settings list none (docs/configuration.md: how a user of
--- such a database names them). opts.stages given by a test wins.
+-- The client suites over every emulator dialect (docs/emulator.md, Dialects).
+--   each(B, suites...)  runs each suite (a function of a backend) once a dialect, with
+--                       backend(B, dialect)
+--   backend(B, dialect) a client-suite backend (spec/support/client_suite.lua) for one
+--                       dialect: B, its emulators started in `dialect`, and its clients given
+--                       the fixture's stages as configuration where that dialect's settings
+--                       list none (docs/configuration.md: how a user of such a database names
+--                       them). opts.stages given by a test wins; false gives none.
 local emulator = require "tracker.emulator"
 
-return function(B, dialect)
+local M = {}
+
+function M.backend(B, dialect)
   local lists = emulator.dialects.resolve(dialect)
   local b = setmetatable({ dialect = dialect, rich = dialect == "rich",
                            name = B.name .. ", " .. dialect .. " dialect" }, { __index = B })
@@ -32,3 +38,12 @@ return function(B, dialect)
   end
   return b
 end
+
+function M.each(B, ...)
+  for _, dialect in ipairs(emulator.dialects.names()) do
+    local b = M.backend(B, dialect)
+    for i = 1, select("#", ...) do (select(i, ...))(b) end
+  end
+end
+
+return M
