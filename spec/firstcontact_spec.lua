@@ -166,9 +166,10 @@ describe("the client against the evidence dialect", function()
   local emulator = require "tracker.emulator"
   local KEY, USER, TOKEN = server.secrets.apikey, server.secrets.username, server.secrets.api_token
 
-  local function connect(data, opts)
-    local emu = emulator.new({ apikey = KEY, username = USER, api_token = TOKEN, data = data })
-    local o = { transport = emu, rate_limit = false, timezone = "UTC" }
+  local function connect(data, opts, dialect, wrap)
+    local emu = emulator.new({ apikey = KEY, username = USER, api_token = TOKEN, data = data,
+                               dialect = dialect })
+    local o = { transport = wrap and wrap(emu) or emu, rate_limit = false, timezone = "UTC" }
     for k, v in pairs(opts or {}) do o[k] = v end
     return tracker.connect(o), emu
   end
@@ -245,12 +246,77 @@ describe("the client against the evidence dialect", function()
     for _, a in ipairs(emu:state().applications) do newest = math.max(newest, a.id) end
     assert.are.equal(newest, app.id)
     -- the write, the JWT, PagedSearch's 404 (the route is learnt once), the first Search page
-    -- (the total), then the last: not the pages between
-    assert.is_true(emu.requests - before <= 5, "read back with " .. (emu.requests - before) .. " requests")
+    -- (the total), the last, then the application itself (its custom fields): not the pages
+    -- between
+    assert.is_true(emu.requests - before <= 6, "read back with " .. (emu.requests - before) .. " requests")
     -- the same pair again: a conflict naming the application that exists
     local none, e = t:create_application({ candidate = cand, job = job })
     assert.is_nil(none)
     assert.are.equal("conflict", e.code)
     assert.are.equal(app.id, e.existing.id)
+  end)
+
+  it("reads again from the first page when records leave a filter the server applied", function()
+    -- rich: PagedSearch applies the stage filter, so each move shifts the rest one place earlier
+    local t, emu = connect(emulator.generate({ seed = 5, candidates = 60 }), nil, "rich")
+    local before = 0
+    for _, a in ipairs(emu:state().applications) do
+      if a.statusid == 1 then before = before + 1 end
+    end
+    assert.is_true(before > 10)
+    local moved = 0
+    for a in t:applications{ stage = "Applied", page_size = 5 } do
+      assert.is_true(t:move_to_stage(a, "Screening"))
+      moved = moved + 1
+    end
+    assert.are.equal(before, moved)
+    assert.is_true(t:stats().rescans >= 1)
+    for _, a in ipairs(emu:state().applications) do assert.are_not.equal(1, a.statusid) end
+  end)
+
+  it("counts the rows it read against the total, whatever page size the answer reports", function()
+    -- a server that echoes the size asked for while it sends 10 rows a page
+    local json = require "json"
+    local function echo(emu)
+      return setmetatable({ handle = function(_, method, path, headers, body)
+        local status, h, answer = emu:handle(method, path, headers, body)
+        if path:find("/Search", 1, true) and status == 200 then
+          local doc = json.decode(answer)
+          doc.pageSize = json.decode(body).pageSize
+          answer = json.encode(doc)
+        end
+        return status, h, answer
+      end }, { __index = emu })
+    end
+    local data = emulator.generate({ seed = 9, candidates = 60 })
+    local t = connect(data, nil, nil, echo)
+    local n = 0
+    for _ in t:applications() do n = n + 1 end
+    assert.are.equal(#data.applications, n)
+    local taken, job, cand = {}, data.jobs[1].id, nil
+    for _, a in ipairs(data.applications) do taken[a.opportunityid .. ":" .. a.resourceid] = true end
+    for _, c in ipairs(data.candidates) do
+      if not taken[job .. ":" .. c.id] then cand = c.id break end
+    end
+    local app = assert(t:create_application({ candidate = cand, job = job }))
+    assert.is_true(app.read_back)
+  end)
+
+  it("says whether the server windowed a stream once it knows, and nil before", function()
+    local t = connect(emulator.generate({ seed = 5, candidates = 20 }))
+    local _, st = t:applications()
+    assert.is_nil(st:windowed())
+    assert(st:next())
+    assert.is_false(st:windowed())
+    st:close()
+    local _, jobs = t:jobs()
+    assert(jobs:next())
+    assert.is_true(jobs:windowed())
+    local bad = tracker.connect({ transport = emulator.new({ apikey = KEY, username = USER }),
+                                  apikey = "wrong-key-000000", username = USER, rate_limit = false,
+                                  timezone = "UTC" })
+    local _, failed = bad:candidates()
+    assert.is_nil(failed:next())
+    assert.is_nil(failed:windowed())
   end)
 end)

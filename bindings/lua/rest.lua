@@ -63,10 +63,10 @@ function M.search(route, f, after, page, size)
 end
 
 -- The items of a search answer (either route), whether the answer proves the page the last
--- (true), proves more (false) or does not say (nil: the stream decides, streams.lua), and the
--- page size and total the server says (nil when it does not say). nil, message when the
--- answer is neither shape.
-function M.page(doc, page)
+-- (true: hasNextPage false), proves more (false) or does not say (nil: the stream decides,
+-- streams.lua), and the page size and total the server says (nil when it does not say). nil,
+-- message when the answer is neither shape.
+function M.page(doc)
   if type(doc) ~= "table" then return nil, "OpportunityResource search: the answer is not an object" end
   local list, more = doc.opportunityResources, doc.hasNextPage
   if type(list) == "table" then
@@ -77,12 +77,9 @@ function M.page(doc, page)
   if type(list) ~= "table" then
     return nil, "OpportunityResource search: the answer has neither 'opportunityResources' nor 'data'"
   end
-  local total, size = int(doc.totalRecords), int(doc.pageSize)
-  local number = int(doc.pageNumber) or page
-  if total and size and size > 0 and number then
-    return list, (number - 1) * size + #list >= total, size, total
-  end
-  return list, nil, size, total
+  -- the total is not turned into a proof here: the stream counts the rows it read against it
+  -- (a pageSize the server reports may not be the one it used)
+  return list, nil, int(doc.pageSize), int(doc.totalRecords)
 end
 
 function M.application(id)

@@ -60,7 +60,8 @@ end
 -- page is asked again there.
 local function new_stream(s, what, source)
   return setmetatable({ s = s, what = what, src = source, seen = idset(), items = {}, i = 1, n = 0,
-                        yielded = 0, page = source.first_page, closed = false }, stream_mt)
+                        yielded = 0, page = source.first_page, closed = false, rows = 0,
+                        pass_new = 0 }, stream_mt)
 end
 
 -- ---- the end of a stream ------------------------------------------------------------------
@@ -72,13 +73,16 @@ end
 -- (t:stats().page_caps), asks for no more than it from then on, and a page shorter than the cap,
 -- which the server would have filled, is the end. `count` is the page's records, `new` those
 -- the stream had not yet seen.
-local function page_ends(st, count, new, proof, told)
+local function page_ends(st, count, new, proof, told, total)
   local caps, api = st.s.stats.page_caps, st.src.api
-  if told and told < st.src.size and (caps[api] == nil or told < caps[api]) then
+  if told and told < st.src.size and count <= told and (caps[api] == nil or told < caps[api]) then
     caps[api] = told                       -- the server says how many it gives
   end
+  if count == 0 then return true end       -- whatever the answer claims
   if proof ~= nil then return proof end
-  if count == 0 then return true end
+  -- a total proves the end once this pass has read that many rows, whatever page sizes the
+  -- server says it used
+  if total then return st.rows >= total end
   if st.short then
     if new == 0 then return true end     -- the page after a short one brought nothing new
     if caps[api] == nil or st.short < caps[api] then caps[api] = st.short end
@@ -116,8 +120,9 @@ local function fill(st)
     if st.src.switch and st.src.switch(e) then return stream_request(st) or nil, st.err end
     return stream_fail(st, e)
   end
-  local list, proof, told = st.src.parse(doc, st.page)
+  local list, proof, told, total = st.src.parse(doc, st.page)
   if not list then return stream_fail(st, proof) end
+  st.rows = st.rows + #list
   local n, items, key = 0, st.items, st.src.key
   local prev
   for i = 1, #list do
@@ -139,11 +144,20 @@ local function fill(st)
     end
   end
   st.n, st.i = n, 1
-  if page_ends(st, #list, n, proof, told) then
-    st.done = true
-  else
+  st.pass_new = st.pass_new + n
+  if not page_ends(st, #list, n, proof, told, total) then
     st.page = st.page + 1
     stream_request(st)
+  elseif st.pass_new > 0 and st.src.rescan and st.src.rescan() then
+    -- the server applied a filter a record can leave (a stage, a job's state, a time before):
+    -- one that left while the stream ran moved the rest one place earlier, so a record may
+    -- have slipped onto a page already read. Read again from the first page until a pass
+    -- brings nothing new.
+    st.page, st.rows, st.pass_new, st.short = st.src.first_page, 0, 0, nil
+    st.s.stats.rescans = (st.s.stats.rescans or 0) + 1
+    stream_request(st)
+  else
+    st.done = true
   end
   return true
 end
@@ -196,9 +210,11 @@ end
 
 -- Whether the server applied the stream's filters (its time window above all): false for a
 -- route seen to ignore them (REST /Search, tracker-api.md §9.7), where the stream applies
--- them again itself, and cannot for a record that shows no time.
+-- them again itself, and cannot for a record that shows no time; nil until the first page
+-- says which route answers.
 function Stream:windowed()
-  return self.src.windowed ~= false
+  if not self.src then return nil end        -- a stream that failed to open
+  return self.src.windowed
 end
 
 -- for-loop form: the iterator raises on failure, since a nil would end the loop silently.
@@ -275,7 +291,9 @@ local function widget_stream(self, fname, kind, f, extra)
   local base = widget_base(s, fname)
   local conv = s.conv
   local source = {
-    api = "widget", size = size, first_page = 0,
+    api = "widget", size = size, first_page = 0, windowed = true,
+    -- a record can leave these while the stream runs (updatedafter only gains records)
+    rescan = function() return filt.before ~= nil or filt.search ~= nil or filt.state ~= nil end,
     request = function(page)
       local path, body = widget.request("getRecords", creds, widget.list(kind, filt, after, page, size))
       local call = { api = "widget", what = "getRecords", base = base, path = path, body = body,
@@ -365,34 +383,43 @@ function M.find_application(s, fname, cand, job)
   local filt = { job = job, candidate = cand }
   local function pick(list)
     for _, item in ipairs(list) do
-      if type(item) == "table" and rest.record(item, s.conv, widget.custom) then
-        local r = rest.record(item, s.conv, widget.custom)
-        if r.candidate_id == cand and r.job_id == job then return r end
-      end
+      local r = rest.record(item, s.conv, widget.custom)
+      if r and r.candidate_id == cand and r.job_id == job then return r end
     end
   end
   local size = s.stats.page_caps.rest or rest.max_page
-  local list, proof, told, total = search_page(s, fname, filt, 1, size)
+  local list, proof, _, total = search_page(s, fname, filt, 1, size)
   if not list then return nil, proof end
   local found = pick(list)
-  if found or proof == true or #list == 0 then return found end
-  local per = told or #list
-  local last
-  if total then last = (total + per - 1) // per end
-  if not last then                      -- no total: read forward to the end
-    local page = 1
+  if found or proof == true or #list == 0 or (total and #list >= total) then return found end
+  -- page 1 is not the last, so it is full at the server's cap: the pages are total / #list
+  -- (without a total: read forward until a page is empty or brings nothing new)
+  local per, seen = #list, {}
+  local last = total and (total + per - 1) // per or nil
+  local function page_of(n)
+    local l, e = search_page(s, fname, filt, n, size)
+    if not l then return nil, e end
+    local new = false
+    for _, item in ipairs(l) do
+      local id = rest.key(item)
+      if id and not seen[id] then seen[id], new = true, true end
+    end
+    return l, nil, new
+  end
+  if not last then
+    local n = 1
     repeat
-      page = page + 1
-      list, proof = search_page(s, fname, filt, page, size)
-      if not list then return nil, proof end
-      found = pick(list)
-    until found or proof == true or #list == 0
+      n = n + 1
+      local l, e, new = page_of(n)
+      if not l then return nil, e end
+      found = pick(l)
+    until found or #l == 0 or not new
     return found
   end
-  for page = last, 2, -1 do
-    list, proof = search_page(s, fname, filt, page, size)
-    if not list then return nil, proof end
-    found = pick(list)
+  for n = last, 2, -1 do
+    local l, e = page_of(n)
+    if not l then return nil, e end
+    found = pick(l)
     if found then return found end
   end
   return nil
@@ -441,14 +468,19 @@ function Client:applications(f)
       return call, ce
     end,
     parse = function(doc, page)
-      local list, proof, told = rest.page(doc, page)
+      local list, proof, told, total = rest.page(doc, page)
       if not list then return nil, err("bad_response", proof) end
       if not s.search_route then
         s.search_route = s.trying_route or search_route(s)
         s.stats.search_route = s.search_route
       end
       source.windowed = rest.route_filters[s.search_route]
-      return list, proof, told
+      return list, proof, told, total
+    end,
+    -- a record can leave a stage or a time before while the stream runs; a route that
+    -- ignores the filters sends every row, so nothing moves
+    rescan = function()
+      return source.windowed ~= false and (filt.stage_id ~= nil or filt.before ~= nil)
     end,
     switch = function(e2) return next_route(s, e2) end,
     key = rest.key,

@@ -322,7 +322,8 @@ function Client:create_application(o)
                                                .. "candidate %d to job %d could be read back: %s",
                                                cand, job, fe and fe.message or "none was found"), 200)
       end
-      app, id = found, found.id
+      id = found.id
+      app = self:application(id) or found       -- a search row may lack the custom fields
       app.read_back = true
     end
     app = app or { kind = "application", id = id, candidate_id = cand, job_id = job }

@@ -711,8 +711,8 @@ function Stream:close() end
 function Stream:count() end
 
 ---Whether the server applied the stream's filters: false for a route seen to ignore them
----(REST /Search), where the stream applies them itself.
----@return boolean
+---(REST /Search), where the stream applies them itself; nil before the first page.
+---@return boolean?
 function Stream:windowed() end
 
 return tracker
