@@ -693,6 +693,11 @@ return {
       assert.is_truthy(j.stdout:find("\n  ghost%s+candidates%s+%d%d%d%d%-"), j.stdout)
       assert.is_truthy(j.stdout:find("\n  good%s+candidates%s+%d%d%d%d%-"), j.stdout)
 
+      -- a run that is not there is an error naming the runs there are
+      local missing = trk.exec({ "journal", "--state", state, "--run", "99" })
+      assert.are.equal(1, missing.code, missing.stdout)
+      assert.matches("holds no run 99 %(its only run is 1%)", missing.stderr)
+
       local f = trk.exec({ "journal", "--state", state, "--failed" })
       assert.are.equal(0, f.code, f.stderr)
       assert.is_truthy(f.stdout:find("\n  1%s+%d+%s+move_to_stage%s+application 99999999%s+stage → "

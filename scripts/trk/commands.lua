@@ -193,6 +193,20 @@ function M.journal(host, opts)
     stderr("trk journal: ", e, "\n")
     return EXIT.failed
   end
+  if opts.run then                          -- a run that is not there is an error, not "no actions"
+    local ids = {}
+    for _, r in ipairs(j:runs()) do ids[#ids + 1] = r.id end
+    local known = false
+    for _, id in ipairs(ids) do known = known or id == opts.run end
+    if not known then
+      stderr(("trk journal: %s holds no run %d (%s)\n"):format(path, opts.run,
+             #ids == 0 and "it holds no runs yet"
+             or #ids == 1 and ("its only run is " .. ids[1])
+             or ("its runs are " .. ids[1] .. " to " .. ids[#ids])))
+      j:close()
+      return EXIT.failed
+    end
+  end
   local out = report.journal(j, opts, host.json, report.output(host, opts))
   io.stdout:write(out)
   j:close()
