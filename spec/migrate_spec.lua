@@ -45,11 +45,8 @@ local function fresh(n, dry)
                              data = emulator.generate({ candidates = n or 50, seed = 3 }),
                              clock = function() return math.floor(now) end })
   local writes = {}
-  local stages = {}            -- named, as a user of a database whose settings list none does
-  for i, e in ipairs(emu:state().lists.opportunityResourceStatuses) do
-    stages[i] = { id = e.id, name = e.name }
-  end
-  local t = tracker.connect({ transport = emu, rate_limit = false, timezone = false, stages = stages,
+  -- the stages named, as a user of a database whose settings list none does
+  local t = tracker.connect({ transport = emu, rate_limit = false, timezone = false, stages = emu:stages(),
                               clock = function() return now end,
                               sleep = function(s) now = now + s end,
                               hook = function(action, send)

@@ -340,13 +340,9 @@ describe("rules.run over records without a time", function()
   local function client()
     local emu = emulator.new({ apikey = "k", username = "u@example.com", api_token = "tok",
                                data = emulator.generate({ seed = 4, candidates = 12 }) })
-    local stages = {}
-    for i, e in ipairs(emu:state().lists.opportunityResourceStatuses) do
-      stages[i] = { id = e.id, name = e.name }
-    end
     return tracker.connect({ transport = emu, rate_limit = false, timezone = "UTC",
                              apikey = "k", username = "u@example.com", api_token = "tok",
-                             stages = stages }), emu
+                             stages = emu:stages() }), emu
   end
 
   -- One pass of `rule` with a handled store kept in `store` across passes.

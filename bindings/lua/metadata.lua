@@ -43,7 +43,6 @@ local function metadata(s, fname)
   if listed then m.stage_source = "settings"
   elseif s.c.stages then m.stage_source, listed = "configuration", s.c.stages
   else m.stage_source, listed = "seen", {} end
-  m.stages_seen = 0
   for _, st in ipairs(listed) do add_stage(m, st.id, st.name) end
   m.fields_by_id = {}
   for kind, list in pairs(m.custom_fields) do
@@ -59,10 +58,7 @@ end
 -- An application's stage, as a record showed it: known from then on.
 local function saw_stage(s, id, name)
   local m = s.meta
-  if m and id and name and not m.stage_by_id[id] then
-    add_stage(m, id, name)
-    m.stages_seen = m.stages_seen + 1
-  end
+  if m and id and name and not m.stage_by_id[id] then add_stage(m, id, name) end
 end
 
 -- Metadata for the caller: a copy, so that a script cannot change what the client validates with.
@@ -136,5 +132,4 @@ end
 M.metadata = metadata
 M.find_stage = find_stage
 M.saw_stage = saw_stage
-M.stage_sources = SOURCES
 return M

@@ -52,9 +52,9 @@ function stream_mt.__tostring(st)
 end
 
 -- A source describes one kind of stream: api ("widget" or "rest"), size (records asked for a
--- page), first_page, request(page) -> call | nil, err; parse(doc, page) -> items, last (true:
+-- page), first_page, request(page) -> call | nil, err; parse(doc) -> items, last (true:
 -- the answer proves this page the last, false: it proves more, nil: it does not say), the page
--- size the server says it used (or nil) | nil, err; key(item) -> id (nil: malformed);
+-- size and the total the server reports (or nil) | nil, err; key(item) -> id (nil: malformed);
 -- record(item) -> rec (false: left out by the stream's own filter, nil: malformed); and
 -- optionally switch(err) -> true when the source moved to another route after err, so the same
 -- page is asked again there.
@@ -120,7 +120,7 @@ local function fill(st)
     if st.src.switch and st.src.switch(e) then return stream_request(st) or nil, st.err end
     return stream_fail(st, e)
   end
-  local list, proof, told, total = st.src.parse(doc, st.page)
+  local list, proof, told, total = st.src.parse(doc)
   if not list then return stream_fail(st, proof) end
   st.rows = st.rows + #list
   local n, items, key = 0, st.items, st.src.key
@@ -336,39 +336,45 @@ function Client:activities(f)
   end })
 end
 
--- The application search route a database answers, once learned (rest.search_routes: the
--- first that does not answer 404 or 405 to a search); until then the first to try.
+-- The application search route to ask: the configured one, else the one learnt, else the next
+-- of rest.search_routes to try (s.route moves on when a route answers 404 or 405).
 local function search_route(s)
-  return s.search_route or s.c.search_route or rest.search_routes[1]
+  return s.c.search_route or s.route or rest.search_routes[1]
 end
 
--- After a search failed with e: moves the client to the next route when e says the route does
--- not exist here (and the route was not configured), so the stream asks again there.
+-- A search answered on `route`: it is the database's from now on (t:stats().search_route).
+local function route_answered(s, route)
+  s.route, s.stats.search_route = route, route
+end
+
+-- After a search failed with e: moves to the next route when e says the route does not exist
+-- here, unless the route was configured or has answered before, so the search is asked again.
 local function next_route(s, e)
-  if s.search_route or s.c.search_route or not (e.status == 404 or e.status == 405) then
+  local cur = search_route(s)
+  if s.c.search_route or s.stats.search_route or not (e.status == 404 or e.status == 405) then
     return false
   end
-  local routes, cur = rest.search_routes, s.trying_route or rest.search_routes[1]
+  local routes = rest.search_routes
   for i, r in ipairs(routes) do
     if r == cur and routes[i + 1] then
-      s.trying_route = routes[i + 1]
+      s.route = routes[i + 1]
       return true
     end
   end
   return false
 end
 
--- One search page, synchronously (on the learned route, moving to the next one as a stream
--- does): items, proof, told, total (see rest.page) or nil, err.
+-- One search page, synchronously (moving to the next route as a stream does): items, proof,
+-- told, total (see rest.page) or nil, err.
 local function search_page(s, fname, filt, page, size)
   while true do
-    local route = s.trying_route or search_route(s)
+    local route = search_route(s)
     local method, path, body = rest.search(route, filt, nil, page, size)
     local doc, e = pipeline.rest_call(s, fname, route, method, path, body)
     if doc then
-      local list, proof, told, total = rest.page(doc, page)
+      local list, proof, told, total = rest.page(doc)
       if not list then return nil, err("bad_response", proof) end
-      if not s.search_route then s.search_route, s.stats.search_route = route, route end
+      route_answered(s, route)
       return list, proof, told, total
     end
     if not next_route(s, e) then return nil, e end
@@ -461,20 +467,14 @@ function Client:applications(f)
   source = {
     api = "rest", size = size, first_page = 1,
     request = function(page)
-      local route = s.trying_route or search_route(s)
-      local method, path, body = rest.search(route, filt, after, page, size)
-      local call, ce = rest_start(s, fname, route, method, path, body)
-      if call then call.route = route end
-      return call, ce
+      local route = search_route(s)
+      return rest_start(s, fname, route, rest.search(route, filt, after, page, size))
     end,
-    parse = function(doc, page)
-      local list, proof, told, total = rest.page(doc, page)
+    parse = function(doc)
+      local list, proof, told, total = rest.page(doc)
       if not list then return nil, err("bad_response", proof) end
-      if not s.search_route then
-        s.search_route = s.trying_route or search_route(s)
-        s.stats.search_route = s.search_route
-      end
-      source.windowed = rest.route_filters[s.search_route]
+      route_answered(s, search_route(s))
+      source.windowed = rest.route_filters[s.route]
       return list, proof, told, total
     end,
     -- a record can leave a stage or a time before while the stream runs; a route that

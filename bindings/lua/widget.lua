@@ -327,8 +327,6 @@ local function id_name(e)
   return nil
 end
 
-local ACTIVE = { y = true, yes = true, ["true"] = true, ["1"] = true }   -- §9.2: a string
-
 -- The client's metadata from a getSettingsData answer. `stages` is nil when the answer has no
 -- opportunityResourceStatuses (§9.2): metadata.lua then looks elsewhere.
 function M.metadata(doc)
@@ -359,9 +357,9 @@ function M.metadata(doc)
     users = pairs_list(doc.users, function(e)
       local id = int(e.UserId)
       if id then
+        -- Active: a boolean, or a string such as "True" (§9.2), read as a checkbox is
         return { id = id, username = str(e.Username), email = str(e.Email),
-                 active = e.Active == true or (type(e.Active) == "string"
-                                                and ACTIVE[string.lower(e.Active)] or false) }
+                 active = values.typed("Checkbox", e.Active) == true }
       end
     end),
     custom_fields = fields,

@@ -16,7 +16,8 @@
 -- The module: emulator.new(opts) -> emu; emulator.generate(opts) -> data (deterministic for a
 -- seed); emulator.from_json(text) -> data. An emu: handle(method, path, headers, body),
 -- load(data), save() -> a copy of the data, to_json(), state() -> the live data (for
--- assertions), get(kind, id), reset() (back to the data last loaded), set_faults(faults),
+-- assertions), stages() -> the application stages as { id, name }, get(kind, id), reset()
+-- (back to the data last loaded), set_faults(faults),
 -- now() -> the emulator's epoch (clock + skew), local_time([epoch]) -> its naive local time.
 -- Data kinds: users, clients, contacts, jobs, candidates, applications, activities, documents,
 -- plus lists (lookup lists), customfields and customfieldlists.

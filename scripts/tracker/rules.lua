@@ -415,16 +415,16 @@ function M.run(list, t, how)
         -- without a time, the record is in the window the stream asked for: the handled store
         -- tells a change already acted on from a new one
         local fresh = rule.scan == "all" or st.since == nil or at == nil or at >= st.since
-        if fresh and at == nil and st.baseline and rule.scan ~= "all" and not windowed()
-            and M.matches(rule, record) then
+        local matching = fresh and M.matches(rule, record)
+        if matching and at == nil and st.baseline and rule.scan ~= "all" and not windowed() then
           -- a rule's first run from now, over a server that ignored the window and a record
           -- without a time: its state may be old. It is noted as handled, not acted on; a
           -- later change of it is new
-          fresh = false
+          matching = false
           st.skipped = st.skipped + 1
           if how.mark then how.mark(st, stream.on, id, change) end
         end
-        if fresh and M.matches(rule, record) then
+        if matching then
           st.seen = st.seen + 1
           if at and (st.newest == nil or at > st.newest) then st.newest = at end
           if how.handled and how.handled(st, stream.on, id, change) then

@@ -92,13 +92,7 @@ function M.emulator(fixtures, opts)
   if opts.timezone == false then zone = false end
   -- a database whose settings list no stages is used with them configured (docs/configuration.md):
   -- the client is given the fixtures' stages, as a user gives theirs
-  local stages
-  if not emu.dialect.settings_stages then
-    stages = {}
-    for i, e in ipairs(emu.data.lists.opportunityResourceStatuses or {}) do
-      stages[i] = { id = e.id, name = e.name }
-    end
-  end
+  local stages = not emu.dialect.settings_stages and emu:stages() or nil
   local t = tracker.connect({ transport = emu, rate_limit = false, timezone = zone, stages = stages,
                               clock = function() return mono end,
                               sleep = function(s) mono = mono + s end }, recorder)

@@ -194,10 +194,11 @@ function M.journal(host, opts)
     return EXIT.failed
   end
   if opts.run then                          -- a run that is not there is an error, not "no actions"
-    local ids = {}
-    for _, r in ipairs(j:runs()) do ids[#ids + 1] = r.id end
-    local known = false
-    for _, id in ipairs(ids) do known = known or id == opts.run end
+    local ids, known = {}, false
+    for _, r in ipairs(j:runs()) do
+      ids[#ids + 1] = r.id
+      known = known or r.id == opts.run
+    end
     if not known then
       stderr(("trk journal: %s holds no run %d (%s)\n"):format(path, opts.run,
              #ids == 0 and "it holds no runs yet"

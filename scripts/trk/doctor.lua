@@ -514,14 +514,7 @@ local function check_metadata(r, t)
     end
   end
   details[#details + 1] = "sources: " .. names(m.sources)
-  if m.stage_source ~= "settings" then
-    r:add("metadata", "ok", found, nil, details)     -- the stages check says where they come from
-  elseif #(m.stages or {}) == 0 then
-    r:add("metadata", "warn", found .. ": no application stages, so no move can be checked",
-          "check the database's stage settings in Tracker", details)
-  else
-    r:add("metadata", "ok", found, nil, details)
-  end
+  r:add("metadata", "ok", found, nil, details)     -- the stages check says what is missing
   return m
 end
 
@@ -555,18 +548,27 @@ local function check_rejection(r, env, m)
 end
 
 -- The first record of a stream, or nil, err.
-local function first_record(t, kind, filter)
-  local _, stream = t[kind](t, filter)
-  local rec, e = stream:next()
+-- Reads up to n records of a stream: how many it read, the error that ended it (or nil) and
+-- the first record.
+local function read_some(t, kind, n, filter)
+  local _, stream = t[kind](t, filter or {})
+  local count, e, first = 0, nil, nil
+  while count < n do
+    local rec
+    rec, e = stream:next()
+    if not rec then break end
+    first = first or rec
+    count = count + 1
+  end
   stream:close()
-  return rec, e
+  return count, e, first
 end
 
 -- The first record with a last-updated time: candidates and jobs may carry none (tracker-api.md
 -- §9.1); activities carry theirs in their details. rec (nil: none), err.
 local function first_timed(t, filter)
   for _, k in ipairs({ "candidates", "jobs", "activities" }) do
-    local rec, e = first_record(t, k, filter)
+    local _, e, rec = read_some(t, k, 1, filter)
     if e then return nil, e end
     if rec and rec.updated_at then return rec end
   end
@@ -632,19 +634,6 @@ local STAGE_SOURCES = {
   settings = "getSettingsData", configuration = "TRACKER_STAGES",
   seen = "the applications read (the settings list none)",
 }
-
-local function read_some(t, kind, n)
-  local _, stream = t[kind](t, {})
-  local count, e = 0, nil
-  while count < n do
-    local rec
-    rec, e = stream:next()
-    if not rec then break end
-    count = count + 1
-  end
-  stream:close()
-  return count, e
-end
 
 local function check_reads(r, t, rest_ok)
   local apps, e = 0, nil

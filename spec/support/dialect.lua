@@ -11,7 +11,7 @@ local emulator = require "tracker.emulator"
 local M = {}
 
 function M.backend(B, dialect)
-  local lists = emulator.dialects.resolve(dialect)
+  local rows = emulator.dialects.resolve(dialect)
   local b = setmetatable({ dialect = dialect, rich = dialect == "rich",
                            name = B.name .. ", " .. dialect .. " dialect" }, { __index = B })
   local stages
@@ -20,13 +20,7 @@ function M.backend(B, dialect)
     for k, v in pairs(cfg or {}) do c[k] = v end
     c.dialect = dialect
     stages = nil
-    if not lists.settings_stages then
-      local data = c.data or emulator.new({}):state()
-      stages = {}
-      for i, e in ipairs(data.lists.opportunityResourceStatuses or {}) do
-        stages[i] = { id = e.id, name = e.name }
-      end
-    end
+    if not rows.settings_stages then stages = emulator.new({ data = c.data }):stages() end
     return B.start(c)
   end
   function b.connect(opts)

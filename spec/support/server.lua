@@ -75,9 +75,7 @@ end
 -- database whose settings list no stages (the evidence dialect) names them.
 function M.stages_env()
   local parts = {}
-  for _, e in ipairs(require("tracker.emulator").new({}):state().lists.opportunityResourceStatuses) do
-    parts[#parts + 1] = e.name .. "=" .. e.id
-  end
+  for i, e in ipairs(require("tracker.emulator").new({}):stages()) do parts[i] = e.name .. "=" .. e.id end
   return table.concat(parts, ";")
 end
 

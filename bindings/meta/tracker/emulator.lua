@@ -92,6 +92,11 @@ function Emulator:to_json() end
 ---@return table
 function Emulator:state() end
 
+---The application stages, what a client of a database whose settings list none is given as
+---`stages` (TRACKER_STAGES).
+---@return { id: integer, name: string }[]
+function Emulator:stages() end
+
 ---One record of a kind ("candidates", "jobs", ...) by id, or nil.
 ---@param kind string
 ---@param id integer

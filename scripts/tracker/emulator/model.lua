@@ -22,7 +22,7 @@
 --                          what sorted() keeps: a write bumps the version of every kind that
 --                          shows it, and the log of recent writes lets it patch its lists
 --
--- Methods: load(data), install(d), save(), state(), get(kind, id), record(kind, id),
+-- Methods: load(data), install(d), save(), state(), stages(), get(kind, id), record(kind, id),
 -- to_json(), reset(), insert(kind, rec), touched(kind [, rec]), index_application(a),
 -- set_email(c, email), sorted(kind, field, desc), list_name(list, id), user_name(id),
 -- is_placement(a), job_state(j), application_name(a), api_user().
@@ -259,6 +259,16 @@ end
 -- The live database, for assertions in tests (read it; change it only through requests).
 function Model:state()
   return self.data
+end
+
+-- The application stages as a list of { id, name }: what a user of a database whose settings
+-- list none names in TRACKER_STAGES (or the client's `stages` option).
+function Model:stages()
+  local out = {}
+  for i, e in ipairs(self.data.lists.opportunityResourceStatuses or {}) do
+    out[i] = { id = e.id, name = e.name }
+  end
+  return out
 end
 
 -- One record of a kind by id ("candidates", 188001), or nil.
