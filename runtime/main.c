@@ -32,6 +32,7 @@ static const char usage_main[] =
   "commands:\n"
   "  run SCRIPT [OPTIONS] [-- ARGS...]   run a script in the sandbox\n"
   "  rules DIR [OPTIONS]                 run every rule in DIR over what changed\n"
+  "  apply PLAN [OPTIONS]                send the writes a --plan file holds, if still current\n"
   "  journal [OPTIONS]                   show what a state store holds\n"
   "  test [PATH...]                      run busted specs with trk's modules on the path\n"
   "  init DIR                            create a rules project with a rule and its spec\n"
@@ -92,6 +93,11 @@ static const char usage_run[] =
   "  --input FILE          let the script read FILE with files.open(\"FILE\")  (repeatable)\n"
   "  --output FILE         let the script write FILE with files.create(\"FILE\")  (repeatable)\n"
   "\n"
+  "a job run again (the same SCRIPT and ARGS, after a run of it with --apply):\n"
+  "  --again               send the writes an earlier run applied, instead of skipping them\n"
+  "  --force               overwrite fields changed in Tracker since an earlier run wrote them\n"
+  "                        (without it such a write is a conflict, shown and not sent)\n"
+  "\n"
   "determinism, for tests:\n"
   "  --now TIME            os.time() and os.date() answer TIME (ISO 8601, e.g.\n"
   "                        2026-11-01T00:00:00Z)\n"
@@ -148,6 +154,23 @@ static const char usage_journal[] =
   "  --quiet               print nothing when there is nothing to show\n"
   "  --verbose             show errors, targets and changes in full, not cut to fit\n";
 
+static const char usage_apply[] =
+  "usage: trk apply PLAN [OPTIONS]\n"
+  "\n"
+  "Sends the writes of PLAN, a file `trk run SCRIPT --plan PLAN` wrote in a dry run. First\n"
+  "it reads every record PLAN updates: when one no longer holds what the plan saw, nothing\n"
+  "is sent (the plan is stale: make it again). Writes are journalled as with --apply, so\n"
+  "running it again after a failure or Ctrl-C sends only what was not sent, and applying a\n"
+  "plan twice sends nothing the second time.\n"
+  "\n"
+  "  --state FILE          the state store (default .trk/state.db beside PLAN)\n"
+  "  --json                print the summary as JSON on stdout\n"
+  "\n"
+  USAGE_OUTPUT_DRIVE
+  "\n"
+  "exit status: 0 applied, 1 the plan is stale or writes failed, 2 usage error, 130\n"
+  "interrupted (run the same command again to resume).\n";
+
 static const char usage_test[] =
   "usage: trk test [PATH...] [BUSTED OPTIONS]\n"
   "\n"
@@ -191,8 +214,8 @@ static const char usage_doctor[] =
 static const char usage_help[] =
   "usage: trk help [COMMAND]\n"
   "\n"
-  "Shows help for trk, or for COMMAND (run, rules, journal, test, init, doctor, emulator,\n"
-  "help, version). --quiet and --verbose are accepted and change nothing.\n";
+  "Shows help for trk, or for COMMAND (run, rules, apply, journal, test, init, doctor,\n"
+  "emulator, help, version). --quiet and --verbose are accepted and change nothing.\n";
 
 static const char usage_version[] =
   "usage: trk version [OPTIONS]\n"
@@ -216,6 +239,7 @@ static int cmd_help (const char *topic) {
     fputs(usage_rules_tail, stdout);
   }
   else if (strcmp(topic, "journal") == 0) fputs(usage_journal, stdout);
+  else if (strcmp(topic, "apply") == 0) fputs(usage_apply, stdout);
   else if (strcmp(topic, "test") == 0) fputs(usage_test, stdout);
   else if (strcmp(topic, "init") == 0) fputs(usage_init, stdout);
   else if (strcmp(topic, "doctor") == 0) fputs(usage_doctor, stdout);
@@ -261,6 +285,8 @@ static const trk_opt opts_run[] = {
   OPT_NOW,
   {.name = "--seed", .type = TRK_OPT_COUNT, .min = INT64_MIN, .max = INT64_MAX,
    .bad = "is not an integer"},
+  {.name = "--again", .type = TRK_OPT_FLAG, .key = "again"},
+  {.name = "--force", .type = TRK_OPT_FLAG, .key = "force"},
   {0}
 };
 
@@ -283,6 +309,13 @@ static const trk_opt opts_journal[] = {
   {.name = "--run", .type = TRK_OPT_COUNT, .key = "run", .min = 1, .max = INT64_MAX,
    .bad = "is not a positive whole number (example: --run 3)"},
   {.name = "--failed", .type = TRK_OPT_FLAG, .key = "failed"},
+  {.name = "--json", .type = TRK_OPT_FLAG, .key = "json"},
+  {0}
+};
+
+static const trk_opt opts_apply[] = {
+  OPTS_OUTPUT,
+  {.name = "--state", .type = TRK_OPT_WORD, .key = "state"},
   {.name = "--json", .type = TRK_OPT_FLAG, .key = "json"},
   {0}
 };
@@ -378,6 +411,21 @@ static int cmd_rules (int argc, char **argv) {
   return code;
 }
 
+static int cmd_apply (int argc, char **argv) {
+  trk_cli c;
+  int code = parse("apply", opts_apply, 0, argc, argv, &c);
+  if (code < 0) {
+    if (c.nwords != 1 || c.nrest)
+      code = trk_usage_error("apply", "%s", c.nwords ? "give one plan file" : "missing PLAN");
+    else {
+      trk_cli_set(&c, "plan_file", c.words[0]);
+      code = drive("apply", &c);
+    }
+  }
+  trk_cli_free(&c);
+  return code;
+}
+
 /* trk journal and trk doctor: options only. */
 static int cmd_options_only (const char *command, const trk_opt *opts, int argc, char **argv) {
   trk_cli c;
@@ -463,6 +511,8 @@ int main (int argc, char **argv) {
     return cmd_run(argc - 2, argv + 2);
   if (strcmp(cmd, "rules") == 0)
     return cmd_rules(argc - 2, argv + 2);
+  if (strcmp(cmd, "apply") == 0)
+    return cmd_apply(argc - 2, argv + 2);
   if (strcmp(cmd, "journal") == 0)
     return cmd_options_only("journal", opts_journal, argc - 2, argv + 2);
   if (strcmp(cmd, "doctor") == 0)

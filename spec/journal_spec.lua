@@ -73,7 +73,9 @@ describe("trk run --apply", function()
     assert.are.equal(0, r.code, r.stderr)
     assert.are.same(before, outcome(server.state(srv)))
     assert.is_truthy(r.stdout:find("add_note", 1, true), r.stdout)
-    assert.is_truthy(r.stdout:find("stage → ", 1, true), r.stdout)
+    -- each update shows old -> new, from the application the script read
+    assert.is_truthy(r.stdout:match("stage: '[^']+' → '[^']+'"), r.stdout)
+    assert.is_truthy(r.stdout:match("Recruiter Score: [^\n]* → 6%d"), r.stdout)
     assert.is_truthy(r.stderr:find("15 writes planned (5 add_note, 5 move_to_stage, 5 "
                                    .. "set_custom_fields); nothing was sent", 1, true), r.stderr)
     local lines = 0

@@ -159,7 +159,7 @@ describe("trk rules", function()
       -- the plan table, on stdout only
       assert.is_truthy(r.stdout:find("#%s+operation%s+target%s+change"), r.stdout)
       local lines = 0
-      for _ in r.stdout:gmatch("set_custom_fields%s+application %d+[^\n]*Recruiter Score = 42") do
+      for _ in r.stdout:gmatch("set_custom_fields%s+application %d+[^\n]*Recruiter Score: [^\n]*→ 42") do
         lines = lines + 1
       end
       assert.are.equal(n, lines, r.stdout)

@@ -19,6 +19,10 @@
 --   unsure(payload)                      why a pending one can be neither checked nor resent
 --   resent_conflict                      a resend that conflicts names the record an earlier
 --                                        attempt made: that record is the answer
+--   sets(payload)                        for a write that overwrites values: the record's
+--                                        fields it sets, and its custom fields, by name
+--   replay(t, target, payload, key)      makes the write again with client t (trk apply of a
+--                                        plan); without it, a plan's write cannot be applied later
 
 local native = native
 local new_error = tracker.error
@@ -32,8 +36,9 @@ local concat, sort = table.concat, table.sort
 local M = {}
 
 -- Ids of the records a plan pretends to create: far above any real id, so none is mistaken
--- for one (and reads of one answer not_found).
-M.PLANNED_ID = 900000000000000
+-- for one (and reads of one answer not_found), and below 10^14, so JSON (a --plan file: cjson
+-- writes 14 digits) keeps them exact.
+M.PLANNED_ID = 90000000000000
 
 function M.is_planned_id(id)
   return mtype(id) == "integer" and id >= M.PLANNED_ID
@@ -151,6 +156,14 @@ local function update_fields(p)
   return fields(p.fields) .. (p.custom and ", " .. fields(p.custom) or "")
 end
 
+-- An update's payload as the fields update_candidate and update_job take.
+local function with_custom(p)
+  local out = {}
+  for k, v in pairs(p.fields or {}) do out[k] = v end
+  out.custom = p.custom
+  return out
+end
+
 -- ---- the catalog ---------------------------------------------------------------------------
 
 local NOTED = { candidate = true, application = true, job = true }   -- notes, files, fields
@@ -168,6 +181,10 @@ local ENTRIES = {
     describe = function(p)
       return "stage → " .. tostring(p.stage) .. (p.from and " (from " .. p.from .. ")" or "")
     end,
+    sets = function(p) return { stage = p.stage } end,
+    replay = function(t, target, p, key)
+      return t:move_to_stage(target, p.stage, { from = p.from, key = key })
+    end,
   },
 
   set_custom_fields = {
@@ -183,17 +200,25 @@ local ENTRIES = {
       return true
     end,
     describe = function(p) return fields(p.fields) end,
+    sets = function(p) return nil, p.fields end,
+    replay = function(t, target, p, key) return t:set_custom_fields(target, p.fields, { key = key }) end,
   },
 
   update_candidate = {
     target = { kinds = { candidate = true }, id = true },
     payload = { fields = "table", custom = "table?" },
     deferred = true, repeatable = true, describe = update_fields,
+    sets = function(p) return p.fields, p.custom end,
+    replay = function(t, target, p, key)
+      return t:update_candidate(target, with_custom(p), { key = key })
+    end,
   },
   update_job = {
     target = { kinds = { job = true }, id = true },
     payload = { fields = "table", custom = "table?" },
     deferred = true, repeatable = true, describe = update_fields,
+    sets = function(p) return p.fields, p.custom end,
+    replay = function(t, target, p, key) return t:update_job(target, with_custom(p), { key = key }) end,
   },
 
   add_tag = {
@@ -202,6 +227,7 @@ local ENTRIES = {
     deferred = true,
     check = has_tag,
     describe = function(p) return "+" .. tostring(p.tag) end,
+    replay = function(t, target, p, key) return t:add_tag(target, p.tag, { key = key }) end,
   },
 
   remove_tag = {
@@ -214,6 +240,7 @@ local ENTRIES = {
       return not has
     end,
     describe = function(p) return "-" .. tostring(p.tag) end,
+    replay = function(t, target, p, key) return t:remove_tag(target, p.tag, { key = key }) end,
   },
 
   add_note = {
@@ -236,6 +263,9 @@ local ENTRIES = {
       end, t:activities(f))
     end,
     planned = function(p) return { kind = "activity", subject = p.subject, note = p.text } end,
+    replay = function(t, target, p, key)
+      return t:add_note(target, p.text, { subject = p.subject, type = p.type, user = p.user, key = key })
+    end,
     describe = function(p)
       return (p.subject and p.subject .. ": " or "") .. '"' .. tostring(p.text) .. '"'
     end,
@@ -293,6 +323,10 @@ local ENTRIES = {
     describe = function(p)
       return fmt("candidate %s → job %s", tostring(p.candidate), tostring(p.job))
     end,
+    replay = function(t, _, p, key)
+      return t:create_application({ candidate = p.candidate, job = p.job, list = p.list, by = p.by,
+                                    source = p.source, key = key })
+    end,
   },
 
   create_candidate = {
@@ -323,6 +357,12 @@ local ENTRIES = {
     describe = function(p)
       return fields({ email = p.email, name = p.name, first_name = p.first_name,
                       last_name = p.last_name })
+    end,
+    replay = function(t, _, p, key)
+      local o = {}
+      for k, v in pairs(p) do o[k] = v end
+      o.key = key
+      return t:create_candidate(o)
     end,
   },
 
@@ -422,7 +462,93 @@ function M.describe(op, payload)
   return ok and s or "?"
 end
 
+-- ---- overwrites: what a write replaces -------------------------------------------------------
+
+-- The values a write that overwrites sets, by field (custom fields by their name), or nil for
+-- a write that overwrites nothing (a note, a tag, a create); a second table says which are
+-- custom fields.
+function M.sets(op, payload)
+  local entry = ENTRIES[op]
+  if not (entry and entry.sets and type(payload) == "table") then return nil end
+  local ok, columns, custom = pcall(entry.sets, payload)
+  if not ok then return nil end
+  local out, is_custom = {}, {}
+  for k, v in pairs(type(columns) == "table" and columns or {}) do out[k] = v end
+  for k, v in pairs(type(custom) == "table" and custom or {}) do out[k], is_custom[k] = v, true end
+  return out, is_custom
+end
+
+-- The values a record holds now for the fields a write sets (record: as the client reads it).
+function M.current(op, payload, record)
+  local sets, is_custom = M.sets(op, payload)
+  local now = {}
+  for field in pairs(sets or {}) do
+    if is_custom[field] then now[field] = type(record.custom) == "table" and record.custom[field] or nil
+    else now[field] = record[field] end
+  end
+  return now
+end
+
+-- Reads the record an overwriting action targets, with client t: its values now, by field.
+function M.read_current(t, action)
+  local target = action.target
+  local read = READ[target.kind]
+  if not read then return nil, err("invalid_request", "cannot read a " .. tostring(target.kind)) end
+  local rec, e = t[read](t, target.id)
+  if not rec then return nil, e end
+  return M.current(action.op, action.payload, rec)
+end
+
+local function blank(v) return v == nil or v == "" or v == native.null end
+
+-- Whether two values of a field are the same as Tracker keeps them: text, a number (written as
+-- text), a checkbox (Yes/No), or nothing ("" and nil alike).
+function M.same(a, b)
+  if blank(a) or blank(b) then return blank(a) and blank(b) end
+  if type(a) == "boolean" then a = a and "Yes" or "No" end
+  if type(b) == "boolean" then b = b and "Yes" or "No" end
+  local na, nb = tonumber(a), tonumber(b)
+  if na and nb then return na == nb end
+  return tostring(a) == tostring(b)
+end
+
+-- A field's value as a plan or a message shows it.
+function M.shown(v)
+  if blank(v) then return "(empty)" end
+  if type(v) == "string" and not tonumber(v) then return "'" .. v .. "'" end
+  return tostring(v)
+end
+
+-- The change a write makes, old -> new for each field it sets, when `before` (the values by
+-- field, as M.current gives them) is known: "job_title: 'Dev' → 'Lead'"; a field it sets to
+-- what it already holds is marked "(unchanged)". Else M.describe's few words.
+function M.describe_change(op, payload, before)
+  local sets = type(before) == "table" and M.sets(op, payload)
+  if not sets then return M.describe(op, payload) end
+  local names = {}
+  for k in pairs(sets) do names[#names + 1] = k end
+  sort(names)
+  local out = {}
+  for i, k in ipairs(names) do
+    out[i] = M.same(before[k], sets[k]) and fmt("%s: %s (unchanged)", k, M.shown(sets[k]))
+             or fmt("%s: %s → %s", k, M.shown(before[k]), M.shown(sets[k]))
+  end
+  return concat(out, ", ")
+end
+
 -- Reads back whether an action happened, with client t: true, false, or nil, err.
+-- Makes action's write again with client t, under the action's own key: what the write
+-- answers; raises for an operation a plan cannot replay (it lacks what the write needs).
+function M.replay(t, action)
+  local entry = ENTRIES[action.op]
+  if not (entry and entry.replay) then
+    error(fmt("%s cannot be applied from a plan (%s); run the script with --apply", action.op,
+              action.op == "attach" and "the plan does not hold the file's bytes"
+              or "trk cannot make it again from its payload"), 0)
+  end
+  return entry.replay(t, action.target, action.payload, action.key)
+end
+
 function M.check(t, action, since, n)
   local entry = ENTRIES[action.op]
   if not (entry and entry.check) then

@@ -25,7 +25,7 @@ local metadata = metadata_mod.metadata
 local copy = values.copy
 
 local ipairs, setmetatable = ipairs, setmetatable
-local fmt, lower = string.format, string.lower
+local fmt, lower, concat = string.format, string.lower, table.concat
 
 local M = {}
 
@@ -136,6 +136,23 @@ end
 function Client:stats()
   local s = state(self, "stats")
   return copy(s.stats)
+end
+
+-- Which database this client talks to, as far as trk can tell without a request: the base
+-- URLs, the user, and a short fingerprint of the credentials (a Tracker region serves every
+-- database at the same URLs, and the settings name no database: tracker-api.md §9.2). The
+-- fingerprint is 8 hex digits of a hash; no credential can be read back from it. `id` is the
+-- whole as one string, for a state store to compare. `in_process`: an emulator in this process
+-- (option `transport`), no database at all.
+function Client:database()
+  local c = state(self, "database").c
+  local secret = concat({ c.apikey or "", c.api_token or "", c.password or "" }, "\0")
+  local d = { widget_url = c.widget_url, rest_url = c.rest_url, user = c.username,
+              credentials = secret ~= "\0\0" and native.hash(secret):sub(1, 8) or nil,
+              in_process = c.transport ~= nil or nil }
+  d.id = fmt("widget=%s rest=%s user=%s credentials=%s", d.widget_url or "-", d.rest_url or "-",
+             d.user or "-", d.credentials or "-")
+  return d
 end
 
 function Client:close()

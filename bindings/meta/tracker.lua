@@ -163,6 +163,7 @@ local tracker = {}
 ---@field target { kind: string, id: integer, name?: string }
 ---@field payload table what changes, in trk's names (no secrets)
 ---@field key string the idempotency key: the same write gives the same key in every run
+---@field before? table<string, any> what the fields it sets held, when the script passed the record as read (plans show old -> new)
 
 ---Sees every write before it is sent; `send()` sends it. What the hook returns is what the
 ---write returns, so a hook that does not call `send` makes a dry run.
@@ -259,6 +260,8 @@ function tracker.suggest(name, names) end
 ---@field describe? fun(payload: table): string
 ---@field unsure? fun(payload: table): string? why a pending one can be neither checked nor resent
 ---@field resent_conflict? boolean a resend's conflict names the record an earlier attempt made
+---@field sets? fun(payload: table): table?, table? the fields a write that overwrites sets, and its custom fields
+---@field replay? fun(t: tracker.Client, target: table, payload: table, key: string): any makes the write again (trk apply)
 
 ---The catalog of write operations: the one place that says what each is.
 ---@class tracker.actions
@@ -317,6 +320,55 @@ function tracker.actions.describe(op, payload) end
 ---@param n integer
 ---@return boolean?, tracker.Error?
 function tracker.actions.check(t, action, since, n) end
+
+---The values a write that overwrites sets, by field (custom fields by name), and which of them
+---are custom fields; nil for a write that overwrites nothing (a note, a tag, a create).
+---@param op string
+---@param payload table
+---@return table<string, any>? values
+---@return table<string, true>? custom
+function tracker.actions.sets(op, payload) end
+
+---What a record (as the client reads it) holds now for the fields a write sets.
+---@param op string
+---@param payload table
+---@param record table
+---@return table<string, any>
+function tracker.actions.current(op, payload, record) end
+
+---Reads the record an overwriting action targets, with client `t`: its values now, by field.
+---@param t tracker.Client
+---@param action tracker.Action
+---@return table<string, any>|nil
+---@return tracker.Error? err
+function tracker.actions.read_current(t, action) end
+
+---Whether two values of a field are the same as Tracker keeps them ("" and nil alike, numbers
+---as numbers, checkboxes as Yes/No).
+---@param a any
+---@param b any
+---@return boolean
+function tracker.actions.same(a, b) end
+
+---A field's value as plans and messages show it: 'text', a number, or (empty).
+---@param v any
+---@return string
+function tracker.actions.shown(v) end
+
+---The change a write makes, old -> new for each field it sets when `before` is known, else
+---tracker.actions.describe's few words.
+---@param op string
+---@param payload table
+---@param before? table<string, any>
+---@return string
+function tracker.actions.describe_change(op, payload, before) end
+
+---Makes an action's write again with client `t`, under its own key (trk apply); raises for an
+---operation a plan cannot replay (attach, request).
+---@param t tracker.Client
+---@param action tracker.Action
+---@return any
+function tracker.actions.replay(t, action) end
 
 ---The plain sinks.
 ---@class tracker.sinks
@@ -530,6 +582,18 @@ function Client:ping() end
 
 ---@return tracker.Stats
 function Client:stats() end
+
+---@class tracker.Database
+---@field widget_url string?
+---@field rest_url string?
+---@field user string?
+---@field credentials string? 8 hex digits of a hash of the credentials, never the credentials
+---@field in_process true? an emulator in this process (option `transport`): no database
+---@field id string all of the above as one string
+
+---Which database the client talks to, as far as trk can tell without a request.
+---@return tracker.Database
+function Client:database() end
 
 ---Releases the client's connections.
 function Client:close() end

@@ -306,9 +306,10 @@ local function key_text(v)
   return lower(trim(tostring(v)))
 end
 
--- What the index keeps of a candidate: its id and the fields a row can change.
+-- What the index keeps of a candidate: its id and the fields a row can change, as read (so
+-- `raw` is there, false: a write given the snapshot shows its old values in the plan).
 local function snapshot(rec, plan)
-  local s = { id = rec.id, custom = {} }
+  local s = { kind = "candidate", id = rec.id, name = rec.name, custom = {}, raw = false }
   for _, f in ipairs(plan.plain) do
     if CANDIDATE_FIELDS[f] == "update" then s[f] = rec[f] end
   end
@@ -395,8 +396,7 @@ end
 
 -- Writes a candidate's changes: custom fields alone as set_custom_fields (so the plan reads
 -- as what it is), anything else as update_candidate.
-local function write_changes(t, id, changes)
-  local target = { kind = "candidate", id = id }
+local function write_changes(t, target, changes)
   if next(changes) == "custom" and next(changes, "custom") == nil then
     return t:set_custom_fields(target, changes.custom)
   end
@@ -449,7 +449,7 @@ local function upsert_candidates(t, sum, rows, opts)
   -- an update of the candidate `snap`, whose index entry takes the changes once written
   local function updating(snap, changes)
     return { status = "updated", detail = snap, target = "candidate:" .. snap.id,
-             write = function() return write_changes(t, snap.id, changes) end,
+             write = function() return write_changes(t, snap, changes) end,
              after = function() remember(snap, changes) end }
   end
   local function decide(row)
@@ -674,7 +674,9 @@ local function backfill(t, sum, records, fields_fn, opts)
     end
     if not changes then return { status = "unchanged" } end
     return { status = "updated", detail = changes, target = k .. ":" .. id, write = function()
-      return t:set_custom_fields({ kind = k, id = id, name = rec.name }, changes)
+      -- the record as read (when it is one): the plan shows its old values
+      return t:set_custom_fields(rec.raw ~= nil and rec.kind == k and rec
+                                 or { kind = k, id = id, name = rec.name }, changes)
     end }
   end
   return opts, nextrec, decide

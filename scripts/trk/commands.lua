@@ -44,6 +44,7 @@ function M.run(host, opts)
     identity = identity({ "run", abs, table.unpack(args) }),
     command = concat({ "trk run", script, #args > 0 and "-- " .. concat(args, " ") or nil }, " "),
     default_state = dir_of(script) .. ".trk/state.db",
+    once = true,            -- a job run again skips what an earlier run of it applied
   })
   if not s then
     stderr("trk: ", e, "\n")
@@ -173,6 +174,144 @@ function M.rules(host, opts)
     stderr("trk rules: stopped watching (interrupted between two passes; nothing was in flight)\n")
     code = EXIT.interrupted
   end
+  return code
+end
+
+-- ---- trk apply -------------------------------------------------------------------------------
+
+local function actions() return require("tracker").actions end
+
+-- The writes of a --plan file: { action =, before =, n =, status =, line = } in order, or nil
+-- and what is wrong, naming the file and line.
+local function read_plan(host, path)
+  local f, e = io.open(path, "r")
+  if not f then return nil, "cannot read the plan: " .. tostring(e) end
+  local list, line = {}, 0
+  for text in f:lines() do
+    line = line + 1
+    if text:match("%S") then
+      local ok, e2 = pcall(host.json.decode, text)
+      if not ok or type(e2) ~= "table" then
+        f:close()
+        return nil, ("%s:%d: not a line of a plan (trk run --plan FILE writes one JSON object "
+                     .. "a write)"):format(path, line)
+      end
+      if e2.rule ~= nil then
+        f:close()
+        return nil, ("%s:%d: a write of rule '%s': rules decide again on each pass, and mark "
+                     .. "each change they handle; apply them with trk rules DIR --apply")
+                    :format(path, line, tostring(e2.rule))
+      end
+      local a = { op = e2.op, target = e2.target, payload = e2.payload, key = e2.key }
+      local valid, why = actions().validate(a)
+      if valid and type(a.key) ~= "string" then valid, why = false, "it has no key" end
+      if not valid then
+        f:close()
+        return nil, ("%s:%d: %s"):format(path, line, why)
+      end
+      list[#list + 1] = { action = a, before = e2.before, n = math.tointeger(e2.n),
+                          status = e2.status, line = line }
+    end
+  end
+  f:close()
+  return list
+end
+
+-- The records a plan's updates saw that hold other values now: one line each. The writes this
+-- plan's earlier applies made are not asked about (they changed those records themselves).
+local function stale(t, s, plan)
+  local out, seen = {}, {}
+  local cat, store = actions(), s.journal
+  for _, w in ipairs(plan) do
+    local a = w.action
+    local sk = a.key
+    seen[sk] = (seen[sk] or 0) + 1
+    local ident = { scope = "", key = a.key, occurrence = seen[sk] }
+    if type(w.before) == "table" and w.status == "planned"
+        and not store:applied(s.what.identity, ident, true) then
+      local now, e = cat.read_current(t, a)
+      if not now then
+        out[#out + 1] = ("%s %s: could not be read (%s)"):format(a.target.kind, a.target.id,
+                                                                  tostring(e and e.message or e))
+      else
+        for field, was in pairs(w.before) do
+          if not cat.same(now[field], was) then
+            out[#out + 1] = ("%s %s: %s was %s when planned, and is %s now"):format(
+              a.target.kind, a.target.id, field, cat.shown(was), cat.shown(now[field]))
+          end
+        end
+      end
+    end
+  end
+  table.sort(out)
+  return out
+end
+
+-- Ids a plan gave the records it would create (actions.PLANNED_ID + the write's number),
+-- replaced by the ids those creates answered, in a target and a payload.
+local function real_ids(a, made)
+  local function swap(v) return made[math.tointeger(v) or false] or v end
+  a.target.id = swap(a.target.id)
+  for k, v in pairs(a.payload) do a.payload[k] = swap(v) end
+end
+
+function M.apply(host, opts)
+  local path = opts.plan_file
+  local plan, e = read_plan(host, path)
+  if not plan then
+    stderr("trk apply: ", e, "\n")
+    return EXIT.failed
+  end
+  if #plan == 0 then
+    stderr("trk apply: ", path, " holds no writes; nothing to send\n")
+    return EXIT.ok
+  end
+  session.install(host)
+  local s, se = session.new(host, { apply = true, state = opts.state, json = opts.json,
+                                    output = opts.output, profile = opts.profile }, {
+    identity = identity({ "apply", report.absolute(path) }),
+    command = "trk apply " .. path,
+    default_state = dir_of(path) .. ".trk/state.db", once = true,
+  })
+  if not s then
+    stderr("trk apply: ", se, "\n")
+    return EXIT.failed
+  end
+  local cok, t = host.call(s:install().connect)
+  if not cok then
+    stderr("trk apply: ", report.bounded(host, t), "\n")
+    s:finish(false)
+    s:close()
+    return EXIT.failed
+  end
+  local changed = stale(t, s, plan)
+  if #changed > 0 then
+    stderr(("trk apply: the plan is stale: %d record%s changed since it was made, so nothing "
+            .. "was sent; make the plan again:\n  %s\n"):format(#changed, #changed == 1 and "" or "s",
+                                                           table.concat(changed, "\n  ")))
+    s.journal:finish("failed")           -- a run that sent nothing: no summary to read
+    s:close()
+    return EXIT.failed
+  end
+  local made, ok_all = {}, true
+  local ok, err, stop, where = host.call(function()
+    for _, w in ipairs(plan) do
+      if host.interrupted() then break end
+      if w.status == "planned" then       -- not what the dry run found applied or in conflict
+        local a = w.action
+        real_ids(a, made)
+        local answer = actions().replay(t, a)
+        if answer == nil then ok_all = false end
+        local entry = actions().entry(a.op)
+        if entry.creates and type(answer) == "table" and w.n then
+          made[actions().PLANNED_ID + w.n] = math.tointeger(answer.id)
+        end
+      end
+    end
+  end)
+  debug.getmetatable(t).__index.close(t)
+  local code = s:finish(ok and ok_all, err, stop, where)
+  s:close()
   return code
 end
 

@@ -51,11 +51,17 @@ CREATE TABLE IF NOT EXISTS actions (
   PRIMARY KEY (run, scope, key, occurrence)
 );
 CREATE INDEX IF NOT EXISTS actions_seq ON actions (run, seq);
+CREATE INDEX IF NOT EXISTS actions_key ON actions (key, scope, occurrence);
+CREATE INDEX IF NOT EXISTS actions_target ON actions (target_id, kind);
 CREATE TABLE IF NOT EXISTS checkpoints (
   rule TEXT PRIMARY KEY,           -- "DIR/name"
   kind TEXT NOT NULL,
   since TEXT NOT NULL,             -- ISO 8601: the rule has seen every change before this
   updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS store (
+  key TEXT PRIMARY KEY,            -- 'database': the database the store belongs to
+  value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS handled (
   rule TEXT NOT NULL,
@@ -103,6 +109,43 @@ function M.open(host, path, mode)
 end
 
 function M:close() self.db:close() end
+
+-- ---- the database it belongs to ---------------------------------------------------------------
+
+-- What a database id (client:database().id) says, in words: its URL and user.
+local function database_words(id)
+  local url = id:match("widget=(%S+)")
+  local user = id:match("user=(%S+)")
+  return fmt("%s%s", url ~= "-" and url or id:match("rest=(%S+)") or "?",
+             user and user ~= "-" and (" as " .. user) or "")
+end
+
+-- Binds the store to database d (client:database()): the first client a run connects makes
+-- it the store's, and a store holds one database's runs, checkpoints and handled changes only
+-- (the same command against a sandbox and then production must not resume, or skip, the
+-- other's writes). `record` is false in a dry run: it reads, and binds nothing. True, or nil
+-- and a message saying which database the store is for and how to keep the two apart.
+function M:bind(d, record)
+  local row = self.db:first("SELECT value FROM store WHERE key = 'database'")
+  if row == nil then
+    if record then self.db:run("INSERT INTO store (key, value) VALUES ('database', ?)", d.id) end
+    return true
+  end
+  if row.value == d.id then return true end
+  local was, now = database_words(row.value), database_words(d.id)
+  local what = was == now and "the same URL and user with other credentials (another database)"
+               or now
+  return nil, fmt("the state store %s belongs to %s, and this run connects to %s: its runs, "
+                  .. "checkpoints and handled changes are not this database's. Give each database "
+                  .. "its own store: --state FILE, or a profile (--profile NAME keeps "
+                  .. ".trk/state-NAME.db)", self.path, was, what)
+end
+
+-- The database the store belongs to (its id), or nil before a run has connected.
+function M:database()
+  local row = self.db:first("SELECT value FROM store WHERE key = 'database'")
+  return row and row.value
+end
 
 -- ---- runs ------------------------------------------------------------------------------------
 
@@ -173,21 +216,19 @@ since_first = function(self, ident, fallback)
   return (first and first.at or fallback) - NOTE_CLOCK
 end
 
--- What a write the journal says is done answers the script.
+-- What a write the journal says is done answers the script: the record it made, or true.
 local function answer(self, _, result)
   if result ~= nil then return decode(self, result) end
   return true
 end
+function M:answer(result) return answer(self, nil, result) end
 
 -- The --apply half of the session's sink: records the action as pending, sends it through
 -- send and marks the outcome; reader() gives a client that reads a pending one back. Returns a
 -- word for the progress line (done, skipped, failed, unknown), then what the write returns.
-function M:apply(action, send, reader)
-  local ident = { scope = self.scope, key = action.key }
-  local sk = ident.scope .. "\0" .. ident.key
-  local occ = (self.seen[sk] or 0) + 1
-  self.seen[sk] = occ
-  ident.occurrence = occ
+function M:apply(action, send, reader, ident)
+  ident = ident or self:ident(action)
+  local occ = ident.occurrence
   local row = self.db:first("SELECT status, result, recorded FROM actions WHERE run = ? AND "
                             .. "scope = ? AND key = ? AND occurrence = ?",
                             self.run, ident.scope, ident.key, occ)
@@ -256,6 +297,75 @@ function M:apply(action, send, reader)
   settle(self, ident, "failed", type(e) == "table" and e or { message = tostring(e) })
   self.counts.failed = self.counts.failed + 1
   return "failed", table.unpack(res, 1, res.n)
+end
+
+-- Where an action stands in its run: its scope, its key, and which occurrence of that key in
+-- the scope it is (counted as the run makes them, in a plan too).
+function M:ident(action)
+  local ident = { scope = self.scope, key = action.key }
+  local sk = ident.scope .. "\0" .. ident.key
+  ident.occurrence = (self.seen[sk] or 0) + 1
+  self.seen[sk] = ident.occurrence
+  return ident
+end
+
+-- ---- earlier runs of the same job -------------------------------------------------------------
+
+-- The newest run of the command `identity` that applied the write ident names (scope, key,
+-- occurrence): { run =, started =, result = }, or nil. `this_run`: this run counts too.
+function M:applied(identity, ident, this_run)
+  return self.db:first("SELECT a.run, r.started, a.result FROM actions a JOIN runs r ON "
+                       .. "r.id = a.run WHERE a.key = ? AND a.scope = ? AND a.occurrence = ? "
+                       .. "AND a.status = 'done' AND a.run <> ? AND r.identity = ? "
+                       .. "ORDER BY a.run DESC LIMIT 1", ident.key, ident.scope,
+                       ident.occurrence, this_run and -1 or self.run or -1, identity)
+end
+
+-- What earlier runs of the command `identity` say of an action (trk run's guard against doing a
+-- finished job twice): "already", { run =, started =, result = } when one of them applied this
+-- very write (the same occurrence of the same key); "conflict", message when one of them wrote
+-- a field this action overwrites, and Tracker no longer holds what it wrote nor what this
+-- action writes (someone changed it since: overwriting would undo their change); else nil.
+-- `again`: the first question is not asked. current(): the record's values now, by field (the
+-- action's `before` when the script held the record, else read), or nil, err.
+function M:earlier(identity, ident, action, again, current)
+  if not again then
+    local row = self:applied(identity, ident, false)
+    if row then return "already", row end
+  end
+  local cat = actions()
+  local sets, t = cat.sets(action.op, action.payload), action.target or {}
+  if not sets or not math.tointeger(t.id) then return nil end
+  -- the value each field was last given by an earlier run, newest first
+  local wrote, runs = {}, {}
+  for _, row in ipairs(self.db:rows("SELECT a.run, a.op, a.payload FROM actions a JOIN runs r ON "
+                                    .. "r.id = a.run WHERE a.target_id = ? AND a.kind = ? AND "
+                                    .. "a.status = 'done' AND a.run <> ? AND r.identity = ? "
+                                    .. "ORDER BY a.run DESC, a.seq DESC", t.id, t.kind,
+                                    self.run or -1, identity)) do
+    for field, v in pairs(cat.sets(row.op, decode(self, row.payload)) or {}) do
+      if sets[field] ~= nil and wrote[field] == nil then wrote[field], runs[field] = v, row.run end
+    end
+  end
+  if next(wrote) == nil then return nil end
+  local now, e = current()
+  if not now then
+    return "conflict", fmt("%s %d: could not read it to check that nobody changed what run %d "
+                           .. "wrote (%s); not sent", t.kind, t.id, select(2, next(runs)),
+                           type(e) == "table" and tostring(e.message) or tostring(e))
+  end
+  local changed = {}
+  for field, mine in pairs(wrote) do
+    if not cat.same(now[field], mine) and not cat.same(now[field], sets[field]) then
+      changed[#changed + 1] = fmt("%s was set to %s by run %d and is now %s", field,
+                                  cat.shown(mine), runs[field], cat.shown(now[field]))
+    end
+  end
+  if #changed == 0 then return nil end
+  table.sort(changed)
+  return "conflict", fmt("%s %d changed in Tracker since this job last wrote it: %s; not "
+                         .. "overwritten (--force to overwrite)", t.kind, t.id,
+                         table.concat(changed, "; "))
 end
 
 -- ---- rules: checkpoints and handled changes ----------------------------------------------

@@ -215,8 +215,8 @@ local function short(s, n)
   return s
 end
 
-function M.change(op, payload)
-  return actions().describe(op, payload)
+function M.change(op, payload, before)
+  return actions().describe_change(op, payload, before)
 end
 
 function M.target(t)
@@ -228,7 +228,7 @@ end
 -- One action as a JSON line for --plan.
 function M.plan_line(e, json)
   return json.encode({ n = e.n, op = e.op, target = e.target, payload = e.payload, key = e.key,
-                       rule = e.rule, status = e.status, error = e.error })
+                       before = e.before, rule = e.rule, status = e.status, error = e.error })
 end
 
 -- A table of text: the head row, then rows, columns aligned. `paint` (optional) sets the head
@@ -266,12 +266,16 @@ M.table_text = table_text
 
 -- The dry run's plan: every action, what it targets and what it changes.
 function M.plan_table(s, paint)
-  local rows = {}
+  local rows, head = {}, { "#", "operation", "target", "change" }
+  local marked = false           -- a column for the writes an earlier run settles (trk run)
   for _, e in ipairs(s.planned) do
+    marked = marked or e.status ~= "planned"
     rows[#rows + 1] = { tostring(e.n), e.op, short(M.target(e.target), 44),
-                        short(M.change(e.op, e.payload), CHANGE_WIDTH) }
+                        short(M.change(e.op, e.payload, e.before), CHANGE_WIDTH),
+                        e.status == "already" and "already applied" or e.status }
   end
-  local text = "\n" .. table_text({ "#", "operation", "target", "change" }, rows, paint)
+  if marked then head[5] = "status" else for _, r in ipairs(rows) do r[5] = nil end end
+  local text = "\n" .. table_text(head, rows, paint)
   if s.nplanned > #rows then
     text = text .. fmt("  ... and %s more (write them all with --plan FILE)\n",
                        thousands(s.nplanned - #rows))
@@ -333,14 +337,30 @@ function M.summary_text(s, sum, paint, quiet)
   end
   for _, e in ipairs(s.failed) do
     out[#out + 1] = fmt("%s %s %s: %s\n", e.status == "unknown" and paint.yellow("unknown outcome:")
-                                                                or paint.red("failed:"),
+                                          or paint.red(e.status == "conflict" and "conflict:"
+                                                       or "failed:"),
                         e.op, printable(M.target(e.target)), printable(e.error))
   end
   local elapsed = fmt("%.1f s", sum.elapsed)
+  -- what earlier runs of the job settle (trk run): applied already, or changed since
+  local earlier = {}
+  if sum.already > 0 then
+    local by = sum.already_by
+    earlier[#earlier + 1] = fmt("%s already applied by run %d on %s; use --again to repeat",
+                                thousands(sum.already), by.run, tostring(by.started):sub(1, 10))
+  end
+  if sum.conflicts > 0 then
+    earlier[#earlier + 1] = paint.red(fmt("%s conflicts: changed in Tracker since this job wrote "
+                                          .. "them; use --force to overwrite", thousands(sum.conflicts)))
+  end
+  local also = #earlier > 0 and "; " .. concat(earlier, "; ") or ""
   -- with --quiet, the counts are chatter
-  if not quiet and sum.mode == "plan" and sum.actions > 0 then
-    out[#out + 1] = fmt("trk: %s writes planned (%s); nothing was sent. Run with --apply to "
-                        .. "send them. (%s)\n", thousands(sum.actions), ops(sum.by_op), elapsed)
+  if not quiet and sum.mode == "plan" and (sum.actions > 0 or s.rule_stats or #s.clients > 0) then
+    local planned = sum.planned
+    out[#out + 1] = planned > 0
+      and fmt("trk: %s writes planned (%s)%s; nothing was sent. Run with --apply to send them. "
+              .. "(%s)\n", thousands(planned), ops(sum.by_op), also, elapsed)
+      or fmt("trk: no writes planned%s. (%s)\n", also, elapsed)
   elseif not quiet and sum.mode ~= "plan" then
     local parts = { fmt("%s applied", thousands(sum.applied)) }
     if sum.skipped > 0 then parts[#parts + 1] = fmt("%s already done", thousands(sum.skipped)) end
@@ -349,9 +369,9 @@ function M.summary_text(s, sum, paint, quiet)
       parts[#parts + 1] = paint.yellow(fmt("%s outcome unknown (run again to settle)",
                                            thousands(sum.unknown)))
     end
-    out[#out + 1] = fmt("trk: %s writes: %s; journal: %s, run %d%s (%s)\n",
-                        thousands(sum.actions), concat(parts, ", "), tostring(sum.state), sum.run,
-                        sum.resumed and " (resumed)" or "", elapsed)
+    out[#out + 1] = fmt("trk: %s writes: %s%s; journal: %s, run %d%s (%s)\n",
+                        thousands(sum.actions), concat(parts, ", "), also, tostring(sum.state),
+                        sum.run, sum.resumed and " (resumed)" or "", elapsed)
   end
   if sum.status == "interrupted" then
     out[#out + 1] = fmt("trk: %s%s after %s writes. Run the same command again to "

@@ -32,6 +32,13 @@ end
 local Session = {}
 Session.__index = Session
 
+-- Where a command's state store is by default: `.trk/state.db` beside what it runs, or, under
+-- a profile, `.trk/state-NAME.db`: each profile's database keeps its own runs and checkpoints.
+function M.state_path(default, profile)
+  if profile == nil then return default end
+  return (default:gsub("state%.db$", "state-" .. profile:gsub("[^%w_.-]", "_") .. ".db"))
+end
+
 -- opts: the command line's options; what: { identity =, command =, default_state =,
 -- reads_state = (rules: checkpoints are read in a dry run too) }
 function M.new(host, opts, what)
@@ -50,7 +57,7 @@ function M.new(host, opts, what)
     if not f then return nil, fmt("--plan: cannot write %s", e) end
     s.plan_file = f
   end
-  s.state = opts.state or what.default_state
+  s.state = opts.state or M.state_path(what.default_state, opts.profile)
   if s.apply then
     local j, e = journal.open(host, s.state, true)
     if not j then return nil, e end
@@ -60,10 +67,11 @@ function M.new(host, opts, what)
       j:close()
       return nil, s.resumed
     end
-  elseif what.reads_state then
+  elseif what.reads_state or what.once then
     s.store = journal.open(host, s.state, false)    -- checkpoints, when there is a store
   end
   s.concurrency = opts.concurrency
+  s.again, s.force = opts.again or false, opts.force or false
   return s
 end
 
@@ -75,32 +83,55 @@ end
 function Session:write(action, send, reader)
   local rule = self.rule
   self.nplanned = self.nplanned + 1
-  self.by_op[action.op] = (self.by_op[action.op] or 0) + 1
   if rule then rule.actions = rule.actions + 1 end
   local entry = { n = self.nplanned, op = action.op, target = action.target,
-                  payload = action.payload, key = action.key, rule = rule and rule.name }
+                  payload = action.payload, key = action.key, rule = rule and rule.name,
+                  before = action.before }
   if #self.planned < report.PLAN_ROWS then self.planned[#self.planned + 1] = entry end
   local res
   local scope = self.scope
-  if not self.journal then
+  local store = self.journal or self.store
+  local ident = store and store:ident(action)
+  local verdict, info = self:earlier(store, ident, action, reader)
+  if verdict ~= "already" then self.by_op[action.op] = (self.by_op[action.op] or 0) + 1 end
+  if verdict == "already" then
+    res = table.pack("already", store:answer(info.result))
+    local first = self.already
+    if not first or info.run < first.run then self.already = info end
+  elseif verdict == "conflict" then
+    local e = require("tracker").error({ code = "conflict", message = info })
+    if self.journal then
+      if scope then scope.pending = scope.pending + 1 end
+      res = table.pack(self.journal:apply(action, function() return nil, e end, reader, ident))
+    else
+      res = table.pack("failed", nil, e)
+    end
+    res[1] = "conflict"
+  elseif not self.journal then
+    -- a plan shows old -> new: what the script's record held, else what a read finds
+    if entry.before == nil and actions().sets(action.op, action.payload) then
+      local ok, now = pcall(actions().read_current, reader(), action)
+      entry.before = ok and now or nil
+    end
     res = table.pack("planned", actions().planned(action, actions().PLANNED_ID + self.nplanned))
   else
     if scope then scope.pending = scope.pending + 1 end
-    res = table.pack(self.journal:apply(action, send, reader))
+    res = table.pack(self.journal:apply(action, send, reader, ident))
   end
   local outcome = res[1]
   entry.status = outcome
   self.counts[outcome] = (self.counts[outcome] or 0) + 1
-  if outcome == "failed" or outcome == "unknown" then
+  local bad = outcome == "failed" or outcome == "unknown" or outcome == "conflict"
+  if bad then
     local e = res[3]
     entry.error = type(e) == "table" and tostring(e.message or e) or tostring(e)
     if rule then rule.failed = rule.failed + 1 end
     if #self.failed < report.PLAN_ROWS then self.failed[#self.failed + 1] = entry end
   end
   if self.plan_file then self.plan_file:write(report.plan_line(entry, self.host.json), "\n") end
-  if scope and self.journal then
+  if scope and self.journal and outcome ~= "already" then
     scope.pending = scope.pending - 1
-    if outcome == "failed" or outcome == "unknown" then
+    if bad then
       scope.failed = scope.failed + 1
       M.hold(scope.stats, scope.at)
     end
@@ -108,6 +139,19 @@ function Session:write(action, send, reader)
   end
   self.progress:update(self)
   return table.unpack(res, 2, res.n)
+end
+
+-- What earlier runs of this job say of a write (journal.earlier): only trk run asks, and only
+-- of a store that holds earlier runs. --again repeats what they applied, --force overwrites
+-- what was changed in Tracker since.
+function Session:earlier(store, ident, action, reader)
+  if not (store and self.what.once) then return nil end
+  -- Tracker's values now, read: a record the script holds may be older than the last write
+  local verdict, info = store:earlier(self.what.identity, ident, action, self.again, function()
+    return actions().read_current(reader(), action)
+  end)
+  if verdict == "conflict" and self.force then return nil end
+  return verdict, info
 end
 
 -- Keeps a rule's checkpoint from passing a change it failed on, so the next run sees it again.
@@ -187,12 +231,29 @@ local function install(host)
     end }
     if opts.concurrency == nil and session.concurrency then opts.concurrency = session.concurrency end
     local t = connect(opts, sink)
+    local bound, why = session:bind(t)
+    if not bound then
+      t:close()
+      error("tracker.connect: " .. why, 2)
+    end
     session.clients[#session.clients + 1] = t       -- for what they learnt (finish)
     sandbox.protect(t, "tracker client")
     return t
   end
   host.loaded.tracker = sandbox.freeze("tracker", facade)
   return facade
+end
+
+-- Binds the session's state store to the database client t talks to (journal.bind), through
+-- the client's own method: a script cannot replace it. True, or nil and why not.
+function Session:bind(t)
+  local store = self.journal or self.store
+  if not store then return true end
+  local d = debug.getmetatable(t).__index.database(t)
+  -- a client that names no URL reaches no database (its first request says what is missing),
+  -- nor does one on an emulator in this process
+  if d.in_process or not (d.widget_url or d.rest_url) then return true end
+  return store:bind(d, self.apply)
 end
 
 -- Makes this session the one new clients belong to; answers the module scripts see.
@@ -213,6 +274,7 @@ function Session:finish(ok, msg, stop, where)
   local status = interrupted and "interrupted" or (ok and "complete" or "failed")
   if self.journal then
     local unsettled = (self.counts.failed or 0) + (self.counts.unknown or 0)
+                      + (self.counts.conflict or 0)
     if status == "complete" and unsettled > 0 then status = "failed" end
     self.journal:finish(status)
   end
@@ -244,7 +306,7 @@ function Session:finish(ok, msg, stop, where)
                n == 1 and "" or "s", self.requests.seconds - self.seconds_before))
   end
   if interrupted then return EXIT.interrupted end
-  if not ok or sum.failed > 0 or sum.unknown > 0 then return EXIT.failed end
+  if not ok or sum.failed > 0 or sum.unknown > 0 or sum.conflicts > 0 then return EXIT.failed end
   return EXIT.ok
 end
 
@@ -291,6 +353,8 @@ function Session:summary(status, where)
     mode = self.apply and "apply" or "plan", status = status, where = where ~= "" and where or nil,
     actions = self.nplanned, planned = c.planned or 0, applied = c.done or 0,
     skipped = c.skipped or 0, failed = c.failed or 0, unknown = c.unknown or 0,
+    already = c.already or 0, conflicts = c.conflict or 0,
+    already_by = self.already and { run = self.already.run, started = self.already.started },
     by_op = self.by_op, run = self.run, resumed = self.resumed or nil, state = self.state,
     elapsed = self.host.clock() - self.started,
   }
