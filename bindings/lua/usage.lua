@@ -5,6 +5,7 @@ local type, pairs, tostring, error = type, pairs, tostring, error
 local tointeger, min, max = math.tointeger, math.min, math.max
 local fmt, sub, lower = string.format, string.sub, string.lower
 local concat, sort = table.concat, table.sort
+local new_error = tracker.error
 
 local M = {}
 
@@ -63,6 +64,16 @@ local function misuse(fname, fmtstr, ...)
   raise(fname .. ": " .. fmt(fmtstr, ...))
 end
 
+-- A value Tracker would refuse (docs/client.md, "Values"): raised like misuse, before anything
+-- is sent, so a dry run fails where --apply would; but as an error of code `invalid` that
+-- carries `field`, `value`, `allowed` and `suggestion`, so a caller (a migration) can say
+-- which column of which row held it.
+local function invalid(fname, extra, fmtstr, ...)
+  local e = new_error({ code = "invalid", message = fname .. ": " .. fmt(fmtstr, ...) })
+  for k, v in pairs(extra) do e[k] = v end
+  error(e, 0)
+end
+
 local function keys_of(t)
   local out = {}
   for k in pairs(t) do out[#out + 1] = k end
@@ -106,6 +117,7 @@ end
 M.suggest = suggest
 M.raise = raise
 M.misuse = misuse
+M.invalid = invalid
 M.options = options
 M.id_of = id_of
 return M

@@ -136,12 +136,13 @@ local function read_custom(self, list, assoc, name)
     if value == nil then invalid("%s[%d] has no value", name, i - 1) end
     if value ~= "" then
       if def.type == "List" then
+        -- items are taken as spelt [INF: the issue that reported "Linkedin" refused]
         local l = self.cf_list[def.listid]
         local it = l and l.by_name[lower(value)]
-        if not it then
-          invalid("'%s' is not an item of custom field %d (%s)", value, id, def.name)
+        if not it or it.name ~= value then
+          invalid("'%s' is not an item of custom field %d (%s)%s", value, id, def.name,
+                  it and fmt(" (did you mean '%s'?)", it.name) or "")
         end
-        value = it.name
       elseif def.type == "Number" then
         if not tonumber(value) then invalid("custom field %d (%s) takes a number", id, def.name) end
       elseif def.type == "Date" then
@@ -150,6 +151,9 @@ local function read_custom(self, list, assoc, name)
         local b = BOOLS[lower(value)]
         if b == nil then invalid("custom field %d (%s) takes Yes or No", id, def.name) end
         value = b and "Yes" or "No"
+      elseif def.maxlength and self.dialect.field_max_length
+             and (utf8.len(value) or #value) > def.maxlength then
+        invalid("custom field %d (%s) takes at most %d characters", id, def.name, def.maxlength)
       end
     end
     out[tostring(id)] = value
@@ -535,6 +539,16 @@ VERB.createResource = function(self, node)
   if not fields.firstname and not fields.lastname then
     invalid("a resource needs firstname, lastname or fullname")
   end
+  -- a source is one of resourceSources as spelt, where the database lists any [INF: the issue
+  -- that reported "Linkedin" refused where the list has "LinkedIn"]
+  local sources = self.lk.resourceSources
+  if fields.source and sources and next(sources.by_id) then
+    local e = sources.by_name[lower(fields.source)]
+    if not e or e.name ~= fields.source then
+      invalid("'%s' is not a resource source%s", fields.source,
+              e and fmt(" (did you mean '%s'?)", e.name) or "")
+    end
+  end
   local statusname = w_str(res.status, "status")
   local statusid
   if present(statusname) then
@@ -638,7 +652,8 @@ VERB.getSettingsData = function(self)
   local fields = {}
   for i, f in ipairs(self.data.customfields) do
     fields[i] = { Association = f.association, Id = f.id, Name = f.name, Type = f.type,
-                  ListId = nz(f.listid) }
+                  ListId = nz(f.listid),
+                  MaxLength = d.field_max_length and f.maxlength or nil }
   end
   out.customFields = arr(fields)
   local lists = {}
