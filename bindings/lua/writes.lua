@@ -154,11 +154,12 @@ local function quoted_list(names)
   return concat(out, ", ")
 end
 
--- `v` when it is one of `names` exactly (Tracker compares list items as they are spelt); else
--- raises invalid with the closest names, a different case first. `what` names the field.
+-- The item of `names` that `v` is, as the list spells it (any case: what is sent is always
+-- the list's own spelling, which Tracker takes); else raises invalid with the closest names.
+-- `what` names the field.
 local function one_of(fname, field, what, names, v)
   if type(v) == "string" then
-    for _, n in ipairs(names) do if n == v then return v end end
+    for _, n in ipairs(names) do if lower(n) == lower(v) then return n end end
   end
   local hint = suggest(tostring(v), names)
   invalid(fname, { field = field, value = v, allowed = names, suggestion = match(hint, "'(.-)'") },

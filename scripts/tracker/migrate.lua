@@ -84,7 +84,7 @@ local function row_error(row, reader, text, e)
   if row.line then where[1] = "line " .. row.line end
   if col then where[#where + 1] = fmt("column '%s'", col) end
   if #where == 0 then return text end
-  return concat(where, ", ") .. ": " .. text
+  return concat(where, ", ") .. ": invalid: " .. e.reason
 end
 
 -- Iterates what a helper is given to work through: a CSV reader or anything else with a next

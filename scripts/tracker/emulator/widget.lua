@@ -136,13 +136,12 @@ local function read_custom(self, list, assoc, name)
     if value == nil then invalid("%s[%d] has no value", name, i - 1) end
     if value ~= "" then
       if def.type == "List" then
-        -- items are taken as spelt [INF: the issue that reported "Linkedin" refused]
         local l = self.cf_list[def.listid]
         local it = l and l.by_name[lower(value)]
-        if not it or it.name ~= value then
-          invalid("'%s' is not an item of custom field %d (%s)%s", value, id, def.name,
-                  it and fmt(" (did you mean '%s'?)", it.name) or "")
+        if not it then
+          invalid("'%s' is not an item of custom field %d (%s)", value, id, def.name)
         end
+        value = it.name
       elseif def.type == "Number" then
         if not tonumber(value) then invalid("custom field %d (%s) takes a number", id, def.name) end
       elseif def.type == "Date" then
@@ -539,15 +538,13 @@ VERB.createResource = function(self, node)
   if not fields.firstname and not fields.lastname then
     invalid("a resource needs firstname, lastname or fullname")
   end
-  -- a source is one of resourceSources as spelt, where the database lists any [INF: the issue
-  -- that reported "Linkedin" refused where the list has "LinkedIn"]
+  -- a source is one of resourceSources (any case, kept as the list spells it), where the
+  -- database lists any [INF: the issue that reported a source outside the list refused]
   local sources = self.lk.resourceSources
   if fields.source and sources and next(sources.by_id) then
     local e = sources.by_name[lower(fields.source)]
-    if not e or e.name ~= fields.source then
-      invalid("'%s' is not a resource source%s", fields.source,
-              e and fmt(" (did you mean '%s'?)", e.name) or "")
-    end
+    if not e then invalid("'%s' is not one of the resource sources", fields.source) end
+    fields.source = e.name
   end
   local statusname = w_str(res.status, "status")
   local statusid
