@@ -3,7 +3,6 @@
 local tracker = require "tracker"
 local emulator = require "tracker.emulator"
 local migrate = require "tracker.migrate"
-local json = require "json"
 local secrets = require "support.secrets"
 local KEY, USER, TOKEN = secrets.apikey, secrets.username, secrets.api_token
 
@@ -59,7 +58,9 @@ for _, dialect in ipairs(emulator.dialects.names()) do
     it("refuses 2026-02-30 in a dry run, naming the field and the value, and plans nothing",
        function()
       local emu, t, planned = fresh(dialect, true)
-      local e = refused(function() t:set_custom_fields(a_job(emu), { ["Target Start"] = "2026-02-30" }) end)
+      local e = refused(function()
+        t:set_custom_fields(a_job(emu), { ["Target Start"] = "2026-02-30" })
+      end)
       assert.are.equal("Target Start", e.field)
       assert.are.equal("2026-02-30", e.value)
       assert.matches("set_custom_fields: custom field 'Target Start' takes a calendar date "
@@ -73,7 +74,8 @@ for _, dialect in ipairs(emulator.dialects.names()) do
       local cand = a_candidate(emu)
       assert.is_true(t:update_candidate(cand, { date_of_birth = "2024-02-29" }))
       assert.is_true(t:update_candidate(cand, { date_of_birth = "2000-02-29" }))
-      for _, bad in ipairs({ "2023-02-29", "1900-02-29", "2026-13-01", "2026-04-31", "2026-00-10" }) do
+      for _, bad in ipairs({ "2023-02-29", "1900-02-29", "2026-13-01", "2026-04-31",
+                             "2026-00-10" }) do
         local e = refused(function() t:update_candidate(cand, { date_of_birth = bad }) end)
         assert.are.equal("date_of_birth", e.field)
         assert.matches("'" .. bad .. "'", e.message, 1, true)
@@ -111,7 +113,9 @@ for _, dialect in ipairs(emulator.dialects.names()) do
     it("types numbers and checkboxes as the field's type", function()
       local emu, t = fresh(dialect, true)
       local cand = a_candidate(emu)
-      assert.are.equal("Score", refused(function() t:set_custom_fields(cand, { Score = "ten" }) end).field)
+      assert.are.equal("Score", refused(function()
+        t:set_custom_fields(cand, { Score = "ten" })
+      end).field)
       assert.are.equal("Security Clearance", refused(function()
         t:set_custom_fields(cand, { ["Security Clearance"] = "maybe" })
       end).field)
@@ -122,7 +126,9 @@ for _, dialect in ipairs(emulator.dialects.names()) do
       local emu, t, planned = fresh(dialect, true)
       local long = string.rep("x", 81)
       if dialect == "rich" then          -- its settings give Hiring Manager a MaxLength of 80
-        local e = refused(function() t:set_custom_fields(a_job(emu), { ["Hiring Manager"] = long }) end)
+        local e = refused(function()
+          t:set_custom_fields(a_job(emu), { ["Hiring Manager"] = long })
+        end)
         assert.are.equal("Hiring Manager", e.field)
         assert.matches("is 81 characters long: custom field 'Hiring Manager' takes at most 80",
                        e.message, 1, true)
