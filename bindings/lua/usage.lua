@@ -5,6 +5,7 @@ local type, pairs, tostring, error = type, pairs, tostring, error
 local tointeger, min, max = math.tointeger, math.min, math.max
 local fmt, sub, lower = string.format, string.sub, string.lower
 local concat, sort = table.concat, table.sort
+local new_error = tracker.error
 
 local M = {}
 
@@ -46,21 +47,36 @@ M.suggest = suggest
 -- Misuse raises at the script's line: the first caller outside the client's own code and
 -- trk's own (the "=[trk] ..." chunks trk embeds: its drivers and the connect it hands scripts).
 local getinfo = debug.getinfo
-local function raise(msg)
-  for level = 2, 40 do
+local function located(msg)
+  for level = 3, 40 do
     local info = getinfo(level, "Sl")
     if info == nil then break end
     local src = info.source
     if info.what ~= "C" and sub(src, 1, 10) ~= "=[tracker]" and sub(src, 1, 6) ~= "=[trk]" then
-      msg = fmt("%s:%d: %s", info.short_src, info.currentline, msg)
-      break
+      return fmt("%s:%d: %s", info.short_src, info.currentline, msg)
     end
   end
-  error(msg, 0)
+  return msg
+end
+
+local function raise(msg)
+  error(located(msg), 0)
 end
 
 local function misuse(fname, fmtstr, ...)
   raise(fname .. ": " .. fmt(fmtstr, ...))
+end
+
+-- A value Tracker would refuse (docs/client.md, "Values"): raised like misuse, before anything
+-- is sent, so a dry run fails where --apply would; but as an error of code `invalid` that
+-- carries `field`, `value`, `allowed`, `suggestion` and `reason` (the message without the
+-- script's line), so a caller (a migration) can say which column of which row held it.
+local function invalid(fname, extra, fmtstr, ...)
+  local reason = fname .. ": " .. fmt(fmtstr, ...)
+  local e = new_error({ code = "invalid", message = located(reason) })
+  e.reason = reason
+  for k, v in pairs(extra) do e[k] = v end
+  error(e, 0)
 end
 
 local function keys_of(t)
@@ -106,6 +122,7 @@ end
 M.suggest = suggest
 M.raise = raise
 M.misuse = misuse
+M.invalid = invalid
 M.options = options
 M.id_of = id_of
 return M

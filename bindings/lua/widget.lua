@@ -5,8 +5,9 @@
 local native = native
 local values = import "values"
 local int, str = values.int, values.str
-local type, pairs, ipairs, tointeger, fmt =
-      type, pairs, ipairs, math.tointeger, string.format
+local type, pairs, ipairs, tostring, tointeger, fmt =
+      type, pairs, ipairs, tostring, math.tointeger, string.format
+local sort, concat = table.sort, table.concat
 
 local M = {}
 
@@ -213,6 +214,57 @@ function M.answer(what, doc, want_results)
   return doc
 end
 
+-- What a write sent, for the message of a refusal (the server's text alone does not say which
+-- value it refused): "resource.source = 'Linkedin', customfields 448 (Priority) = 'Urgent'".
+-- `nodes` and `instructions` are the write's own (the credentials are never among them); long
+-- values are cut, file data left out. `names` maps custom field ids to names, when known.
+local SENT_MAX = 60
+local UNSHOWN = { data = true }              -- attachDocument's base64 bytes
+
+local function shown(v)
+  local t = type(v) == "string" and v or tostring(v)
+  if #t > SENT_MAX then t = t:sub(1, SENT_MAX) .. "..." end
+  return "'" .. t .. "'"
+end
+
+function M.sent(instructions, nodes, names)
+  local out = {}
+  local function scalars(prefix, t)
+    local keys = {}
+    for k, v in pairs(t) do
+      if type(k) == "string" and type(v) ~= "table" and not UNSHOWN[k] then
+        keys[#keys + 1] = k
+      end
+    end
+    sort(keys)
+    for _, k in ipairs(keys) do out[#out + 1] = fmt("%s%s = %s", prefix, k, shown(t[k])) end
+  end
+  local function pairs_of(what, list, key)
+    for _, x in ipairs(list) do
+      if type(x) == "table" then
+        local id = x[key]
+        local name = key == "id" and names and names[tointeger(id) or false]
+        out[#out + 1] = fmt("%s %s%s = %s", what, tostring(id),
+                            name and (" (" .. name .. ")") or "", shown(x.value))
+      end
+    end
+  end
+  local order = {}
+  for k in pairs(nodes or {}) do order[#order + 1] = k end
+  sort(order)
+  for _, k in ipairs(order) do
+    local v = nodes[k]
+    if k == "updates" and type(v) == "table" then pairs_of("column", v, "column")
+    elseif k == "customfields" and type(v) == "table" then pairs_of("custom field", v, "id")
+    elseif type(v) == "table" then
+      scalars(k .. ".", v)
+      if type(v.customfields) == "table" then pairs_of("custom field", v.customfields, "id") end
+    end
+  end
+  if #out == 0 and type(instructions) == "table" then scalars("", instructions) end
+  return concat(out, ", ")
+end
+
 -- The id of a getRecords item and its naive local last-updated time when it shows one: at the
 -- top (the rich dialect), or in its details (activities: lastupdateddatetime, placements:
 -- lastupdated [§9.1]). nil when the item has no id.
@@ -342,8 +394,9 @@ function M.metadata(doc)
     if id and name then
       local l = lists[int(e.ListId)]
       local f = fields[kind]
+      -- MaxLength: a limit only where the settings give one [INF: no evidence shows it]
       f[#f + 1] = { id = id, name = name, type = str(e.Type) or "Text",
-                    items = l and l.items or nil }
+                    items = l and l.items or nil, max_length = int(e.MaxLength) }
     end
   end
   return {

@@ -12,6 +12,7 @@ local pipeline, metadata_mod, batch, values, times =
 local streams = import "streams"
 local native = native
 local misuse, options, suggest, id_of = usage.misuse, usage.options, usage.suggest, usage.id_of
+local invalid = usage.invalid
 local err, unknown_outcome = failures.err, failures.unknown_outcome
 local Client, state = object.Client, object.state
 local send, finish, batch_threads = pipeline.send, pipeline.finish, pipeline.batch_threads
@@ -26,6 +27,7 @@ local fmt, sub, lower, upper, match, find, gsub =
       string.format, string.sub, string.lower, string.upper, string.match, string.find,
       string.gsub
 local concat, sort = table.concat, table.sort
+local utf8len = utf8.len
 local running = coroutine.running
 
 local REJECTION_FIELD = "rejection reason"   -- application custom field that holds the reason
@@ -51,15 +53,34 @@ local function widget_answer(call, doc)
   return nil, err(code, msg), doc
 end
 
--- One widget write: as widget_answer.
+-- Custom field names by id, of every kind (for messages).
+local function field_names(s)
+  local out = {}
+  for _, list in pairs(s.meta and s.meta.custom_fields or {}) do
+    for _, d in ipairs(list) do out[d.id] = d.name end
+  end
+  return out
+end
+
+-- One widget write: as widget_answer. A refusal (status 99, HTTP 400/422) names what the write
+-- sent beside the server's text, which need not say which value it refused.
 local function widget_write(s, fname, verb, instructions, nodes)
   local path, body = widget.request(verb, pipeline.widget_credentials(s, fname), instructions, nodes)
   local call = { api = "widget", what = verb, base = pipeline.widget_base(s, fname), path = path,
                  body = body, write = true }
   send(s, call)
   local doc, e = finish(s, call)
-  if not doc then return nil, e end
-  return widget_answer(call, doc)
+  local env, doc2
+  if doc then env, e, doc2 = widget_answer(call, doc) end
+  if env then return env end
+  if e.code == "invalid_request" then
+    local what = widget.sent(instructions, nodes, field_names(s))
+    if what ~= "" then
+      e.message = fmt("%s (%s sent %s)", e.message, fname, what)
+      e.sent = what
+    end
+  end
+  return nil, e, doc2
 end
 
 -- ---- arguments ------------------------------------------------------------------------------
@@ -118,11 +139,50 @@ local function stage_of(fname, m, v)
   return st
 end
 
+-- ---- values, checked the way Tracker checks them (docs/client.md, "Values") ----------------
+
+-- A calendar date YYYY-MM-DD (no February 30, no month 13; leap years right): the calendar is
+-- the C time parser's (bindings/time.c), the one place trk reads dates.
 local function is_date(v)
-  local y, mo, d = match(v, "^(%d%d%d%d)%-(%d%d)%-(%d%d)$")
-  if not y then return false end
-  mo, d = tonumber(mo), tonumber(d)
-  return mo >= 1 and mo <= 12 and d >= 1 and d <= 31
+  if type(v) ~= "string" or not match(v, "^%d%d%d%d%-%d%d%-%d%d$") then return false end
+  return ttime.from_local(v, "UTC") ~= nil
+end
+
+local function quoted_list(names)
+  local out = {}
+  for i, n in ipairs(names) do out[i] = "'" .. n .. "'" end
+  return concat(out, ", ")
+end
+
+-- The item of `names` that `v` is, as the list spells it (any case: what is sent is always
+-- the list's own spelling, which Tracker takes); else raises invalid with the closest names.
+-- `what` names the field.
+local function one_of(fname, field, what, names, v)
+  if type(v) == "string" then
+    for _, n in ipairs(names) do if lower(n) == lower(v) then return n end end
+  end
+  local hint = suggest(tostring(v), names)
+  invalid(fname, { field = field, value = v, allowed = names, suggestion = match(hint, "'(.-)'") },
+          "'%s' is not an item of %s%s (items: %s)", tostring(v), what, hint, quoted_list(names))
+end
+
+-- Raises invalid when text is longer than a maximum the metadata gives (none is documented,
+-- so trk assumes none: docs/tracker-api.md, "Values").
+local function check_length(fname, field, what, max, v)
+  local n = utf8len(v) or #v
+  if max and n > max then
+    invalid(fname, { field = field, value = v, allowed = fmt("at most %d characters", max) },
+            "'%s' is %d characters long: %s takes at most %d", sub(v, 1, 40)
+            .. (n > 40 and "..." or ""), n, what, max)
+  end
+end
+
+local function date_value(fname, field, what, v)
+  if is_date(v) then return v end
+  invalid(fname, { field = field, value = v, allowed = "a calendar date YYYY-MM-DD" },
+          "%s takes a calendar date (YYYY-MM-DD), got '%s'%s", what, tostring(v),
+          type(v) == "string" and match(v, "^%d%d%d%d%-%d%d%-%d%d$")
+          and ": there is no such day" or "")
 end
 
 local function number_text(v)
@@ -133,6 +193,11 @@ local function number_text(v)
   return nil
 end
 
+local function number_value(fname, field, what, v)
+  return number_text(v) or invalid(fname, { field = field, value = v, allowed = "a number" },
+                                   "%s takes a number, got '%s'", what, tostring(v))
+end
+
 local CHECKBOX = { yes = "Yes", y = "Yes", ["true"] = "Yes", ["1"] = "Yes",
                    no = "No", n = "No", ["false"] = "No", ["0"] = "No" }
 
@@ -141,25 +206,20 @@ local function field_value(fname, def, v)
   local what = fmt("custom field '%s'", def.name)
   if v == "" or v == native.null then return "" end
   if def.type == "List" then
-    if type(v) == "string" then
-      for _, it in ipairs(def.items or {}) do
-        if lower(it.name) == lower(v) then return it.name end
-      end
-    end
-    misuse(fname, "'%s' is not an item of %s (items: %s)", tostring(v), what,
-           concat(names_of(def.items or {}), ", "))
+    return one_of(fname, def.name, what, names_of(def.items or {}), v)
   elseif def.type == "Number" then
-    return number_text(v) or misuse(fname, "%s takes a number, got '%s'", what, tostring(v))
+    return number_value(fname, def.name, what, v)
   elseif def.type == "Checkbox" then
     if v == true then return "Yes" elseif v == false then return "No" end
     return type(v) == "string" and CHECKBOX[lower(v)]
-           or misuse(fname, "%s takes true or false, got '%s'", what, tostring(v))
+           or invalid(fname, { field = def.name, value = v, allowed = "true or false" },
+                      "%s takes true or false, got '%s'", what, tostring(v))
   elseif def.type == "Date" then
-    if type(v) == "string" and is_date(v) then return v end
-    misuse(fname, "%s takes a date (YYYY-MM-DD), got '%s'", what, tostring(v))
+    return date_value(fname, def.name, what, v)
   end
   if type(v) == "number" then return number_text(v) end
   if type(v) ~= "string" then misuse(fname, "%s takes text, got %s", what, type(v)) end
+  check_length(fname, def.name, what, def.max_length, v)
   return v
 end
 
@@ -208,10 +268,9 @@ local function column_values(fname, m, kind, fields)
       if v == "" then
         text = ""
       elseif spec[2] == "date" then
-        text = type(v) == "string" and is_date(v) and v
-               or misuse(fname, "field '%s' takes a date (YYYY-MM-DD), got '%s'", k, tostring(v))
+        text = date_value(fname, k, fmt("field '%s'", k), v)
       elseif spec[2] == "number" then
-        text = number_text(v) or misuse(fname, "field '%s' takes a number, got '%s'", k, tostring(v))
+        text = number_value(fname, k, fmt("field '%s'", k), v)
       elseif spec[2] == "status" then
         local list = kind == "job" and m.job_statuses or m.candidate_statuses
         text = tostring(lookup(fname, kind .. " status", list, v).id)
@@ -394,6 +453,9 @@ function Client:create_candidate(o)
     local v = o[k]
     if v ~= nil then
       if k == "status" then v = lookup(fname, "candidate status", m.candidate_statuses, v).name end
+      if k == "source" and #m.sources > 0 then     -- a list only where the settings give one
+        v = one_of(fname, k, "this database's candidate sources", names_of(m.sources), v)
+      end
       fields[wire], payload[k] = v, v
     end
   end

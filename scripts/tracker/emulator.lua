@@ -80,6 +80,8 @@
 --                rest_rows               OpportunityResource rows as seen (rates as strings, no
 --                                        lastUpdatedDateTime, customFields on GET only) or as
 --                                        inferred
+--                field_max_length        getSettingsData gives a text field a MaxLength, and
+--                                        longer text is refused (rich only)
 --              emu.dialect holds the rows' values for the chosen dialect, emu.dialect_name its
 --              name. Faults, latency, the rate limit, synthetic mode and the admin paths work
 --              in every dialect.

@@ -55,21 +55,36 @@ local suggest = require("tracker").suggest
 -- message without the "file:line:" of where it was raised, all on one line.
 local error_text = csv.error_text
 
--- Calls f(...) and answers its first result, or nil and the error's text when it returns
--- nil, err or raises. A sink may answer nil for a write (a hook that plans): that is success.
--- Errors that would repeat for every row re-raise.
+-- Calls f(...) and answers its first result, or nil, the error's text and the error when it
+-- returns nil, err or raises. A sink may answer nil for a write (a hook that plans): that is
+-- success. Errors that would repeat for every row re-raise.
 local function attempt(f, ...)
   local ok, a, b = pcall(f, ...)
   if not ok then
     if getmetatable(a) == Misuse then a = a.message end
-    return nil, error_text(a)
+    return nil, error_text(a), a
   end
   if a == nil and b ~= nil then
     if tracker.is_error(b) and FATAL[b.code] then error(b, 0) end
-    return nil, error_text(b)
+    return nil, error_text(b), b
   end
   if a == nil then return true end
   return a
+end
+
+-- The text of a row's failure: for a value the client refused as Tracker would (code
+-- `invalid`, naming its field), where it is: "line 3, column 'Source': invalid: ...".
+local function row_error(row, reader, text, e)
+  if not (tracker.is_error(e) and e.code == "invalid" and type(row) == "table") then return text end
+  local col
+  for k, field in pairs(reader and reader.map or {}) do
+    if field == e.field or field == "custom." .. tostring(e.field) then col = reader.header[k] end
+  end
+  local where = {}
+  if row.line then where[1] = "line " .. row.line end
+  if col then where[#where + 1] = fmt("column '%s'", col) end
+  if #where == 0 then return text end
+  return concat(where, ", ") .. ": invalid: " .. e.reason
 end
 
 -- Iterates what a helper is given to work through: a CSV reader or anything else with a next
@@ -144,7 +159,8 @@ local CHUNK = 200
 
 -- drive(t, sum, count, opts, nextrow, decide): decide(row) reads what it needs and answers the
 -- row's plan: { status =, detail = } and, for a write, `target` ("candidate:42"), `write` (a
--- function making it, answering like a client write) and `after` (run once it has succeeded).
+-- function making it, answering like a client write), `after` (run once it has succeeded) and
+-- `reader` (the CSV reader of the rows, whose columns a refused value is reported in).
 -- sum[count] counts the rows read.
 local function drive(t, sum, count, opts, nextrow, decide)
   local carry, finished = nil, false
@@ -166,8 +182,8 @@ local function drive(t, sum, count, opts, nextrow, decide)
         end
         p.row = row
         if p.write then
-          local ok, e = attempt(p.write)
-          if not ok then p.status, p.detail = "failed", e end
+          local ok, e, raw = attempt(p.write)
+          if not ok then p.status, p.detail = "failed", row_error(row, p.reader, e, raw) end
           if p.target then by_target[p.target] = p end
         end
         chunk[#chunk + 1] = p
@@ -448,7 +464,7 @@ local function upsert_candidates(t, sum, rows, opts)
   local function failure(e) return { status = "failed", detail = e } end
   -- an update of the candidate `snap`, whose index entry takes the changes once written
   local function updating(snap, changes)
-    return { status = "updated", detail = snap, target = "candidate:" .. snap.id,
+    return { status = "updated", detail = snap, target = "candidate:" .. snap.id, reader = reader,
              write = function() return write_changes(t, snap, changes) end,
              after = function() remember(snap, changes) end }
   end
@@ -491,8 +507,8 @@ local function upsert_candidates(t, sum, rows, opts)
     end
     if key == "id" then return failure(fmt("no candidate with id %d", k)) end
     -- a create is made at once, in a batch too: its answer is the candidate
-    local rec, e = attempt(t.create_candidate, t, fields)
-    if not rec then return failure(e) end
+    local rec, e, raw = attempt(t.create_candidate, t, fields)
+    if not rec then return failure(row_error(row, reader, e, raw)) end
     -- a dry run answers without an id: the row is remembered all the same
     local snap = { id = type(rec) == "table" and rec.id or nil, custom = {} }
     remember(snap, fields)

@@ -107,6 +107,10 @@ M.ROWS = {
           .. "Search [OBS]",
     says = "OpportunityResource rows: payRate and chargeRate strings, no lastUpdatedDateTime, "
            .. "overtimeRate and owner ids, customFields on GET only (seen), or as inferred" },
+  { name = "field_max_length", evidence = false, rich = true,
+    tag = "[INF] no evidence shows a length limit or how Tracker would tell one",
+    says = "getSettingsData customFields carry MaxLength for a text field that has one, and "
+           .. "updateRecord/createResource refuse longer text (99); or no field has a limit" },
 }
 
 function M.names()

@@ -78,7 +78,9 @@ function M.base_metadata()
     { id = 445, association = "Opportunity", name = "Hiring Priority", type = "List",
       listid = 702 },
     { id = 446, association = "Opportunity", name = "Remote Policy", type = "List", listid = 703 },
-    { id = 447, association = "Opportunity", name = "Hiring Manager", type = "Text" },
+    -- a limit served and kept only where the dialect has field_max_length [INF]
+    { id = 447, association = "Opportunity", name = "Hiring Manager", type = "Text",
+      maxlength = 80 },
     { id = 448, association = "Resource", name = "Priority", type = "List", listid = 702 },
     { id = 449, association = "OpportunityResource", name = "Interview Note Sent", type = "List",
       listid = 704 },

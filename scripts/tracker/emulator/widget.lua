@@ -150,6 +150,9 @@ local function read_custom(self, list, assoc, name)
         local b = BOOLS[lower(value)]
         if b == nil then invalid("custom field %d (%s) takes Yes or No", id, def.name) end
         value = b and "Yes" or "No"
+      elseif def.maxlength and self.dialect.field_max_length
+             and (utf8.len(value) or #value) > def.maxlength then
+        invalid("custom field %d (%s) takes at most %d characters", id, def.name, def.maxlength)
       end
     end
     out[tostring(id)] = value
@@ -535,6 +538,14 @@ VERB.createResource = function(self, node)
   if not fields.firstname and not fields.lastname then
     invalid("a resource needs firstname, lastname or fullname")
   end
+  -- a source is one of resourceSources (any case, kept as the list spells it), where the
+  -- database lists any [INF: the issue that reported a source outside the list refused]
+  local sources = self.lk.resourceSources
+  if fields.source and sources and next(sources.by_id) then
+    local e = sources.by_name[lower(fields.source)]
+    if not e then invalid("'%s' is not one of the resource sources", fields.source) end
+    fields.source = e.name
+  end
   local statusname = w_str(res.status, "status")
   local statusid
   if present(statusname) then
@@ -638,7 +649,8 @@ VERB.getSettingsData = function(self)
   local fields = {}
   for i, f in ipairs(self.data.customfields) do
     fields[i] = { Association = f.association, Id = f.id, Name = f.name, Type = f.type,
-                  ListId = nz(f.listid) }
+                  ListId = nz(f.listid),
+                  MaxLength = d.field_max_length and f.maxlength or nil }
   end
   out.customFields = arr(fields)
   local lists = {}
