@@ -88,15 +88,16 @@ local function own_source(src)
   return find(src, "[/\\]luassert[/\\]") ~= nil or find(src, "[/\\]busted[/\\]") ~= nil
 end
 
--- "file:line" of the innermost caller outside trk's code, from `level` up; nil where the debug
--- library is absent (inside trk the host knows the script's line: runtime/sandbox.c).
+-- "file:line" of the innermost caller outside trk's code, from `level` up, and its debug info;
+-- nil where the debug library is absent (inside trk the host knows the script's line:
+-- runtime/sandbox.c).
 function M.user_where(level)
   if not getinfo then return nil end
   for l = (level or 1) + 1, 60 do
     local info = getinfo(l, "Sl")
     if info == nil then return nil end
     if info.what ~= "C" and info.currentline > 0 and not own_source(info.source) then
-      return info.short_src .. ":" .. info.currentline
+      return info.short_src .. ":" .. info.currentline, info
     end
   end
 end
