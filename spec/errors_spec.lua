@@ -126,7 +126,7 @@ return {
       { "dofile('x.lua')", "dofile is not available in trk scripts", "require" },
       { "assert(load(string.dump(print)))", "if that is string.dump, it is not available",
         "Lua text only" },
-      { "assert(load('\\27Lua'))", "a binary chunk (bytecode) does not load in trk", "text" },
+      { "assert(load('\\27Lua'))", "attempt to load a binary chunk", "Lua text only" },
       { "require 'socket'", "module 'socket' not found", "no C modules or LuaRocks packages" },
     }
     for _, case in ipairs(CASES) do

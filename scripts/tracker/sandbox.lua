@@ -209,8 +209,8 @@ local GOTO_ERROR = "load: more than " .. M.max_gotos .. " goto statements in one
 
 local function safe_load(env, chunk, name, e)
   if type(chunk) == "string" and sub(chunk, 1, 1) == "\27" then
-    return nil, "load: a binary chunk (bytecode) does not load in trk: give Lua text (the "
-                .. "sandbox loads text only; " .. DOCS .. ")"
+    return nil, "attempt to load a binary chunk (mode is 't'): trk loads Lua text only, never "
+                .. "bytecode (" .. DOCS .. ")"
   elseif type(chunk) == "string" and count_gotos(chunk, 0) > M.max_gotos then
     return nil, GOTO_ERROR
   elseif type(chunk) == "function" then
