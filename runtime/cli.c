@@ -67,6 +67,45 @@ int trk_usage_error (const char *command, const char *fmt, ...) {
   return TRK_EXIT_USAGE;
 }
 
+/* ---- did you mean ------------------------------------------------------------------------------ */
+
+#define CLI_SUGGEST_LEN  64     /* names longer than this are not compared */
+
+/* Levenshtein distance between a (alen bytes) and b, both at most CLI_SUGGEST_LEN. */
+static size_t cli_distance (const char *a, size_t alen, const char *b, size_t blen) {
+  size_t prev[CLI_SUGGEST_LEN + 1], cur[CLI_SUGGEST_LEN + 1];
+  for (size_t j = 0; j <= blen; j++) prev[j] = j;
+  for (size_t i = 1; i <= alen; i++) {
+    cur[0] = i;
+    for (size_t j = 1; j <= blen; j++) {
+      size_t d = prev[j - 1] + (a[i - 1] != b[j - 1]);
+      if (prev[j] + 1 < d) d = prev[j] + 1;
+      if (cur[j - 1] + 1 < d) d = cur[j - 1] + 1;
+      cur[j] = d;
+    }
+    memcpy(prev, cur, (blen + 1) * sizeof *prev);
+  }
+  return prev[blen];
+}
+
+void trk_cli_closest (trk_cli_suggestion *s, const char *word, size_t len, const char *name) {
+  size_t nlen = strlen(name), d;
+  if (len > CLI_SUGGEST_LEN || nlen > CLI_SUGGEST_LEN) return;
+  d = cli_distance(word, len, name, nlen);
+  /* as the client's tracker.suggest: a name the word begins, or that begins the word, is close */
+  if (len >= 3 && (strncmp(word, name, len < nlen ? len : nlen) == 0)) d = d < 1 ? d : 1;
+  if (d <= (nlen / 3 > 2 ? nlen / 3 : 2) && (s->best == NULL || d < s->distance)) {
+    s->distance = d;
+    s->best = name;
+  }
+}
+
+const char *trk_cli_did_you_mean (const trk_cli_suggestion *s, char *buf, size_t n) {
+  if (s->best == NULL) return "";
+  snprintf(buf, n, " (did you mean '%s'?)", s->best);
+  return buf;
+}
+
 static int cli_oom (void) {
   fprintf(stderr, "trk: out of memory\n");
   return TRK_EXIT_ERROR;
@@ -170,8 +209,15 @@ int trk_cli_parse (trk_cli *c, const char *command, const trk_opt *opts, int fla
     }
     if (k == n) {
       if (flags & TRK_CLI_PASS) c->rest[c->nrest++] = argv[i];
-      else if (a[0] == '-' && a[1] != '\0')  /* the name only: a mistyped --apikey=SECRET stays secret */
-        return trk_usage_error(command, "unknown option '%.*s'", (int)strcspn(a, "="), a);
+      else if (a[0] == '-' && a[1] != '\0') {  /* the name only: a mistyped --apikey=SECRET stays secret */
+        trk_cli_suggestion s = {0};
+        char hint[CLI_SUGGEST_LEN + 32];
+        int len = (int)strcspn(a, "=");
+        for (k = 0; k < n; k++) trk_cli_closest(&s, a, (size_t)len, opts[k].name);
+        trk_cli_closest(&s, a, (size_t)len, "--help");
+        return trk_usage_error(command, "unknown option '%.*s'%s", len, a,
+                               trk_cli_did_you_mean(&s, hint, sizeof hint));
+      }
       else c->words[c->nwords++] = a;
       continue;
     }

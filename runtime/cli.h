@@ -97,6 +97,18 @@ int trk_cli_set(trk_cli *c, const char *key, const char *value);
    and `args`, the list of rest. */
 void trk_cli_push(lua_State *L, const trk_cli *c);
 
+/* "Did you mean": the closest of the names offered, one at a time, to a mistyped word. */
+typedef struct trk_cli_suggestion {
+  const char *best;             /* the closest name close enough, or NULL */
+  size_t distance;
+} trk_cli_suggestion;
+
+/* Offers name as a correction of word (its first len bytes); start from a zeroed s. */
+void trk_cli_closest(trk_cli_suggestion *s, const char *word, size_t len, const char *name);
+
+/* " (did you mean 'NAME'?)" in buf (n bytes), or "" when no name was close. */
+const char *trk_cli_did_you_mean(const trk_cli_suggestion *s, char *buf, size_t n);
+
 /* "trk COMMAND: MESSAGE" and where to find the usage, on stderr; returns TRK_EXIT_USAGE. */
 int trk_usage_error(const char *command, const char *fmt, ...)
   __attribute__((format(printf, 2, 3)));

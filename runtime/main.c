@@ -226,6 +226,20 @@ static const char usage_version[] =
   "  --quiet               print the version number only\n"
   "  --verbose             also print the versions of SQLite and libmicrohttpd\n";
 
+/* The commands, for "did you mean" after a mistyped one. */
+static const char *const commands[] = {
+  "run", "rules", "journal", "test", "init", "doctor", "emulator", "help", "version", NULL
+};
+
+/* "unknown command 'rulse' (did you mean 'rules'?)", for trk and trk help. */
+static int unknown_command (const char *what, const char *cmd) {
+  trk_cli_suggestion s = {0};
+  char hint[96];
+  for (int i = 0; commands[i]; i++) trk_cli_closest(&s, cmd, strlen(cmd), commands[i]);
+  return trk_usage_error(NULL, "%sunknown command '%s'%s", what, cmd,
+                         trk_cli_did_you_mean(&s, hint, sizeof hint));
+}
+
 static int cmd_help (const char *topic) {
   if (topic == NULL) fputs(usage_main, stdout);
   else if (strcmp(topic, "run") == 0) {
@@ -246,7 +260,7 @@ static int cmd_help (const char *topic) {
   else if (strcmp(topic, "help") == 0) fputs(usage_help, stdout);
   else if (strcmp(topic, "version") == 0) fputs(usage_version, stdout);
   else if (strcmp(topic, "emulator") == 0) fputs(trk_emulator_usage, stdout);
-  else return trk_usage_error(NULL, "no help for unknown command '%s'", topic);
+  else return unknown_command("no help for ", topic);
   return TRK_EXIT_OK;
 }
 
@@ -521,5 +535,5 @@ int main (int argc, char **argv) {
     return cmd_passthrough(cmd, argc - 2, argv + 2);
   if (strcmp(cmd, "emulator") == 0)
     return trk_emulator_main(argc - 2, argv + 2);
-  return trk_usage_error(NULL, "unknown command '%s'", cmd);
+  return unknown_command("", cmd);
 }

@@ -26,7 +26,8 @@ local cases = {
   { "refuses module names with slashes", "require 'a/b'", code = 1, err = "invalid module name" },
   { "refuses binary chunks in load",
     "print(load('\\27Lua\\84\\0', 'x', 'bt'))",
-    out = "nil\tattempt to load a binary chunk (mode is 't')\n" },
+    out = "nil\tattempt to load a binary chunk (mode is 't'): trk loads Lua text only, never "
+          .. "bytecode (see docs/sandbox.md)\n" },
   { "loads text chunks into the sandbox environment",
     "x = 41; print(load('return x + 1')(), load('return io')())", out = "42\tnil\n" },
   { "hides the string metatable", "print(getmetatable(''))", out = "false\n" },

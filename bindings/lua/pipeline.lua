@@ -213,6 +213,26 @@ local function widget_credentials(s, fname)
          .. "username to tracker.connect", missing)
 end
 
+-- Where a credential came from, for an error that asks to check it: its variable, or the
+-- connect option (never its value).
+local function setting(s, k)
+  return s.c.env_names[k] or fmt("tracker.connect's option '%s'", k)
+end
+
+-- What to check when Tracker refused the widget credentials: the settings that were sent.
+local function widget_auth_hint(s)
+  local c = s.c
+  if c.transport then return "check the emulator's apikey and username" end
+  if c.apikey then
+    return c.username and fmt("check %s and %s", setting(s, "apikey"), setting(s, "username"))
+           or fmt("check %s (sent without a username: Tracker then acts as the administrator)",
+                  setting(s, "apikey"))
+  elseif c.password then
+    return fmt("check %s and %s", setting(s, "username"), setting(s, "password"))
+  end
+  return fmt("check %s (sent as the widget API's oauthtoken)", setting(s, "api_token"))
+end
+
 -- One widget call, synchronous. Returns the envelope or nil, err.
 local function widget_call(s, fname, verb, instructions, nodes, want_results)
   local path, body = widget.request(verb, widget_credentials(s, fname), instructions, nodes)
@@ -222,7 +242,10 @@ local function widget_call(s, fname, verb, instructions, nodes, want_results)
   local doc, e = finish(s, call)
   if not doc then return nil, e end
   local env, code, msg = widget.answer(verb, doc, want_results)
-  if not env then return nil, err(code, msg) end
+  if not env then
+    if code == "auth" then msg = fmt("%s; %s", msg, widget_auth_hint(s)) end
+    return nil, err(code, msg)
+  end
   return env
 end
 
@@ -239,7 +262,8 @@ function exchange_token(s, fname)
   local doc, e = finish(s, call)
   if not doc then
     if e.code == "auth" then
-      e.message = "ExchangeToken: the REST API refused the API token (check TRACKER_API_TOKEN)"
+      e.message = fmt("ExchangeToken: the REST API refused the API token (check %s)",
+                      setting(s, "api_token"))
     end
     return nil, e
   end

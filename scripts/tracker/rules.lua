@@ -339,6 +339,16 @@ local deep_copy, fingerprint = require("tracker.util").copy, require("tracker.ut
 
 local function plain_call(f, ...) return pcall(f, ...) end
 
+local explain = require("tracker.sandbox").explain
+
+-- "rules/a.lua, rules/b.lua": where a stream's failure is the user's to fix (the stream itself
+-- is trk's: no line of a rule opened it).
+local function stream_files(list)
+  local files = {}
+  for i, rule in ipairs(list) do files[i] = tostring(rule.file or rule.name) end
+  return concat(files, ", ")
+end
+
 -- rules.run(list, t, how) -> stats, errors, stopped: one pass of every rule of `list` over the
 -- records each should see, as `trk rules` runs it and as tracker.testing runs it in a spec.
 -- One stream per kind serves every rule on it (M.streams); a record goes to each rule in turn,
@@ -451,7 +461,7 @@ function M.run(list, t, how)
               if hold and (st.hold == nil or hold < st.hold) then st.hold = hold end
               errors[#errors + 1] = { rule = rule.name, file = rule.file, where = where,
                                       record = id, kind = stream.on,
-                                      message = tostring(matched), budget = why == "budget" }
+                                      message = explain(matched, where), budget = why == "budget" }
               if how.stop_on_error then
                 stopped = false
                 return false
@@ -467,9 +477,9 @@ function M.run(list, t, how)
 
     local ok, e, why, where = guard(function()
       -- opening the stream may raise (no credentials): that fails the pass, and the message is
-      -- the client's alone (its place would be this line of trk's)
+      -- the client's, placed at the files of the rules the stream serves (not this line of trk's)
       local opened, it, state = pcall(methods[stream.on], t, filter)
-      if not opened then error((tostring(it):gsub("^%[trk%] [%w_/]+%.lua:%d+: ", "")), 0) end
+      if not opened then error(explain(it, stream_files(rules_of)), 0) end
       opened_stream = state
       return methods.batch(t, function()
         for record in it, state, nil, state do
@@ -480,7 +490,7 @@ function M.run(list, t, how)
     if not ok and why == "interrupt" then
       stopped = stopped or where or ""
     elseif not ok and stopped == nil then
-      errors[#errors + 1] = { message = tostring(e), kind = stream.on }
+      errors[#errors + 1] = { message = explain(e, stream_files(rules_of)), kind = stream.on }
     end
     if how.stream_done then how.stream_done(stream, ok and stopped == nil) end
     if stopped ~= nil then break end

@@ -9,7 +9,8 @@ local M = {}
 local error, next, pairs, type = error, next, pairs, type
 local rawset, rawget, setmetatable, getmetatable = rawset, rawget, setmetatable, getmetatable
 local load, collectgarbage, tostring = load, collectgarbage, tostring
-local find, fmt, gmatch, match = string.find, string.format, string.gmatch, string.match
+local find, fmt, gmatch, match, sub =
+      string.find, string.format, string.gmatch, string.match, string.sub
 local sort = table.sort
 
 -- Global functions and values a script sees.
@@ -40,6 +41,26 @@ M.denied = {
   "os.exit", "os.getenv", "os.remove", "os.rename", "os.setlocale", "os.tmpname",
 }
 
+-- What a script has instead of each absent name, for the error that meets it.
+local DOCS = "see docs/sandbox.md"
+M.instead = {
+  io = "read a file granted with --input through files.open(name), write one granted with "
+       .. "--output through files.create(name)",
+  package = "require finds trk's modules and .lua files beside the script",
+  debug = "an error names its file and line, and its traceback shows the script's frames",
+  dofile = "require a .lua file beside the script",
+  loadfile = "require a .lua file beside the script, or load(text)",
+  warn = "log.warn(...) writes a warning on stderr",
+  ["string.dump"] = "load takes Lua text only",
+  ["os.execute"] = "a script runs no programs: run them before or after trk",
+  ["os.exit"] = "return from the script, or error(...) to fail it",
+  ["os.getenv"] = "pass values as script arguments (trk run SCRIPT -- ARGS: arg[1], ...)",
+  ["os.remove"] = "files.create(name) writes a file granted with --output",
+  ["os.rename"] = "files.create(name) writes a file granted with --output",
+  ["os.setlocale"] = "string.format and os.date use the C locale",
+  ["os.tmpname"] = "files.create(name) writes a file granted with --output",
+}
+
 -- The sorted list of every dotted name the environment holds ("string.rep", "print", ...).
 function M.names()
   local out = {}
@@ -50,6 +71,74 @@ function M.names()
   end
   sort(out)
   return out
+end
+
+-- ---- errors as a script's author reads them ---------------------------------------------
+
+-- Where trk's own Lua lives when it is loaded from files (busted, with tracker.testing): the
+-- directory above this file's. Inside trk every module is an embedded "=[trk]"/"=[tracker]" chunk.
+local getinfo = type(debug) == "table" and debug.getinfo or nil
+local OWN_ROOT = getinfo and match(getinfo(1, "S").source, "^@(.-)tracker[/\\][^/\\]*$")
+
+-- Whether a chunk's source is trk's own code (or the test framework's, in busted).
+local function own_source(src)
+  if find(src, "^=%[t") then return true end                    -- =[trk] and =[tracker] chunks
+  if OWN_ROOT and (find(src, OWN_ROOT .. "tracker/", 2, true) == 2
+                   or find(src, OWN_ROOT .. "trk/", 2, true) == 2) then return true end
+  return find(src, "[/\\]luassert[/\\]") ~= nil or find(src, "[/\\]busted[/\\]") ~= nil
+end
+
+-- "file:line" of the innermost caller outside trk's code, from `level` up, and its debug info;
+-- nil where the debug library is absent (inside trk the host knows the script's line:
+-- runtime/sandbox.c).
+function M.user_where(level)
+  if not getinfo then return nil end
+  for l = (level or 1) + 1, 60 do
+    local info = getinfo(l, "Sl")
+    if info == nil then return nil end
+    if info.what ~= "C" and info.currentline > 0 and not own_source(info.source) then
+      return info.short_src .. ":" .. info.currentline, info
+    end
+  end
+end
+
+-- The location an error message starts with when it is a line of trk's own code: an embedded
+-- module ("[trk] tracker/rules.lua:180: ", "[tracker] pipeline.lua:232: ") or one of trk's
+-- library files ("/usr/share/lua/5.4/tracker/testing.lua:53: ", maybe cut to "...").
+local function own_location(line)
+  local loc = match(line, "^%[trk%] [%w_/.]+:%d+: ") or match(line, "^%[tracker%] [%w_/.]+:%d+: ")
+  if loc then return loc end
+  loc = match(line, "^[^:\n]-:%d+: ")
+  if loc and (find(loc, "[/.]tracker/[%w_/]+%.lua:%d+: $") or find(loc, "[/.]trk/[%w_]+%.lua:%d+: $")
+              or find(loc, "^tracker/") or find(loc, "^trk/")) then
+    return loc
+  end
+end
+
+-- msg as a script's author should read it: its first line at the author's own line `where`
+-- ("file:line", when known) instead of a line of trk's code or none, and, when it is about a
+-- name the sandbox removes, what to use instead. The rest (a traceback) is kept as it is.
+function M.explain(msg, where)
+  msg = tostring(msg)
+  local first, rest = match(msg, "^([^\n]*)(.*)$")
+  local own = own_location(first)
+  if own then first = sub(first, #own + 1) end
+  if where and where ~= "" and not match(first, "^[^:]-:%d+: ")
+     and sub(first, 1, #where + 2) ~= where .. ": " then
+    first = where .. ": " .. first
+  end
+  local global = match(first, "%(global '([%w_]+)'%)$")
+  local field = match(first, "%(field '([%w_]+)'%)$") or match(first, "%(method '([%w_]+)'%)$")
+  local name = global and M.instead[global] and global
+  if not name and field then
+    name = (M.instead["os." .. field] and "os." .. field)
+           or (M.instead["string." .. field] and "string." .. field)
+  end
+  if name then
+    first = fmt("%s; %s is not available in trk scripts (the sandbox removes it): %s; %s", first,
+                global and name or "if that is " .. name .. ", it", M.instead[name], DOCS)
+  end
+  return first .. rest
 end
 
 -- ---- freezing -------------------------------------------------------------------------
@@ -119,7 +208,10 @@ end
 local GOTO_ERROR = "load: more than " .. M.max_gotos .. " goto statements in one chunk"
 
 local function safe_load(env, chunk, name, e)
-  if type(chunk) == "string" and count_gotos(chunk, 0) > M.max_gotos then
+  if type(chunk) == "string" and sub(chunk, 1, 1) == "\27" then
+    return nil, "attempt to load a binary chunk (mode is 't'): trk loads Lua text only, never "
+                .. "bytecode (" .. DOCS .. ")"
+  elseif type(chunk) == "string" and count_gotos(chunk, 0) > M.max_gotos then
     return nil, GOTO_ERROR
   elseif type(chunk) == "function" then
     local reader, n = chunk, 0
@@ -183,7 +275,8 @@ function M.requirer(how)
       if chunk == false then error(tried, 2) end      -- refused, or it does not load
       if not chunk then
         error(fmt("module '%s' not found: not shipped with trk, and no file '%s' beside the "
-                  .. "script", name, tostring(tried)), 2)
+                  .. "script (trk loads no C modules or LuaRocks packages; %s)", name,
+                  tostring(tried), DOCS), 2)
       end
       loaded[name] = LOADING
       -- a module that raises while it loads is not left marked (it could be required again);

@@ -211,7 +211,8 @@ end
 function M.load_rule(path)
   if type(path) ~= "string" then error("testing.load_rule: argument 1 must be a path", 2) end
   if not exists(path) and not match(path, "^/") then
-    local src = debug.getinfo(2, "S").source
+    local _, caller = sandbox.user_where(1)
+    local src = caller and caller.source or ""
     local dir = sub(src, 1, 1) == "@" and match(sub(src, 2), "^(.*[/\\])")
     if dir and exists(dir .. path) then path = dir .. path end
   end
@@ -260,6 +261,22 @@ function M.run_rule(rule, t, opts)
   end
   summary.seen, summary.matched, summary.planned = stats[1].seen, stats[1].matched, #actions
   return actions, summary
+end
+
+-- A mistake in a spec (an unknown option, a time that is not one, a rule file that is not
+-- there) is reported at the spec's line, not at the kit's: every function of the kit raises
+-- what fails in it from there (a rule's own error keeps the rule's line).
+local pack, unpack = table.pack, table.unpack
+for name, f in pairs(M) do
+  if type(f) == "function" then
+    M[name] = function(...)
+      local r = pack(pcall(f, ...))
+      if r[1] then return unpack(r, 2, r.n) end
+      local e = r[2]
+      if type(e) == "string" then e = sandbox.explain(e, (sandbox.user_where(1))) end
+      error(e, 0)
+    end
+  end
 end
 
 return M

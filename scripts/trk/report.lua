@@ -28,10 +28,12 @@ local function printable(s, lines)
 end
 M.printable = printable
 
--- An error message as trk shows it: cut to a readable size by the host (host.bounded, which
--- also cuts the runtime's own reports), shown printable.
-function M.bounded(host, msg)
-  return printable(host.bounded(tostring(msg)), true)
+-- An error message as trk shows it: placed at the script's line `where` (when given) rather
+-- than a line of trk's own code, with what to use instead of a name the sandbox removes
+-- (tracker.sandbox.explain), cut to a readable size by the host (host.bounded, which also cuts
+-- the runtime's own reports), shown printable.
+function M.bounded(host, msg, where)
+  return printable(host.bounded(require("tracker.sandbox").explain(msg, where)), true)
 end
 
 -- The absolute form of a path, for a run's identity.

@@ -279,7 +279,7 @@ function Session:finish(ok, msg, stop, where)
     self.journal:finish(status)
   end
   if self.plan_file then self.plan_file:close() end
-  if not ok and not interrupted and msg then stderr(report.bounded(self.host, msg), "\n") end
+  if not ok and not interrupted and msg then stderr(report.bounded(self.host, msg, where), "\n") end
   local sum = self:summary(status, where)
   local out = self.out
   if self.json then

@@ -3,6 +3,7 @@
 
 local luassert = require "luassert"
 local say = require "say"
+local sandbox = require "tracker.sandbox"
 
 local M = {}
 
@@ -20,9 +21,28 @@ function M.summary(s)
 end
 
 
+-- A mistake in an expectation, reported at the spec's line (not the kit's).
+local function misuse(msg)
+  error(sandbox.explain(msg, sandbox.user_where(2)), 0)
+end
+
+local described = setmetatable({}, { __mode = "k" })   -- a matcher -> how a failure shows it
+
 -- A payload value that matches any string containing `text`.
 function M.contains(text)
-  return function(v) return type(v) == "string" and find(v, text, 1, true) ~= nil end
+  local f = function(v) return type(v) == "string" and find(v, text, 1, true) ~= nil end
+  described[f] = fmt("contains(%q)", tostring(text))
+  return f
+end
+
+-- How an expectation shows a function the spec gave as a matcher: where it is defined.
+local function matcher(f)
+  if described[f] then return described[f] end
+  local info = type(debug) == "table" and debug.getinfo(f, "S")
+  if info and info.linedefined > 0 then
+    return fmt("a value the function at %s:%d accepts", info.short_src, info.linedefined)
+  end
+  return "a value the given function accepts"
 end
 
 local function subset(want, got)
@@ -46,12 +66,12 @@ local SPEC_KEYS = { op = true, target = true, payload = true, key = true }
 
 local function like(fname, want)
   if type(want) ~= "table" then
-    error(fmt("%s: the expected action must be a table { op =, target =, payload =, key = }", fname), 0)
+    misuse(fmt("%s: the expected action must be a table { op =, target =, payload =, key = }", fname))
   end
   for k in pairs(want) do
     if not SPEC_KEYS[k] then
-      error(fmt("%s: unknown key '%s' in the expected action (op, target, payload, key)", fname,
-                tostring(k)), 0)
+      misuse(fmt("%s: unknown key '%s' in the expected action (op, target, payload, key)", fname,
+                 tostring(k)))
     end
   end
   return function(a)
@@ -64,7 +84,7 @@ end
 local function show(v, depth)
   depth = depth or 0
   if type(v) == "string" then return fmt("%q", v) end
-  if type(v) == "function" then return "<matcher>" end
+  if type(v) == "function" then return matcher(v) end
   if type(v) ~= "table" then return tostring(v) end
   if depth > 3 then return "{...}" end
   local keys = {}
@@ -106,7 +126,7 @@ end
 
 local function check_actions(fname, actions)
   if type(actions) ~= "table" then
-    error(fmt("%s: expected the list of actions from testing.run_rule, got %s", fname, type(actions)), 0)
+    misuse(fmt("%s: expected the list of actions from testing.run_rule, got %s", fname, type(actions)))
   end
 end
 
