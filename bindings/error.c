@@ -10,7 +10,8 @@
 static const struct { const char *code; int retryable; } err_codes[] = {
   {"not_found", 0}, {"auth", 0}, {"rate_limited", 1}, {"invalid_request", 0},
   {"conflict", 0}, {"server", 1}, {"network", 1}, {"timeout", 1},
-  {"bad_response", 0}, {"unknown_outcome", 0}, {"unsupported", 0}, {NULL, 0}
+  {"bad_response", 0}, {"unknown_outcome", 0}, {"unsupported", 0}, {"unreachable", 0},
+  {NULL, 0}
 };
 
 static int err_index (const char *code) {
