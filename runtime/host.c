@@ -219,7 +219,8 @@ static int host_bounded (lua_State *L) {
 void trk_host_open (lua_State *L, trk_sandbox *S) {
   static const luaL_Reg funcs[] = {
     {"load", host_load}, {"call", host_call}, {"budget_call", host_budget_call},
-    {"interrupted", host_interrupted}, {"stop", host_stop}, {"sleep", host_sleep}, {"isatty", host_isatty},
+    {"interrupted", host_interrupted}, {"stop", host_stop}, {"sleep", host_sleep},
+    {"isatty", host_isatty},
     {"clock", host_clock}, {"peak_rss", host_peak_rss}, {"now", host_now},
     {"set_script_dir", host_set_script_dir}, {"exec", host_exec}, {"pid", host_pid},
     {"alive", host_alive}, {"bounded", host_bounded}, {NULL, NULL}

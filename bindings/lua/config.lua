@@ -171,7 +171,9 @@ local function configure(opts, sink)
     end
   end
   budget = budget or DEFAULTS.outage_budget
-  if not (budget > 0) then raise(fname .. ": option 'outage_budget' must be above 0") end
+  if budget ~= budget or budget <= 0 then        -- NaN too
+    raise(fname .. ": option 'outage_budget' must be above 0")
+  end
   c.outage_budget = budget
   c.page_size = tointeger(c.page_size) or misuse(fname, "option 'page_size' must be a whole number")
   c.concurrency = o.concurrency or DEFAULTS.concurrency

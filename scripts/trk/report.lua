@@ -364,8 +364,8 @@ function M.summary_text(s, sum, paint, quiet)
                         sum.resumed and " (resumed)" or "", elapsed)
   end
   if sum.status == "unreachable" then
-    out[#out + 1] = fmt("trk: %s: Tracker could not be reached for the outage budget; stopped after "
-                        .. "%s writes%s. Run the same command again to resume%s.\n",
+    out[#out + 1] = fmt("trk: %s: Tracker could not be reached for the outage budget; stopped "
+                        .. "after %s writes%s. Run the same command again to resume%s.\n",
                         paint.yellow("stopped"), thousands(sum.actions),
                         sum.where and " at " .. sum.where or "",
                         sum.mode == "apply" and ": what was applied will not be sent again, "

@@ -83,8 +83,8 @@ function Session:outage(ev)
     local next = ev.retry_in and ev.retry_in < ev.budget_left
                  and fmt("retrying in %s (attempt %d)", duration(ev.retry_in), ev.attempt)
                  or fmt("stopping in %s (outage budget)", duration(ev.budget_left))
-    stderr(fmt("trk: Tracker unreachable since %s, %s\n", os.date("%H:%M:%S", os.time() - ev.down_for // 1),
-               next))
+    local since = os.date("%H:%M:%S", os.time() - ev.down_for // 1)
+    stderr(fmt("trk: Tracker unreachable since %s, %s\n", since, next))
   elseif ev.state == "closed" then
     stderr(fmt("trk: Tracker reachable again after %s\n", duration(ev.down_for)))
   elseif ev.state == "gave_up" then
