@@ -11,6 +11,7 @@ static const struct { const char *code; int retryable; } err_codes[] = {
   {"not_found", 0}, {"auth", 0}, {"rate_limited", 1}, {"invalid_request", 0},
   {"conflict", 0}, {"server", 1}, {"network", 1}, {"timeout", 1},
   {"bad_response", 0}, {"unknown_outcome", 0}, {"unsupported", 0}, {"invalid", 0},
+  {"unreachable", 0},
   {NULL, 0}
 };
 

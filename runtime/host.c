@@ -38,9 +38,9 @@ static int host_load (lua_State *L) {
 }
 
 /* Calls f with the arguments above it: true and its results, or false, the message (with the
-   script's traceback), "budget" or "interrupt" for a stop, and where it happened. A limit
-   that stopped the whole run raises on. Calls nest: the caller's interruptibility comes
-   back on return. */
+   script's traceback), "budget", "interrupt" or "stop" (host.stop) for a stop, and where it
+   happened. A limit that stopped the whole run raises on. Calls nest: the caller's
+   interruptibility comes back on return. */
 static int host_pcall (lua_State *L, int base, int interruptible) {
   trk_sandbox *S = host_sandbox(L);
   int status, was;
@@ -61,6 +61,7 @@ static int host_pcall (lua_State *L, int base, int interruptible) {
   switch (trk_sandbox_stopped(S)) {
     case TRK_STOP_BUDGET: lua_pushliteral(L, "budget"); break;
     case TRK_STOP_INTERRUPT: lua_pushliteral(L, "interrupt"); break;
+    case TRK_STOP_HOST: lua_pushliteral(L, "stop"); break;
     default: lua_pushboolean(L, 0);
   }
   lua_pushstring(L, trk_sandbox_error_where(S));
@@ -86,6 +87,15 @@ static int host_budget_call (lua_State *L) {
   trk_sandbox_budget(S, L, 0);
   if (trk_sandbox_stopped(S) == TRK_STOP_BUDGET) trk_sandbox_clear_stop(S);
   return r;
+}
+
+/* host.stop(why): stops the script code running now with the message why, as Ctrl-C would;
+   host.call answers false, the message, "stop". Answers false when no script code that may
+   be stopped is running. */
+static int host_stop (lua_State *L) {
+  const char *why = luaL_checkstring(L, 1);
+  lua_pushboolean(L, trk_sandbox_stop(L, host_sandbox(L), why));
+  return 1;
 }
 
 static int host_interrupted (lua_State *L) {
@@ -209,7 +219,8 @@ static int host_bounded (lua_State *L) {
 void trk_host_open (lua_State *L, trk_sandbox *S) {
   static const luaL_Reg funcs[] = {
     {"load", host_load}, {"call", host_call}, {"budget_call", host_budget_call},
-    {"interrupted", host_interrupted}, {"sleep", host_sleep}, {"isatty", host_isatty},
+    {"interrupted", host_interrupted}, {"stop", host_stop}, {"sleep", host_sleep},
+    {"isatty", host_isatty},
     {"clock", host_clock}, {"peak_rss", host_peak_rss}, {"now", host_now},
     {"set_script_dir", host_set_script_dir}, {"exec", host_exec}, {"pid", host_pid},
     {"alive", host_alive}, {"bounded", host_bounded}, {NULL, NULL}

@@ -64,6 +64,8 @@ static const char usage_main[] =
   "  --plan FILE           also write the planned (or applied) actions as JSON Lines\n" \
   "  --state FILE          the state store (default %s)\n" \
   "  --concurrency N       writes in flight at once in t:batch (default 4)\n" \
+  "  --outage-budget DURATION  how long Tracker may be unreachable before the run stops\n" \
+  "                        with exit status 75 (default 300s, or TRACKER_OUTAGE_BUDGET)\n" \
   "  --fresh               start a new run even if the last one of this command did not complete\n" \
   "  --json                print the summary as JSON on stdout\n"
 
@@ -111,7 +113,8 @@ static const char usage_run_tail[] =
   USAGE_UNITS
   "\n"
   "exit status: 0 success, 1 the script failed or writes failed, 2 usage error, 3 a limit\n"
-  "was exceeded, 130 interrupted (run the same command again to resume).\n";
+  "was exceeded, 75 Tracker unreachable past --outage-budget, 130 interrupted (run the same\n"
+  "command again to resume).\n";
 
 static const char usage_rules[] =
   "usage: trk rules DIR [OPTIONS]\n"
@@ -137,7 +140,7 @@ static const char usage_rules_tail[] =
   USAGE_UNITS
   "\n"
   "exit status: 0 success, 1 a rule or a write failed, 2 usage error, 3 a limit was\n"
-  "exceeded, 130 interrupted.\n";
+  "exceeded, 75 Tracker unreachable past --outage-budget, 130 interrupted.\n";
 
 static const char usage_journal[] =
   "usage: trk journal [OPTIONS]\n"
@@ -286,6 +289,8 @@ static int cmd_help (const char *topic) {
   {.name = "--state", .type = TRK_OPT_WORD, .key = "state"}, \
   {.name = "--concurrency", .type = TRK_OPT_COUNT, .key = "concurrency", .min = 1, \
    .max = INT64_MAX, .bad = "is not a positive whole number (example: --concurrency 4)"}, \
+  {.name = "--outage-budget", .type = TRK_OPT_DURATION, .key = "outage_budget", \
+   .flags = TRK_OPT_POSITIVE, .bad = "is not a positive duration (example: --outage-budget 5m)"}, \
   {.name = "--fresh", .type = TRK_OPT_FLAG, .key = "fresh"}, \
   {.name = "--json", .type = TRK_OPT_FLAG, .key = "json"}
 #define OPT_NOW \

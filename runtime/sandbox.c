@@ -158,10 +158,13 @@ static void sbx_check_time (trk_sandbox *S) {
 
 /* Unwinds the script with a stop only the host catches: every place a script could catch an
    error raises it again until the host clears it. */
-static void sbx_stop (lua_State *L, trk_sandbox *S, trk_stop why) {
+static void sbx_stop (lua_State *L, trk_sandbox *S, trk_stop why, const char *host_why) {
   char msg[512];
   sbx_script_where(L, S->error_where, sizeof S->error_where);
-  if (why == TRK_STOP_BUDGET)
+  if (why == TRK_STOP_HOST)
+    snprintf(msg, sizeof msg, "%s%s%s", host_why, S->error_where[0] ? " at " : "",
+             S->error_where);
+  else if (why == TRK_STOP_BUDGET)
     snprintf(msg, sizeof msg, "%s%sinstruction budget exceeded (%llu instructions, --rule-budget)",
              S->error_where, S->error_where[0] ? ": " : "", (unsigned long long)S->budget);
   else
@@ -185,8 +188,8 @@ static void sbx_raise_pending (lua_State *L, trk_sandbox *S) {
     }
     return;
   }
-  if (sbx_interrupts && S->interruptible) sbx_stop(L, S, TRK_STOP_INTERRUPT);
-  if (S->budget && S->budget_used > S->budget) sbx_stop(L, S, TRK_STOP_BUDGET);
+  if (sbx_interrupts && S->interruptible) sbx_stop(L, S, TRK_STOP_INTERRUPT, NULL);
+  if (S->budget && S->budget_used > S->budget) sbx_stop(L, S, TRK_STOP_BUDGET, NULL);
 }
 
 static void sbx_hook (lua_State *L, lua_Debug *ar) {
@@ -247,6 +250,12 @@ void trk_sandbox_budget (trk_sandbox *S, lua_State *L, uint64_t n) {
 
 trk_stop trk_sandbox_stopped (trk_sandbox *S) { return S->stop; }
 void trk_sandbox_clear_stop (trk_sandbox *S) { S->stop = TRK_STOP_NONE; }
+
+int trk_sandbox_stop (lua_State *L, trk_sandbox *S, const char *why) {
+  if (S->stop || !S->interruptible) return 0;
+  sbx_stop(L, S, TRK_STOP_HOST, why);
+  return 1;  /* not reached */
+}
 const char *trk_sandbox_error_where (trk_sandbox *S) { return S->error_where; }
 
 int trk_sandbox_set_interruptible (trk_sandbox *S, int on) {

@@ -79,11 +79,18 @@ int trk_sandbox_run(trk_sandbox *S, lua_CFunction fn, void *ud);
 /* ---- stops, budgets and interrupts, for the host's calls into script code ------------------ */
 
 /* A stop the host raises through script code and only the host catches. */
-typedef enum trk_stop { TRK_STOP_NONE = 0, TRK_STOP_BUDGET, TRK_STOP_INTERRUPT } trk_stop;
+typedef enum trk_stop {
+  TRK_STOP_NONE = 0, TRK_STOP_BUDGET, TRK_STOP_INTERRUPT,
+  TRK_STOP_HOST                /* the host's own decision (trk_sandbox_stop) */
+} trk_stop;
 
 /* An instruction budget for the code L runs next (0 ends it); past it, a TRK_STOP_BUDGET. */
 void trk_sandbox_budget(trk_sandbox *S, lua_State *L, uint64_t n);
 trk_stop trk_sandbox_stopped(trk_sandbox *S);
+/* Stops the script code running now, as Ctrl-C would, with a TRK_STOP_HOST whose message is
+   why (the host's code decided the run cannot go on: Tracker unreachable). Returns 0 without
+   raising when no script code that may be stopped is running. */
+int trk_sandbox_stop(lua_State *L, trk_sandbox *S, const char *why);
 void trk_sandbox_clear_stop(trk_sandbox *S);
 
 /* "rules/x.lua:12": the script position of the last error caught with trk_sandbox_msgh. */

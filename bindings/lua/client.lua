@@ -24,7 +24,7 @@ local widget_call, rest_call, exchange_token =
 local metadata = metadata_mod.metadata
 local copy = values.copy
 
-local ipairs, setmetatable = ipairs, setmetatable
+local ipairs, setmetatable, type, rawget = ipairs, setmetatable, type, rawget
 local fmt, lower, concat = string.format, string.lower, table.concat
 
 local M = {}
@@ -132,10 +132,12 @@ function Client:ping()
   return true
 end
 
--- Counters: requests sent, retries, JWT exchanges.
+-- Counters: requests sent, retries, JWT exchanges, outages; and the outage now, if any.
 function Client:stats()
   local s = state(self, "stats")
-  return copy(s.stats)
+  local st = copy(s.stats)
+  st.outage = pipeline.outage(s.breaker, s.c.clock())
+  return st
 end
 
 -- Which database this client talks to, as far as trk can tell without a request: the base
@@ -169,7 +171,9 @@ function M.connect(opts, sink)
   local c = config.configure(opts, sink)
   local emu = c.transport
   c.epoch = emu and function() return emu:now() end or native.epoch
-  local s = { c = c, pool = {}, conv = times.converters(c),
+  -- the breaker's state: a sink may lend one (trk's session shares one among its clients)
+  local breaker = type(sink) == "table" and type(rawget(sink, "outage")) == "table" and sink.outage
+  local s = { c = c, pool = {}, conv = times.converters(c), breaker = breaker or {},
               stats = { requests = 0, retries = 0, exchanges = 0, page_caps = {} } }
   s.conv.fields = { job = {}, candidate = {}, application = {}, activity = {} }
   s.conv.typed = values.typed

@@ -20,6 +20,7 @@ local DEFAULTS = {
   connect_timeout = 10,      -- seconds to connect
   page_size = 500,           -- records a page (capped by each API's maximum)
   concurrency = 4,           -- writes in flight at once in t:batch
+  outage_budget = 300,       -- seconds the server may be unreachable before calls give up
 }
 
 local ENV = {
@@ -29,7 +30,7 @@ local ENV = {
   rate_limit = "TRACKER_RATE_LIMIT", rejection_stage = "TRACKER_REJECTION_STAGE",
   rejection_reasons = "TRACKER_REJECTION_REASONS", stages = "TRACKER_STAGES",
   search_route = "TRACKER_SEARCH_ROUTE", note_type = "TRACKER_NOTE_TYPE",
-  note_status = "TRACKER_NOTE_STATUS",
+  note_status = "TRACKER_NOTE_STATUS", outage_budget = "TRACKER_OUTAGE_BUDGET",
 }
 local SECRETS = { apikey = true, password = true, api_token = true }
 
@@ -41,7 +42,7 @@ local CONNECT_OPTS = {
   page_size = "number", transport = "any", clock = "function", sleep = "function",
   ca_file = "string", hook = "function", rejection_stage = "any", rejection_reasons = "table",
   concurrency = "number", stages = "table", search_route = "string", note_type = "string",
-  note_status = "string",
+  note_status = "string", outage_budget = "number",
 }
 
 local function base_url(fname, v, name)
@@ -161,6 +162,19 @@ local function configure(opts, sink)
     if v ~= v or v <= 0 then raise(fmt("%s: option '%s' must be above 0", fname, k)) end   -- NaN too
     c[k] = v
   end
+  local budget = o.outage_budget
+  if budget == nil and env.outage_budget then
+    budget = tonumber(env.outage_budget)
+    if not (budget and budget > 0) then
+      raise(fmt("%s: TRACKER_OUTAGE_BUDGET is '%s': give the seconds the server may be "
+                .. "unreachable before trk stops, above 0 (300)", fname, env.outage_budget))
+    end
+  end
+  budget = budget or DEFAULTS.outage_budget
+  if budget ~= budget or budget <= 0 then        -- NaN too
+    raise(fname .. ": option 'outage_budget' must be above 0")
+  end
+  c.outage_budget = budget
   c.page_size = tointeger(c.page_size) or misuse(fname, "option 'page_size' must be a whole number")
   c.concurrency = o.concurrency or DEFAULTS.concurrency
   if not (tointeger(c.concurrency) and c.concurrency >= 1) then

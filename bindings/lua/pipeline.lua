@@ -28,6 +28,9 @@ local FIRST_CONTACT_FOR = 5  -- seconds a server that never answered this client
                              -- after the first answer is retried for retry_for
 local JWT_EARLY = 60         -- re-exchange a JWT this many seconds before it expires
 local POOL_MAX = 8           -- idle transports kept for reuse
+local BREAKER_FAILURES = 3   -- connection failures in a row that open the breaker
+local PROBE_FIRST = 5        -- seconds from a failure to the next probe while it is open,
+local PROBE_CAP = 30         -- doubled after each failed probe, up to this
 
 -- ---- transports -----------------------------------------------------------------------------
 
@@ -80,6 +83,85 @@ local function rate_wait(s)
   end
 end
 
+-- ---- the breaker ------------------------------------------------------------------------------
+
+-- After BREAKER_FAILURES connection failures in a row (no answer at all: refused, reset, timed
+-- out; never an HTTP answer, whatever its status) from a server that answered before, the
+-- breaker opens: no request leaves, and one at a time probes the server, PROBE_FIRST seconds
+-- after the failure and then less and less often. Any answer closes it. When the server has been
+-- unreachable for the outage budget, every call, then and after, fails with `unreachable`
+-- without sending. The state is s.breaker: the client's own, or one the sink lends (trk's
+-- session shares one among its clients and hears each change through its notify).
+
+local function connection_failure(status, e)
+  return status == nil and (e.code == "network" or e.code == "timeout")
+end
+
+-- What the breaker is now, for t:stats() and notify: nil while closed.
+local function outage(b, now)
+  if not b.since then return nil end
+  return { open = b.open or false, down_for = now - b.since, attempt = b.attempt,
+           retry_in = b.next_at and max(0, b.next_at - now), gave_up = b.gave_up or nil }
+end
+
+local function notify(s, b, state, now)
+  local ev = outage(b, now) or {}
+  ev.state, ev.budget = state, s.c.outage_budget
+  if b.since then ev.budget_left = max(0, b.since + s.c.outage_budget - now) end
+  if b.notify then b.notify(ev) end
+end
+
+-- Takes note of an attempt's end: an answer (status), or the transport's error.
+local function breaker_note(s, status, e)
+  local b, now = s.breaker, s.c.clock()
+  if status ~= nil then
+    b.reached = true
+    if b.open then
+      notify(s, b, "closed", now)
+      s.stats.outages = (s.stats.outages or 0) + 1
+    end
+    b.failures, b.since, b.open, b.attempt, b.wait, b.next_at = 0, nil, nil, nil, nil, nil
+    return
+  end
+  if not connection_failure(status, e) or not b.reached then return end
+  b.failures = (b.failures or 0) + 1
+  b.since = b.since or now
+  if not b.open and b.failures < BREAKER_FAILURES then return end
+  b.wait = b.open and min(PROBE_CAP, b.wait * 2) or PROBE_FIRST
+  b.open, b.attempt = true, (b.attempt or 0) + 1
+  b.next_at = now + b.wait
+  notify(s, b, "open", now)
+end
+
+-- The error of a call the breaker refuses for good.
+local function unreachable(s, what)
+  return err("unreachable", fmt("%s: Tracker unreachable for %.0f s, the outage budget (option "
+                                .. "'outage_budget', TRACKER_OUTAGE_BUDGET): nothing more is sent",
+                                what, s.c.outage_budget))
+end
+
+-- Holds a call while the breaker is open: true when it may be sent now (as the probe), or
+-- nil, err once the outage budget is spent.
+local function breaker_wait(s, call)
+  local b = s.breaker
+  while true do
+    if b.gave_up then return nil, unreachable(s, call.what) end
+    if not b.open then return true end
+    local now, deadline = s.c.clock(), b.since + s.c.outage_budget
+    if now >= deadline then
+      b.gave_up = true
+      notify(s, b, "gave_up", now)       -- trk's session stops the run here
+      return nil, unreachable(s, call.what)
+    end
+    if now >= b.next_at then
+      b.next_at = now + b.wait           -- the probe: the next call waits for its turn
+      return true
+    end
+    s.c.sleep(min(b.next_at, deadline) - now)
+  end
+end
+M.outage = outage
+
 -- ---- the request pipeline -------------------------------------------------------------------
 
 -- A call: { api = "widget"|"rest", what = "getRecords", base, path, body, method (default
@@ -116,7 +198,11 @@ local function http_request(s, call)
            headers = headers, fresh = call.write }
 end
 
-local function send(s, call)
+local function send(s, call, probe)
+  if not probe and (s.breaker.open or s.breaker.gave_up) then   -- finish() sends it when it may
+    call.held = true
+    return
+  end
   rate_wait(s)
   call.jwt = s.jwt
   call.tr = call.tr or take_transport(s)
@@ -157,9 +243,20 @@ end
 local function finish(s, call)
   local started, attempt = s.c.clock(), 0
   while true do
+    if call.held then
+      local ok, be = breaker_wait(s, call)
+      if not ok then
+        if call.tr then give_transport(s, call.tr) end
+        call.tr = nil
+        return nil, be
+      end
+      call.held = nil
+      send(s, call, true)
+    end
     give_way(call)
     local status, headers, body = call.tr:wait()
     if status ~= nil then s.reached = true end
+    breaker_note(s, status, headers)
     local doc, e, wait = decode(call, status, headers, body)
     if doc ~= nil then
       give_transport(s, call.tr)
@@ -184,7 +281,9 @@ local function finish(s, call)
       if call.write then again = write_may_retry(e, wait) else again = call.retry and e.retryable end
       local retry_for = s.c.retry_for
       if not s.reached and e.sent == false then retry_for = min(retry_for, FIRST_CONTACT_FOR) end
-      if not again or elapsed + delay > retry_for then
+      -- while the breaker is open, the outage budget bounds the wait, not retry_for
+      local open = s.breaker.open
+      if not again or (not open and elapsed + delay > retry_for) then
         give_transport(s, call.tr)
         call.tr = nil
         if attempt > 0 then
@@ -195,7 +294,7 @@ local function finish(s, call)
       end
       attempt = attempt + 1
       s.stats.retries = s.stats.retries + 1
-      s.c.sleep(delay)
+      if not open then s.c.sleep(delay) end
       send(s, call)
     end
   end

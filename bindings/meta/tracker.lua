@@ -23,6 +23,7 @@ local tracker = {}
 ---| "bad_response"    # an answer trk cannot read
 ---| "unknown_outcome" # a write whose result is unknown: settle it with t:check
 ---| "unsupported"     # this database does not give what the call needs to be safe
+---| "unreachable"     # the server could not be reached for the outage budget: nothing is sent
 
 ---What lookups, `s:next()` and writes return as their second value on failure.
 ---`tostring(err)` reads `not_found: job: no job with id 99 (HTTP 404)`.

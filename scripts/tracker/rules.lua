@@ -362,8 +362,9 @@ end
 --   state(rule)       the table ctx.state starts as (default: a fresh one)
 --   methods           the client's methods, read where no rule can write (default: t's)
 --   guard(f)          runs a stream's whole pass: ok, err, why, where (default: pcall)
---   call(f, ...)      runs a rule's code: ok, matched or err, why ("interrupt", "budget"),
---                     where (default: pcall)
+--   call(f, ...)      runs a rule's code: ok, matched or err, why ("interrupt", "budget", or
+--                     "stop": the host stopped the run, Tracker unreachable), where (default:
+--                     pcall)
 --   handled(st, kind, id, change)   the rule already acted on this change (default: never)
 --   baseline(rule)    true: the rule's first run, from now; a record without a time from a
 --                     stream the server did not window is noted (mark), not acted on
@@ -375,7 +376,7 @@ end
 --   stats(rule, st)   each rule's stats as they are made (a caller adds counts of its own)
 -- stats: one per rule, in list order: { name, file, rule, seen, matched, skipped, errors,
 -- since, newest, hold }; errors: { rule, file, where, record, kind, message, budget };
--- stopped: where an interrupt stopped the pass ("" when between records), else nil.
+-- stopped: where an interrupt or a stop ended the pass ("" when between records), else nil.
 function M.run(list, t, how)
   how = how or {}
   local call, guard = how.call or plain_call, how.guard or pcall
@@ -451,7 +452,7 @@ function M.run(list, t, how)
             local scope = how.before and how.before(st, stream.on, id, change, at)
             local ok, matched, why, where = call(M.invoke, rule, view, t, ctx)
             if how.after then how.after(scope, ok, matched) end
-            if not ok and why == "interrupt" then
+            if not ok and (why == "interrupt" or why == "stop") then
               stopped = where
               return false
             elseif not ok then
@@ -487,7 +488,7 @@ function M.run(list, t, how)
         end
       end)
     end)
-    if not ok and why == "interrupt" then
+    if not ok and (why == "interrupt" or why == "stop") then
       stopped = stopped or where or ""
     elseif not ok and stopped == nil then
       errors[#errors + 1] = { message = explain(e, stream_files(rules_of)), kind = stream.on }

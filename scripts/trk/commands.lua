@@ -81,8 +81,8 @@ local function rules_pass(host, opts, list, t, s, methods)
     since = function(rule) return checkpoints[rule] end,
     state = function() return {} end,              -- ctx.state lasts one pass
     guard = function(f)
-      local ok, e = host.call(f)
-      return ok, e, not ok and host.interrupted() and "interrupt" or nil
+      local ok, e, why = host.call(f)
+      return ok, e, not ok and (host.interrupted() and "interrupt" or why == "stop" and why) or nil
     end,
     call = function(f, ...) return host.budget_call(budget, f, ...) end,
     handled = store and function(st, kind, id, change) return store:handled(st.name, kind, id, change) end,
@@ -166,9 +166,10 @@ function M.rules(host, opts)
     local methods = debug.getmetatable(t).__index
     local all_ok, stopped = rules_pass(host, opts, list, t, s, methods)
     methods.close(t)                      -- trk's own close: no script code runs in it
-    code = s:finish(all_ok, nil, stopped and "interrupt" or nil, stopped)
+    code = s:finish(all_ok, nil, stopped and (s.unreachable and "stop" or "interrupt") or nil,
+                    stopped)
     s:close()
-    if not watch or code == EXIT.interrupted then break end
+    if not watch or code == EXIT.interrupted or code == EXIT.unreachable then break end
   until not host.sleep(watch)
   if host.interrupted() and code ~= EXIT.interrupted then
     stderr("trk rules: stopped watching (interrupted between two passes; nothing was in flight)\n")

@@ -61,6 +61,16 @@ local function clock(secs)
   return fmt("%d:%02d", secs // 60, secs % 60)
 end
 
+-- A span of seconds as people say it: "45 s", "1 min 12 s", "2 h 5 min".
+function M.duration(secs)
+  secs = math.floor(secs + 0.5)
+  if secs < 60 then return fmt("%d s", secs) end
+  if secs < 3600 then
+    return secs % 60 == 0 and fmt("%d min", secs // 60) or fmt("%d min %d s", secs // 60, secs % 60)
+  end
+  return fmt("%d h %d min", secs // 3600, secs % 3600 // 60)
+end
+
 -- ---- output: how much, and in colour or not --------------------------------------------------
 
 -- Select Graphic Rendition codes of the few styles trk uses.
@@ -375,6 +385,14 @@ function M.summary_text(s, sum, paint, quiet)
                         thousands(sum.actions), concat(parts, ", "), also, tostring(sum.state),
                         sum.run, sum.resumed and " (resumed)" or "", elapsed)
   end
+  if sum.status == "unreachable" then
+    out[#out + 1] = fmt("trk: %s: Tracker could not be reached for the outage budget; stopped "
+                        .. "after %s writes%s. Run the same command again to resume%s.\n",
+                        paint.yellow("stopped"), thousands(sum.actions),
+                        sum.where and " at " .. sum.where or "",
+                        sum.mode == "apply" and ": what was applied will not be sent again, "
+                        .. "and a write left pending is read back first" or "")
+  end
   if sum.status == "interrupted" then
     out[#out + 1] = fmt("trk: %s%s after %s writes. Run the same command again to "
                         .. "resume%s.\n", paint.yellow("interrupted"), sum.where and " at " .. sum.where or "",
@@ -388,7 +406,8 @@ end
 
 -- The colour of a run's or an action's status.
 local STATUS_STYLE = { done = "green", complete = "green", failed = "red", unknown = "yellow",
-                       pending = "yellow", interrupted = "yellow", running = "yellow" }
+                       pending = "yellow", interrupted = "yellow", running = "yellow",
+                       unreachable = "yellow" }
 
 -- opts: the command line's (json, run, failed); out: M.output's answer (colour for stdout,
 -- quiet: no "nothing here" lines, verbose: cells in full).

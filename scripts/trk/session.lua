@@ -16,7 +16,8 @@ local function actions() return require("tracker").actions end
 local M = {}
 
 local fmt = string.format
-M.EXIT = { ok = 0, failed = 1, usage = 2, interrupted = 130 }
+-- unreachable: EX_TEMPFAIL (sysexits.h), Tracker could not be reached for the outage budget
+M.EXIT = { ok = 0, failed = 1, usage = 2, unreachable = 75, interrupted = 130 }
 local EXIT = M.EXIT
 
 local function stderr(...) io.stderr:write(...) end
@@ -70,9 +71,36 @@ function M.new(host, opts, what)
   elseif what.reads_state or what.once then
     s.store = journal.open(host, s.state, false)    -- checkpoints, when there is a store
   end
-  s.concurrency = opts.concurrency
+  s.concurrency, s.outage_budget = opts.concurrency, opts.outage_budget
+  -- one breaker for every client of the run (bindings/lua/pipeline.lua), lent through the sink:
+  -- an outage one client meets holds the others' requests too
+  s.breaker = { notify = function(ev) s:outage(ev) end }
   s.again, s.force = opts.again or false, opts.force or false
   return s
+end
+
+-- ---- outages ------------------------------------------------------------------------------
+
+-- The breaker's changes, told as they happen: the operator sees an outage while trk waits.
+-- Past the outage budget the run stops where it is, as Ctrl-C would stop it: a write in flight
+-- stays pending in the journal, for the next run to read back.
+function Session:outage(ev)
+  local duration = report.duration
+  self.progress:clear()
+  if ev.state == "open" then
+    local next = ev.retry_in and ev.retry_in < ev.budget_left
+                 and fmt("retrying in %s (attempt %d)", duration(ev.retry_in), ev.attempt)
+                 or fmt("stopping in %s (outage budget)", duration(ev.budget_left))
+    local since = os.date("%H:%M:%S", os.time() - ev.down_for // 1)
+    stderr(fmt("trk: Tracker unreachable since %s, %s\n", since, next))
+  elseif ev.state == "closed" then
+    stderr(fmt("trk: Tracker reachable again after %s\n", duration(ev.down_for)))
+  elseif ev.state == "gave_up" then
+    self.unreachable = ev
+    stderr(fmt("trk: Tracker unreachable for %s, the outage budget (--outage-budget, "
+               .. "TRACKER_OUTAGE_BUDGET): stopping\n", duration(ev.down_for)))
+    self.host.stop("Tracker unreachable")
+  end
 end
 
 -- ---- the sink ------------------------------------------------------------------------------
@@ -218,13 +246,16 @@ local function install(host)
                 type(hook)), 2)
     end
     opts.hook = nil
+    -- the operator's --outage-budget holds for every client
+    if session.outage_budget then opts.outage_budget = session.outage_budget end
     -- the journal reads records back through a client of its own, which makes no writes
     local plain, reader = raw_options(opts), nil
     local function read()
-      reader = reader or connect(plain)
+      reader = reader or connect(plain, { outage = session.breaker,
+                                          write = function(_, _, send) return send() end })
       return reader
     end
-    local sink = { write = function(_, action, send)
+    local sink = { outage = session.breaker, write = function(_, action, send)
       if not hook then return session:write(action, send, read) end
       local mine = deep_copy(action)
       return hook(action, function() return session:write(mine, send, read) end)
@@ -272,6 +303,8 @@ function Session:finish(ok, msg, stop, where)
   self.progress:clear()
   local interrupted = stop == "interrupt" or self.host.interrupted()
   local status = interrupted and "interrupted" or (ok and "complete" or "failed")
+  local unreachable = not interrupted and self.unreachable ~= nil
+  if unreachable then status, ok = "unreachable", true end   -- said already (Session:outage)
   if self.journal then
     local unsettled = (self.counts.failed or 0) + (self.counts.unknown or 0)
                       + (self.counts.conflict or 0)
@@ -306,6 +339,7 @@ function Session:finish(ok, msg, stop, where)
                n == 1 and "" or "s", self.requests.seconds - self.seconds_before))
   end
   if interrupted then return EXIT.interrupted end
+  if unreachable then return EXIT.unreachable end
   if not ok or sum.failed > 0 or sum.unknown > 0 or sum.conflicts > 0 then return EXIT.failed end
   return EXIT.ok
 end
