@@ -86,6 +86,7 @@ function Session:write(action, send, reader)
     res = table.pack("planned", actions().planned(action, actions().PLANNED_ID + self.nplanned))
   else
     if scope then scope.pending = scope.pending + 1 end
+    self.journal.rule = rule and rule.name          -- the journal's rule column
     res = table.pack(self.journal:apply(action, send, reader))
   end
   local outcome = res[1]
