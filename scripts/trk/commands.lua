@@ -225,13 +225,16 @@ local function store_path(opts)
   return dir_of(target) .. ".trk/state.db"          -- a script's: beside it
 end
 
+-- A usage error, said as the command line's own are (runtime/cli.c).
+local function usage_error(command, message)
+  stderr("trk ", command, ": ", message, "\nRun 'trk help ", command, "' for usage.\n")
+  return EXIT.usage
+end
+
 -- Opens the store a command reads (mode as journal.open's); nil after saying why on stderr.
 local function open_store(host, command, opts, mode)
   local path, e = store_path(opts)
-  if not path then
-    stderr("trk ", command, ": ", e, "\n")
-    return nil, EXIT.usage
-  end
+  if not path then return nil, usage_error(command, e) end
   local f = io.open(path, "r")
   if not f then
     stderr("trk ", command, ": no state store at ", path, " (trk run --apply and trk rules "
@@ -251,8 +254,7 @@ end
 
 function M.journal(host, opts)
   if opts.created and opts.failed then
-    stderr("trk journal: give --created or --failed, not both\n")
-    return EXIT.usage
+    return usage_error("journal", "give --created or --failed, not both")
   end
   local j, code = open_store(host, "journal", opts, "read")
   if not j then return code end
@@ -358,10 +360,7 @@ function M.checkpoints(host, opts)
   elseif opts.reset and opts.reset:sub(1, 1) == "-" then
     usage = ("--reset: '%s' is not a rule's name (every rule: --reset-all)"):format(opts.reset)
   end
-  if usage then
-    stderr("trk checkpoints: ", usage, "\n")
-    return EXIT.usage
-  end
+  if usage then return usage_error("checkpoints", usage) end
   local out = report.output(host, opts)
   local mode = "read"                 -- listing leaves the file as it is
   if asked > 0 then mode = false end  -- an existing store, to write
