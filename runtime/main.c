@@ -33,7 +33,8 @@ static const char usage_main[] =
   "  run SCRIPT [OPTIONS] [-- ARGS...]   run a script in the sandbox\n"
   "  rules DIR [OPTIONS]                 run every rule in DIR over what changed\n"
   "  apply PLAN [OPTIONS]                send the writes a --plan file holds, if still current\n"
-  "  journal [OPTIONS]                   show what a state store holds\n"
+  "  journal [DIR|SCRIPT] [OPTIONS]      show what a state store holds\n"
+  "  checkpoints [DIR] [OPTIONS]         list, rewind or reset the rules' checkpoints\n"
   "  test [PATH...]                      run busted specs with trk's modules on the path\n"
   "  init DIR                            create a rules project with a rule and its spec\n"
   "  doctor [OPTIONS]                    check configuration, connections and credentials\n"
@@ -124,7 +125,8 @@ static const char usage_rules[] =
   "state store; a rule without one starts at --since, or now. Checkpoints move only with\n"
   "--apply. See docs/rules.md for the rule format.\n"
   "\n"
-  "  --since TIME          where rules without a checkpoint start (ISO 8601)\n"
+  "  --since TIME          where every rule starts this pass (ISO 8601): a rule with a\n"
+  "                        checkpoint starts there instead (with --watch, the first pass)\n"
   "  --watch INTERVAL      run again every INTERVAL (a DURATION) until Ctrl-C\n"
   "  --rule-budget N       instructions one rule may use on one record (default "
   RULE_BUDGET ")\n"
@@ -143,14 +145,16 @@ static const char usage_rules_tail[] =
   "exceeded, 75 Tracker unreachable past --outage-budget, 130 interrupted.\n";
 
 static const char usage_journal[] =
-  "usage: trk journal [OPTIONS]\n"
+  "usage: trk journal [DIR|SCRIPT] [OPTIONS]\n"
   "\n"
   "Shows what a state store holds: its runs, their actions and results, failures, and the\n"
-  "rules' checkpoints.\n"
+  "rules' checkpoints. The store is DIR/.trk/state.db for a rules directory, .trk/state.db\n"
+  "beside a script, or --state FILE (default .trk/state.db). Times are ISO 8601 UTC.\n"
   "\n"
-  "  --state FILE          the state store (default .trk/state.db)\n"
+  "  --state FILE          the state store\n"
   "  --run N               the actions of run N (default: the list of runs)\n"
   "  --failed              only actions that failed or whose outcome is unknown\n"
+  "  --created             the records created (of run N with --run), one 'KIND ID' a line\n"
   "  --json                JSON Lines on stdout\n"
   "\n"
   "output:\n"
@@ -167,12 +171,35 @@ static const char usage_apply[] =
   "plan twice sends nothing the second time.\n"
   "\n"
   "  --state FILE          the state store (default .trk/state.db beside PLAN)\n"
+  "  --outage-budget DURATION  how long Tracker may be unreachable before it stops\n"
+  "                        with exit status 75 (default 300s, or TRACKER_OUTAGE_BUDGET)\n"
   "  --json                print the summary as JSON on stdout\n"
   "\n"
   USAGE_OUTPUT_DRIVE
   "\n"
-  "exit status: 0 applied, 1 the plan is stale or writes failed, 2 usage error, 130\n"
-  "interrupted (run the same command again to resume).\n";
+  "exit status: 0 applied, 1 the plan is stale or writes failed, 2 usage error, 75 Tracker\n"
+  "unreachable past the outage budget, 130 interrupted (run the same command again to\n"
+  "resume).\n";
+
+static const char usage_checkpoints[] =
+  "usage: trk checkpoints [DIR] [OPTIONS]\n"
+  "\n"
+  "Lists the checkpoint of each rule in the state store of rules directory DIR (the time up\n"
+  "to which the rule has seen every change), or moves or removes one. Refuses to change\n"
+  "them while a trk process is running on the store.\n"
+  "\n"
+  "  --state FILE          the state store (default DIR/.trk/state.db)\n"
+  "  --rewind RULE         move RULE's checkpoint to --to TIME: its next pass reads the\n"
+  "                        changes since then again (those it acted on stay handled)\n"
+  "  --to TIME             where --rewind moves it (ISO 8601, not after now)\n"
+  "  --reset RULE          forget RULE's checkpoint and the changes it acted on: its next\n"
+  "                        pass is a new rule's (from --since, or now)\n"
+  "  --reset-all           the same for every rule\n"
+  "  --json                JSON Lines on stdout\n"
+  "\n"
+  "output:\n"
+  "  --quiet               print nothing when there is nothing to show, and no confirmation\n"
+  "  --verbose             accepted; changes nothing\n";
 
 static const char usage_test[] =
   "usage: trk test [PATH...] [BUSTED OPTIONS]\n"
@@ -217,8 +244,8 @@ static const char usage_doctor[] =
 static const char usage_help[] =
   "usage: trk help [COMMAND]\n"
   "\n"
-  "Shows help for trk, or for COMMAND (run, rules, apply, journal, test, init, doctor,\n"
-  "emulator, help, version). --quiet and --verbose are accepted and change nothing.\n";
+  "Shows help for trk, or for COMMAND (run, rules, apply, journal, checkpoints, test, init,\n"
+  "doctor, emulator, help, version). --quiet and --verbose are accepted and change nothing.\n";
 
 static const char usage_version[] =
   "usage: trk version [OPTIONS]\n"
@@ -231,7 +258,8 @@ static const char usage_version[] =
 
 /* The commands, for "did you mean" after a mistyped one. */
 static const char *const commands[] = {
-  "run", "rules", "journal", "test", "init", "doctor", "emulator", "help", "version", NULL
+  "run", "rules", "apply", "journal", "checkpoints", "test", "init", "doctor", "emulator", "help",
+  "version", NULL
 };
 
 /* "unknown command 'rulse' (did you mean 'rules'?)", for trk and trk help. */
@@ -257,6 +285,8 @@ static int cmd_help (const char *topic) {
   }
   else if (strcmp(topic, "journal") == 0) fputs(usage_journal, stdout);
   else if (strcmp(topic, "apply") == 0) fputs(usage_apply, stdout);
+
+  else if (strcmp(topic, "checkpoints") == 0) fputs(usage_checkpoints, stdout);
   else if (strcmp(topic, "test") == 0) fputs(usage_test, stdout);
   else if (strcmp(topic, "init") == 0) fputs(usage_init, stdout);
   else if (strcmp(topic, "doctor") == 0) fputs(usage_doctor, stdout);
@@ -328,6 +358,19 @@ static const trk_opt opts_journal[] = {
   {.name = "--run", .type = TRK_OPT_COUNT, .key = "run", .min = 1, .max = INT64_MAX,
    .bad = "is not a positive whole number (example: --run 3)"},
   {.name = "--failed", .type = TRK_OPT_FLAG, .key = "failed"},
+  {.name = "--created", .type = TRK_OPT_FLAG, .key = "created"},
+  {.name = "--json", .type = TRK_OPT_FLAG, .key = "json"},
+  {0}
+};
+
+static const trk_opt opts_checkpoints[] = {
+  OPTS_OUTPUT,
+  {.name = "--state", .type = TRK_OPT_WORD, .key = "state"},
+  {.name = "--rewind", .type = TRK_OPT_WORD, .key = "rewind"},
+  {.name = "--to", .type = TRK_OPT_TIME, .key = "to",
+   .bad = "is not an ISO 8601 time with a zone (example: --to 2026-11-01T00:00:00Z)"},
+  {.name = "--reset", .type = TRK_OPT_WORD, .key = "reset"},
+  {.name = "--reset-all", .type = TRK_OPT_FLAG, .key = "reset_all"},
   {.name = "--json", .type = TRK_OPT_FLAG, .key = "json"},
   {0}
 };
@@ -335,6 +378,8 @@ static const trk_opt opts_journal[] = {
 static const trk_opt opts_apply[] = {
   OPTS_OUTPUT,
   {.name = "--state", .type = TRK_OPT_WORD, .key = "state"},
+  {.name = "--outage-budget", .type = TRK_OPT_DURATION, .key = "outage_budget",
+   .flags = TRK_OPT_POSITIVE, .bad = "is not a positive duration (example: --outage-budget 5m)"},
   {.name = "--json", .type = TRK_OPT_FLAG, .key = "json"},
   {0}
 };
@@ -445,7 +490,7 @@ static int cmd_apply (int argc, char **argv) {
   return code;
 }
 
-/* trk journal and trk doctor: options only. */
+/* trk doctor: options only. */
 static int cmd_options_only (const char *command, const trk_opt *opts, int argc, char **argv) {
   trk_cli c;
   int code = parse(command, opts, 0, argc, argv, &c);
@@ -453,6 +498,24 @@ static int cmd_options_only (const char *command, const trk_opt *opts, int argc,
     if (c.nwords || c.nrest)
       code = trk_usage_error(command, "unexpected argument '%s'", c.nwords ? c.words[0] : "--");
     else code = drive(command, &c);
+  }
+  trk_cli_free(&c);
+  return code;
+}
+
+/* trk journal and trk checkpoints: options, and at most one word saying where the state store
+   is (a rules directory, a script), which the driver gets as opts.target. */
+static int cmd_store (const char *command, const trk_opt *opts, int argc, char **argv) {
+  trk_cli c;
+  int code = parse(command, opts, 0, argc, argv, &c);
+  if (code < 0) {
+    if (c.nwords > 1 || c.nrest)
+      code = trk_usage_error(command, "unexpected argument '%s' (give one directory or script)",
+                             c.nwords > 1 ? c.words[1] : "--");
+    else {
+      if (c.nwords == 1) trk_cli_set(&c, "target", c.words[0]);
+      code = drive(command, &c);
+    }
   }
   trk_cli_free(&c);
   return code;
@@ -533,7 +596,9 @@ int main (int argc, char **argv) {
   if (strcmp(cmd, "apply") == 0)
     return cmd_apply(argc - 2, argv + 2);
   if (strcmp(cmd, "journal") == 0)
-    return cmd_options_only("journal", opts_journal, argc - 2, argv + 2);
+    return cmd_store("journal", opts_journal, argc - 2, argv + 2);
+  if (strcmp(cmd, "checkpoints") == 0)
+    return cmd_store("checkpoints", opts_checkpoints, argc - 2, argv + 2);
   if (strcmp(cmd, "doctor") == 0)
     return cmd_options_only("doctor", opts_doctor, argc - 2, argv + 2);
   if (strcmp(cmd, "test") == 0 || strcmp(cmd, "init") == 0)

@@ -50,7 +50,8 @@ describe("the bash completion", function()
 
   it("completes the commands trk help lists", function()
     local all = complete("")
-    for _, c in ipairs{ "run", "rules", "journal", "test", "init", "emulator", "help", "version" } do
+    for _, c in ipairs{ "run", "rules", "journal", "checkpoints", "test", "init", "emulator", "help",
+                        "version" } do
       assert.is_true(contains(all, c), c .. " not in " .. table.concat(all, " "))
     end
     assert.are.same({ "rules", "run" }, complete("r"))
@@ -71,9 +72,16 @@ describe("the bash completion", function()
     assert.are.same({ "rule.lua", "rules", "spec" }, complete("run", ""))
   end)
 
-  it("completes directories for rules and init", function()
+  it("completes directories for rules, init and checkpoints", function()
     assert.are.same({ "rules", "spec" }, complete("rules", ""))
     assert.are.same({ "rules" }, complete("init", "ru"))
+    assert.are.same({ "rules", "spec" }, complete("checkpoints", ""))
+    assert.are.same({ "--reset", "--reset-all", "--rewind" }, complete("checkpoints", "--re"))
+  end)
+
+  it("completes a script or a rules directory for journal", function()
+    assert.are.same({ "rule.lua", "rules" }, complete("journal", "rul"))
+    assert.are.same({ "--created" }, complete("journal", "--cr"))
   end)
 
   it("completes files for the options that take a FILE, nothing for other values", function()

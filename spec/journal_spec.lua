@@ -269,3 +269,177 @@ print(note.kind, note.id ~= nil)
     assert.is_truthy(r.stderr:find("1 already done", 1, true), r.stderr)
   end)
 end)
+
+-- What trk journal shows, and where it finds the store (issue 19, item 7).
+describe("trk journal", function()
+  after_each(function()
+    server.stop_all()
+    trk.cleanup()
+  end)
+
+  local ISO = "%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ"
+
+  -- Every time in text: each date-like token must be ISO 8601 UTC, and no epoch seconds (ten
+  -- digits, as 1764...) may be left. Answers how many times it found.
+  local function all_iso(text)
+    local n = 0
+    for t in text:gmatch("%d%d%d%d%-%d%d%-%d%d[T ][%d:.]*Z?") do
+      assert.matches("^" .. ISO .. "$", t)
+      n = n + 1
+    end
+    assert.is_nil(text:match("%f[%d]1%d%d%d%d%d%d%d%d%d%f[%D]"), text)
+    return n
+  end
+
+  local function lines_of(text)
+    local out = {}
+    for l in text:gmatch("[^\n]+") do out[#out + 1] = json.decode(l) end
+    return out
+  end
+
+  local NOTE_ALL = [[
+return {
+  name = "note-all",
+  on = "applications",
+  action = function(app, t) assert(t:add_note(app, "note-all saw it")) end,
+}
+]]
+
+  -- A rules directory whose rule applied notes to the applications changed since November.
+  local function rules_run(srv)
+    local dir = trk.dir_with{ ["note_all.lua"] = NOTE_ALL }
+    local r = trk.exec({ "rules", dir, "--since", "2026-11-01T00:00:00Z", "--apply" },
+                       { env = server.client_env(srv) })
+    assert.are.equal(0, r.code, r.stderr)
+    local n = tonumber(r.stderr:match("(%d+) writes: "))
+    assert.is_true(n > 0, r.stderr)
+    return dir, n
+  end
+
+  it("names the rule of each action of a rules run, in the table and in --json", function()
+    local srv = server.start({ "--generate", "40", "--seed", "3", "--admin", "--dialect", "rich" })
+    local dir, n = rules_run(srv)
+    local r = trk.exec({ "journal", dir, "--run", "1" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.matches("^  run%s+#%s+rule%s+operation%s+target%s+change%s+status%s+at%s+error\n", r.stdout)
+    local rows = select(2, r.stdout:gsub("\n  1%s+%d+%s+note%-all%s+add_note%s+application %d+[^\n]-%s+"
+                                         .. '"note%-all saw it"%s+done%s+' .. ISO, ""))
+    assert.are.equal(n, rows, r.stdout)
+    for _, a in ipairs(lines_of(trk.exec({ "journal", dir, "--run", "1", "--json" }).stdout)) do
+      assert.are.equal("note-all", a.rule)
+    end
+    -- a trk run's actions have no rule: no column
+    trk.write(dir .. "/../one.lua", [[
+local t = require("tracker").connect()
+for app in t:applications{} do assert(t:add_note(app, "one")) break end
+]])
+    r = trk.exec({ "run", dir .. "/../one.lua", "--apply" }, { env = server.client_env(srv) })
+    assert.are.equal(0, r.code, r.stderr)
+    r = trk.exec({ "journal", dir .. "/../one.lua", "--run", "1" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.matches("^  run%s+#%s+operation%s+target", r.stdout)
+  end)
+
+  it("shows every time in ISO 8601 UTC, and payloads as fields, not JSON", function()
+    local srv = server.start({ "--generate", "40", "--seed", "3", "--admin", "--dialect", "rich" })
+    local dir = rules_run(srv)
+    local found = 0
+    for _, args in ipairs({ {}, { "--run", "1" }, { "--json" }, { "--run", "1", "--json" },
+                            { "--failed", "--json" } }) do
+      local r = trk.exec({ "journal", dir, table.unpack(args) })
+      assert.are.equal(0, r.code, r.stderr)
+      found = found + all_iso(r.stdout)
+      assert.is_nil(r.stdout:find('"payload":"', 1, true), r.stdout)   -- not JSON in a string
+    end
+    assert.is_true(found > 4, found)
+    local a = lines_of(trk.exec({ "journal", dir, "--run", "1", "--json" }).stdout)[1]
+    assert.are.same({ text = "note-all saw it" }, a.payload)
+    assert.are.equal('"note-all saw it"', a.change)
+    assert.matches("^" .. ISO .. "$", a.recorded)
+    assert.matches("^" .. ISO .. "$", a.settled)
+  end)
+
+  it("finds the store of a rules directory or a script, as --state would", function()
+    local srv = server.start({ "--generate", "40", "--seed", "3", "--admin", "--dialect", "rich" })
+    local dir = rules_run(srv)
+    local by_state = trk.exec({ "journal", "--state", dir .. "/.trk/state.db" })
+    local by_dir = trk.exec({ "journal", dir })
+    assert.are.equal(0, by_dir.code, by_dir.stderr)
+    assert.are.equal(by_state.stdout, by_dir.stdout)
+    assert.are.equal(by_state.stdout, trk.exec({ "journal", dir .. "/" }).stdout)
+    -- a script's store is beside it
+    local sdir = trk.tmpdir()
+    trk.write(sdir .. "/job.lua", SCRIPT)
+    local r = trk.exec({ "run", "job.lua", "--apply", "--", "2" },
+                       { cwd = sdir, env = server.client_env(srv) })
+    assert.are.equal(0, r.code, r.stderr)
+    local by_script = trk.exec({ "journal", sdir .. "/job.lua" })
+    assert.are.equal(0, by_script.code, by_script.stderr)
+    assert.is_truthy(by_script.stdout:find("trk run job.lua", 1, true), by_script.stdout)
+    local missing = trk.exec({ "journal", sdir .. "/nothing" })
+    assert.are.equal(2, missing.code)
+    assert.is_truthy(missing.stderr:find("nothing: no such directory or file", 1, true))
+  end)
+
+  it("reads a store made before the rule column, naming the rule from the scope", function()
+    local srv = server.start({ "--generate", "40", "--seed", "3", "--admin", "--dialect", "rich" })
+    local dir = rules_run(srv)
+    local db = dir .. "/.trk/state.db"
+    assert.is_true(os.execute("sqlite3 " .. q(db) .. " 'ALTER TABLE actions DROP COLUMN rule'"))
+    local r = trk.exec({ "journal", dir, "--run", "1" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.matches("\n  1%s+1%s+note%-all%s+add_note", r.stdout)
+    -- and a run adds the column back
+    r = trk.exec({ "rules", dir, "--apply" }, { env = server.client_env(srv) })
+    assert.are.equal(0, r.code, r.stderr)
+    local p = io.popen("sqlite3 " .. q(db) .. " \"SELECT count(*) FROM pragma_table_info('actions') "
+                       .. "WHERE name = 'rule'\"")
+    assert.are.equal("1", p:read("l"))
+    p:close()
+  end)
+
+  it("--created lists exactly the records a run created, for a rollback", function()
+    local srv = server.start({ "--generate", "20", "--admin" })
+    local dir = trk.tmpdir()
+    trk.write(dir .. "/make.lua", [[
+local t = require("tracker").connect()
+local job
+for j in t:jobs{} do job = j break end
+for i = 1, 3 do
+  local c = assert(t:create_candidate{ first_name = "Roll", last_name = "Back" .. i,
+                                       email = "rollback" .. i .. "@example.com" })
+  if i <= 2 then assert(t:create_application{ candidate = c, job = job }) end
+  assert(t:add_note(c, "made " .. i))
+end
+]])
+    local before = server.state(srv)
+    local r = trk.exec({ "run", "make.lua", "--apply" }, { cwd = dir, env = server.client_env(srv) })
+    assert.are.equal(0, r.code, r.stderr)
+    local after = server.state(srv)
+    local function new_ids(kind)
+      local old = {}
+      for _, x in ipairs(before[kind]) do old[x.id] = true end
+      local ids = {}
+      for _, x in ipairs(after[kind]) do if not old[x.id] then ids[#ids + 1] = x.id end end
+      table.sort(ids)
+      return ids
+    end
+    local want = {}
+    for _, id in ipairs(new_ids("candidates")) do want[#want + 1] = "candidate " .. id end
+    for _, id in ipairs(new_ids("applications")) do want[#want + 1] = "application " .. id end
+    table.sort(want)
+    assert.are.equal(5, #want)
+    local c = trk.exec({ "journal", dir .. "/make.lua", "--created", "--run", "1" })
+    assert.are.equal(0, c.code, c.stderr)
+    local got = {}
+    for l in c.stdout:gmatch("[^\n]+") do got[#got + 1] = l end
+    table.sort(got)
+    assert.are.same(want, got)
+    local js = lines_of(trk.exec({ "journal", dir .. "/make.lua", "--created", "--json" }).stdout)
+    assert.are.equal(5, #js)
+    for _, x in ipairs(js) do
+      assert.is_truthy(c.stdout:find(x.kind .. " " .. x.id .. "\n", 1, true))
+      assert.are.equal(1, x.run)
+    end
+  end)
+end)

@@ -700,9 +700,10 @@ return {
 
       local f = trk.exec({ "journal", "--state", state, "--failed" })
       assert.are.equal(0, f.code, f.stderr)
-      assert.is_truthy(f.stdout:find("\n  1%s+%d+%s+move_to_stage%s+application 99999999%s+stage → "
-                                     .. "Offer%s+failed%s+invalid_request: updateRecord: invalid "
-                                     .. "request: record X 99"), f.stdout)
+      assert.is_truthy(f.stdout:find("\n  1%s+%d+%s+ghost%s+move_to_stage%s+application 99999999%s+"
+                                     .. "stage → Offer%s+failed%s+%d%d%d%d%-%d%d%-%d%dT[%d:]+Z%s+"
+                                     .. "invalid_request: updateRecord: invalid request: record X 99"),
+                       f.stdout)
       local lines = {}
       for l in trk.exec({ "journal", "--state", state, "--failed", "--json" }).stdout:gmatch("[^\n]+") do
         lines[#lines + 1] = json.decode(l)
@@ -710,7 +711,7 @@ return {
       assert.are.equal(1, #lines)
       assert.are.same({ "move_to_stage", "failed", 99999999, "Offer" },
                       { lines[1].op, lines[1].status, lines[1].target_id,
-                        json.decode(lines[1].payload).stage })
+                        lines[1].payload.stage })
     end)
   end)
 

@@ -76,10 +76,10 @@ _trk() {
   fi
 
   case $cmd in
-    run)
+    run | journal)                            # journal: a script's store, or a rules directory's
       compopt -o filenames 2>/dev/null
       mapfile -t COMPREPLY < <(compgen -d -- "$cur"; compgen -f -X '!*.lua' -- "$cur") ;;
-    rules | init)
+    rules | init | checkpoints)
       compopt -o filenames 2>/dev/null
       mapfile -t COMPREPLY < <(compgen -d -- "$cur") ;;
     test)

@@ -59,23 +59,43 @@ end
 
 local CHECKPOINT_MARGIN = 300   -- seconds: changes this close to the run's start are read again
 
+-- Where each rule starts: its checkpoint, or --since (for a new rule; for every rule when
+-- `override`, saying so on stderr), or now; and which rules are new.
+local function starts(store, list, since_opt, override, now)
+  local ttime = require("tracker").time          -- the host's own instance: scripts never see it
+  local checkpoints, new = {}, {}
+  local overridden, newest = 0, nil
+  for _, rule in ipairs(list) do
+    local cp = store and store:checkpoint(rule.name)   -- the store is the directory's own
+    checkpoints[rule] = cp and ttime.parse(cp) or since_opt or now
+    new[rule] = cp == nil
+    if cp and override then
+      checkpoints[rule] = since_opt
+      overridden = overridden + 1
+      if newest == nil or cp > newest then newest = cp end    -- ISO UTC: text order is time order
+    end
+  end
+  if overridden > 0 then
+    stderr(("trk rules: --since %s overrides the checkpoint%s of %d rule%s (newest was %s)\n")
+           :format(journal.iso(since_opt), overridden == 1 and "" or "s", overridden,
+                   overridden == 1 and "" or "s", newest))
+  end
+  return checkpoints, new
+end
+
 -- One pass of every rule over what changed, through tracker.rules' runner (the one a rule's
 -- spec runs too): the session's journal says what was handled, and where each rule's
--- checkpoint goes. Returns whether every rule ran clean, and where an interrupt stopped it.
-local function rules_pass(host, opts, list, t, s, methods)
-  local ttime = require("tracker").time          -- the host's own instance: scripts never see it
+-- checkpoint goes. `override`: --since, when given, overrides the checkpoints this pass.
+-- Returns whether every rule ran clean, and where an interrupt stopped it.
+local function rules_pass(host, opts, list, t, s, methods, override)
   local budget = opts.rule_budget   -- an integer, defaulted by the command line (runtime/main.c)
   local since_opt = opts.since       -- seconds since 1970
   local now = host.now() or os.time()
   local started = os.time()
   local j = s.journal
   local store = j or s.store
-  local checkpoints, new, stats_of = {}, {}, {}
-  for _, rule in ipairs(list) do
-    local cp = store and store:checkpoint(rule.name)   -- the store is the directory's own
-    checkpoints[rule] = cp and ttime.parse(cp) or since_opt or now
-    new[rule] = cp == nil
-  end
+  local stats_of = {}
+  local checkpoints, new = starts(store, list, since_opt, override and since_opt ~= nil, now)
   local stats, errors, stopped = rules_mod.run(list, t, {
     now = now, apply = s.apply, methods = methods,
     since = function(rule) return checkpoints[rule] end,
@@ -164,7 +184,8 @@ function M.rules(host, opts)
     -- the client's own methods, read where no script can write: the runner never calls
     -- through a field of t, which every rule is handed
     local methods = debug.getmetatable(t).__index
-    local all_ok, stopped = rules_pass(host, opts, list, t, s, methods)
+    -- --since overrides the checkpoints once: later passes of --watch go on from the first's
+    local all_ok, stopped = rules_pass(host, opts, list, t, s, methods, passes == 1)
     methods.close(t)                      -- trk's own close: no script code runs in it
     code = s:finish(all_ok, nil, stopped and (s.unreachable and "stop" or "interrupt") or nil,
                     stopped)
@@ -269,7 +290,8 @@ function M.apply(host, opts)
   end
   session.install(host)
   local s, se = session.new(host, { apply = true, state = opts.state, json = opts.json,
-                                    output = opts.output, profile = opts.profile }, {
+                                    output = opts.output, profile = opts.profile,
+                                    outage_budget = opts.outage_budget }, {
     identity = identity({ "apply", report.absolute(path) }),
     command = "trk apply " .. path,
     default_state = dir_of(path) .. ".trk/state.db", once = true,
@@ -316,23 +338,68 @@ function M.apply(host, opts)
   return code
 end
 
--- ---- trk journal -----------------------------------------------------------------------------
+-- ---- trk journal and trk checkpoints -----------------------------------------------------------
 
-function M.journal(host, opts)
-  local path = opts.state or ".trk/state.db"
-  local f = io.open(path, "r")
+-- Whether path names a directory: "path/." opens only when it does.
+local function is_dir(path)
+  local f = io.open(path .. "/.", "r")
+  if f then f:close() end
+  return f ~= nil
+end
+
+-- The state store a command reads: --state FILE, or the one of the rules directory or script
+-- it was given (opts.target), or .trk/state.db here. nil, message when it cannot tell.
+local function store_path(opts)
+  local target = opts.target
+  if target and opts.state then
+    return nil, ("give %s or --state FILE, not both"):format(target)
+  end
+  if opts.state then return opts.state end
+  if target == nil then return ".trk/state.db" end
+  if is_dir(target) then return (target:gsub("(.)/+$", "%1")) .. "/.trk/state.db" end
+  local f = io.open(target, "r")
   if not f then
-    stderr("trk journal: no state store at ", path, " (trk run --apply and trk rules --apply "
-           .. "make one: .trk/state.db beside the script, DIR/.trk/state.db for rules; "
-           .. "give --state FILE)\n")
-    return EXIT.failed
+    return nil, ("%s: no such directory or file (give a rules directory, a script, or --state "
+                 .. "FILE)"):format(target)
   end
   f:close()
-  local j, e = journal.open(host, path, "read")
-  if not j then
-    stderr("trk journal: ", e, "\n")
-    return EXIT.failed
+  return dir_of(target) .. ".trk/state.db"          -- a script's: beside it
+end
+
+-- A usage error, said as the command line's own are (runtime/cli.c).
+local function usage_error(command, message)
+  stderr("trk ", command, ": ", message, "\nRun 'trk help ", command, "' for usage.\n")
+  return EXIT.usage
+end
+
+-- Opens the store a command reads (mode as journal.open's); nil after saying why on stderr.
+local function open_store(host, command, opts, mode)
+  local path, e = store_path(opts)
+  if not path then return nil, usage_error(command, e) end
+  local f = io.open(path, "r")
+  if not f then
+    stderr("trk ", command, ": no state store at ", path, " (trk run --apply and trk rules "
+           .. "--apply make one: .trk/state.db beside the script, DIR/.trk/state.db for rules; "
+           .. "give the script, DIR, or --state FILE)\n")
+    return nil, EXIT.failed
   end
+  f:close()
+  local j
+  j, e = journal.open(host, path, mode)
+  if not j then
+    stderr("trk ", command, ": ", e, "\n")
+    return nil, EXIT.failed
+  end
+  return j
+end
+
+function M.journal(host, opts)
+  if opts.created and opts.failed then
+    return usage_error("journal", "give --created or --failed, not both")
+  end
+  local j, code = open_store(host, "journal", opts, "read")
+  if not j then return code end
+  local path = j.path
   if opts.run then                          -- a run that is not there is an error, not "no actions"
     local ids, known = {}, false
     for _, r in ipairs(j:runs()) do
@@ -348,10 +415,106 @@ function M.journal(host, opts)
       return EXIT.failed
     end
   end
+  if opts.created then
+    local list = j:created(opts.run)
+    j:close()
+    io.stdout:write(report.created(list, opts.json, host.json))
+    -- a create settled by reading the record back left no answer: its id is not known
+    local unknown = 0
+    for _, c in ipairs(list) do
+      if c.id == nil then
+        unknown = unknown + 1
+        stderr(("trk journal: run %d, action %d (%s) created a %s whose id the journal does "
+                .. "not hold (its outcome was settled by reading it back); look for it in "
+                .. "Tracker\n"):format(c.run, c.seq, c.op, c.kind))
+      end
+    end
+    return unknown > 0 and EXIT.failed or EXIT.ok
+  end
   local out = report.journal(j, opts, host.json, report.output(host, opts))
   io.stdout:write(out)
   j:close()
   return EXIT.ok
+end
+
+-- "the rules it holds are a, b (did you mean 'a'?)": for a rule the store has no checkpoint of.
+local function unknown_rule(j, rule)
+  local names = {}
+  for _, c in ipairs(j:checkpoints()) do names[#names + 1] = c.rule end
+  if #names == 0 then return ("%s holds no checkpoints yet"):format(j.path) end
+  return ("%s holds no checkpoint of rule '%s'%s (its rules: %s)"):format(
+    j.path, rule, require("tracker").suggest(rule, names), concat(names, ", "))
+end
+
+-- Rewinds or resets checkpoints in j, a store open for writing; answers the exit code.
+local function steer(j, opts, out)
+  local holder = j:holder()
+  if holder then
+    stderr(("trk checkpoints: %s is in use by trk (process %d, run %d: %s); wait for it to "
+            .. "finish, or stop it, then try again\n"):format(j.path, holder.pid, holder.id,
+                                                              holder.command))
+    return EXIT.failed
+  end
+  local say = not out.quiet and function(...) io.stdout:write(...) end or function() end
+  if opts.reset_all then
+    local n = j:reset(nil)
+    say(("reset the checkpoints of %d rule%s: each starts as a new rule on its next pass\n")
+        :format(n, n == 1 and "" or "s"))
+    return EXIT.ok
+  end
+  local rule = opts.rewind or opts.reset
+  local cp = j:checkpoint(rule)
+  if cp == nil then
+    stderr("trk checkpoints: ", unknown_rule(j, rule), "\n")
+    return EXIT.failed
+  end
+  if opts.reset then
+    j:reset(rule)
+    say(("reset rule %s (its checkpoint was %s): it starts as a new rule on its next pass\n")
+        :format(rule, cp))
+    return EXIT.ok
+  end
+  local now = os.time()
+  if opts.to > now then
+    stderr(("trk checkpoints: --to %s is after now (%s): a checkpoint is a time up to which the "
+            .. "rule has seen every change; give a time not after now\n"):format(
+            journal.iso(opts.to), journal.iso(now)))
+    return EXIT.failed
+  end
+  local kind
+  for _, c in ipairs(j:checkpoints()) do if c.rule == rule then kind = c.kind end end
+  j:set_checkpoint(rule, kind, journal.iso(opts.to))
+  say(("moved rule %s's checkpoint from %s to %s\n"):format(rule, cp, journal.iso(opts.to)))
+  return EXIT.ok
+end
+
+function M.checkpoints(host, opts)
+  -- one thing at a time, each with what it needs
+  local asked = (opts.rewind and 1 or 0) + (opts.reset and 1 or 0) + (opts.reset_all and 1 or 0)
+  local usage
+  if asked > 1 then usage = "give one of --rewind RULE, --reset RULE and --reset-all"
+  elseif opts.rewind and not opts.to then
+    usage = ("--rewind %s needs --to TIME (example: --to 2026-11-01T00:00:00Z)"):format(opts.rewind)
+  elseif opts.to and not opts.rewind then usage = "--to goes with --rewind RULE"
+  elseif opts.json and asked > 0 then usage = "--json lists checkpoints; it does not go with "
+    .. "--rewind or --reset"
+  elseif opts.reset and opts.reset:sub(1, 1) == "-" then
+    usage = ("--reset: '%s' is not a rule's name (every rule: --reset-all)"):format(opts.reset)
+  end
+  if usage then return usage_error("checkpoints", usage) end
+  local out = report.output(host, opts)
+  local mode = "read"                 -- listing leaves the file as it is
+  if asked > 0 then mode = false end  -- an existing store, to write
+  local j, code = open_store(host, "checkpoints", opts, mode)
+  if not j then return code end
+  if asked > 0 then
+    code = steer(j, opts, out)
+  else
+    io.stdout:write(report.checkpoints(j:checkpoints(), opts.json, host.json, out))
+    code = EXIT.ok
+  end
+  j:close()
+  return code
 end
 
 -- ---- trk doctor ----------------------------------------------------------------------------

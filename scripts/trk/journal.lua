@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS actions (
   recorded REAL NOT NULL,          -- epoch seconds when first recorded
   settled REAL,
   attempts INTEGER NOT NULL DEFAULT 1,
+  rule TEXT,                       -- the rule that made it (trk rules); NULL for trk run
   PRIMARY KEY (run, scope, key, occurrence)
 );
 CREATE INDEX IF NOT EXISTS actions_seq ON actions (run, seq);
@@ -95,6 +96,9 @@ function M.open(host, path, mode)
     ok, why = pcall(db.exec, db, SCHEMA)
     if ok and not db:first("SELECT 1 FROM pragma_table_info('runs') WHERE name = 'pid'") then
       ok, why = pcall(db.exec, db, "ALTER TABLE runs ADD COLUMN pid INTEGER")
+    end
+    if ok and not db:first("SELECT 1 FROM pragma_table_info('actions') WHERE name = 'rule'") then
+      ok, why = pcall(db.exec, db, "ALTER TABLE actions ADD COLUMN rule TEXT")
     end
   end
   if not ok then
@@ -268,9 +272,10 @@ function M:apply(action, send, reader, ident)
   else
     self.seq = self.seq + 1
     self.db:run("INSERT INTO actions (run, seq, scope, key, occurrence, op, kind, target_id, "
-                .. "target_name, payload, status, recorded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                .. "'pending', ?)", self.run, self.seq, ident.scope, ident.key, occ, action.op,
-                t.kind, math.tointeger(t.id), t.name, encode(self, action.payload), self.clock())
+                .. "target_name, payload, status, recorded, rule) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+                .. "?, ?, 'pending', ?, ?)", self.run, self.seq, ident.scope, ident.key, occ,
+                action.op, t.kind, math.tointeger(t.id), t.name, encode(self, action.payload),
+                self.clock(), self.rule)
   end
   local res = table.pack(send())
   local v, e = res[1], res[2]
@@ -393,6 +398,28 @@ function M:set_handled(rule, kind, id, updated_at)
               rule, kind, id, updated_at)
 end
 
+-- Forgets what a rule (every rule when rule is nil) has seen: its checkpoint and the changes it
+-- acted on, so its next pass treats it as a new rule. Answers how many checkpoints went.
+function M:reset(rule)
+  local n
+  local where, params = rule and " WHERE rule = ?" or "", { rule }
+  self:transaction(function()
+    n = self.db:first("SELECT count(*) AS n FROM checkpoints" .. where, table.unpack(params)).n
+    self.db:run("DELETE FROM checkpoints" .. where, table.unpack(params))
+    self.db:run("DELETE FROM handled" .. where, table.unpack(params))
+  end)
+  return n
+end
+
+-- The run a live trk process holds (status running, its process alive), or nil: while one
+-- does, the checkpoints are its to move.
+function M:holder()
+  for _, r in ipairs(self.db:rows("SELECT id, pid, command FROM runs WHERE status = 'running' "
+                                  .. "AND pid IS NOT NULL ORDER BY id")) do
+    if r.pid ~= self.host.pid() and self.host.alive(r.pid) then return r end
+  end
+end
+
 function M:transaction(f, ...)
   self.db:exec("BEGIN")
   local ok, e = pcall(f, ...)
@@ -410,17 +437,53 @@ function M:runs()
     FROM runs r LEFT JOIN actions a ON a.run = r.id GROUP BY r.id ORDER BY r.id]])
 end
 
+-- The rule of an action: its column, or in a store older than the column, the rule its scope
+-- names ("RULE|id"; "" is trk run's). Read-only stores may lack the column: it is not added.
+local function rule_of(self)
+  self.rule_column = self.rule_column
+    or (self.db:first("SELECT 1 FROM pragma_table_info('actions') WHERE name = 'rule'")
+        and "rule" or "NULL")
+  local bare = "rtrim(scope, '0123456789')"
+  return fmt("coalesce(%s, CASE WHEN scope <> '' THEN substr(%s, 1, length(%s) - 1) END) AS rule",
+             self.rule_column, bare, bare)
+end
+
+-- An epoch column as journal output shows every time: ISO 8601 UTC.
+local function iso_of(column)
+  return fmt("strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', %s, 'unixepoch') AS %s", column, column)
+end
+
+local UNSETTLED = "status IN ('failed', 'unknown', 'pending')"
+
+-- The actions of a run (run nil: of every run), in order; only the unsettled with failed_only.
 function M:actions(run, failed_only)
-  return self.db:rows("SELECT seq, op, kind, target_id, target_name, payload, status, code, "
-                      .. "error, attempts, recorded, settled FROM actions WHERE run = ?"
-                      .. (failed_only and " AND status IN ('failed', 'unknown', 'pending')" or "")
-                      .. " ORDER BY seq", run)
+  local where, params = {}, {}
+  if run then where[#where + 1], params[1] = "run = ?", run end
+  if failed_only then where[#where + 1] = UNSETTLED end
+  return self.db:rows(fmt("SELECT run, seq, %s, op, kind, target_id, target_name, payload, status, "
+                          .. "code, error, result, attempts, %s, %s FROM actions%s ORDER BY run, seq",
+                          rule_of(self), iso_of("recorded"), iso_of("settled"),
+                          #where > 0 and " WHERE " .. table.concat(where, " AND ") or ""),
+                      table.unpack(params))
 end
 
 function M:failures()
-  return self.db:rows("SELECT run, seq, op, kind, target_id, target_name, payload, status, code, "
-                      .. "error FROM actions WHERE status IN ('failed', 'unknown', 'pending') "
-                      .. "ORDER BY run, seq")
+  return self:actions(nil, true)
+end
+
+-- The records a run (every run, when run is nil) created, for a rollback: { run, seq, rule, op,
+-- kind, id }; id is nil when the journal holds no answer (a create settled by reading back).
+function M:created(run)
+  local out = {}
+  for _, a in ipairs(self:actions(run)) do
+    local entry = a.status == "done" and actions().entry(a.op)
+    if entry and entry.creates then
+      local rec = a.result and decode(self, a.result)
+      out[#out + 1] = { run = a.run, seq = a.seq, rule = a.rule, op = a.op, kind = entry.creates,
+                        id = type(rec) == "table" and math.tointeger(rec.id) or nil }
+    end
+  end
+  return out
 end
 
 function M:checkpoints()

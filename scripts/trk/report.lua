@@ -409,6 +409,23 @@ local STATUS_STYLE = { done = "green", complete = "green", failed = "red", unkno
                        pending = "yellow", interrupted = "yellow", running = "yellow",
                        unreachable = "yellow" }
 
+-- An action's payload as fields (a table), from the journal's JSON; nil when it has none.
+local function payload_of(a, json)
+  if a.payload == nil then return nil end
+  local ok, v = pcall(json.decode, a.payload)
+  return ok and type(v) == "table" and v or nil
+end
+
+-- An action as --json shows it: what the table shows (its rule, ISO times, the change in
+-- words), the payload as fields, not JSON text; the answer of a create is --created's.
+local function action_json(a, json)
+  local payload = payload_of(a, json)
+  a.payload = payload or a.payload
+  a.change = M.change(a.op, payload)
+  a.result = nil
+  return a
+end
+
 -- opts: the command line's (json, run, failed); out: M.output's answer (colour for stdout,
 -- quiet: no "nothing here" lines, verbose: cells in full).
 function M.journal(j, opts, json, out_opts)
@@ -422,28 +439,37 @@ function M.journal(j, opts, json, out_opts)
     end
   end
   local out = {}
+  local actions_list = (opts.run or opts.failed) and j:actions(opts.run, opts.failed)
   if opts.json then
-    local rows = opts.run and j:actions(opts.run, opts.failed)
-                 or (opts.failed and j:failures()) or j:runs()
-    for _, r in ipairs(rows) do out[#out + 1] = json.encode(r) .. "\n" end
+    for _, r in ipairs(actions_list or j:runs()) do
+      out[#out + 1] = json.encode(actions_list and action_json(r, json) or r) .. "\n"
+    end
     return concat(out)
   end
-  if opts.run or opts.failed then
+  if actions_list then
+    -- the rule column for rules runs only: trk run's actions have none
+    local ruled = false
+    for _, a in ipairs(actions_list) do ruled = ruled or a.rule ~= nil end
     local rows = {}
-    local list = opts.run and j:actions(opts.run, opts.failed) or j:failures()
-    for _, a in ipairs(list) do
-      local ok, payload = pcall(json.decode, a.payload or "null")
-      rows[#rows + 1] = { tostring(a.run or opts.run), tostring(a.seq), a.op,
-                          cut(M.target({ kind = a.kind, id = a.target_id, name = a.target_name }), 40),
-                          cut(ok and M.change(a.op, payload) or "", 40), a.status,
-                          cut(a.error and ((a.code and a.code .. ": " or "") .. a.error) or "", 60) }
+    for _, a in ipairs(actions_list) do
+      local row = { tostring(a.run), tostring(a.seq) }
+      if ruled then row[#row + 1] = a.rule or "" end
+      for _, cell in ipairs({ a.op,
+                              cut(M.target({ kind = a.kind, id = a.target_id, name = a.target_name }), 40),
+                              cut(M.change(a.op, payload_of(a, json)), 40), a.status,
+                              a.settled or a.recorded,
+                              cut(a.error and ((a.code and a.code .. ": " or "") .. a.error) or "", 60) }) do
+        row[#row + 1] = cell
+      end
+      rows[#rows + 1] = row
     end
     if #rows == 0 then
       if out_opts.quiet then return "" end
       return opts.failed and "no failed actions\n" or "no actions in that run\n"
     end
-    return table_text({ "run", "#", "operation", "target", "change", "status", "error" }, rows,
-                      paint, status_style(6))
+    local head = { "run", "#", "operation", "target", "change", "status", "at", "error" }
+    if ruled then table.insert(head, 3, "rule") end
+    return table_text(head, rows, paint, status_style(ruled and 7 or 6))
   end
   local rows = {}
   for _, r in ipairs(j:runs()) do
@@ -457,13 +483,37 @@ function M.journal(j, opts, json, out_opts)
     out[#out + 1] = table_text({ "run", "started", "status", "attempts", "actions", "done",
                                  "failed", "unsettled", "command" }, rows, paint, status_style(3))
   end
-  local cps = {}
-  for _, c in ipairs(j:checkpoints()) do cps[#cps + 1] = { c.rule, c.kind, c.since, c.updated } end
+  local cps = j:checkpoints()
   if #cps > 0 then
-    out[#out + 1] = "\n" .. paint.bold("checkpoints:") .. "\n"
-                    .. table_text({ "rule", "on", "since", "updated" }, cps, paint)
+    out[#out + 1] = "\n" .. paint.bold("checkpoints:") .. "\n" .. M.checkpoints(cps, false, json, out_opts)
   end
   return concat(out)
+end
+
+-- The rules' checkpoints: a table (rule, the kind it is on, since, updated), or JSON Lines.
+function M.checkpoints(list, as_json, json, out_opts)
+  local out = {}
+  if as_json then
+    for _, c in ipairs(list) do out[#out + 1] = json.encode(c) .. "\n" end
+    return concat(out)
+  end
+  if #list == 0 then return out_opts.quiet and "" or "no checkpoints yet\n" end
+  local rows = {}
+  for _, c in ipairs(list) do rows[#rows + 1] = { c.rule, c.kind, c.since, c.updated } end
+  return table_text({ "rule", "on", "since", "updated" }, rows, out_opts.out)
+end
+
+-- The records runs created (journal:created), for a rollback: "KIND ID" a line, plain enough
+-- to pipe; or JSON Lines. Those whose id the journal does not hold are left out (the caller
+-- says so).
+function M.created(list, as_json, json)
+  local out = {}
+  for _, c in ipairs(list) do
+    if c.id then
+      out[#out + 1] = as_json and json.encode(c) or fmt("%s %d", c.kind, c.id)
+    end
+  end
+  return #out > 0 and concat(out, "\n") .. "\n" or ""
 end
 
 return M

@@ -120,6 +120,7 @@ function Session:write(action, send, reader)
   local scope = self.scope
   local store = self.journal or self.store
   local ident = store and store:ident(action)
+  if self.journal then self.journal.rule = rule and rule.name end   -- the journal's rule column
   local verdict, info = self:earlier(store, ident, action, reader)
   if verdict ~= "already" then self.by_op[action.op] = (self.by_op[action.op] or 0) + 1 end
   if verdict == "already" then
