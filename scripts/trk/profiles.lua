@@ -31,7 +31,8 @@ local function kinds()
     end
   end
   k.rate_limit, k.timezone = "number|false", "string|false"
-  k.stages, k.rejection_reasons, k.rejection_stage = "table", "table", "string|number"
+  -- stages and reasons as TRACKER_* writes them ("Applied=1;Interview=5"), or as tables
+  k.stages, k.rejection_reasons, k.rejection_stage = "table|string", "table|string", "string|number"
   return k
 end
 
@@ -99,7 +100,7 @@ local function read(host, path)
 end
 
 -- What a secret file holds: its first line. Refused when group or others may read it.
-local function secret_file(host, path, file)
+local function secret_file(host, file)
   local mode, e = host.mode(file)
   if not mode then return nil, "cannot read " .. tostring(e) end
   if mode & 0x3f ~= 0 then                      -- 0077: group and others
@@ -159,7 +160,7 @@ local function resolve(host, path, name, p)
       sources[s] = "from $" .. var
     elseif file then
       if file:sub(1, 1) ~= "/" then file = dir .. file end   -- beside the profiles file
-      local v, why = secret_file(host, path, file)
+      local v, why = secret_file(host, file)
       if not v then return nil, fmt("%s: %s_file: %s", where, s, why) end
       settings[s], sources[s] = v, "from file " .. file
     end
