@@ -81,7 +81,7 @@ end
 local function shell(dir, env, line)
   local errfile = os.tmpname()
   local how = env == "verbatim" and clean_shell(dir, line)
-              or "PATH=" .. q(dir .. "/.bin") .. ":\"$PATH\" env " .. server.shell_env(env) .. " "
+              or "env PATH=" .. q(dir .. "/.bin") .. ":\"$PATH\" " .. server.shell_env(env) .. " "
                  .. line
   local cmd = server.PLAIN .. "cd " .. q(dir) .. " && timeout " .. BLOCK_SECONDS .. " " .. how
               .. " 2>" .. q(errfile) .. " </dev/null"
