@@ -42,7 +42,7 @@
 #define EMU_ENV_APIKEY        "TRACKER_APIKEY"
 #define EMU_ENV_USERNAME      "TRACKER_USERNAME"
 #define EMU_ENV_API_TOKEN     "TRACKER_API_TOKEN"
-#define EMU_ENV_TIMEZONE      "TRACKER_TIMEZONE"
+#define EMU_GIVEN_ALL  (TRK_EMU_GIVEN_APIKEY | TRK_EMU_GIVEN_USERNAME | TRK_EMU_GIVEN_API_TOKEN)
 
 /* ---- libmicrohttpd, loaded on first use ------------------------------------------------ */
 
@@ -483,7 +483,7 @@ static int emu_is_loopback (const trk_emu_config *c) {
 
 /* What the emulator says once it listens: the first line is for programs. Credentials given
    on the command line are named, never shown. */
-static void emu_announce (const trk_emu_config *c, int port) {
+static void emu_announce (const trk_emu_config *c, emu_server *srv, int port) {
   char url[128];
   int v6 = c->addr.ss_family == AF_INET6;
   const char *host = strcmp(c->host, "localhost") == 0 ? "127.0.0.1" : c->host;
@@ -501,11 +501,18 @@ static void emu_announce (const trk_emu_config *c, int port) {
   else
     printf("data: the demo database (%d candidates generated from seed %lld)\n",
            TRK_EMU_DEMO_CANDIDATES, (long long)c->seed);
-  printf("for a client, set:\n  %s=%s\n  %s=%s\n", EMU_ENV_WIDGET_URL, url, EMU_ENV_REST_URL, url);
-  if (c->timezone) printf("  %s=%s\n", EMU_ENV_TIMEZONE, c->timezone);
+  printf("for a client, paste these lines into its shell:\n");
+  printf("export %s=%s\nexport %s=%s\n", EMU_ENV_WIDGET_URL, url, EMU_ENV_REST_URL, url);
+  fflush(stdout);
+  pthread_mutex_lock(&srv->lock);            /* the model may be answering a request */
+  trk_emu_model_exports(&srv->model, stdout);
+  pthread_mutex_unlock(&srv->lock);
+  if ((c->given & EMU_GIVEN_ALL) != EMU_GIVEN_ALL)
+    printf("# the emulator's public demo credentials (not secrets; --apikey, --username and "
+           "--api-token set others)\n");
 #define EMU_CREDENTIAL(var, bit, demo, option)                                                \
-  if (c->given & bit) printf("  %s to the value given with %s\n", var, option);                \
-  else printf("  %s=%s  (public demo value)\n", var, demo);
+  if (c->given & bit) printf("# %s: the value given with %s (not shown)\n", var, option);     \
+  else printf("export %s=%s\n", var, demo);
   EMU_CREDENTIAL(EMU_ENV_APIKEY, TRK_EMU_GIVEN_APIKEY, TRK_EMU_DEMO_APIKEY, "--apikey")
   EMU_CREDENTIAL(EMU_ENV_USERNAME, TRK_EMU_GIVEN_USERNAME, TRK_EMU_DEMO_USERNAME, "--username")
   EMU_CREDENTIAL(EMU_ENV_API_TOKEN, TRK_EMU_GIVEN_API_TOKEN, TRK_EMU_DEMO_API_TOKEN, "--api-token")
@@ -569,7 +576,7 @@ int trk_emulator_main (int argc, char **argv) {
     code = TRK_EXIT_ERROR;
   }
   else {
-    emu_announce(&c, port);
+    emu_announce(&c, &srv, port);
     while (sigwait(&stop, &sig) != 0) {}
     if (c.verbose) fprintf(stderr, "trk emulator: stopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     atomic_store(&srv.stopping, 1);

@@ -236,6 +236,33 @@ void trk_emu_model_close (trk_emu_model *m) {
   m->sandbox = NULL;
 }
 
+/* emu:client_exports(): what a client needs of the database, printed one line each to out.
+   Returns 0, or -1 after saying why on stderr. */
+static int emu_exports (lua_State *L) {
+  trk_emu_model *m = lua_touserdata(L, 1);
+  FILE *out = lua_touserdata(L, 2);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref);
+  lua_getfield(L, -1, "client_exports");
+  lua_insert(L, -2);
+  lua_call(L, 1, 1);
+  for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
+    fprintf(out, "%s\n", lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
+  return 0;
+}
+
+int trk_emu_model_exports (trk_emu_model *m, FILE *out) {
+  int code;
+  lua_pushcfunction(m->L, emu_exports);
+  lua_pushlightuserdata(m->L, m);
+  lua_pushlightuserdata(m->L, out);
+  code = lua_pcall(m->L, 2, 0, 0);
+  if (code != LUA_OK) fprintf(stderr, "trk emulator: %s\n", lua_tostring(m->L, -1));
+  lua_settop(m->L, 0);
+  return code == LUA_OK ? 0 : -1;
+}
+
 /* ---- a request --------------------------------------------------------------------------------- */
 
 /* What trk_emu_model_handle hands emu_handle. */

@@ -4,6 +4,7 @@
 #define TRK_EMUMODEL_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <lua.h>
 
@@ -21,6 +22,10 @@ typedef struct trk_emu_model {
    or the model refuses a value (naming the option), TRK_EXIT_ERROR when it cannot start. */
 int trk_emu_model_open(trk_emu_model *m, const trk_emu_config *c);
 void trk_emu_model_close(trk_emu_model *m);
+
+/* Prints what a client needs of the database (its zone, rate budget, stages) as shell export
+   lines, one a line, to out. Returns 0, or -1 after saying why on stderr. */
+int trk_emu_model_exports(trk_emu_model *m, FILE *out);
 
 /* A request's headers, as the front collects them. */
 typedef struct trk_emu_field {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -209,6 +210,16 @@ static int host_exec (lua_State *L) {
   return 2;
 }
 
+/* host.mode(path): the file's permission bits (st_mode & 07777), or nil and why. A secret
+   file must not be readable by others: trk.profiles checks with this. */
+static int host_mode (lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  struct stat st;
+  if (stat(path, &st) != 0) return luaL_fileresult(L, 0, path);
+  lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
+  return 1;
+}
+
 /* host.bounded(text) -> the text as an error message is shown: bounded (trk_sandbox_bounded). */
 static int host_bounded (lua_State *L) {
   luaL_checkstring(L, 1);
@@ -223,7 +234,7 @@ void trk_host_open (lua_State *L, trk_sandbox *S) {
     {"isatty", host_isatty},
     {"clock", host_clock}, {"peak_rss", host_peak_rss}, {"now", host_now},
     {"set_script_dir", host_set_script_dir}, {"exec", host_exec}, {"pid", host_pid},
-    {"alive", host_alive}, {"bounded", host_bounded}, {NULL, NULL}
+    {"alive", host_alive}, {"bounded", host_bounded}, {"mode", host_mode}, {NULL, NULL}
   };
   lua_newtable(L);
   lua_pushlightuserdata(L, S);

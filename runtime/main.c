@@ -68,7 +68,10 @@ static const char usage_main[] =
   "  --outage-budget DURATION  how long Tracker may be unreachable before the run stops\n" \
   "                        with exit status 75 (default 300s, or TRACKER_OUTAGE_BUDGET)\n" \
   "  --fresh               start a new run even if the last one of this command did not complete\n" \
-  "  --json                print the summary as JSON on stdout\n"
+  "  --json                print the summary as JSON on stdout\n" \
+  "  --profile NAME        the settings of profile NAME (default $TRK_PROFILE), not TRACKER_*\n" \
+  "  --yes                 --apply on a production profile without asking (needed off a\n" \
+  "                        terminal)\n"
 
 #define USAGE_OUTPUT_DRIVE \
   "output:\n" \
@@ -174,6 +177,9 @@ static const char usage_apply[] =
   "  --outage-budget DURATION  how long Tracker may be unreachable before it stops\n"
   "                        with exit status 75 (default 300s, or TRACKER_OUTAGE_BUDGET)\n"
   "  --json                print the summary as JSON on stdout\n"
+  "  --profile NAME        the settings of profile NAME (default $TRK_PROFILE), not TRACKER_*\n"
+  "  --yes                 apply on a production profile without asking (needed off a\n"
+  "                        terminal)\n"
   "\n"
   USAGE_OUTPUT_DRIVE
   "\n"
@@ -233,6 +239,7 @@ static const char usage_doctor[] =
   "shown: only whether they are set and their length.\n"
   "\n"
   "  --json                print the checks as one JSON object on stdout\n"
+  "  --profile NAME        check profile NAME (default $TRK_PROFILE) instead of TRACKER_*\n"
   "\n"
   "output:\n"
   "  --quiet               print only the checks that warn or fail\n"
@@ -323,12 +330,16 @@ static int cmd_help (const char *topic) {
    .flags = TRK_OPT_POSITIVE, .bad = "is not a positive duration (example: --outage-budget 5m)"}, \
   {.name = "--fresh", .type = TRK_OPT_FLAG, .key = "fresh"}, \
   {.name = "--json", .type = TRK_OPT_FLAG, .key = "json"}
+#define OPT_PROFILE \
+  {.name = "--profile", .type = TRK_OPT_WORD, .key = "profile"}
+#define OPT_YES \
+  {.name = "--yes", .type = TRK_OPT_FLAG, .key = "yes"}
 #define OPT_NOW \
   {.name = "--now", .type = TRK_OPT_TIME, .key = "now", \
    .bad = "is not an ISO 8601 time with a zone (example: 2026-11-01T00:00:00Z)"}
 
 static const trk_opt opts_run[] = {
-  OPTS_OUTPUT, OPTS_LIMITS(NULL), OPTS_WRITES,
+  OPTS_OUTPUT, OPTS_LIMITS(NULL), OPTS_WRITES, OPT_PROFILE, OPT_YES,
   {.name = "--input", .type = TRK_OPT_LIST, .flags = TRK_OPT_EMPTY_OK},
   {.name = "--output", .type = TRK_OPT_LIST, .flags = TRK_OPT_EMPTY_OK},
   OPT_NOW,
@@ -341,6 +352,7 @@ static const trk_opt opts_run[] = {
 
 static const trk_opt opts_rules[] = {
   OPTS_OUTPUT, OPTS_LIMITS("0"), OPTS_WRITES,   /* no CPU limit: --watch runs as long as let */
+  OPT_PROFILE, OPT_YES,
   {.name = "--since", .type = TRK_OPT_TIME, .key = "since",
    .bad = "is not an ISO 8601 time with a zone (example: --since 2026-11-01T00:00:00Z)"},
   {.name = "--watch", .type = TRK_OPT_DURATION, .key = "watch", .flags = TRK_OPT_POSITIVE,
@@ -381,11 +393,12 @@ static const trk_opt opts_apply[] = {
   {.name = "--outage-budget", .type = TRK_OPT_DURATION, .key = "outage_budget",
    .flags = TRK_OPT_POSITIVE, .bad = "is not a positive duration (example: --outage-budget 5m)"},
   {.name = "--json", .type = TRK_OPT_FLAG, .key = "json"},
+  OPT_PROFILE, OPT_YES,
   {0}
 };
 
 static const trk_opt opts_doctor[] = {
-  OPTS_OUTPUT, {.name = "--json", .type = TRK_OPT_FLAG, .key = "json"}, {0}
+  OPTS_OUTPUT, {.name = "--json", .type = TRK_OPT_FLAG, .key = "json"}, OPT_PROFILE, {0}
 };
 
 /* trk test, init, help and version: --quiet and --verbose; the rest is passed on. */

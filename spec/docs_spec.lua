@@ -65,12 +65,26 @@ local function install_trk(dir)
   assert(os.execute("ln -s ../.bin/trk " .. q(dir .. "/build/trk")))
 end
 
--- Runs a shell command line in dir with the emulator's environment; { code, out, err }.
+-- The clean shell a verbatim doc runs in: only PATH and HOME (a HOME of its own: no profiles
+-- or settings of the machine's user). Its variables pass from one block to the next through
+-- SHELL_STATE, as if every block ran in one shell.
+local CLEAN_PATH = "/usr/bin:/bin"
+local SHELL_STATE = ".shell_state"
+
+local function clean_shell(dir, line)
+  return "env -i PATH=" .. CLEAN_PATH .. " HOME=" .. q(dir .. "/.home") .. " bash -c "
+         .. q("[ -f " .. SHELL_STATE .. " ] && . ./" .. SHELL_STATE .. "; " .. line)
+end
+
+-- Runs a shell command line in dir with the emulator's environment, or (env "verbatim") in
+-- the doc's clean shell; { code, out, err }.
 local function shell(dir, env, line)
   local errfile = os.tmpname()
-  local cmd = server.PLAIN .. "cd " .. q(dir) .. " && PATH=" .. q(dir .. "/.bin") .. ":\"$PATH\" "
-              .. "timeout " .. BLOCK_SECONDS .. " env " .. server.shell_env(env) .. " "
-              .. line .. " 2>" .. q(errfile) .. " </dev/null"
+  local how = env == "verbatim" and clean_shell(dir, line)
+              or "env PATH=" .. q(dir .. "/.bin") .. ":\"$PATH\" " .. server.shell_env(env) .. " "
+                 .. line
+  local cmd = server.PLAIN .. "cd " .. q(dir) .. " && timeout " .. BLOCK_SECONDS .. " " .. how
+              .. " 2>" .. q(errfile) .. " </dev/null"
   local p = io.popen(cmd, "r")
   local out = p:read("a")
   local _, _, code = p:close()
@@ -133,13 +147,48 @@ end
 
 function run.sh(ctx, b)
   local file = string.format("%s/.block_%d.sh", ctx.dir, b.line)
-  trk.write(file, "set -eo pipefail\n" .. b.text)
+  if ctx.banner then                    -- the block after a verbatim serve: what it printed
+    for line in b.text:gmatch("[^\n]+") do
+      if not ctx.banner[line] then
+        error(string.format("%s: ```sh block: '%s' is not a line the emulator printed:\n%s",
+                            where(ctx.doc, b), line, ctx.banner_text), 0)
+      end
+    end
+    ctx.banner = nil
+  end
+  -- in a verbatim doc the block's variables reach the blocks after it
+  local keep = ctx.env == "verbatim" and "\nexport -p > " .. SHELL_STATE .. "\n" or ""
+  trk.write(file, "set -eo pipefail\n" .. b.text .. keep)
   local r = shell(ctx.dir, ctx.env, "bash " .. q(file))
   check_exit(ctx.doc, b, "bash", r)
   return r.out .. r.err
 end
 
+-- In a verbatim doc a server keeps running for the blocks after it (until the doc ends), and
+-- the block after it must be lines it printed (pasted from its banner).
+local function serve_verbatim(ctx, b)
+  local line = b.text:match("^%s*([^#\n]-)%s*#") or b.text:match("^%s*([^\n]-)%s*$")
+  local errfile = ctx.dir .. "/.serve.err"
+  local p = io.popen(server.PLAIN .. "cd " .. q(ctx.dir) .. " && echo $$ && exec "
+                     .. clean_shell(ctx.dir, "exec " .. line) .. " 2>" .. q(errfile)
+                     .. " </dev/null", "r")
+  ctx.servers[#ctx.servers + 1] = { pid = p:read("l"), pipe = p }
+  local first = p:read("l")
+  if not (first and first:match("^listening on http://[^%s]+$")) then
+    error(string.format("%s: ```sh serve block: '%s' did not start: first line %s\n%s",
+                        where(ctx.doc, b), line, tostring(first), trk.slurp(errfile)), 0)
+  end
+  local lines, all = {}, { first }
+  for l in p:lines() do
+    if l:match("^stop with") then break end
+    lines[l] = true
+    all[#all + 1] = l
+  end
+  ctx.banner, ctx.banner_text = lines, table.concat(all, "\n")
+end
+
 function run.serve(ctx, b)
+  if ctx.env == "verbatim" then return serve_verbatim(ctx, b) end
   for line in b.text:gmatch("[^\n]+") do
     if line:find("%S") and not line:match("^%s*#") then
       local errfile = os.tmpname()
@@ -192,6 +241,43 @@ local function check_files_used(doc, blocks)
   end
 end
 
+-- Docs that run as a user would run them: every variable they need, they set themselves.
+local VERBATIM = { ["docs/getting-started.md"] = true }
+
+-- Runs a doc's blocks in order in a scratch directory; env is the emulator's variables, or
+-- "verbatim" (the doc's own clean shell, and the servers it starts). Answers its context.
+local function run_doc(doc, env)
+  local blocks = docs.blocks(trk.slurp(ROOT .. "/" .. doc))
+  for _, b in ipairs(blocks) do
+    if b.problem then error(where(doc, b) .. ": ```" .. b.info .. ": " .. b.problem, 0) end
+  end
+  check_files_used(doc, blocks)
+  local dir = trk.tmpdir() .. "/doc"
+  assert(os.execute("mkdir -p " .. q(dir .. "/.home") .. " && cp -r " .. q(ROOT .. "/examples")
+                    .. " " .. q(dir)))
+  install_trk(dir)
+  local ctx = { doc = doc, dir = dir, env = env, servers = {} }
+  local ok, e = pcall(function()
+    local last
+    for _, b in ipairs(blocks) do
+      if b.name and b.kind ~= "norun" then save(dir, b) end
+      if run[b.kind] then
+        local out = run[b.kind](ctx, b, last)
+        if b.kind ~= "output" then last = out end
+        if out and b.text:match("^trk doctor") and out:find("trk doctor: %d+ ok") then
+          ctx.doctor = not out:find("failed", 1, true)
+        end
+      end
+    end
+  end)
+  for _, sv in ipairs(ctx.servers) do
+    os.execute(server.PLAIN .. "kill -KILL " .. sv.pid .. " 2>/dev/null")
+    sv.pipe:close()
+  end
+  if not ok then error(e, 0) end
+  return ctx
+end
+
 describe("the docs", function()
   local emu
 
@@ -205,27 +291,21 @@ describe("the docs", function()
   end)
 
   for _, doc in ipairs(doc_files()) do
-    it("run as written: " .. doc, function()
-      local blocks = docs.blocks(trk.slurp(ROOT .. "/" .. doc))
-      for _, b in ipairs(blocks) do
-        if b.problem then error(where(doc, b) .. ": ```" .. b.info .. ": " .. b.problem, 0) end
-      end
-      check_files_used(doc, blocks)
-      os.execute(server.PLAIN .. "curl -sf -X POST " .. q(emu.url .. "/_emulator/reset") .. " >/dev/null")
-      local dir = trk.tmpdir() .. "/doc"
-      assert(os.execute("mkdir -p " .. q(dir) .. " && cp -r " .. q(ROOT .. "/examples") .. " " .. q(dir)))
-      install_trk(dir)
-      local ctx = { doc = doc, dir = dir, env = server.client_env(emu) }
-      local last
-      for _, b in ipairs(blocks) do
-        if b.name and b.kind ~= "norun" then save(dir, b) end
-        if run[b.kind] then
-          local out = run[b.kind](ctx, b, last)
-          if b.kind ~= "output" then last = out end
-        end
-      end
-    end)
+    if not VERBATIM[doc] then
+      it("run as written: " .. doc, function()
+        os.execute(server.PLAIN .. "curl -sf -X POST " .. q(emu.url .. "/_emulator/reset")
+                   .. " >/dev/null")
+        run_doc(doc, server.client_env(emu))
+      end)
+    end
   end
+end)
+
+describe("docs/getting-started.md", function()
+  it("runs verbatim in a clean shell: only PATH and HOME set, nothing injected", function()
+    local ctx = run_doc("docs/getting-started.md", "verbatim")
+    assert.is_true(ctx.doctor)
+  end)
 end)
 
 describe("the docs convention", function()

@@ -495,3 +495,26 @@ describe("trk emulator command line", function()
     assert.are.equal(0, (stop(s)))
   end)
 end)
+
+describe("trk emulator's banner", function()
+  local server = require "support.server"
+  teardown(function() server.stop_all() end)
+
+  it("gives export lines to paste: its own zone and rate budget, notes on lines of their own", function()
+    local s = server.start({ "--rate-limit", "300/min", "--timezone", "America/Chicago" })
+    local lines = {}
+    for l in s.pipe:lines() do
+      if l:match("^stop with") then break end
+      lines[#lines + 1] = l
+    end
+    local banner = table.concat(lines, "\n")
+    assert.matches("\nexport TRACKER_TIMEZONE=America/Chicago\n", banner, 1, true)
+    assert.matches("\nexport TRACKER_RATE_LIMIT=300\n", banner, 1, true)
+    assert.matches("\nexport TRACKER_STAGES='Applied=1;", banner, 1, true)
+    for _, l in ipairs(lines) do           -- an export line is all shell: nothing after it
+      if l:match("^export ") then
+        assert.matches("^export TRACKER_[%u_]+=%S+$", (l:gsub("'[^']*'", "Q")))
+      end
+    end
+  end)
+end)

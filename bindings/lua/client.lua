@@ -167,8 +167,10 @@ end
 client_mt.__close = Client.close
 -- ---- connect --------------------------------------------------------------------------------
 
-function M.connect(opts, sink)
-  local c = config.configure(opts, sink)
+-- `profile`: trk's host passes a named profile's settings (config.configure); under trk,
+-- scripts reach only the host's facade of this function, which passes its own.
+function M.connect(opts, sink, profile)
+  local c = config.configure(opts, sink, profile)
   local emu = c.transport
   c.epoch = emu and function() return emu:now() end or native.epoch
   -- the breaker's state: a sink may lend one (trk's session shares one among its clients)

@@ -84,14 +84,17 @@ end
 
 -- The settings of a client from connect's options and the environment. Environment
 -- credentials go only to Tracker's own hosts or to the URLs from the environment: a script
--- that names its own URL or transport must name its own credentials.
-local function configure(opts, sink)
+-- that names its own URL or transport must name its own credentials. `profile` (trk's host
+-- passes it: a named profile, checked by scripts/trk/profiles.lua) takes the environment's
+-- place whole: with a profile, no TRACKER_* variable is read.
+local function configure(opts, sink, profile)
   local fname = "tracker.connect"
   local o = options(fname, opts, CONNECT_OPTS, "argument 1")
   local env = {}
   for k, var in pairs(ENV) do
-    local v = getenv(var)
-    if v and v ~= "" then env[k] = v end
+    local v
+    if profile then v = profile[k] else v = getenv(var) end
+    if v ~= nil and v ~= "" then env[k] = v end
   end
   local c = { env_names = {} }
   local custom = o.transport ~= nil or o.widget_url ~= nil or o.rest_url ~= nil
@@ -142,6 +145,7 @@ local function configure(opts, sink)
     c.timezone = tz
   end
   local rate = o.rate_limit
+  if rate == nil and type(env.rate_limit) ~= "string" then rate = env.rate_limit end -- profile
   if rate == nil and env.rate_limit then
     local text = env.rate_limit
     rate = tonumber(text)
@@ -196,6 +200,7 @@ local function configure(opts, sink)
     raise(fname .. ": option 'rejection_stage' must be a stage name or id")
   end
   local reasons = o.rejection_reasons
+  if reasons == nil and type(env.rejection_reasons) == "table" then reasons = env.rejection_reasons end
   if reasons == nil and env.rejection_reasons then
     reasons = {}
     for r in string.gmatch(env.rejection_reasons, "[^;]+") do
@@ -213,7 +218,9 @@ local function configure(opts, sink)
     end
     c.rejection_reasons = list
   end
-  c.stages = stages(fname, o.stages, env.stages)
+  local listed = type(env.stages) == "table"                  -- a profile's
+  c.stages = stages(fname, o.stages or (listed and env.stages or nil),
+                    not listed and env.stages or nil)
   c.search_route = o.search_route or env.search_route
   if c.search_route ~= nil then
     local ok = false

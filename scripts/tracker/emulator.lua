@@ -247,6 +247,30 @@ function M.new(opts)
   return self
 end
 
+-- What a client needs of this emulator besides its URL and credentials, as shell lines to
+-- paste (trk emulator prints them): its time zone, the rate budget it allows itself, and the
+-- stages (its settings may list none). Notes are comment lines of their own, so that each
+-- export line pastes as it is.
+function Emu:client_exports()
+  local function quote(v)
+    if v:match("^[%w_./:@%-]+$") then return v end
+    return "'" .. v:gsub("'", "'\\''") .. "'"
+  end
+  local stages = {}
+  for i, st in ipairs(self:stages()) do stages[i] = st.name .. "=" .. st.id end
+  local rate = self.faults.rate_limit
+  local lines = { "export TRACKER_TIMEZONE=" .. quote(self.timezone) }
+  if rate then
+    lines[#lines + 1] = "export TRACKER_RATE_LIMIT=" .. rate
+  else
+    lines[#lines + 1] = "# the emulator has no rate limit (--rate-limit N/min gives it one): "
+                        .. "trk need not wait"
+    lines[#lines + 1] = "export TRACKER_RATE_LIMIT=false"
+  end
+  lines[#lines + 1] = "export TRACKER_STAGES=" .. quote(table.concat(stages, ";"))
+  return lines
+end
+
 function Emu:set_faults(f)
   self.faults = faults.new(faults.check(f, "emulator:set_faults"))
 end

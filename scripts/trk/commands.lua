@@ -291,7 +291,7 @@ function M.apply(host, opts)
   session.install(host)
   local s, se = session.new(host, { apply = true, state = opts.state, json = opts.json,
                                     output = opts.output, profile = opts.profile,
-                                    outage_budget = opts.outage_budget }, {
+                                    yes = opts.yes, outage_budget = opts.outage_budget }, {
     identity = identity({ "apply", report.absolute(path) }),
     command = "trk apply " .. path,
     default_state = dir_of(path) .. ".trk/state.db", once = true,

@@ -62,6 +62,13 @@ function Report:scrub(text)
   return text
 end
 
+-- With a profile, the checks' TRACKER_* names read as the profile's settings (TRACKER_APIKEY:
+-- apikey): they are where the values came from.
+function Report:rename(text)
+  if text == nil or not self.profile then return text end
+  return (tostring(text):gsub("TRACKER_([%u_]+)%f[^%w_]", function(k) return k:lower() end))
+end
+
 function Report:heading(title)
   self.section = title
   self.shown_heading = false
@@ -70,6 +77,7 @@ end
 -- One check: status "ok" | "warn" | "fail", what was found, what to do (for warn and fail),
 -- and detail lines (shown with --verbose).
 function Report:add(name, status, found, fix, details)
+  found, fix = self:rename(found), self:rename(fix)
   local c = { section = self.section, name = name, status = status, found = self:scrub(found),
               fix = fix and self:scrub(fix) or nil, details = {} }
   for i, d in ipairs(details or {}) do c.details[i] = self:scrub(d) end
@@ -164,6 +172,48 @@ local function url_problems(value)
 end
 
 -- ---- configuration checks -------------------------------------------------------------------
+
+-- The profile --profile or TRK_PROFILE names (trk.profiles), as the TRACKER_* values the
+-- checks read: answers them, or nil when there is none or it is refused (a failed check).
+local function check_profile(r, host, opts)
+  local profiles = require "trk.profiles"
+  local p, why = profiles.selected(host, opts)
+  if why then
+    r:add("profile", "fail", why, "fix the profiles file or the profile's name")
+    return nil, true
+  end
+  if not p then
+    local path = profiles.find()
+    if path then
+      r:add("profile", "ok", fmt("none selected (%s holds profiles: --profile NAME or "
+                                 .. "TRK_PROFILE picks one); the TRACKER_* variables are read", path))
+    end
+    return nil
+  end
+  r.profile = p
+  local env, details = {}, {}
+  for _, var in ipairs(M.VARIABLES) do
+    local key = var:sub(#"TRACKER_" + 1):lower()
+    local v = p.settings[key]
+    if type(v) == "table" then          -- stages { Name = id } or a list; reasons a list
+      local parts = {}
+      for k, x in pairs(v) do
+        parts[#parts + 1] = type(x) == "table" and fmt("%s=%s", x.name, x.id)
+                            or type(k) == "string" and fmt("%s=%s", k, x) or tostring(x)
+      end
+      v = concat(parts, ";")
+    end
+    if v ~= nil and v ~= false or key == "rate_limit" and v == false then
+      env[var] = tostring(v)
+      details[#details + 1] = fmt("%s: %s", key, SECRET[var] and "set, " .. p.sources[key]
+                                                 or tostring(v))
+    end
+  end
+  table.sort(details)
+  r:add("profile", "ok", fmt("'%s' from %s (%s)%s; the TRACKER_* variables are not read", p.name,
+                             p.path, p.how, p.production and ", production" or ""), nil, details)
+  return env
+end
 
 -- Each answers what the network checks need: the URLs, the connect options, and whether each
 -- API can be tried.
@@ -393,7 +443,7 @@ local function check_widget(r, host, cfg, log)
     password = env.TRACKER_PASSWORD, api_token = env.TRACKER_API_TOKEN,
     timezone = cfg.timezone or false, rate_limit = cfg.rate, retry_for = NO_RETRY,
     timeout = TIMEOUT, connect_timeout = CONNECT_TIMEOUT,
-  })
+  }, nil, cfg.settings)
   if not ok then
     r:add("widget reach", "fail", tostring(t), "fix the settings above first")
     return nil
@@ -442,7 +492,7 @@ local function check_rest(r, host, cfg, log)
     rest_url = cfg.rest_url, api_token = env.TRACKER_API_TOKEN, timezone = cfg.timezone or false,
     rate_limit = cfg.rate, retry_for = NO_RETRY, timeout = TIMEOUT,
     connect_timeout = CONNECT_TIMEOUT,
-  })
+  }, nil, cfg.settings)
   if not ok then
     r:add("REST reach", "fail", tostring(t), "fix the settings above first")
     return false
@@ -680,8 +730,13 @@ end
 
 function M.run(host, opts)
   local r = new_report(host, opts)
-  local env = {}
-  for _, name in ipairs(M.VARIABLES) do env[name] = getenv(name) end
+  r:heading("configuration")
+  local env, refused = check_profile(r, host, opts)
+  if refused then return r:finish() end
+  if not env then
+    env = {}
+    for _, name in ipairs(M.VARIABLES) do env[name] = getenv(name) end
+  end
   for name in pairs(SECRET) do
     local v = env[name]
     if v and #v >= SECRET_MIN then r.secrets[#r.secrets + 1] = v end
@@ -692,9 +747,8 @@ function M.run(host, opts)
   if r.out.verbose then report.request_log(host, r.out.err) end
   local ttime = require("tracker").time
 
-  r:heading("configuration")
-  check_variables(r, env)
-  local cfg = { env = env }
+  if not r.profile then check_variables(r, env) end
+  local cfg = { env = env, settings = r.profile and r.profile.settings }
   cfg.widget_url = check_url(r, env, "widget", "TRACKER_WIDGET_URL")
   cfg.rest_url = check_url(r, env, "REST", "TRACKER_REST_URL")
   local widget_creds = check_widget_credentials(r, env)

@@ -8,6 +8,7 @@
 -- sink, and nothing a script passes to connect can replace the sink.
 
 local journal = require "trk.journal"
+local profiles = require "trk.profiles"
 local report = require "trk.report"
 -- The host's own instance of the catalog (no script can reach it), loaded when first asked
 -- for: a run that makes no write does not load the client for it.
@@ -40,6 +41,8 @@ function M.state_path(default, profile)
   return (default:gsub("state%.db$", "state-" .. profile:gsub("[^%w_.-]", "_") .. ".db"))
 end
 
+local confirmed      -- a production profile's --apply was confirmed (trk.profiles.confirm)
+
 -- opts: the command line's options; what: { identity =, command =, default_state =,
 -- reads_state = (rules: checkpoints are read in a dry run too) }
 function M.new(host, opts, what)
@@ -53,12 +56,24 @@ function M.new(host, opts, what)
     s.requests_before, s.seconds_before = s.requests.requests, s.requests.seconds
   end
   s.progress.session = s
+  -- the named profile (trk.profiles): its settings go to every client the session makes; the
+  -- session shows only its name and whether it is production's
+  local p, perr = profiles.selected(host, opts)
+  if perr then return nil, perr end
+  if p then
+    s.profile, s.settings = { name = p.name, production = p.production }, p.settings
+    if s.apply and not confirmed then
+      local ok, why = profiles.confirm(host, p, opts)
+      if not ok then return nil, why end
+      confirmed = true                             -- once a command: --watch asks no more
+    end
+  end
   if opts.plan then
     local f, e = io.open(opts.plan, "w")
     if not f then return nil, fmt("--plan: cannot write %s", e) end
     s.plan_file = f
   end
-  s.state = opts.state or M.state_path(what.default_state, opts.profile)
+  s.state = opts.state or M.state_path(what.default_state, s.profile and s.profile.name)
   if s.apply then
     local j, e = journal.open(host, s.state, true)
     if not j then return nil, e end
@@ -253,7 +268,8 @@ local function install(host)
     local plain, reader = raw_options(opts), nil
     local function read()
       reader = reader or connect(plain, { outage = session.breaker,
-                                          write = function(_, _, send) return send() end })
+                                          write = function(_, _, send) return send() end },
+                                 session.settings)
       return reader
     end
     local sink = { outage = session.breaker, write = function(_, action, send)
@@ -262,7 +278,7 @@ local function install(host)
       return hook(action, function() return session:write(mine, send, read) end)
     end }
     if opts.concurrency == nil and session.concurrency then opts.concurrency = session.concurrency end
-    local t = connect(opts, sink)
+    local t = connect(opts, sink, session.settings)   -- the profile's, under the script's
     local bound, why = session:bind(t)
     if not bound then
       t:close()
