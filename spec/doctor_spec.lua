@@ -173,6 +173,18 @@ describe("trk doctor", function()
     assert.are.equal("warn", checks(r.stdout)["rate limit"].status)
   end)
 
+  it("fails an outage budget that is not seconds, and states one that is", function()
+    local r = run_doctor(env_for(s, { TRACKER_OUTAGE_BUDGET = "soon" }))
+    assert.are.equal(1, r.code, r.stdout)
+    local line = checks(r.stdout)["outage budget"]
+    assert.are.equal("FAIL", line.status)
+    assert.matches("TRACKER_OUTAGE_BUDGET=soon is not a number of seconds.*fix: set "
+                   .. "TRACKER_OUTAGE_BUDGET", line.text)
+    r = run_doctor(env_for(s, { TRACKER_OUTAGE_BUDGET = "90" }))
+    assert.are.equal(0, r.code, r.stdout)
+    assert.matches("unreachable for 90 s", checks(r.stdout)["outage budget"].text)
+  end)
+
   it("fails a missing time zone when the database's times are naive, saying what to set", function()
     local r = run_doctor(env_for(s, { TRACKER_TIMEZONE = "" }))
     assert.are.equal(1, r.code, r.stdout)

@@ -262,6 +262,26 @@ describe("the LuaLS field annotations", function()
     assert_all_in(listed(e2, "options"), fields_of("tracker.testing.RunOptions"), "RunOptions")
   end)
 
+  it("type a rule's record by its kind, for every kind a rule may be on", function()
+    local _, e = pcall(testing.run_rule, { on = "bogus", action = function() end }, testing.emulator{})
+    local kinds = tostring(e):match("use one of ([%w_, ]+)")
+    assert(kinds, "no list of kinds in: " .. tostring(e))
+    local text = assert(io.open(META .. "/rule.lua")):read("a")
+    local RECORD = { applications = "Application", candidates = "Candidate", jobs = "Job" }
+    for on in kinds:gmatch("[%w_]+") do
+      local record = assert(RECORD[on], "a kind the definitions do not know: " .. on)
+      local class = "tracker." .. record .. "Rule"
+      local body = text:match("%-%-%-@class " .. class:gsub("%.", "%%.") .. ": tracker%.Rule\n(.-)\n\n")
+                   or text:match("%-%-%-@class " .. class:gsub("%.", "%%.") .. ": tracker%.Rule\n(.*)$")
+      assert(body, "no class " .. class .. " extending tracker.Rule")
+      assert.is_truthy(body:find('---@field on "' .. on .. '"', 1, true), class)
+      for _, f in ipairs({ "when", "action" }) do
+        assert.is_truthy(body:match("%-%-%-@field " .. f .. "%??%s+fun%([%w_]+: tracker%." .. record .. ","),
+                         class .. "." .. f .. " takes a tracker." .. record)
+      end
+    end
+  end)
+
   it("cover every field of a rule and of its ctx", function()
     local _, e = pcall(testing.run_rule, { on = "jobs", action = function() end, acton = 1 },
                        testing.emulator{})

@@ -76,6 +76,8 @@ describe("trk init", function()
   it("points editors at trk's LuaLS definitions in .luarc.json", function()
     local dir = trk.tmpdir() .. "/proj"
     assert.are.equal(0, trk.exec({ "init", dir }).code)
+    -- it names a path of this machine: git leaves it out
+    assert.are.equal(".trk/\n.luarc.json\n", trk.slurp(dir .. "/.gitignore"))
     local rc = json.decode(trk.slurp(dir .. "/.luarc.json"))
     assert.are.equal("Lua 5.4", rc["runtime.version"])
     local meta = rc["workspace.library"][1]

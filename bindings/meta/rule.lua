@@ -1,6 +1,8 @@
 ---@meta _
 -- LuaLS definitions of a rule file's table and the context its functions get (docs/rules.md).
--- Annotate a rule file's table with `---@type tracker.Rule` to have its fields checked.
+-- Annotate a rule file's table with the class of its record kind (`---@type
+-- tracker.ApplicationRule`, tracker.CandidateRule, tracker.JobRule) to have its fields checked
+-- and its record typed; `---@type tracker.Rule` checks the fields only.
 
 ---What both `when` and `action` get.
 ---@class tracker.RuleContext
@@ -25,4 +27,22 @@
 ---@field where? tracker.RuleWhere
 ---@field scan? "changes"|"all" records changed since the checkpoint (default), or every record every run
 ---@field when? fun(record: tracker.Record, ctx: tracker.RuleContext): any truthy when the rule should act
----@field action fun(record: tracker.Record, t: tracker.Client, ctx: tracker.RuleContext) makes the writes
+---@field action fun(record: tracker.Record, t: tracker.Client, ctx: tracker.RuleContext): boolean? makes the writes (false: it did not act after all)
+
+---A rule on applications: `when` and `action` get an application.
+---@class tracker.ApplicationRule: tracker.Rule
+---@field on "applications"
+---@field when? fun(app: tracker.Application, ctx: tracker.RuleContext): any
+---@field action fun(app: tracker.Application, t: tracker.Client, ctx: tracker.RuleContext): boolean?
+
+---A rule on candidates: `when` and `action` get a candidate.
+---@class tracker.CandidateRule: tracker.Rule
+---@field on "candidates"
+---@field when? fun(candidate: tracker.Candidate, ctx: tracker.RuleContext): any
+---@field action fun(candidate: tracker.Candidate, t: tracker.Client, ctx: tracker.RuleContext): boolean?
+
+---A rule on jobs: `when` and `action` get a job.
+---@class tracker.JobRule: tracker.Rule
+---@field on "jobs"
+---@field when? fun(job: tracker.Job, ctx: tracker.RuleContext): any
+---@field action fun(job: tracker.Job, t: tracker.Client, ctx: tracker.RuleContext): boolean?

@@ -24,6 +24,7 @@ local tracker = {}
 ---| "unknown_outcome" # a write whose result is unknown: settle it with t:check
 ---| "unsupported"     # this database does not give what the call needs to be safe
 ---| "unreachable"     # the server could not be reached for the outage budget: nothing is sent
+---| "invalid"         # a value Tracker would refuse, found before anything was sent (raised, like misuse)
 
 ---What lookups, `s:next()` and writes return as their second value on failure.
 ---`tostring(err)` reads `not_found: job: no job with id 99 (HTTP 404)`.

@@ -317,8 +317,11 @@ end
 
 -- Calls rule.when (if any), then rule.action; answers whether the record matched `when`.
 -- Errors propagate: the caller decides (pcall in tests, the instruction budget in trk).
-function M.invoke(rule, record, t, ctx)
+-- `mark`, when given, gets matched = true once `when` passes: a record whose action then
+-- raised still counts as matched.
+function M.invoke(rule, record, t, ctx, mark)
   if rule.when ~= nil and not rule.when(record, ctx) then return false end
+  if mark then mark.matched = true end
   -- an action that answers false decided, once it could read more, not to act: the record
   -- did not match, and its change is not marked handled
   return rule.action(record, t, ctx) ~= false
@@ -450,13 +453,15 @@ function M.run(list, t, how)
               for k, v in next, record do view[k] = v end
             end
             local scope = how.before and how.before(st, stream.on, id, change, at)
-            local ok, matched, why, where = call(M.invoke, rule, view, t, ctx)
+            local mark = {}
+            local ok, matched, why, where = call(M.invoke, rule, view, t, ctx, mark)
             if how.after then how.after(scope, ok, matched) end
             if not ok and (why == "interrupt" or why == "stop") then
               stopped = where
               return false
             elseif not ok then
               st.errors = st.errors + 1
+              if mark.matched then st.matched = st.matched + 1 end   -- matched, then failed
               -- the checkpoint stays before this change, so the next run offers it again
               local hold = at or st.since
               if hold and (st.hold == nil or hold < st.hold) then st.hold = hold end

@@ -29,6 +29,7 @@ M.VARIABLES = {
   "TRACKER_USERNAME", "TRACKER_PASSWORD", "TRACKER_API_TOKEN", "TRACKER_TIMEZONE",
   "TRACKER_RATE_LIMIT", "TRACKER_REJECTION_STAGE", "TRACKER_REJECTION_REASONS",
   "TRACKER_STAGES", "TRACKER_SEARCH_ROUTE", "TRACKER_NOTE_TYPE", "TRACKER_NOTE_STATUS",
+  "TRACKER_OUTAGE_BUDGET",
 }
 local SECRET = { TRACKER_APIKEY = true, TRACKER_PASSWORD = true, TRACKER_API_TOKEN = true }
 local REGIONS = { "us", "ca", "global" }
@@ -399,6 +400,24 @@ local function check_rate(r, env)
   return rate
 end
 
+-- How long Tracker may be unreachable before a run stops (the circuit breaker's budget, as
+-- tracker.connect reads it): a line when TRACKER_OUTAGE_BUDGET is set, a failure when it is
+-- not a number of seconds above 0.
+local function check_outage(r, env)
+  local text = env.TRACKER_OUTAGE_BUDGET
+  if text == nil then return end
+  local n = tonumber(text)
+  if n == nil or n <= 0 or n ~= n or n == math.huge then
+    r:add("outage budget", "fail", fmt("TRACKER_OUTAGE_BUDGET=%s is not a number of seconds above "
+                                       .. "0", text),
+          "set TRACKER_OUTAGE_BUDGET to the seconds Tracker may be unreachable before a run stops "
+          .. "(exit status 75; default 300), or unset it")
+    return
+  end
+  r:add("outage budget", "ok", fmt("TRACKER_OUTAGE_BUDGET=%s: a run stops (exit status 75, to be "
+                                   .. "resumed) after Tracker is unreachable for %s s", text, text))
+end
+
 -- ---- network checks -------------------------------------------------------------------------
 
 -- What an error that came instead of an answer says about reaching a server: the step that
@@ -756,6 +775,7 @@ function M.run(host, opts)
   cfg.timezone = check_timezone(r, env, ttime)
   cfg.rate = check_rate(r, env)
   if cfg.rate == nil then cfg.rate = TRACKER_RATE end       -- a bad budget: check at the default
+  check_outage(r, env)
 
   local t, stop, why, rest_ok
   r:heading("widget API")

@@ -237,6 +237,18 @@ function M.target(t)
   return concat({ t.kind or "", id, t.name or "" }, " "):gsub("%s+$", "")
 end
 
+-- JSON has empty lists and Lua does not: cjson writes an empty table as {}. A list that may be
+-- empty goes through M.list, and the text through M.encode, which writes it as [].
+local EMPTY = "\1trk:empty list\1"
+function M.list(t)
+  if t == nil or next(t) ~= nil then return t end
+  return EMPTY
+end
+
+function M.encode(json, v)
+  return (json.encode(v):gsub('"\\u0001trk:empty list\\u0001"', "[]"))
+end
+
 -- One action as a JSON line for --plan.
 function M.plan_line(e, json)
   return json.encode({ n = e.n, op = e.op, target = e.target, payload = e.payload, key = e.key,

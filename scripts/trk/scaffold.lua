@@ -172,7 +172,8 @@ function M.files(meta)
     { path = "rules/first_rule.lua", text = RULE },
     { path = "rules/first_rule_spec.lua", text = SPEC },
     { path = "README.md", text = README },
-    { path = ".gitignore", text = ".trk/\n" },
+    -- the state store is this machine's, and .luarc.json names where trk is installed here
+    { path = ".gitignore", text = ".trk/\n.luarc.json\n" },
   }
   if meta then files[#files + 1] = { path = ".luarc.json", text = luarc(meta) } end
   return files

@@ -333,7 +333,7 @@ function Session:finish(ok, msg, stop, where)
   local sum = self:summary(status, where)
   local out = self.out
   if self.json then
-    io.stdout:write(self.host.json.encode(sum), "\n")
+    io.stdout:write(report.encode(self.host.json, sum), "\n")
   else
     if not self.apply and self.nplanned > 0 and not out.quiet then
       io.stdout:write(report.plan_table(self, out.out))
@@ -397,7 +397,7 @@ function Session:summary(status, where)
                             already_handled = r.skipped, since = journal.iso(r.since),
                             new = r.new }
     end
-    errors = self.errors
+    errors = report.list(self.errors)        -- [] in --json when there are none
   end
   return {
     rules = rules, errors = errors,

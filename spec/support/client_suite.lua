@@ -416,7 +416,8 @@ return function(B)
         local t = B.connect({ api_token = "wrong-token-98765" })
         local r, e = t:application(70001)
         assert.is_nil(r)
-        assert_error("auth", e, "TRACKER_API_TOKEN")
+        -- the token came from the script: the message names the option it came through
+        assert_error("auth", e, "option 'api_token'")
         assert.is_falsy(tostring(e):find("wrong-token-98765", 1, true))
       end)
 
