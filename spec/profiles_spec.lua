@@ -237,7 +237,9 @@ return { name = "shortlist", on = "applications", where = { stage = "Applied" },
                          "--since", "2000-01-01T00:00:00Z" }, env)
     assert.equal(0, r.code, r.stderr)
     assert.matches("applied", r.stderr, 1, true)
-    local journal = trk.slurp(dir .. "/rules/.trk/state.db")
+    -- the profile's own store: another profile's database keeps its state apart
+    assert.is_nil(io.open(dir .. "/rules/.trk/state.db"))
+    local journal = trk.slurp(dir .. "/rules/.trk/state-sandbox.db")
     assert.is_nil(secrets.find(journal))
     local doctor = run(dir, { "doctor", "--profile", "sandbox" }, env)
     assert.equal(0, doctor.code, doctor.stdout)

@@ -347,7 +347,7 @@ describe("testing.run_rule", function()
     assert.are.equal(bad.id, summary.errors[1].id)
     assert.matches("rule%.lua:2: cannot handle " .. bad.id, summary.errors[1].message)
     assert.planned(actions, { op = "add_tag", target = good })
-    assert.are.equal(1, summary.matched)
+    assert.are.equal(2, summary.matched)     -- the bad one matched too: then its action failed
   end)
 
   it("refuses misuse", function()
@@ -451,7 +451,7 @@ describe("the trk init scaffold", function()
       assert.is_string(f.text)
     end
     assert.are.same({ "rules/first_rule.lua", "rules/first_rule_spec.lua", "README.md", ".gitignore" }, paths)
-    assert.are.equal(".trk/\n", scaffold.files()[4].text)
+    assert.are.equal(".trk/\n.luarc.json\n", scaffold.files()[4].text)
     local readme = scaffold.files()[3].text
     for _, text in ipairs({ "trk test", "trk rules rules/", "--apply", "TRACKER_REGION",
                             "TRACKER_APIKEY", "TRACKER_USERNAME", "TRACKER_API_TOKEN" }) do

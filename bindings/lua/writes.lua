@@ -96,8 +96,10 @@ local function target_of(fname, v, kinds, fixed)
       local names = {}
       for k in pairs(kinds) do names[#names + 1] = k end
       sort(names)
+      local kind = v.kind and tostring(v.kind)
       misuse(fname, "argument 1 must be a %s record, got %s", concat(names, ", "),
-             v.kind and ("a " .. tostring(v.kind) .. " record") or "a table without 'kind'")
+             kind and ((kind:match("^[aeiou]") and "an " or "a ") .. kind .. " record")
+             or "a table without 'kind'")
     end
     local id = id_of(fname, "argument 1", v.id)
     return { kind = kind, id = id, name = type(v.name) == "string" and v.name or nil }
@@ -106,6 +108,10 @@ local function target_of(fname, v, kinds, fixed)
     return { kind = fixed, id = id_of(fname, "argument 1", tointeger(tonumber(v))) }
   end
   if fixed then misuse(fname, "argument 1 must be a %s record or id, got %s", fixed, type(v)) end
+  if tointeger(v) then
+    misuse(fname, "argument 1 is a bare id, which does not say what record it is: pass the record, "
+           .. "or { kind = 'candidate', id = %d } (or application, job)", tointeger(v))
+  end
   misuse(fname, "argument 1 must be a record (or { kind = 'candidate', id = 42 }), got %s",
          type(v))
 end
@@ -681,8 +687,20 @@ local function check_tag(fname, tag)
 end
 
 -- Adds or removes a tag; no write when the tags already say so.
+-- A tag is on a candidate: given an application (as add_note is), its candidate's.
 local function retag(self, fname, cand, tag, opts, adding)
   local s = state(self, fname)
+  if type(cand) == "table" and cand.kind == "application" then
+    local app = target_of(fname, cand, { application = true }, "application")
+    local id = tointeger(cand.candidate_id)
+    if not id then
+      local rec, e = self:application(app.id)
+      if not rec then return nil, e end
+      id = rec.candidate_id
+    end
+    cand = { kind = "candidate", id = id,
+             name = type(cand.candidate_name) == "string" and cand.candidate_name or nil }
+  end
   local target = target_of(fname, cand, { candidate = true }, "candidate")
   tag = check_tag(fname, tag)
   opts = with_key(fname, opts, {})

@@ -49,9 +49,10 @@ describe("examples/migrations/import_candidates.lua", function()
     end
     assert.are.equal(206, #ex.state(s).candidates)
     assert.are.equal(HEADER .. "\n"
-      .. "Dmitri,Ivanova,dmitri.ivanova@example.com,,Denver,Job Fair,Green Card,Low,\"create_candidate: "
-      .. "'Green Card' is not an item of custom field 'Work Authorization' (items: US Citizen, "
-      .. "Permanent Resident, H-1B, TN Visa, Requires Sponsorship)\"\n"
+      .. "Dmitri,Ivanova,dmitri.ivanova@example.com,,Denver,Job Fair,Green Card,Low,\"line 5, column "
+      .. "'Work Authorization': invalid: create_candidate: 'Green Card' is not an item of custom "
+      .. "field 'Work Authorization' (items: 'US Citizen', 'Permanent Resident', 'H-1B', "
+      .. "'TN Visa', 'Requires Sponsorship')\"\n"
       .. "Emeka,Mensah,,(404) 555-0105,Atlanta,Referral,US Citizen,High,no email (the key of this import)\n",
       ex.slurp(failed))
   end)

@@ -632,6 +632,21 @@ return function(B)
         assert.are.same({ "first" }, split_tags(raw_candidate(untagged().id).tag))
       end)
 
+      it("tags an application's candidate, as add_note takes an application", function()
+        if needs_tags() then return end
+        local t = fresh()
+        local app = assert(t:application(applied(6).id))
+        assert.is_true(t:add_tag(app, "via-application"))
+        assert.is_truthy(raw_candidate(app.candidate_id).tag:find("via-application", 1, true))
+        -- { kind =, id = } has no candidate_id: the application is read for it
+        assert.is_true(t:remove_tag({ kind = "application", id = app.id }, "via-application"))
+        assert.is_falsy((raw_candidate(app.candidate_id).tag or ""):find("via-application", 1, true))
+        local ok, e = pcall(t.add_note, t, app.candidate_id, "hello")
+        assert.is_false(ok)
+        assert.matches("a bare id, which does not say what record it is: pass the record, or "
+                       .. "{ kind = 'candidate', id = " .. app.candidate_id .. " }", tostring(e), 1, true)
+      end)
+
       it("sends no write to add a present tag (any case) or remove an absent one", function()
         if needs_tags() then return end
         local t = fresh()
