@@ -96,9 +96,9 @@ local function target_of(fname, v, kinds, fixed)
       local names = {}
       for k in pairs(kinds) do names[#names + 1] = k end
       sort(names)
-      local kind = v.kind and tostring(v.kind)
+      local given = v.kind and tostring(v.kind)
       misuse(fname, "argument 1 must be a %s record, got %s", concat(names, ", "),
-             kind and ((kind:match("^[aeiou]") and "an " or "a ") .. kind .. " record")
+             given and ((given:match("^[aeiou]") and "an " or "a ") .. given .. " record")
              or "a table without 'kind'")
     end
     local id = id_of(fname, "argument 1", v.id)
