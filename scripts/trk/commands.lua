@@ -55,6 +55,27 @@ function M.run(host, opts)
   return s:finish(ok, err, stop, where)
 end
 
+-- ---- sessions -------------------------------------------------------------------------------
+
+-- A session of a command that connects first (trk rules, trk apply) and its client: s, t; or
+-- nil and the exit status, what went wrong said on stderr under `name`. A run the session
+-- began is recorded as failed: nothing was sent.
+local function connected(host, name, opts, what)
+  local s, e = session.new(host, opts, what)
+  if not s then
+    stderr(name, ": ", e, "\n")
+    return nil, EXIT.failed
+  end
+  local ok, t = host.call(s:install().connect)
+  if not ok then
+    stderr(name, ": ", report.bounded(host, t), "\n")
+    if s.journal then s.journal:finish("failed") end
+    s:close()
+    return nil, EXIT.failed
+  end
+  return s, t
+end
+
 -- ---- trk rules ------------------------------------------------------------------------------
 
 local CHECKPOINT_MARGIN = 300   -- seconds: changes this close to the run's start are read again
@@ -165,20 +186,12 @@ function M.rules(host, opts)
   local code                       -- each pass's exit status; the last one is trk's
   local passes = 0
   repeat
-    local s, e = session.new(host, opts, {
+    local s, t = connected(host, "trk rules", opts, {
       identity = identity({ "rules", report.absolute(dir) }),
       command = "trk rules " .. dir,
       default_state = dir .. "/.trk/state.db", reads_state = true,
     })
-    if not s then
-      stderr("trk rules: ", e, "\n")
-      return EXIT.failed
-    end
-    local cok, t = host.call(s:install().connect)
-    if not cok then
-      stderr("trk rules: ", report.bounded(host, t), "\n")
-      return EXIT.failed
-    end
+    if not s then return t end
     s.quiet_pass = watch and passes > 0       -- watching: an idle pass is one line
     passes = passes + 1
     -- the client's own methods, read where no script can write: the runner never calls
@@ -289,24 +302,15 @@ function M.apply(host, opts)
     return EXIT.ok
   end
   session.install(host)
-  local s, se = session.new(host, { apply = true, state = opts.state, json = opts.json,
-                                    output = opts.output, profile = opts.profile,
-                                    yes = opts.yes, outage_budget = opts.outage_budget }, {
+  local s, t = connected(host, "trk apply", {
+    apply = true, state = opts.state, json = opts.json, output = opts.output,
+    profile = opts.profile, yes = opts.yes, outage_budget = opts.outage_budget,
+  }, {
     identity = identity({ "apply", report.absolute(path) }),
     command = "trk apply " .. path,
     default_state = dir_of(path) .. ".trk/state.db", once = true,
   })
-  if not s then
-    stderr("trk apply: ", se, "\n")
-    return EXIT.failed
-  end
-  local cok, t = host.call(s:install().connect)
-  if not cok then
-    stderr("trk apply: ", report.bounded(host, t), "\n")
-    s:finish(false)
-    s:close()
-    return EXIT.failed
-  end
+  if not s then return t end
   local changed = stale(t, s, plan)
   if #changed > 0 then
     stderr(("trk apply: the plan is stale: %d record%s changed since it was made, so nothing "
