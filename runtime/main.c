@@ -68,6 +68,8 @@ static const char usage_main[] =
   "  --outage-budget DURATION  how long Tracker may be unreachable before the run stops\n" \
   "                        with exit status 75 (default 300s, or TRACKER_OUTAGE_BUDGET)\n" \
   "  --fresh               start a new run even if the last one of this command did not complete\n" \
+  "  --rebind              with --apply: the state store belongs to the database this run\n" \
+  "                        connects to from now on (the same database under a new key)\n" \
   "  --json                print the summary as JSON on stdout\n" \
   "  --profile NAME        the settings of profile NAME (default $TRK_PROFILE), not TRACKER_*\n" \
   "  --yes                 --apply on a production profile without asking (needed off a\n" \
@@ -329,6 +331,7 @@ static int cmd_help (const char *topic) {
   {.name = "--outage-budget", .type = TRK_OPT_DURATION, .key = "outage_budget", \
    .flags = TRK_OPT_POSITIVE, .bad = "is not a positive duration (example: --outage-budget 5m)"}, \
   {.name = "--fresh", .type = TRK_OPT_FLAG, .key = "fresh"}, \
+  {.name = "--rebind", .type = TRK_OPT_FLAG, .key = "rebind"}, \
   {.name = "--json", .type = TRK_OPT_FLAG, .key = "json"}
 #define OPT_PROFILE \
   {.name = "--profile", .type = TRK_OPT_WORD, .key = "profile"}

@@ -82,7 +82,14 @@ describe("a state store", function()
                                    .. "belongs to " .. sandbox.url, 1, true), r.stderr)
     assert.is_truthy(r.stderr:find("this run connects to " .. production.url, 1, true), r.stderr)
     assert.is_truthy(r.stderr:find("--state FILE", 1, true), r.stderr)
+    assert.is_falsy(r.stderr:find("resumed", 1, true), r.stderr)
     assert.are.equal(0, notes(production))
+    -- the refused run left the sandbox's run as it was: failed, one attempt
+    local j = trk.exec({ "journal", "--state", dir .. "/.trk/state.db", "--json" })
+    local runs = {}
+    for line in j.stdout:gmatch("[^\n]+") do runs[#runs + 1] = json.decode(line) end
+    assert.are.equal(1, #runs, j.stdout)
+    assert.are.same({ "failed", 1 }, { runs[1].status, runs[1].attempts })
     -- production's own store: every write, none skipped
     r = run(dir, production, { "run", "job.lua", "--apply", "--state", "production.db" })
     assert.are.equal(0, r.code, r.stderr)
@@ -93,6 +100,33 @@ describe("a state store", function()
     assert.are.equal(0, r.code, r.stderr)
     assert.is_truthy(r.stderr:find("(resumed)", 1, true), r.stderr)
     assert.are.equal(3, notes(sandbox))
+  end)
+
+  it("is told the same database by its key, not by a token added or rebound with --rebind", function()
+    local a, b = server.start(DATA), server.start(DATA)
+    local dir = trk.tmpdir()
+    trk.write(dir .. "/job.lua", job("Engineer"))
+    local env = server.client_env(a)
+    env.TRACKER_API_TOKEN = nil
+    local r = trk.exec({ "run", "job.lua", "--apply" }, { cwd = dir, env = env })
+    assert.are.equal(0, r.code, r.stderr)
+    r = run(dir, a, { "run", "job.lua", "--apply" })           -- a REST token now too
+    assert.are.equal(0, r.code, r.stderr)
+    assert.is_truthy(r.stderr:find("6 already applied", 1, true), r.stderr)
+    -- the store names no key, only its salted fingerprint
+    local store = trk.slurp(dir .. "/.trk/state.db")
+    assert.is_nil(server.secrets.find(store))
+    -- --rebind: from now on the store is b's
+    r = run(dir, b, { "run", "job.lua", "--apply", "--rebind" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.is_truthy(r.stderr:find("--rebind: the state store .trk/state.db belonged to " .. a.url,
+                                   1, true), r.stderr)
+    -- the user says b is the same database: what the store holds applied counts as applied
+    assert.is_truthy(r.stderr:find("6 already applied by run 1", 1, true), r.stderr)
+    assert.are.equal(0, notes(b))
+    r = run(dir, a, { "run", "job.lua", "--apply" })
+    assert.are.equal(1, r.code, r.stderr)
+    assert.is_truthy(r.stderr:find("belongs to " .. b.url, 1, true), r.stderr)
   end)
 
   it("keeps one database's checkpoints from another's rules", function()

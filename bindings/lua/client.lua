@@ -25,7 +25,7 @@ local metadata = metadata_mod.metadata
 local copy = values.copy
 
 local ipairs, setmetatable, type, rawget = ipairs, setmetatable, type, rawget
-local fmt, lower, concat = string.format, string.lower, table.concat
+local fmt, lower = string.format, string.lower
 
 local M = {}
 
@@ -141,19 +141,15 @@ function Client:stats()
 end
 
 -- Which database this client talks to, as far as trk can tell without a request: the base
--- URLs, the user, and a short fingerprint of the credentials (a Tracker region serves every
--- database at the same URLs, and the settings name no database: tracker-api.md §9.2). The
--- fingerprint is 8 hex digits of a hash; no credential can be read back from it. `id` is the
--- whole as one string, for a state store to compare. `in_process`: an emulator in this process
--- (option `transport`), no database at all.
+-- URLs and the user (`id`: both as one string). A Tracker region serves every database at the
+-- same URLs and the settings name no database (tracker-api.md §9.2), so a state store also
+-- keeps M.fingerprint of the key. `in_process`: an emulator in this process (option
+-- `transport`), no database at all.
 function Client:database()
   local c = state(self, "database").c
-  local secret = concat({ c.apikey or "", c.api_token or "", c.password or "" }, "\0")
   local d = { widget_url = c.widget_url, rest_url = c.rest_url, user = c.username,
-              credentials = secret ~= "\0\0" and native.hash(secret):sub(1, 8) or nil,
               in_process = c.transport ~= nil or nil }
-  d.id = fmt("widget=%s rest=%s user=%s credentials=%s", d.widget_url or "-", d.rest_url or "-",
-             d.user or "-", d.credentials or "-")
+  d.id = fmt("widget=%s rest=%s user=%s", d.widget_url or "-", d.rest_url or "-", d.user or "-")
   return d
 end
 
@@ -182,6 +178,17 @@ function M.connect(opts, sink, profile)
   local t = setmetatable({}, client_mt)
   private[t] = s
   return t
+end
+
+-- 8 hex digits of a salted hash of client t's API key (else its REST token): what tells two
+-- databases at one URL apart. A password is never hashed (a user logging in by password is
+-- told apart by the user); nil without a key. Host-side only: trk's session hides it from
+-- scripts, and keeps the salt (random, one per state store) in the store.
+function M.fingerprint(t, salt)
+  local c = state(t, "fingerprint").c
+  local key = c.apikey or c.api_token
+  if key == nil or type(salt) ~= "string" or #salt < 16 then return nil end
+  return native.hash(salt .. "\0" .. key):sub(1, 8)
 end
 
 M.suggest, M.actions, M.sinks = usage.suggest, actions, sinks

@@ -589,9 +589,8 @@ function Client:stats() end
 ---@field widget_url string?
 ---@field rest_url string?
 ---@field user string?
----@field credentials string? 8 hex digits of a hash of the credentials, never the credentials
 ---@field in_process true? an emulator in this process (option `transport`): no database
----@field id string all of the above as one string
+---@field id string the URLs and the user as one string
 
 ---Which database the client talks to, as far as trk can tell without a request.
 ---@return tracker.Database

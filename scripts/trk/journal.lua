@@ -124,25 +124,45 @@ local function database_words(id)
              user and user ~= "-" and (" as " .. user) or "")
 end
 
--- Binds the store to database d (client:database()): the first client a run connects makes
--- it the store's, and a store holds one database's runs, checkpoints and handled changes only
--- (the same command against a sandbox and then production must not resume, or skip, the
--- other's writes). `record` is false in a dry run: it reads, and binds nothing. True, or nil
--- and a message saying which database the store is for and how to keep the two apart.
-function M:bind(d, record)
+-- The store's salt for fingerprints of keys (client.fingerprint): random, made the first time
+-- it is asked for with `make` (a run that may write), kept in the store; nil in a store that
+-- has none yet when `make` is false.
+function M:salt(make)
+  local row = self.db:first("SELECT value FROM store WHERE key = 'salt'")
+  if row or not make then return row and row.value end
+  local f = io.open("/dev/urandom", "rb")
+  local bytes = f and f:read(16)
+  if f then f:close() end
+  if not bytes or #bytes < 16 then return nil end
+  local salt = bytes:gsub(".", function(ch) return fmt("%02x", ch:byte()) end)
+  self.db:run("INSERT INTO store (key, value) VALUES ('salt', ?)", salt)
+  return salt
+end
+
+-- Binds the store to database `id` (client:database().id and the key's fingerprint): the first
+-- client a run connects makes it the store's, and a store holds one database's runs,
+-- checkpoints and handled changes only (the same command against a sandbox and then
+-- production must not resume, or skip, the other's writes). `record` is false in a dry run:
+-- it reads, and binds nothing. `rebind` (--rebind): the store is this database's from now on
+-- (the same database under a new key). True (and, when it rebound, what it belonged to), or
+-- nil and a message saying which database the store is for and how to keep the two apart.
+function M:bind(id, record, rebind)
   local row = self.db:first("SELECT value FROM store WHERE key = 'database'")
-  if row == nil then
-    if record then self.db:run("INSERT INTO store (key, value) VALUES ('database', ?)", d.id) end
-    return true
+  if row == nil or (rebind and record and row.value ~= id) then
+    if record then
+      self.db:run("INSERT INTO store (key, value) VALUES ('database', ?) ON CONFLICT (key) DO "
+                  .. "UPDATE SET value = excluded.value", id)
+    end
+    return true, row and database_words(row.value)
   end
-  if row.value == d.id then return true end
-  local was, now = database_words(row.value), database_words(d.id)
-  local what = was == now and "the same URL and user with other credentials (another database)"
-               or now
+  if row.value == id then return true end
+  local was, now = database_words(row.value), database_words(id)
+  local what = was == now and "the same URL and user with another key (another database)" or now
   return nil, fmt("the state store %s belongs to %s, and this run connects to %s: its runs, "
                   .. "checkpoints and handled changes are not this database's. Give each database "
                   .. "its own store: --state FILE, or a profile (--profile NAME keeps "
-                  .. ".trk/state-NAME.db)", self.path, was, what)
+                  .. ".trk/state-NAME.db); if it is the same database under a new key, run once "
+                  .. "with --apply --rebind", self.path, was, what)
 end
 
 -- The database the store belongs to (its id), or nil before a run has connected.
@@ -160,14 +180,15 @@ function M:begin(identity, command, fresh)
   local db, host = self.db, self.host
   db:exec("BEGIN IMMEDIATE")            -- one process at a time decides
   local ok, err = pcall(function()
-    local last = db:first("SELECT id, status, pid FROM runs WHERE identity = ? ORDER BY id DESC "
-                          .. "LIMIT 1", identity)
+    local last = db:first("SELECT id, status, pid, finished FROM runs WHERE identity = ? "
+                          .. "ORDER BY id DESC LIMIT 1", identity)
     if last and last.status == "running" and last.pid and last.pid ~= host.pid()
         and host.alive(last.pid) then
       error(fmt("another trk (process %d) is running this command on %s; wait for it, or stop "
                 .. "it (it resumes where it stopped)", last.pid, self.path), 0)
     end
     if last and last.status ~= "complete" and not fresh then
+      self.began = { status = last.status, pid = last.pid, finished = last.finished }
       db:run("UPDATE runs SET status = 'running', attempts = attempts + 1, finished = NULL, "
              .. "pid = ? WHERE id = ?", host.pid(), last.id)
       self.run, self.resumed = last.id, true
@@ -184,7 +205,22 @@ function M:begin(identity, command, fresh)
   return self.run, self.resumed
 end
 
+-- Undoes begin, before anything was recorded in the run: a run refused at its first connect
+-- (another database's store) leaves the store as it found it.
+function M:unbegin()
+  local b = self.began
+  if self.resumed and b then
+    self.db:run("UPDATE runs SET status = ?, attempts = attempts - 1, pid = ?, finished = ? "
+                .. "WHERE id = ?", b.status, b.pid, b.finished, self.run)
+  elseif self.run then
+    self.db:run("DELETE FROM runs WHERE id = ? AND NOT EXISTS (SELECT 1 FROM actions WHERE "
+                .. "run = ?)", self.run, self.run)
+  end
+  self.run = nil
+end
+
 function M:finish(status)
+  if self.run == nil then return end
   self.db:run("UPDATE runs SET status = ?, finished = ?, pid = NULL WHERE id = ?", status,
               iso(os.time()), self.run)
 end

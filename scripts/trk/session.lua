@@ -90,7 +90,7 @@ function M.new(host, opts, what)
   -- one breaker for every client of the run (bindings/lua/pipeline.lua), lent through the sink:
   -- an outage one client meets holds the others' requests too
   s.breaker = { notify = function(ev) s:outage(ev) end }
-  s.again, s.force = opts.again or false, opts.force or false
+  s.again, s.force, s.rebind = opts.again or false, opts.force or false, opts.rebind or false
   return s
 end
 
@@ -223,7 +223,8 @@ end
 local active            -- the session clients made now belong to
 local facade
 
-local HIDDEN = { transport = true, actions = true, sinks = true, json = true }
+local HIDDEN = { transport = true, actions = true, sinks = true, json = true, fingerprint = true }
+local fingerprint        -- the module's (install): a key's salted hash, which no script sees
 
 local deep_copy = require("tracker.util").copy
 
@@ -240,6 +241,7 @@ local function install(host)
   local sandbox = require "tracker.sandbox"
   local real = host.env.require("tracker")   -- before any script has run: the module itself
   local connect = real.connect
+  fingerprint = real.fingerprint
   facade = {}
   for k, v in next, real do
     if k == "time" then facade[k] = sandbox.freeze("tracker.time", v)
@@ -293,15 +295,32 @@ local function install(host)
 end
 
 -- Binds the session's state store to the database client t talks to (journal.bind), through
--- the client's own method: a script cannot replace it. True, or nil and why not.
+-- the client's own method and the module's fingerprint: a script can replace neither. The
+-- first client the session connects decides. True, or nil and why not (the run then undone:
+-- journal.unbegin).
 function Session:bind(t)
   local store = self.journal or self.store
-  if not store then return true end
+  if not store or self.bound then return true end
   local d = debug.getmetatable(t).__index.database(t)
   -- a client that names no URL reaches no database (its first request says what is missing),
   -- nor does one on an emulator in this process
   if d.in_process or not (d.widget_url or d.rest_url) then return true end
-  return store:bind(d, self.apply)
+  local salt = store:salt(self.apply)
+  local key = salt and fingerprint(t, salt)
+  local ok, why = store:bind(d.id .. " key=" .. (key or "-"), self.apply, self.rebind)
+  if not ok then
+    if self.journal then          -- refused before anything was sent: the store as it was
+      self.journal:unbegin()
+      self.refused = true
+    end
+    return nil, why
+  end
+  self.bound = true
+  if why and self.rebind and self.apply then
+    stderr(fmt("trk: --rebind: the state store %s belonged to %s; it is this database's now\n",
+               self.state, why))
+  end
+  return true
 end
 
 -- Makes this session the one new clients belong to; answers the module scripts see.
@@ -330,6 +349,7 @@ function Session:finish(ok, msg, stop, where)
   end
   if self.plan_file then self.plan_file:close() end
   if not ok and not interrupted and msg then stderr(report.bounded(self.host, msg, where), "\n") end
+  if self.refused then return EXIT.failed end   -- another database's store: nothing ran here
   local sum = self:summary(status, where)
   local out = self.out
   if self.json then
