@@ -340,3 +340,63 @@ return { on = "candidates", when = function() return false end, action = functio
     assert.are.equal("", r.stderr)
   end)
 end)
+
+describe("a plan's old values", function()
+  after_each(function()
+    server.stop_all()
+    trk.cleanup()
+  end)
+
+  it("are what Tracker holds, read by trk, whatever the script did to its record", function()
+    local srv = server.start(DATA)
+    local dir = trk.tmpdir()
+    local POST = [[
+local t = require("tracker").connect()
+local ids = {}
+for c in t:candidates{} do ids[#ids + 1] = c.id end
+table.sort(ids)
+local c = t:candidate(ids[1])
+c.job_title = "Lead"                                  -- the script's own copy, changed
+assert(t:update_candidate(c, { job_title = c.job_title, postcode = POSTCODE }))
+]]
+    local id = first_ids(srv)[1]
+    local title
+    for _, c in ipairs(server.state(srv).candidates) do if c.id == id then title = c.jobtitle end end
+    trk.write(dir .. "/post.lua", (POST:gsub("POSTCODE", '"AB1 2CD"')))
+    local r = run(dir, srv, { "run", "post.lua" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.is_truthy(r.stdout:find("job_title: '" .. title .. "' → 'Lead'", 1, true), r.stdout)
+    r = run(dir, srv, { "run", "post.lua", "--apply" })
+    assert.are.equal(0, r.code, r.stderr)
+    -- the input changes: the old postcode is the one this job wrote, and no conflict
+    trk.write(dir .. "/post.lua", (POST:gsub("POSTCODE", '"AB1 2CE"')))
+    r = run(dir, srv, { "run", "post.lua" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.is_truthy(r.stdout:find("job_title: 'Lead' (unchanged), postcode: 'AB1 2CD' → 'AB1",
+                                   1, true), r.stdout)        -- the table cuts the rest
+    r = run(dir, srv, { "run", "post.lua", "--apply" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.is_falsy(r.stderr:find("conflict", 1, true), r.stderr)
+  end)
+
+  it("say ? for a field no read shows, and never call it a conflict", function()
+    local srv = server.start(DATA)
+    local dir = trk.tmpdir()
+    trk.write(dir .. "/pay.lua", [[
+local t = require("tracker").connect()
+local ids = {}
+for c in t:candidates{} do ids[#ids + 1] = c.id end
+table.sort(ids)
+assert(t:update_candidate(ids[1], { desired_salary = SALARY }))
+]])
+    trk.edit(dir .. "/pay.lua", "SALARY", "90000")
+    local r = run(dir, srv, { "run", "pay.lua" })
+    assert.is_truthy(r.stdout:find("desired_salary: ? → 90000", 1, true), r.stdout)
+    r = run(dir, srv, { "run", "pay.lua", "--apply" })
+    assert.are.equal(0, r.code, r.stderr)
+    trk.edit(dir .. "/pay.lua", "90000", "95000")
+    r = run(dir, srv, { "run", "pay.lua", "--apply" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.is_falsy(r.stderr:find("conflict", 1, true), r.stderr)
+  end)
+end)

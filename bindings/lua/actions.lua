@@ -25,6 +25,7 @@
 --                                        plan); without it, a plan's write cannot be applied later
 
 local native = native
+local widget = import "widget"
 local new_error = tracker.error
 local suggest = import("usage").suggest
 
@@ -478,23 +479,41 @@ function M.sets(op, payload)
   return out, is_custom
 end
 
--- The values a record holds now for the fields a write sets (record: as the client reads it).
+-- The values a record (as the client read it) holds now for the fields a write sets, by
+-- field: a column from the record's `details` as Tracker sent them (widget.columns' `read`),
+-- a custom field typed, a stage by name; "" for empty. A field no read shows (a candidate's
+-- salary, a status by id) is left out: unknown.
 function M.current(op, payload, record)
   local sets, is_custom = M.sets(op, payload)
   local now = {}
+  local raw = type(record.raw) == "table" and record.raw or {}
+  local details = type(raw.details) == "table" and raw.details or {}
+  local columns = widget.columns[record.kind] or {}
   for field in pairs(sets or {}) do
-    if is_custom[field] then now[field] = type(record.custom) == "table" and record.custom[field] or nil
-    else now[field] = record[field] end
+    local v
+    if is_custom[field] then
+      v = type(record.custom) == "table" and record.custom[field] or ""
+    elseif op == "move_to_stage" then
+      v = record.stage or ""
+    elseif columns[field] and columns[field].read then
+      v = details[columns[field].read]
+      if v == nil or v == native.null then v = "" end
+    end
+    now[field] = v
   end
   return now
 end
 
--- Reads the record an overwriting action targets, with client t: its values now, by field.
-function M.read_current(t, action)
-  local target = action.target
+-- Reads a write's target record with client t: the record, or nil, err.
+function M.read_record(t, target)
   local read = READ[target.kind]
   if not read then return nil, err("invalid_request", "cannot read a " .. tostring(target.kind)) end
-  local rec, e = t[read](t, target.id)
+  return t[read](t, target.id)
+end
+
+-- Reads the record an overwriting action targets, with client t: its values now, by field.
+function M.read_current(t, action)
+  local rec, e = M.read_record(t, action.target)
   if not rec then return nil, e end
   return M.current(action.op, action.payload, rec)
 end
@@ -521,7 +540,8 @@ end
 
 -- The change a write makes, old -> new for each field it sets, when `before` (the values by
 -- field, as M.current gives them) is known: "job_title: 'Dev' → 'Lead'"; a field it sets to
--- what it already holds is marked "(unchanged)". Else M.describe's few words.
+-- what it already holds is marked "(unchanged)", one no read shows "?". Else M.describe's
+-- few words.
 function M.describe_change(op, payload, before)
   local sets = type(before) == "table" and M.sets(op, payload)
   if not sets then return M.describe(op, payload) end
@@ -530,8 +550,10 @@ function M.describe_change(op, payload, before)
   sort(names)
   local out = {}
   for i, k in ipairs(names) do
-    out[i] = M.same(before[k], sets[k]) and fmt("%s: %s (unchanged)", k, M.shown(sets[k]))
-             or fmt("%s: %s → %s", k, M.shown(before[k]), M.shown(sets[k]))
+    local was = before[k]
+    out[i] = was == nil and fmt("%s: ? → %s", k, M.shown(sets[k]))     -- no read shows it
+             or M.same(was, sets[k]) and fmt("%s: %s (unchanged)", k, M.shown(sets[k]))
+             or fmt("%s: %s → %s", k, M.shown(was), M.shown(sets[k]))
   end
   return concat(out, ", ")
 end

@@ -30,7 +30,6 @@ local M = {}
 local function to_sink(s, op, target, payload, key, run)
   local used = false
   local action = { op = op, target = copy(target), payload = copy(payload), key = key }
-  action.before, action.target.before = action.target.before, nil   -- the old values (plans)
   return s.c.sink:write(action, function()
     if used then raise("send: an action can be sent once") end
     used = true

@@ -81,22 +81,28 @@ M.read_verbs = { getRecords = true, getIndividualRecord = true, getSettingsData 
 -- updateRecord record types by kind.
 M.update_letters = { candidate = "R", job = "O", application = "X" }
 
--- updateRecord columns by trk field name, per kind: { column, value kind } where the kind is
--- nil (text), "date" (YYYY-MM-DD) or "number". `status` names a status; the client turns it
--- into the id the column takes.
+-- updateRecord columns by trk field name, per kind: { column, value kind, read = key } where
+-- the kind is nil (text), "date" (YYYY-MM-DD) or "number", and `read` is the key of the
+-- record's `details` that shows the column's value (tracker-evidence.md: the SDK models), when
+-- reads show it. `status` names a status; the client turns it into the id the column takes.
 M.columns = {
   candidate = {
-    first_name = { "firstname" }, last_name = { "surname" }, job_title = { "jobtitle" },
-    email = { "email" }, other_email = { "email2" }, phone = { "mobilephone" },
-    home_phone = { "homephone" }, work_phone = { "workphone" }, address1 = { "addressline1" },
-    address2 = { "addressline2" }, town = { "town" }, county = { "county" },
-    postcode = { "postcode" }, country = { "country" }, nationality = { "nationality" },
-    date_of_birth = { "dateofbirth", "date" }, availability = { "availability" },
+    first_name = { "firstname", read = "firstname" }, last_name = { "surname", read = "lastname" },
+    job_title = { "jobtitle", read = "jobtitle" }, email = { "email", read = "email" },
+    other_email = { "email2", read = "otheremail" }, phone = { "mobilephone", read = "mobiletelephone" },
+    home_phone = { "homephone", read = "hometelephone" },
+    work_phone = { "workphone", read = "worktelephone" },
+    address1 = { "addressline1", read = "address1" }, address2 = { "addressline2", read = "address2" },
+    town = { "town", read = "town" }, county = { "county", read = "county" },
+    postcode = { "postcode", read = "postcode" }, country = { "country", read = "country" },
+    nationality = { "nationality" }, date_of_birth = { "dateofbirth", "date" },
+    availability = { "availability", read = "availability" },
     current_salary = { "currentsalary", "number" }, desired_salary = { "desiredsalary", "number" },
     notice_period = { "noticeperiod" }, note = { "note" }, status = { "resourcestatusid", "status" },
   },
   job = {
-    name = { "opportunityname" }, description = { "opportunitydescription" },
+    name = { "opportunityname", read = "name" },
+    description = { "opportunitydescription", read = "description" },
     opened_on = { "dateopened", "date" }, start_date = { "startdate", "date" },
     end_date = { "enddate", "date" }, location = { "location" }, department = { "department" },
     estimated_value = { "estimatedvalue", "number" }, probability = { "probability", "number" },
@@ -107,6 +113,7 @@ M.columns = {
     status = { "opportunitystatusid", "status" },
   },
 }
+
 M.stage_column = "opportunityresourcestatusid"
 M.tag_column = "tag"
 

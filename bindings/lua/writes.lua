@@ -305,18 +305,8 @@ end
 
 -- ---- updates and stages ---------------------------------------------------------------------
 
--- What the fields a write sets hold now, when the script passed the record as the client read
--- it (it has `raw`): a plan shows them as old -> new. A bare id or { kind =, id = } says nothing.
-local function before_of(op, record, payload)
-  if type(record) == "table" and record.raw ~= nil then
-    return actions.current(op, payload, record)
-  end
-end
-
--- An updateRecord write: columns { { column, text } } and custom fields { { id, text } };
--- `record` is what the script passed (for the old values, before_of).
-local function update(s, fname, op, target, updates, custom, payload, key, chain, record)
-  target.before = before_of(op, record, payload)
+-- An updateRecord write: columns { { column, text } } and custom fields { { id, text } }.
+local function update(s, fname, op, target, updates, custom, payload, key, chain)
   return perform(s, op, target, payload, key, function()
     local ins, nodes = widget.update(target.kind, target.id, updates, custom)
     local env, e = widget_write(s, fname, "updateRecord", ins, nodes)
@@ -340,7 +330,7 @@ local function move(self, s, fname, app, st, from, key, chain)
   end
   local payload = { stage = st.name, stage_id = st.id, from = from and from.name or nil }
   return update(s, fname, "move_to_stage", target, { { widget.stage_column, tostring(st.id) } },
-                nil, payload, key, chain, app)
+                nil, payload, key, chain)
 end
 
 function Client:move_to_stage(app, stage, opts)
@@ -630,7 +620,7 @@ function Client:set_custom_fields(record, fields, opts)
   local s, target, o, m, e = update_args(self, fname, record, NOTE_KINDS, nil, fields, opts)
   if not m then return nil, e end
   local wire, named = custom_values(fname, m, target.kind, fields)
-  return update(s, fname, fname, target, nil, wire, { fields = named }, o.key, nil, record)
+  return update(s, fname, fname, target, nil, wire, { fields = named }, o.key)
 end
 
 local function update_record(self, fname, kind, record, fields, opts)
@@ -640,7 +630,7 @@ local function update_record(self, fname, kind, record, fields, opts)
   local custom, cnamed
   if fields.custom ~= nil then custom, cnamed = custom_values(fname, m, kind, fields.custom) end
   return update(s, fname, fname, target, updates, custom, { fields = named, custom = cnamed },
-                o.key, nil, record)
+                o.key)
 end
 
 function Client:update_candidate(cand, fields, opts)

@@ -165,7 +165,6 @@ local tracker = {}
 ---@field target { kind: string, id: integer, name?: string }
 ---@field payload table what changes, in trk's names (no secrets)
 ---@field key string the idempotency key: the same write gives the same key in every run
----@field before? table<string, any> what the fields it sets held, when the script passed the record as read (plans show old -> new)
 
 ---Sees every write before it is sent; `send()` sends it. What the hook returns is what the
 ---write returns, so a hook that does not call `send` makes a dry run.
@@ -243,6 +242,13 @@ function tracker.is_error(v) end
 ---@param names string[]
 ---@return string
 function tracker.suggest(name, names) end
+
+---8 hex digits of a salted hash of a client's API key (else its REST token), or nil: how a
+---state store tells two databases at one URL apart. trk's scripts do not get it.
+---@param t tracker.Client
+---@param salt string at least 16 characters
+---@return string?
+function tracker.fingerprint(t, salt) end
 
 -- ---- tracker.actions and tracker.sinks ----------------------------------------------------------
 
@@ -331,12 +337,20 @@ function tracker.actions.check(t, action, since, n) end
 ---@return table<string, true>? custom
 function tracker.actions.sets(op, payload) end
 
----What a record (as the client reads it) holds now for the fields a write sets.
+---What a record (as the client read it) holds now for the fields a write sets, from what
+---Tracker sent ("" for empty); a field no read shows is left out.
 ---@param op string
 ---@param payload table
 ---@param record table
 ---@return table<string, any>
 function tracker.actions.current(op, payload, record) end
+
+---Reads a write's target record with client `t`.
+---@param t tracker.Client
+---@param target { kind: string, id: integer }
+---@return tracker.Record|nil
+---@return tracker.Error? err
+function tracker.actions.read_record(t, target) end
 
 ---Reads the record an overwriting action targets, with client `t`: its values now, by field.
 ---@param t tracker.Client

@@ -322,10 +322,9 @@ local function key_text(v)
   return lower(trim(tostring(v)))
 end
 
--- What the index keeps of a candidate: its id and the fields a row can change, as read (so
--- `raw` is there, false: a write given the snapshot shows its old values in the plan).
+-- What the index keeps of a candidate: its id and the fields a row can change.
 local function snapshot(rec, plan)
-  local s = { kind = "candidate", id = rec.id, name = rec.name, custom = {}, raw = false }
+  local s = { kind = "candidate", id = rec.id, name = rec.name, custom = {} }
   for _, f in ipairs(plan.plain) do
     if CANDIDATE_FIELDS[f] == "update" then s[f] = rec[f] end
   end
@@ -412,7 +411,8 @@ end
 
 -- Writes a candidate's changes: custom fields alone as set_custom_fields (so the plan reads
 -- as what it is), anything else as update_candidate.
-local function write_changes(t, target, changes)
+local function write_changes(t, snap, changes)
+  local target = { kind = "candidate", id = snap.id, name = snap.name }
   if next(changes) == "custom" and next(changes, "custom") == nil then
     return t:set_custom_fields(target, changes.custom)
   end
@@ -690,9 +690,7 @@ local function backfill(t, sum, records, fields_fn, opts)
     end
     if not changes then return { status = "unchanged" } end
     return { status = "updated", detail = changes, target = k .. ":" .. id, write = function()
-      -- the record as read (when it is one): the plan shows its old values
-      return t:set_custom_fields(rec.raw ~= nil and rec.kind == k and rec
-                                 or { kind = k, id = id, name = rec.name }, changes)
+      return t:set_custom_fields({ kind = k, id = id, name = rec.name }, changes)
     end }
   end
   return opts, nextrec, decide

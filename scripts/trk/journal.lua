@@ -396,8 +396,9 @@ function M:earlier(identity, ident, action, again, current)
                            type(e) == "table" and tostring(e.message) or tostring(e))
   end
   local changed = {}
-  for field, mine in pairs(wrote) do
-    if not cat.same(now[field], mine) and not cat.same(now[field], sets[field]) then
+  for field, mine in pairs(wrote) do      -- a field no read shows (nil) cannot be told
+    if now[field] ~= nil and not cat.same(now[field], mine)
+        and not cat.same(now[field], sets[field]) then
       changed[#changed + 1] = fmt("%s was set to %s by run %d and is now %s", field,
                                   cat.shown(mine), runs[field], cat.shown(now[field]))
     end

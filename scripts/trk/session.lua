@@ -128,8 +128,7 @@ function Session:write(action, send, reader)
   self.nplanned = self.nplanned + 1
   if rule then rule.actions = rule.actions + 1 end
   local entry = { n = self.nplanned, op = action.op, target = action.target,
-                  payload = action.payload, key = action.key, rule = rule and rule.name,
-                  before = action.before }
+                  payload = action.payload, key = action.key, rule = rule and rule.name }
   if #self.planned < report.PLAN_ROWS then self.planned[#self.planned + 1] = entry end
   local res
   local scope = self.scope
@@ -152,11 +151,7 @@ function Session:write(action, send, reader)
     end
     res[1] = "conflict"
   elseif not self.journal then
-    -- a plan shows old -> new: what the script's record held, else what a read finds
-    if entry.before == nil and actions().sets(action.op, action.payload) then
-      local ok, now = pcall(actions().read_current, reader(), action)
-      entry.before = ok and now or nil
-    end
+    entry.before = self:before(action, reader)
     res = table.pack("planned", actions().planned(action, actions().PLANNED_ID + self.nplanned))
   else
     if scope then scope.pending = scope.pending + 1 end
@@ -183,6 +178,33 @@ function Session:write(action, send, reader)
   end
   self.progress:update(self)
   return table.unpack(res, 2, res.n)
+end
+
+-- What a planned overwrite finds in Tracker, by field (actions.current), for the plan's
+-- old -> new and trk apply's stale check: read by trk's own client, never taken from the
+-- script's record (which the script may have changed). One read a record; the record then
+-- holds, for the plan's next write to it, what this write sets. nil for a write that
+-- overwrites nothing, or when the read fails.
+function Session:before(action, reader)
+  local cat = actions()
+  local sets = cat.sets(action.op, action.payload)
+  local t = action.target
+  if not sets or not t.id or cat.is_planned_id(t.id) then return nil end
+  self.records = self.records or {}       -- by "kind:id": { record =, planned = { field = v } }
+  local k = t.kind .. ":" .. t.id
+  local seen = self.records[k]
+  if seen == nil then
+    local ok, rec = pcall(cat.read_record, reader(), t)
+    seen = ok and type(rec) == "table" and { record = rec, planned = {} } or false
+    self.records[k] = seen
+  end
+  if not seen then return nil end
+  local before = cat.current(action.op, action.payload, seen.record)
+  for field in pairs(sets) do
+    if seen.planned[field] ~= nil then before[field] = seen.planned[field] end
+    seen.planned[field] = sets[field]               -- what the record holds after this write
+  end
+  return before
 end
 
 -- What earlier runs of this job say of a write (journal.earlier): only trk run asks, and only
