@@ -157,6 +157,8 @@ static const char usage_journal[] =
   "beside a script, or --state FILE (default .trk/state.db). Times are ISO 8601 UTC.\n"
   "\n"
   "  --state FILE          the state store\n"
+  "  --profile NAME        the store of profile NAME's runs, .trk/state-NAME.db (default\n"
+  "                        $TRK_PROFILE)\n"
   "  --run N               the actions of run N (default: the list of runs)\n"
   "  --failed              only actions that failed or whose outcome is unknown\n"
   "  --created             the records created (of run N with --run), one 'KIND ID' a line\n"
@@ -171,11 +173,13 @@ static const char usage_apply[] =
   "\n"
   "Sends the writes of PLAN, a file `trk run SCRIPT --plan PLAN` wrote in a dry run. First\n"
   "it reads every record PLAN updates: when one no longer holds what the plan saw, nothing\n"
-  "is sent (the plan is stale: make it again). Writes are journalled as with --apply, so\n"
-  "running it again after a failure or Ctrl-C sends only what was not sent, and applying a\n"
-  "plan twice sends nothing the second time.\n"
+  "is sent (the plan is stale: make it again). Writes are journalled as that run's job with\n"
+  "--apply would be, in its store: running it again after a failure or Ctrl-C sends only\n"
+  "what was not sent, and neither a second apply nor the job run again repeats a write.\n"
   "\n"
-  "  --state FILE          the state store (default .trk/state.db beside PLAN)\n"
+  "  --state FILE          the state store (default: the one of the run that made PLAN)\n"
+  "  --rebind              the state store belongs to the database this connects to from now\n"
+  "                        on (the same database under a new key)\n"
   "  --outage-budget DURATION  how long Tracker may be unreachable before it stops\n"
   "                        with exit status 75 (default 300s, or TRACKER_OUTAGE_BUDGET)\n"
   "  --json                print the summary as JSON on stdout\n"
@@ -197,6 +201,8 @@ static const char usage_checkpoints[] =
   "them while a trk process is running on the store.\n"
   "\n"
   "  --state FILE          the state store (default DIR/.trk/state.db)\n"
+  "  --profile NAME        the store of profile NAME's runs, DIR/.trk/state-NAME.db (default\n"
+  "                        $TRK_PROFILE)\n"
   "  --rewind RULE         move RULE's checkpoint to --to TIME: its next pass reads the\n"
   "                        changes since then again (those it acted on stay handled)\n"
   "  --to TIME             where --rewind moves it (ISO 8601, not after now)\n"
@@ -375,6 +381,7 @@ static const trk_opt opts_journal[] = {
   {.name = "--failed", .type = TRK_OPT_FLAG, .key = "failed"},
   {.name = "--created", .type = TRK_OPT_FLAG, .key = "created"},
   {.name = "--json", .type = TRK_OPT_FLAG, .key = "json"},
+  OPT_PROFILE,
   {0}
 };
 
@@ -387,6 +394,7 @@ static const trk_opt opts_checkpoints[] = {
   {.name = "--reset", .type = TRK_OPT_WORD, .key = "reset"},
   {.name = "--reset-all", .type = TRK_OPT_FLAG, .key = "reset_all"},
   {.name = "--json", .type = TRK_OPT_FLAG, .key = "json"},
+  OPT_PROFILE,
   {0}
 };
 
@@ -395,6 +403,7 @@ static const trk_opt opts_apply[] = {
   {.name = "--state", .type = TRK_OPT_WORD, .key = "state"},
   {.name = "--outage-budget", .type = TRK_OPT_DURATION, .key = "outage_budget",
    .flags = TRK_OPT_POSITIVE, .bad = "is not a positive duration (example: --outage-budget 5m)"},
+  {.name = "--rebind", .type = TRK_OPT_FLAG, .key = "rebind"},
   {.name = "--json", .type = TRK_OPT_FLAG, .key = "json"},
   OPT_PROFILE, OPT_YES,
   {0}

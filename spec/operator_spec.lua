@@ -263,6 +263,49 @@ describe("trk apply", function()
     assert.are.equal(0, r.code, r.stderr)
     assert.is_truthy(r.stderr:find("6 already applied by run", 1, true), r.stderr)
     assert.are.equal(3, notes(srv))
+    -- the job the plan came from, run again: the apply was that job's, so nothing repeats
+    r = run(dir, srv, { "run", "job.lua", "--apply" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.is_truthy(r.stderr:find("6 already applied by run", 1, true), r.stderr)
+    assert.are.equal(3, notes(srv))
+  end)
+
+  it("resumes an apply stopped with a write in flight, not calling its own write stale", function()
+    local srv = server.start(DATA)
+    local dir = trk.tmpdir()
+    trk.write(dir .. "/job.lua", job("Engineer"))
+    assert.are.equal(0, run(dir, srv, { "run", "job.lua", "--plan", "plan.jsonl" }).code)
+    assert.are.equal(0, run(dir, srv, { "apply", "plan.jsonl" }).code)
+    -- as if killed after sending the second title: that write pending, the run interrupted
+    local db = trk.quote(dir .. "/.trk/state.db")
+    assert.are.equal(0, trk.sh("sqlite3 " .. db .. " \"UPDATE actions SET status = 'pending' WHERE "
+                                .. "op = 'update_candidate' AND seq = 4; UPDATE runs SET status = "
+                                .. "'interrupted'\""))
+    local r = run(dir, srv, { "apply", "plan.jsonl" })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.is_falsy(r.stderr:find("stale", 1, true), r.stderr)
+    assert.is_truthy(r.stderr:find("(resumed)", 1, true), r.stderr)
+    assert.are.equal(3, notes(srv))
+  end)
+
+  it("refuses a plan it cannot apply whole before it sends anything", function()
+    local srv = server.start(DATA)
+    local dir = trk.tmpdir()
+    trk.write(dir .. "/files.lua", [[
+local t = require("tracker").connect()
+for c in t:candidates{} do
+  assert(t:add_note(c, "migrated " .. c.id))
+  assert(t:attach(c, { filename = "cv.txt", data = "a CV" }))
+  break
+end
+]])
+    local r = run(dir, srv, { "run", "files.lua", "--plan", "plan.jsonl" })
+    assert.are.equal(0, r.code, r.stderr)
+    r = run(dir, srv, { "apply", "plan.jsonl" })
+    assert.are.equal(1, r.code, r.stderr)
+    assert.is_truthy(r.stderr:find("plan.jsonl:2: attach cannot be applied from a plan", 1, true),
+                     r.stderr)
+    assert.are.equal(0, notes(srv))
   end)
 
   it("gives the records a plan creates their real ids in the writes after", function()

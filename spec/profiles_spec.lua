@@ -105,6 +105,19 @@ describe("a profile", function()
                    .. "'timezone'?)", r.stderr, 1, true)
   end)
 
+  it("takes production = false, and refuses a production that is not a boolean", function()
+    local dir = project()
+    trk.write(dir .. "/trk.profiles.lua", 'return { sandbox = { widget_url = "http://x.example", '
+                                          .. 'production = false } }\n')
+    local r = run(dir, { "run", "where.lua", "--profile", "sandbox" })
+    assert.equal(0, r.code, r.stderr)
+    assert.matches("http://x.example", r.stdout, 1, true)
+    trk.write(dir .. "/trk.profiles.lua", 'return { sandbox = { production = "yes" } }\n')
+    r = run(dir, { "run", "where.lua", "--profile", "sandbox" })
+    assert.equal(1, r.code)
+    assert.matches("'production' must be a boolean, not string", r.stderr, 1, true)
+  end)
+
   it("refuses a secret written in it, without repeating it", function()
     local dir = project()
     trk.write(dir .. "/trk.profiles.lua", string.format('return { sandbox = { apikey = %q } }\n',
@@ -241,6 +254,19 @@ return { name = "shortlist", on = "applications", where = { stage = "Applied" },
     assert.is_nil(io.open(dir .. "/rules/.trk/state.db"))
     local journal = trk.slurp(dir .. "/rules/.trk/state-sandbox.db")
     assert.is_nil(secrets.find(journal))
+    -- trk journal and trk checkpoints find the profile's store as the runs do
+    local j = run(dir, { "journal", "rules", "--profile", "sandbox" }, env)
+    assert.equal(0, j.code, j.stderr)
+    assert.matches("trk rules rules", j.stdout, 1, true)
+    local penv = {}
+    for k, v in pairs(env) do penv[k] = v end
+    penv.TRK_PROFILE = "sandbox"
+    local c = run(dir, { "checkpoints", "rules" }, penv)
+    assert.equal(0, c.code, c.stderr)
+    assert.matches("shortlist", c.stdout, 1, true)
+    c = run(dir, { "checkpoints", "rules" }, env)
+    assert.equal(1, c.code, c.stderr)
+    assert.matches("there: rules/.trk/state-sandbox.db", c.stderr, 1, true)
     local doctor = run(dir, { "doctor", "--profile", "sandbox" }, env)
     assert.equal(0, doctor.code, doctor.stdout)
     assert.matches("profile        'sandbox' from trk.profiles.lua (--profile)", doctor.stdout, 1, true)

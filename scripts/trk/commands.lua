@@ -216,68 +216,80 @@ end
 
 local function actions() return require("tracker").actions end
 
--- The writes of a --plan file: { action =, before =, n =, status =, line = } in order, or nil
--- and what is wrong, naming the file and line.
+-- The writes of a --plan file: { action =, before =, n =, line = } in order, and the job
+-- they belong to ({ identity =, state = }, when the plan names one); or nil and what is wrong,
+-- naming the file and line. A write the plan cannot make again is refused here, before
+-- anything is sent.
 local function read_plan(host, path)
   local f, e = io.open(path, "r")
   if not f then return nil, "cannot read the plan: " .. tostring(e) end
-  local list, line = {}, 0
+  local list, line, job = {}, 0, nil
+  local function bad(fmt_, ...)
+    f:close()
+    return nil, ("%s:%d: " .. fmt_):format(path, line, ...)
+  end
   for text in f:lines() do
     line = line + 1
     if text:match("%S") then
-      local ok, e2 = pcall(host.json.decode, text)
-      if not ok or type(e2) ~= "table" then
-        f:close()
-        return nil, ("%s:%d: not a line of a plan (trk run --plan FILE writes one JSON object "
-                     .. "a write)"):format(path, line)
+      local ok, w = pcall(host.json.decode, text)
+      if not ok or type(w) ~= "table" then
+        return bad("not a line of a plan (trk run --plan FILE writes one JSON object a write)")
       end
-      if e2.rule ~= nil then
-        f:close()
-        return nil, ("%s:%d: a write of rule '%s': rules decide again on each pass, and mark "
-                     .. "each change they handle; apply them with trk rules DIR --apply")
-                    :format(path, line, tostring(e2.rule))
+      if w.rule ~= nil then
+        return bad("a write of rule '%s': rules decide again on each pass, and mark each change "
+                   .. "they handle; apply them with trk rules DIR --apply", tostring(w.rule))
       end
-      local a = { op = e2.op, target = e2.target, payload = e2.payload, key = e2.key }
+      local a = { op = w.op, target = w.target, payload = w.payload, key = w.key }
       local valid, why = actions().validate(a)
       if valid and type(a.key) ~= "string" then valid, why = false, "it has no key" end
-      if not valid then
-        f:close()
-        return nil, ("%s:%d: %s"):format(path, line, why)
+      if not valid then return bad("%s", why) end
+      if not actions().entry(a.op).replay then
+        return bad("%s cannot be applied from a plan (%s); run the script with --apply", a.op,
+                   a.op == "attach" and "the plan does not hold the file's bytes"
+                   or "trk cannot make it again from its payload")
       end
-      list[#list + 1] = { action = a, before = e2.before, n = math.tointeger(e2.n),
-                          status = e2.status, line = line }
+      local wj = type(w.job) == "table" and type(w.job.identity) == "string"
+                 and type(w.job.state) == "string" and w.job or nil
+      if #list > 0 and (wj and wj.identity) ~= (job and job.identity) then
+        return bad("this write is of another job than the lines before it: one plan file, one "
+                   .. "dry run")
+      end
+      job = wj
+      list[#list + 1] = { action = a, before = w.before, n = math.tointeger(w.n), line = line }
     end
   end
   f:close()
-  return list
+  return list, job
 end
 
--- The records a plan's updates saw that hold other values now: one line each. The writes this
--- plan's earlier applies made are not asked about (they changed those records themselves).
+-- The records a plan's updates saw that hold other values now: one line each. A field a read
+-- does not show is not asked about, nor a write the job has applied already, nor a field that
+-- holds what the write sets (a resumed apply's own write). Raises when Tracker is unreachable.
 local function stale(t, s, plan)
-  local out, seen = {}, {}
+  local out = {}
   local cat, store = actions(), s.journal
   for _, w in ipairs(plan) do
     local a = w.action
-    local sk = a.key
-    seen[sk] = (seen[sk] or 0) + 1
-    local ident = { scope = "", key = a.key, occurrence = seen[sk] }
-    if type(w.before) == "table" and w.status == "planned"
-        and not store:applied(s.what.identity, ident, true) then
+    local ident = store:ident(a)
+    if type(w.before) == "table" and not store:applied(s.what.identity, ident, true) then
       local now, e = cat.read_current(t, a)
       if not now then
+        if type(e) == "table" and e.code == "unreachable" then error(e, 0) end
         out[#out + 1] = ("%s %s: could not be read (%s)"):format(a.target.kind, a.target.id,
                                                                   tostring(e and e.message or e))
       else
+        local sets = cat.sets(a.op, a.payload) or {}
         for field, was in pairs(w.before) do
-          if not cat.same(now[field], was) then
+          local cur = now[field]
+          if cur ~= nil and not cat.same(cur, was) and not cat.same(cur, sets[field]) then
             out[#out + 1] = ("%s %s: %s was %s when planned, and is %s now"):format(
-              a.target.kind, a.target.id, field, cat.shown(was), cat.shown(now[field]))
+              a.target.kind, a.target.id, field, cat.shown(was), cat.shown(cur))
           end
         end
       end
     end
   end
+  store.seen = {}          -- the writes count their occurrences afresh
   table.sort(out)
   return out
 end
@@ -290,11 +302,13 @@ local function real_ids(a, made)
   for k, v in pairs(a.payload) do a.payload[k] = swap(v) end
 end
 
+-- trk apply PLAN: the plan's writes, journalled as the job that planned them (its identity and
+-- store), so that a run of that job after it finds them applied, and it finds theirs.
 function M.apply(host, opts)
   local path = opts.plan_file
-  local plan, e = read_plan(host, path)
+  local plan, job = read_plan(host, path)
   if not plan then
-    stderr("trk apply: ", e, "\n")
+    stderr("trk apply: ", job, "\n")
     return EXIT.failed
   end
   if #plan == 0 then
@@ -303,16 +317,33 @@ function M.apply(host, opts)
   end
   session.install(host)
   local s, t = connected(host, "trk apply", {
-    apply = true, state = opts.state, json = opts.json, output = opts.output,
-    profile = opts.profile, yes = opts.yes, outage_budget = opts.outage_budget,
+    apply = true, state = opts.state or (job and job.state), json = opts.json,
+    output = opts.output, profile = opts.profile, yes = opts.yes,
+    outage_budget = opts.outage_budget, rebind = opts.rebind,
   }, {
-    identity = identity({ "apply", report.absolute(path) }),
+    identity = job and job.identity or identity({ "apply", report.absolute(path) }),
     command = "trk apply " .. path,
     default_state = dir_of(path) .. ".trk/state.db", once = true,
   })
   if not s then return t end
-  local changed = stale(t, s, plan)
-  if #changed > 0 then
+  local made, ok_all, changed = {}, true, nil
+  local ok, err, stop, where = host.call(function()
+    changed = stale(t, s, plan)
+    if #changed > 0 then return end
+    for _, w in ipairs(plan) do
+      if host.interrupted() then break end
+      local a = w.action
+      real_ids(a, made)
+      -- the session's guard decides: applied already, a conflict, or sent
+      local answer = actions().replay(t, a)
+      if answer == nil then ok_all = false end
+      if actions().entry(a.op).creates and type(answer) == "table" and w.n then
+        made[actions().PLANNED_ID + w.n] = math.tointeger(answer.id)
+      end
+    end
+  end)
+  debug.getmetatable(t).__index.close(t)
+  if ok and #changed > 0 then
     stderr(("trk apply: the plan is stale: %d record%s changed since it was made, so nothing "
             .. "was sent; make the plan again:\n  %s\n"):format(#changed, #changed == 1 and "" or "s",
                                                            table.concat(changed, "\n  ")))
@@ -320,23 +351,6 @@ function M.apply(host, opts)
     s:close()
     return EXIT.failed
   end
-  local made, ok_all = {}, true
-  local ok, err, stop, where = host.call(function()
-    for _, w in ipairs(plan) do
-      if host.interrupted() then break end
-      if w.status == "planned" then       -- not what the dry run found applied or in conflict
-        local a = w.action
-        real_ids(a, made)
-        local answer = actions().replay(t, a)
-        if answer == nil then ok_all = false end
-        local entry = actions().entry(a.op)
-        if entry.creates and type(answer) == "table" and w.n then
-          made[actions().PLANNED_ID + w.n] = math.tointeger(answer.id)
-        end
-      end
-    end
-  end)
-  debug.getmetatable(t).__index.close(t)
   local code = s:finish(ok and ok_all, err, stop, where)
   s:close()
   return code
@@ -359,15 +373,30 @@ local function store_path(opts)
     return nil, ("give %s or --state FILE, not both"):format(target)
   end
   if opts.state then return opts.state end
-  if target == nil then return ".trk/state.db" end
-  if is_dir(target) then return (target:gsub("(.)/+$", "%1")) .. "/.trk/state.db" end
+  -- a profile's runs keep a store of their own (session.state_path), and so does this
+  local profile = opts.profile or os.getenv("TRK_PROFILE")
+  if profile == "" then profile = nil end
+  local function under(path) return session.state_path(path, profile) end
+  if target == nil then return under(".trk/state.db") end
+  if is_dir(target) then return under((target:gsub("(.)/+$", "%1")) .. "/.trk/state.db") end
   local f = io.open(target, "r")
   if not f then
     return nil, ("%s: no such directory or file (give a rules directory, a script, or --state "
                  .. "FILE)"):format(target)
   end
   f:close()
-  return dir_of(target) .. ".trk/state.db"          -- a script's: beside it
+  return under(dir_of(target) .. ".trk/state.db")          -- a script's: beside it
+end
+
+-- The stores in the directory of `path` (.trk/state*.db), as words for a message.
+local function stores_beside(path)
+  local p = io.popen("ls -1 -- " .. report.quote(dir_of(path)) .. " 2>/dev/null")
+  local names = {}
+  for name in (p and p:read("a") or ""):gmatch("[^\n]+") do
+    if name:match("^state.*%.db$") then names[#names + 1] = dir_of(path) .. name end
+  end
+  if p then p:close() end
+  return names
 end
 
 -- A usage error, said as the command line's own are (runtime/cli.c).
@@ -382,9 +411,11 @@ local function open_store(host, command, opts, mode)
   if not path then return nil, usage_error(command, e) end
   local f = io.open(path, "r")
   if not f then
+    local others = stores_beside(path)
     stderr("trk ", command, ": no state store at ", path, " (trk run --apply and trk rules "
-           .. "--apply make one: .trk/state.db beside the script, DIR/.trk/state.db for rules; "
-           .. "give the script, DIR, or --state FILE)\n")
+           .. "--apply make one: .trk/state.db beside the script, DIR/.trk/state.db for rules, "
+           .. "state-NAME.db under --profile NAME; give the script, DIR, --profile or --state "
+           .. "FILE)", #others > 0 and ("; there: " .. table.concat(others, ", ")) or "", "\n")
     return nil, EXIT.failed
   end
   f:close()

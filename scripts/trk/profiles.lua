@@ -138,7 +138,9 @@ local function resolve(host, path, name, p)
       return nil, fmt("%s: unknown setting '%s'%s", where, tostring(k),
                       require("tracker").suggest(tostring(k), names))
     end
-    local t = v == false and "false" or type(v)
+    -- false is its own kind where a setting takes it (rate_limit = false), a boolean elsewhere
+    local t = type(v)
+    if v == false and want:find("false", 1, true) then t = "false" end
     if not want:find(t, 1, true) or v == "" then
       return nil, fmt("%s: '%s' must be a %s, not %s", where, k, want:gsub("|", " or "),
                       v == "" and "empty" or t)

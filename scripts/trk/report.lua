@@ -204,8 +204,11 @@ function M.progress(host, wanted, cursor)
     end
     if s then
       local c = s.counts
-      parts[#parts + 1] = fmt("%s actions %s", thousands(s.nplanned), s.apply and "applied" or "planned")
-      local bad = (c.failed or 0) + (c.unknown or 0)
+      parts[#parts + 1] = s.apply and fmt("%s actions applied", thousands(c.done or 0))
+                          or fmt("%s actions planned", thousands(c.planned or 0))
+      local earlier = (c.already or 0) + (c.skipped or 0)
+      if earlier > 0 then parts[#parts + 1] = fmt("%s already done", thousands(earlier)) end
+      local bad = (c.failed or 0) + (c.unknown or 0) + (c.conflict or 0)
       if bad > 0 then parts[#parts + 1] = fmt("%d failed", bad) end
     end
     parts[#parts + 1] = clock(el)
@@ -250,9 +253,12 @@ function M.encode(json, v)
 end
 
 -- One action as a JSON line for --plan.
-function M.plan_line(e, json)
+-- `job` names the run the plan belongs to ({ identity =, state = }): trk apply journals the
+-- plan's writes as that job's, so a later run of it finds them applied.
+function M.plan_line(e, json, job)
   return json.encode({ n = e.n, op = e.op, target = e.target, payload = e.payload, key = e.key,
-                       before = e.before, rule = e.rule, status = e.status, error = e.error })
+                       before = e.before, rule = e.rule, status = e.status, error = e.error,
+                       job = job })
 end
 
 -- A table of text: the head row, then rows, columns aligned. `paint` (optional) sets the head

@@ -167,7 +167,11 @@ function Session:write(action, send, reader)
     if rule then rule.failed = rule.failed + 1 end
     if #self.failed < report.PLAN_ROWS then self.failed[#self.failed + 1] = entry end
   end
-  if self.plan_file then self.plan_file:write(report.plan_line(entry, self.host.json), "\n") end
+  if self.plan_file then
+    self.plan_job = self.plan_job or { identity = self.what.identity,
+                                       state = report.absolute(self.state) }
+    self.plan_file:write(report.plan_line(entry, self.host.json, self.plan_job), "\n")
+  end
   if scope and self.journal and outcome ~= "already" then
     scope.pending = scope.pending - 1
     if bad then
