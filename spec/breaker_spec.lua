@@ -125,6 +125,21 @@ describe("the client's circuit breaker", function()
       if ev.state == "gave_up" then g[#g + 1] = ev end end return g end)())
   end)
 
+  it("is lent one a server when the sink lends by server, and none for an in-process emulator",
+     function()
+    local asked = {}
+    local function lend(server)
+      asked[#asked + 1] = server
+      return { notify = function() end }
+    end
+    local sink = { write = function(_, _, send) return send() end, outage = lend }
+    tracker.connect({ widget_url = "http://a.example", rest_url = "http://a.example",
+                      apikey = "k", rate_limit = false }, sink)
+    tracker.connect({ widget_url = "http://b.example", apikey = "k", rate_limit = false }, sink)
+    tracker.connect({ transport = transport(), rate_limit = false }, sink)
+    assert.are.same({ "http://a.example http://a.example", "http://b.example -" }, asked)
+  end)
+
   it("does not hold a server that never answered: it fails fast as before", function()
     local events = {}
     down_until = math.huge

@@ -169,9 +169,16 @@ function M.connect(opts, sink, profile)
   local c = config.configure(opts, sink, profile)
   local emu = c.transport
   c.epoch = emu and function() return emu:now() end or native.epoch
-  -- the breaker's state: a sink may lend one (trk's session shares one among its clients)
-  local breaker = type(sink) == "table" and type(rawget(sink, "outage")) == "table" and sink.outage
-  local s = { c = c, pool = {}, conv = times.converters(c), breaker = breaker or {},
+  -- the breaker's state: a sink may lend one (a table), or one for the client's server (a
+  -- function of the server: trk's session shares one among its clients of a server, and
+  -- lends none to an emulator in this process, which has its own)
+  local lend = type(sink) == "table" and rawget(sink, "outage")
+  local breaker = lend
+  if type(lend) == "function" then
+    breaker = emu == nil and lend((c.widget_url or "-") .. " " .. (c.rest_url or "-")) or nil
+  end
+  local s = { c = c, pool = {}, conv = times.converters(c),
+              breaker = type(breaker) == "table" and breaker or {},
               stats = { requests = 0, retries = 0, exchanges = 0, page_caps = {} } }
   s.conv.fields = { job = {}, candidate = {}, application = {}, activity = {} }
   s.conv.typed = values.typed

@@ -87,9 +87,13 @@ function M.new(host, opts, what)
     s.store = journal.open(host, s.state, false)    -- checkpoints, when there is a store
   end
   s.concurrency, s.outage_budget = opts.concurrency, opts.outage_budget
-  -- one breaker for every client of the run (bindings/lua/pipeline.lua), lent through the sink:
-  -- an outage one client meets holds the others' requests too
-  s.breaker = { notify = function(ev) s:outage(ev) end }
+  -- one breaker a server for the clients of the run (bindings/lua/pipeline.lua), lent through
+  -- the sink: an outage one client meets holds the requests of the others to that server
+  local breakers = {}
+  s.breaker = function(server)
+    breakers[server] = breakers[server] or { notify = function(ev) s:outage(ev) end }
+    return breakers[server]
+  end
   s.again, s.force, s.rebind = opts.again or false, opts.force or false, opts.rebind or false
   return s
 end
