@@ -35,15 +35,16 @@ export TRACKER_WIDGET_URL=$url TRACKER_REST_URL=$url TRACKER_APIKEY=demo-key \
        TRACKER_TIMEZONE=UTC TRACKER_RATE_LIMIT=60000
 export TRACKER_STAGES="Applied=1;Shortlisted=2;Screening=3;Submitted to Client=4;Interview=5;\
 Second Interview=6;Offer=7;Working=8;Complete=9;Rejected=10;Withdrawn=11"
-rules=(rules examples/rules --since 2000-01-01T00:00:00Z --state "$work/state.db")
+rules=(rules examples/rules --state "$work/state.db")
+since=(--since 2000-01-01T00:00:00Z)     # new rules: from the start of the demo's data
 
 step "1. trk ${rules[*]:0:2} --since ...  (a dry run: the plan)"
-"$trk" "${rules[@]}" --plan "$work/plan.jsonl" >"$work/plan.txt"
+"$trk" "${rules[@]}" "${since[@]}" --plan "$work/plan.jsonl" >"$work/plan.txt"
 head -22 "$work/plan.txt"
 echo "  ... (the table shows 200 rows; all $(wc -l <"$work/plan.jsonl") actions are in the --plan file)"
 
 step "2. the same with --apply  (each write journalled before and after it is sent)"
-"$trk" "${rules[@]}" --apply
+"$trk" "${rules[@]}" "${since[@]}" --apply
 
 step "3. --apply again  (checkpoints: only what changed since; nothing is done twice)"
 "$trk" "${rules[@]}" --apply
