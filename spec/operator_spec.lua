@@ -443,3 +443,49 @@ assert(t:update_candidate(ids[1], { desired_salary = SALARY }))
     assert.is_falsy(r.stderr:find("conflict", 1, true), r.stderr)
   end)
 end)
+
+describe("a rules plan's old values", function()
+  after_each(function()
+    server.stop_all()
+    trk.cleanup()
+  end)
+
+  local function requests(r)
+    return tonumber((r.stderr:match("trk: ([%d,]+) HTTP requests") or ""):gsub(",", "") .. "")
+  end
+
+  it("come from the record the stream read, as read: no request more, whatever the rule did",
+     function()
+    local srv = server.start(DATA)
+    local dir = trk.tmpdir()
+    os.execute("mkdir -p " .. trk.quote(dir .. "/writes") .. " " .. trk.quote(dir .. "/reads"))
+    trk.write(dir .. "/writes/score.lua", [[
+return { on = "applications", action = function(app, t)
+  app.custom["Recruiter Score"] = 99                 -- its own copy: the plan must not believe it
+  assert(t:set_custom_fields(app, { ["Recruiter Score"] = 42 }))
+end }
+]])
+    trk.write(dir .. "/reads/score.lua", [[
+return { on = "applications", when = function() return false end, action = function() end }
+]])
+    local since = { "--since", "2000-01-01T00:00:00Z", "--verbose" }
+    local w = run(dir, srv, { "rules", "writes", "--plan", "plan.jsonl", table.unpack(since) })
+    assert.are.equal(0, w.code, w.stderr)
+    local r = run(dir, srv, { "rules", "reads", table.unpack(since) })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.is_number(requests(w))
+    assert.are.equal(requests(r), requests(w))
+    local scores = {}
+    for _, a in ipairs(server.state(srv).applications) do scores[a.id] = a.custom and a.custom["450"] end
+    local n = 0
+    for line in io.lines(dir .. "/plan.jsonl") do
+      local p = json.decode(line)
+      local was = p.before and p.before["Recruiter Score"]
+      assert.is_not_nil(was, line)
+      assert.are_not.equal(99, was)
+      if scores[p.target.id] ~= nil then assert.are.equal(tonumber(scores[p.target.id]), was) end
+      n = n + 1
+    end
+    assert.is_true(n > 10)
+  end)
+end)

@@ -373,7 +373,8 @@ end
 --                     stream the server did not window is noted (mark), not acted on
 --   mark(st, kind, id, change)      note a change as handled without acting (baseline)
 --   record(kind)      each record read (progress)
---   before(st, kind, id, change, at) -> scope; after(scope, ok, matched): around each action
+--   before(st, kind, id, change, at, record) -> scope; after(scope, ok, matched): around each
+--                     action; `record` is the record as read, before any rule saw it
 --   stop_on_error     the first rule error ends the pass (a spec without catch)
 --   stream_done(stream, ok)        after each stream (checkpoints)
 --   stats(rule, st)   each rule's stats as they are made (a caller adds counts of its own)
@@ -452,7 +453,7 @@ function M.run(list, t, how)
               view = {}
               for k, v in next, record do view[k] = v end
             end
-            local scope = how.before and how.before(st, stream.on, id, change, at)
+            local scope = how.before and how.before(st, stream.on, id, change, at, record)
             local mark = {}
             local ok, matched, why, where = call(M.invoke, rule, view, t, ctx, mark)
             if how.after then how.after(scope, ok, matched) end

@@ -130,9 +130,9 @@ local function rules_pass(host, opts, list, t, s, methods, override)
     baseline = function(rule) return new[rule] and since_opt == nil end,
     mark = j and function(st, kind, id, change) j:set_handled(st.name, kind, id, change) end,
     record = function(kind) s.progress:record(kind) end,
-    before = function(st, kind, id, change, at)
+    before = function(st, kind, id, change, at, record)
       local scope = { pending = 0, failed = 0, rule = st.name, kind = kind, id = id,
-                      change = change, stats = st, at = at }
+                      change = change, stats = st, at = at, record = session.as_read(record) }
       s.rule, s.scope = st, scope
       if j then j.scope = st.name .. "|" .. id end
       return scope

@@ -193,6 +193,8 @@ end
 -- script's record (which the script may have changed). One read a record; the record then
 -- holds, for the plan's next write to it, what this write sets. nil for a write that
 -- overwrites nothing, or when the read fails.
+local RECORDS_KEPT = 256     -- records a plan keeps the values of (Session:before)
+
 function Session:before(action, reader)
   local cat = actions()
   local sets = cat.sets(action.op, action.payload)
@@ -202,8 +204,19 @@ function Session:before(action, reader)
   local k = t.kind .. ":" .. t.id
   local seen = self.records[k]
   if seen == nil then
-    local ok, rec = pcall(cat.read_record, reader(), t)
-    seen = ok and type(rec) == "table" and { record = rec, planned = {} } or false
+    -- the record a rule acts on, as its stream read it (no read), else one read
+    local held = self.scope and self.scope.record
+    if held and held.kind == t.kind and held.id == t.id then
+      seen = { record = held, planned = {} }
+    else
+      local ok, rec = pcall(cat.read_record, reader(), t)
+      seen = ok and type(rec) == "table" and { record = rec, planned = {} } or false
+    end
+    -- the records written last only: a plan's memory stays flat however many it writes
+    local order = self.records_order or {}
+    self.records_order = order
+    order[#order + 1] = k
+    if #order > RECORDS_KEPT then self.records[table.remove(order, 1)] = nil end
     self.records[k] = seen
   end
   if not seen then return nil end
@@ -213,6 +226,21 @@ function Session:before(action, reader)
     seen.planned[field] = sets[field]               -- what the record holds after this write
   end
   return before
+end
+
+-- What actions.current needs of a record a stream read, copied before any rule sees it (a
+-- rule gets the record itself, or a copy sharing its nested tables, and may change them): its
+-- kind, id, stage, custom fields and the details Tracker sent.
+function M.as_read(record)
+  if type(record) ~= "table" then return nil end
+  local function shallow(t)
+    local out = {}
+    for k, v in pairs(type(t) == "table" and t or {}) do out[k] = v end
+    return out
+  end
+  local raw = type(record.raw) == "table" and record.raw or {}
+  return { kind = record.kind, id = record.id, stage = record.stage, custom = shallow(record.custom),
+           raw = { details = shallow(raw.details) } }
 end
 
 -- What earlier runs of this job say of a write (journal.earlier): only trk run asks, and only
