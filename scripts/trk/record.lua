@@ -102,7 +102,7 @@ function M.start(host, opts)
   local json = require("tracker").json
   local keep = opts.no_redact_personal == true
   local settings = {}
-  for _, name in ipairs(cassette.SETTINGS) do settings[name] = os.getenv(name) end
+  for _, setting in ipairs(cassette.SETTINGS) do settings[setting[1]] = os.getenv(setting[1]) end
   f:write(json.encode({ cassette = cassette.VERSION, personal = keep and "kept" or "redacted",
                         recorded = os.date("!%Y-%m-%dT%H:%M:%SZ"), settings = settings }), "\n")
   f:flush()

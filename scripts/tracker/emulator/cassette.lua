@@ -32,10 +32,12 @@ local fmt, lower, upper, find, gsub, match = string.format, string.lower, string
 M.FILE = "cassette.jsonl"
 M.VERSION = 1
 -- The settings a recording keeps (never a URL or a credential): those that shape requests,
--- so that a replay is run as the recording was.
-M.SETTINGS = { "TRACKER_TIMEZONE", "TRACKER_STAGES", "TRACKER_SEARCH_ROUTE",
-               "TRACKER_REJECTION_STAGE", "TRACKER_REJECTION_REASONS", "TRACKER_NOTE_TYPE",
-               "TRACKER_NOTE_STATUS" }
+-- so that a replay is run as the recording was. { variable, tracker.connect's option }.
+M.SETTINGS = { { "TRACKER_TIMEZONE", "timezone" }, { "TRACKER_STAGES", "stages" },
+               { "TRACKER_SEARCH_ROUTE", "search_route" },
+               { "TRACKER_REJECTION_STAGE", "rejection_stage" },
+               { "TRACKER_REJECTION_REASONS", "rejection_reasons" },
+               { "TRACKER_NOTE_TYPE", "note_type" }, { "TRACKER_NOTE_STATUS", "note_status" } }
 
 local json = tracker.json
 
@@ -74,9 +76,20 @@ end
 M.personal_kind = personal_kind
 
 local EMAIL = "[%w._%%+%-]+@[%w%-]+%.[%w.%-]+"
+-- The words fake names are made of: none is a name the emulator gives anyone, so that a fake
+-- is never taken for an original (nor an original for a fake).
 local POOL = {}
-for _, w in ipairs(words.first) do POOL[#POOL + 1] = w end
-for _, w in ipairs(words.last) do POOL[#POOL + 1] = w end
+do
+  local real = {}
+  for _, w in ipairs(words.first) do real[w] = true end
+  for _, w in ipairs(words.last) do real[w] = true end
+  for _, w in ipairs({ "Alder", "Birch", "Cedar", "Dune", "Ember", "Fern", "Grove", "Heath",
+                       "Iris", "Juniper", "Kestrel", "Lark", "Moss", "Nova", "Onyx", "Pine",
+                       "Quill", "Reed", "Sage", "Thorne", "Umber", "Vale", "Wren", "Yarrow",
+                       "Zephyr", "Aspen", "Brook", "Clover", "Dell", "Elm", "Flint", "Glen" }) do
+    if not real[w] then POOL[#POOL + 1] = w end
+  end
+end
 
 -- An object that names a person: one with a first or last name, or whose details have one;
 -- its `name` is that person's name.

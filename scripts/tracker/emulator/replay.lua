@@ -128,6 +128,17 @@ function Replay:handle(method, path, _, body)
   return answer(ex)
 end
 
+-- The settings the recording was made with, as tracker.connect's options (a profile's form:
+-- the variables' text), for a client of this replay (testing.replay).
+function Replay:settings()
+  local out = {}
+  local settings = type(self.header.settings) == "table" and self.header.settings or {}
+  for _, setting in ipairs(cassette.SETTINGS) do
+    if type(settings[setting[1]]) == "string" then out[setting[2]] = settings[setting[1]] end
+  end
+  return out
+end
+
 -- The recorded exchanges no request has met yet, in recorded order.
 function Replay:unplayed()
   local out = {}
@@ -141,10 +152,10 @@ end
 function Replay:client_exports()
   local lines = { "# the settings the recording was made with" }
   local settings = type(self.header.settings) == "table" and self.header.settings or {}
-  for _, name in ipairs(cassette.SETTINGS) do
-    local v = settings[name]
+  for _, setting in ipairs(cassette.SETTINGS) do
+    local v = settings[setting[1]]
     if type(v) == "string" then
-      lines[#lines + 1] = fmt("export %s='%s'", name, (v:gsub("'", "'\\''")))
+      lines[#lines + 1] = fmt("export %s='%s'", setting[1], (v:gsub("'", "'\\''")))
     end
   end
   lines[#lines + 1] = "export TRACKER_RATE_LIMIT=false"
