@@ -135,8 +135,8 @@ function M.replay(dir, opts)
   r.apikey, r.username, r.api_token = CREDENTIALS.apikey, CREDENTIALS.username,
                                       CREDENTIALS.api_token      -- any are accepted
   r.timezone = settings.timezone
-  r.now = function() return clock.now end                    -- the client's epoch (connect)
   local clock = { now = epoch_of("testing.replay: option 'now'", opts.now or r.header.recorded) }
+  r.now = function() return clock.now end                    -- the client's epoch (connect)
   local mono = 0.0
   local t = tracker.connect({ transport = r, rate_limit = false,
                               clock = function() return mono end,
