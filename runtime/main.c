@@ -86,8 +86,9 @@ static const char usage_main[] =
   "recording (docs/troubleshooting.md, Reporting a bug with a cassette):\n" \
   "  --record DIR          save every HTTP request and answer in DIR/cassette.jsonl, for\n" \
   "                        `trk emulator --replay DIR`; credentials are always removed\n" \
-  "  --no-redact-personal  keep names, emails, phones, addresses and notes in the recording\n" \
-  "                        (by default, --redact-personal, they are replaced by stable fakes)\n"
+  "  --redact-personal     replace names, emails, phones, addresses and notes in the\n" \
+  "                        recording by stable fakes (the default)\n" \
+  "  --no-redact-personal  keep them as they are\n"
 
 #define USAGE_UNITS \
   "SIZE is bytes with an optional K, M or G suffix (256M); DURATION is seconds with an\n" \
