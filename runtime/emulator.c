@@ -494,6 +494,9 @@ static void emu_announce (const trk_emu_config *c, emu_server *srv, int port) {
   if (c->synthetic >= 0)
     printf("data: synthetic, %lld candidates computed from seed %lld (read-only)\n",
            (long long)c->synthetic, (long long)c->seed);
+  else if (c->replay)
+    printf("data: the recording %s, replayed (credentials are not checked)\n",
+           srv->model.cassette);
   else if (c->data) printf("data: %s\n", c->data);
   else if (c->candidates >= 0)
     printf("data: %lld candidates generated from seed %lld\n", (long long)c->candidates,

@@ -13,6 +13,8 @@
 #include "sbxlib.h"
 
 #define EMU_MODEL             "tracker.emulator"
+#define EMU_REPLAY            "tracker.emulator.replay"   /* --replay DIR's model */
+#define EMU_CASSETTE          "/cassette.jsonl"           /* what --record DIR writes in DIR */
 #define EMU_FRONT_HEADER      "x-emulator-"          /* the model's instructions to the front */
 #define EMU_DELAY_HEADER      "x-emulator-delay-ms"     /* wait this long before answering */
 #define EMU_FAULT_HEADER      "x-emulator-fault"        /* drop, truncate or malformed */
@@ -25,7 +27,8 @@ static const char *const emu_fault_names[] = {"none", "drop", "truncate", "malfo
 typedef struct emu_setup_ctx {
   const trk_emu_config *c;
   trk_sandbox *sandbox;
-  const char *data;                /* --data FILE's text */
+  const char *data;                /* --data FILE's text, or --replay DIR's cassette */
+  const char *path;                /* the file data was read from */
   size_t datalen;
   const char *stage;               /* what was being done, for an error message */
   const char *usage;               /* the option whose value the model refused */
@@ -63,11 +66,27 @@ static void emu_push_faults (lua_State *L, const trk_emu_config *c) {
   if (c->rate > 0) emu_setint(L, "rate_limit", c->rate);
 }
 
+/* In protected mode, for --replay: the recording served (tracker.emulator.replay). */
+static int emu_setup_replay (lua_State *L, emu_setup_ctx *x) {
+  x->usage = "--replay";           /* a cassette that is not one is a usage error */
+  trk_sandbox_push_env(x->sandbox);
+  lua_getfield(L, -1, "require");
+  lua_pushliteral(L, EMU_REPLAY);
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "new");
+  lua_pushlstring(L, x->data, x->datalen);
+  lua_pushstring(L, x->path);
+  lua_call(L, 2, 1);
+  x->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  return 0;
+}
+
 /* In protected mode: loads the model and its data, and makes the emulator. */
 static int emu_setup (lua_State *L) {
   emu_setup_ctx *x = lua_touserdata(L, 1);
   const trk_emu_config *c = x->c;
   int mod, opts;
+  if (c->replay) return emu_setup_replay(L, x);
   x->stage = "loading " EMU_MODEL;
   trk_sandbox_push_env(x->sandbox);
   lua_getfield(L, -1, "require");
@@ -188,6 +207,17 @@ int trk_emu_model_open (trk_emu_model *m, const trk_emu_config *c) {
   if (c->data && (data = emu_slurp(c->data, &setup.datalen)) == NULL) {
     fprintf(stderr, "trk emulator: --data: cannot read '%s': %s\n", c->data, strerror(errno));
     return TRK_EXIT_USAGE;
+  }
+  if (c->replay) {
+    size_t n = strlen(c->replay);
+    while (n > 1 && c->replay[n - 1] == '/') n--;
+    snprintf(m->cassette, sizeof m->cassette, "%.*s" EMU_CASSETTE, (int)n, c->replay);
+    if ((data = emu_slurp(m->cassette, &setup.datalen)) == NULL) {
+      fprintf(stderr, "trk emulator: --replay: cannot read '%s': %s (record one with "
+              "`trk rules DIR --record %s`)\n", m->cassette, strerror(errno), c->replay);
+      return TRK_EXIT_USAGE;
+    }
+    setup.path = m->cassette;
   }
   trk_options_default(&o);
   o.limits.max_memory = 0;           /* the host's own state: no sandbox limits */

@@ -15,6 +15,7 @@ typedef struct trk_emu_model {
   trk_sandbox *sandbox;            /* the host's own state: no sandbox limits */
   lua_State *L;
   int ref;                         /* registry reference to the emulator object */
+  char cassette[4096];             /* --replay DIR's cassette file */
 } trk_emu_model;
 
 /* Loads the model and its data (--data FILE, --generate, --synthetic or the demo) as c says.

@@ -48,6 +48,9 @@ const char trk_emulator_usage[] =
   "                      what a load test measures (not with --faults or --rate-limit)\n"
   "  --seed S            the seed of --generate or --synthetic (default 1)\n"
   "  --timezone TZ       the database's IANA time zone (example: America/Chicago)\n"
+  "  --replay DIR        serve the recording DIR/cassette.jsonl (made with --record DIR):\n"
+  "                      each recorded request gets its recorded answer, in recorded order;\n"
+  "                      any other gets 599 naming it; credentials are not checked\n"
   "\n"
   "answers:\n"
   "  --dialect NAME      how answers are shaped where Tracker's evidence and trk's first\n"
@@ -256,6 +259,7 @@ static const trk_opt emu_opts[] = {
    .bad = "is not a port number from 0 to 65535"},
   {.name = "--host", .type = TRK_OPT_WORD, .flags = TRK_OPT_EMPTY_OK},
   {.name = "--data", .type = TRK_OPT_WORD, .bad = "needs a file name"},
+  {.name = "--replay", .type = TRK_OPT_WORD, .bad = "needs a directory (one --record DIR made)"},
   {.name = "--generate", .type = TRK_OPT_COUNT, .min = 0, .max = EMU_MAX_CANDIDATES,
    .bad = "is not a number of candidates from 0 to " EMU_STR(EMU_MAX_CANDIDATES)},
   {.name = "--synthetic", .type = TRK_OPT_COUNT, .min = 0, .max = EMU_MAX_SYNTHETIC,
@@ -305,6 +309,7 @@ static int emu_settings (trk_emu_config *c, const trk_cli *cli) {
   c->host = emu_word(cli, "--host", EMU_DEFAULT_HOST);
   c->port = (int)emu_count(cli, "--port", EMU_DEFAULT_PORT);
   c->data = emu_word(cli, "--data", NULL);
+  c->replay = emu_word(cli, "--replay", NULL);
   c->candidates = emu_count(cli, "--generate", -1);
   c->synthetic = emu_count(cli, "--synthetic", -1);
   c->seed = emu_count(cli, "--seed", TRK_EMU_DEMO_SEED);
@@ -319,6 +324,15 @@ static int emu_settings (trk_emu_config *c, const trk_cli *cli) {
   c->is_static = trk_cli_get(cli, "--static") != NULL;
   c->verbose = trk_cli_get(cli, "--verbose") != NULL;
   c->quiet = trk_cli_get(cli, "--quiet") != NULL;
+  if (c->replay) {                 /* a recording answers as it was recorded, and only so */
+    static const char *const shaping[] = {"--data", "--generate", "--synthetic", "--static",
+                                          "--seed", "--timezone", "--dialect", "--faults",
+                                          "--rate-limit", "--admin", NULL};
+    for (int i = 0; shaping[i]; i++)
+      if (trk_cli_get(cli, shaping[i]))
+        return trk_usage_error("emulator", "--replay serves a recording as it was: %s cannot "
+                               "be used with it", shaping[i]);
+  }
   if (c->data && c->candidates >= 0)
     return trk_usage_error("emulator", "--data and --generate cannot be used together");
   if (c->synthetic >= 0 && (c->data || c->candidates >= 0))

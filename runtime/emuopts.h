@@ -36,6 +36,7 @@ typedef struct trk_emu_config {
   socklen_t addrlen;
   int port;
   const char *data;                /* --data FILE */
+  const char *replay;              /* --replay DIR: a cassette served */
   lua_Integer candidates;          /* --generate N; -1 for the demo */
   lua_Integer synthetic;           /* --synthetic N; -1 when not asked */
   lua_Integer seed;

@@ -82,6 +82,14 @@ static const char usage_main[] =
   "  --verbose             also log each HTTP request on stderr (method, URL without its\n" \
   "                        query, status, time) and count them at the end\n"
 
+#define USAGE_RECORD \
+  "recording (docs/troubleshooting.md, Reporting a bug with a cassette):\n" \
+  "  --record DIR          save every HTTP request and answer in DIR/cassette.jsonl, for\n" \
+  "                        `trk emulator --replay DIR`; credentials are always removed\n" \
+  "  --redact-personal     replace names, emails, phones, addresses and notes in the\n" \
+  "                        recording by stable fakes (the default)\n" \
+  "  --no-redact-personal  keep them as they are\n"
+
 #define USAGE_UNITS \
   "SIZE is bytes with an optional K, M or G suffix (256M); DURATION is seconds with an\n" \
   "optional ms, s, m or h suffix (90s, 5m). Use 0 for no limit.\n"
@@ -116,6 +124,8 @@ static const char usage_run_tail[] =
   "\n"
   USAGE_OUTPUT_DRIVE
   "\n"
+  USAGE_RECORD
+  "\n"
   USAGE_UNITS
   "\n"
   "exit status: 0 success, 1 the script failed or writes failed, 2 usage error, 3 a limit\n"
@@ -143,6 +153,8 @@ static const char usage_rules_tail[] =
   USAGE_LIMITS
   "\n"
   USAGE_OUTPUT_DRIVE
+  "\n"
+  USAGE_RECORD
   "\n"
   USAGE_UNITS
   "\n"
@@ -254,6 +266,8 @@ static const char usage_doctor[] =
   "  --verbose             also print details under the checks, and log each HTTP request\n"
   "                        on stderr\n"
   "\n"
+  USAGE_RECORD
+  "\n"
   "exit status: 0 no check failed (warnings allowed), 1 a check failed, 2 usage error.\n";
 
 static const char usage_help[] =
@@ -339,6 +353,10 @@ static int cmd_help (const char *topic) {
   {.name = "--fresh", .type = TRK_OPT_FLAG, .key = "fresh"}, \
   {.name = "--rebind", .type = TRK_OPT_FLAG, .key = "rebind"}, \
   {.name = "--json", .type = TRK_OPT_FLAG, .key = "json"}
+#define OPTS_RECORD \
+  {.name = "--record", .type = TRK_OPT_WORD, .key = "record", .bad = "needs a directory"}, \
+  {.name = "--redact-personal", .type = TRK_OPT_FLAG, .key = "redact_personal"}, \
+  {.name = "--no-redact-personal", .type = TRK_OPT_FLAG, .key = "no_redact_personal"}
 #define OPT_PROFILE \
   {.name = "--profile", .type = TRK_OPT_WORD, .key = "profile"}
 #define OPT_YES \
@@ -348,7 +366,7 @@ static int cmd_help (const char *topic) {
    .bad = "is not an ISO 8601 time with a zone (example: 2026-11-01T00:00:00Z)"}
 
 static const trk_opt opts_run[] = {
-  OPTS_OUTPUT, OPTS_LIMITS(NULL), OPTS_WRITES, OPT_PROFILE, OPT_YES,
+  OPTS_OUTPUT, OPTS_LIMITS(NULL), OPTS_WRITES, OPT_PROFILE, OPT_YES, OPTS_RECORD,
   {.name = "--input", .type = TRK_OPT_LIST, .flags = TRK_OPT_EMPTY_OK},
   {.name = "--output", .type = TRK_OPT_LIST, .flags = TRK_OPT_EMPTY_OK},
   OPT_NOW,
@@ -361,7 +379,7 @@ static const trk_opt opts_run[] = {
 
 static const trk_opt opts_rules[] = {
   OPTS_OUTPUT, OPTS_LIMITS("0"), OPTS_WRITES,   /* no CPU limit: --watch runs as long as let */
-  OPT_PROFILE, OPT_YES,
+  OPT_PROFILE, OPT_YES, OPTS_RECORD,
   {.name = "--since", .type = TRK_OPT_TIME, .key = "since",
    .bad = "is not an ISO 8601 time with a zone (example: --since 2026-11-01T00:00:00Z)"},
   {.name = "--watch", .type = TRK_OPT_DURATION, .key = "watch", .flags = TRK_OPT_POSITIVE,
@@ -410,7 +428,8 @@ static const trk_opt opts_apply[] = {
 };
 
 static const trk_opt opts_doctor[] = {
-  OPTS_OUTPUT, {.name = "--json", .type = TRK_OPT_FLAG, .key = "json"}, OPT_PROFILE, {0}
+  OPTS_OUTPUT, {.name = "--json", .type = TRK_OPT_FLAG, .key = "json"}, OPT_PROFILE,
+  OPTS_RECORD, {0}
 };
 
 /* trk test, init, help and version: --quiet and --verbose; the rest is passed on. */

@@ -199,6 +199,8 @@ function M.fingerprint(t, salt)
 end
 
 M.suggest, M.actions, M.sinks = usage.suggest, actions, sinks
+-- A cassette's exchange without credentials (redact.lua): for trk's recorder and the replay.
+M.redact_exchange = import("redact").exchange
 -- The module's JSON, for plain Lua (scripts/json.lua): numbers that are whole are integers.
 M.json = { encode = native.encode, decode = native.decode, null = native.null }
 return M

@@ -141,4 +141,89 @@ local function request_payload(s, api, method, path, body)
   return scrub({ api = api, method = method, path = path, body = body }, secrets, {})
 end
 M.request_payload = request_payload
+
+-- ---- cassettes --------------------------------------------------------------------------------
+
+-- An exchange's parts without credentials, for a cassette (`--record DIR`) and for matching a
+-- request against one (`trk emulator --replay`): a credentials node's values, secret headers
+-- (Authorization, cookies), values of secret names or of a JWT's shape, in the query or a
+-- JSON body, become fixed placeholders whatever they were, so that a replay matches any
+-- credentials. Each secret value met is added to `known` (kept by the caller across
+-- exchanges: the token a request sent, the JWT an answer gave) and removed wherever any part
+-- shows it. parts: { target = "path?query", headers = {}, body = a decoded table or text };
+-- answers a copy.
+local PLACEHOLDERS = { apikey = "[apikey]", username = "[username]", password = "[password]",
+                       oauthtoken = "[token]" }
+local SECRET_HEADERS = { authorization = true, ["proxy-authorization"] = true, cookie = true,
+                         ["set-cookie"] = true }
+
+-- The credentials node with each value a placeholder; the secret ones added to found.
+local function placeholders(node, found)
+  if type(node) ~= "table" then return REDACTED end
+  local out = {}
+  for k, v in pairs(node) do
+    local name = type(k) == "string" and lower(k) or k
+    if v ~= "" then
+      if name ~= "username" then collect(v, found) end
+      out[k] = PLACEHOLDERS[name] or REDACTED
+    else
+      out[k] = v
+    end
+  end
+  return out
+end
+
+local function strip_body(v, found, seen)
+  if type(v) ~= "table" then
+    if jwt_like(v) then
+      found[#found + 1] = v
+      return REDACTED
+    end
+    return v
+  end
+  if seen[v] then return seen[v] end
+  local out = {}
+  seen[v] = out
+  for k, x in pairs(v) do
+    if type(k) == "string" and lower(k) == "credentials" then out[k] = placeholders(x, found)
+    elseif secret_name(k, true) and x ~= "" then
+      collect(x, found)
+      out[k] = REDACTED
+    else
+      out[k] = strip_body(x, found, seen)
+    end
+  end
+  return out
+end
+
+function M.exchange(parts, known)
+  local found, out = {}, {}
+  if parts.target then
+    local base, rest = match(parts.target, "^([^?#]*)(.*)$")
+    out.target = base .. redact_params(rest, found)
+  end
+  if type(parts.headers) == "table" then
+    out.headers = {}
+    for k, v in pairs(parts.headers) do
+      local name = lower(tostring(k))
+      if SECRET_HEADERS[name] or secret_name(name) then
+        found[#found + 1] = tostring(v)
+        found[#found + 1] = match(tostring(v), "^%a+%s+(.+)$")     -- Bearer X: X alone too
+        out.headers[name] = REDACTED
+      else
+        out.headers[name] = v
+      end
+    end
+  end
+  if type(parts.body) == "table" then out.body = strip_body(parts.body, found, {})
+  elseif type(parts.body) == "string" then out.body = redact_params(parts.body, found) end
+  for _, x in ipairs(found) do
+    if type(x) == "string" and #x >= MIN_SCRUBBED and x ~= REDACTED and not known[x] then
+      known[x] = true
+      known[#known + 1] = x
+    end
+  end
+  sort(known, function(a, b) return #a > #b end)   -- the longest first
+  return scrub(out, known, {})
+end
 return M

@@ -16,6 +16,8 @@ local sandbox = require "tracker.sandbox"
 local builders = require "tracker.testing.fixtures"
 local asserts = require "tracker.testing.asserts"
 local json = require "json"
+local cassette = require "tracker.emulator.cassette"
+local replay = require "tracker.emulator.replay"
 
 local M = {}
 
@@ -33,6 +35,14 @@ local epoch_of, data_of = builders.epoch_of, builders.data_of
 M.job, M.candidate, M.application, M.note = builders.job, builders.candidate, builders.application,
                                             builders.note
 M.contains, M.describe = asserts.contains, asserts.describe
+
+local function read_text(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local text = f:read("a")
+  f:close()
+  return text
+end
 
 -- ---- emulators and clients -----------------------------------------------------------------
 
@@ -100,6 +110,41 @@ function M.emulator(fixtures, opts)
   return t
 end
 
+-- testing.replay(dir [, opts]) -> t: a client of a recording (`--record DIR` made
+-- DIR/cassette.jsonl; tracker.emulator.replay serves it), with the settings it was made with,
+-- for testing.run_rule: a rule run against a user's recorded database. Its clock is the time
+-- of the recording (opts.now: another). testing.emulator_of(t) is the replay: a transport for
+-- tracker.connect{ transport = ... }, whose unplayed() lists what no request has met.
+function M.replay(dir, opts)
+  opts = opts or {}
+  if type(dir) ~= "string" then error("testing.replay: argument 1 must be a directory", 2) end
+  if type(opts) ~= "table" then error("testing.replay: argument 2 must be a table of options", 2) end
+  for k in pairs(opts) do
+    if k ~= "now" then
+      error(fmt("testing.replay: unknown option '%s' (options: now)", tostring(k)), 2)
+    end
+  end
+  local path = gsub(dir, "/+$", "") .. "/" .. cassette.FILE
+  local text = read_text(path)
+  if not text then
+    error(fmt("testing.replay: no cassette at %s (record one with `trk rules DIR --record %s`)",
+              path, dir), 2)
+  end
+  local r = replay.new(text, path)
+  local settings = r:settings()
+  r.apikey, r.username, r.api_token = CREDENTIALS.apikey, CREDENTIALS.username,
+                                      CREDENTIALS.api_token      -- any are accepted
+  r.timezone = settings.timezone
+  local clock = { now = epoch_of("testing.replay: option 'now'", opts.now or r.header.recorded) }
+  r.now = function() return clock.now end                    -- the client's epoch (connect)
+  local mono = 0.0
+  local t = tracker.connect({ transport = r, rate_limit = false,
+                              clock = function() return mono end,
+                              sleep = function(sec) mono = mono + sec end }, recorder, settings)
+  clients[t] = { emu = r, clock = clock }
+  return t
+end
+
 -- What the kit keeps of a client it made: { emu =, clock = }; raises when t is not one.
 local function client_record(fname, t)
   local k = clients[t]
@@ -151,14 +196,6 @@ local function not_granted(name)
   return function()
     error("files." .. name .. ": not granted in a spec (a rule gets no --input or --output files)", 2)
   end
-end
-
-local function read_text(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local text = f:read("a")
-  f:close()
-  return text
 end
 
 -- trk's require for one rule's environment (tracker.sandbox's, as in trk): tracker, json,

@@ -555,6 +555,11 @@ end
 -- ---- trk doctor ----------------------------------------------------------------------------
 
 function M.doctor(host, opts)
+  local recording, rerr = require("trk.record").start(host, opts)   -- --record DIR
+  if not recording then
+    stderr("trk doctor: ", rerr, "\n")
+    return EXIT.usage
+  end
   return require("trk.doctor").run(host, opts)
 end
 

@@ -108,7 +108,7 @@ end
 
 -- ---- the request log ------------------------------------------------------------------------
 
-local logging                -- the sinks of the request log, once it is installed
+local observers              -- what sees every exchange, once the observer is installed
 
 -- A URL as the log shows it: without user info, query or fragment, which may hold secrets.
 function M.safe_url(url)
@@ -116,46 +116,55 @@ function M.safe_url(url)
   return (url:gsub("[?#].*$", ""))
 end
 
--- Calls sink{ method, url, status | nil, code | nil, ms } after every HTTP request any client
--- in this state makes (the tracker module's transport handles share one method table). Only
--- the method, the URL (safe_url) and what came back are seen: never headers or bodies.
-function M.log_requests(host, sink)
-  if logging then
-    logging[#logging + 1] = sink
+-- Calls f(req, status, headers, body, seconds) after every HTTP exchange any client in this
+-- state makes over curl (the tracker module's transport handles share one method table, which
+-- no script reaches): the request as sent (credentials included: host code only), then the
+-- answer, or nil and the transport's error. The one place trk sees its exchanges whole.
+function M.observe_requests(host, f)
+  if observers then
+    observers[#observers + 1] = f
     return
   end
-  logging = { sink }
+  observers = { f }
   require("tracker")                       -- registers the transport's metatable
   local mt = debug.getregistry()["tracker.transport"]
   local methods = mt and mt.__index
   if type(methods) ~= "table" then return end
   local send, wait = methods.send, methods.wait
   local started = setmetatable({}, { __mode = "k" })
-  local function emit(tr, status, e)
+  local function emit(tr, status, h, body)
     local r = started[tr]
     if not r then return end
     started[tr] = nil
-    r.ms = (host.clock() - r.at) * 1000
-    if status then r.status = math.tointeger(status)
-    else r.code = type(e) == "table" and tostring(e.code) or "error" end
-    for _, f in ipairs(logging) do f(r) end
+    local seconds = host.clock() - r.at
+    for _, g in ipairs(observers) do g(r.req, status, h, body, seconds) end
   end
   methods.send = function(tr, req)
-    if type(req) == "table" then
-      started[tr] = { method = tostring(req.method or "GET"), url = M.safe_url(req.url),
-                      at = host.clock() }
-    end
+    if type(req) == "table" then started[tr] = { req = req, at = host.clock() } end
     return send(tr, req)
   end
   methods.wait = function(tr)
     local status, headers, body = wait(tr)
-    emit(tr, status, headers)
+    emit(tr, status, headers, body)
     return status, headers, body
   end
   methods.request = function(tr, req)
     methods.send(tr, req)
     return methods.wait(tr)
   end
+end
+
+-- Calls sink{ method, url, status | nil, code | nil, ms } after every HTTP request any client
+-- in this state makes. Only the method, the URL (safe_url) and what came back are seen: never
+-- headers or bodies.
+function M.log_requests(host, sink)
+  M.observe_requests(host, function(req, status, e, _, seconds)
+    local r = { method = tostring(req.method or "GET"), url = M.safe_url(req.url),
+                ms = seconds * 1000 }
+    if status then r.status = math.tointeger(status)
+    else r.code = type(e) == "table" and tostring(e.code) or "error" end
+    sink(r)
+  end)
 end
 
 -- The --verbose request log on stderr, one line a request; answers a counter of requests and

@@ -56,6 +56,9 @@ function M.new(host, opts, what)
     s.requests_before, s.seconds_before = s.requests.requests, s.requests.seconds
   end
   s.progress.session = s
+  -- --record DIR: the host records every exchange, out of any script's reach (trk.record)
+  local recording, rerr = require("trk.record").start(host, opts)
+  if not recording then return nil, rerr end
   -- the named profile (trk.profiles): its settings go to every client the session makes; the
   -- session shows only its name and whether it is production's
   local p, perr = profiles.selected(host, opts)
@@ -281,7 +284,8 @@ end
 local active            -- the session clients made now belong to
 local facade
 
-local HIDDEN = { transport = true, actions = true, sinks = true, json = true, fingerprint = true }
+local HIDDEN = { transport = true, actions = true, sinks = true, json = true, fingerprint = true,
+                 redact_exchange = true }
 local fingerprint        -- the module's (install): a key's salted hash, which no script sees
 
 local deep_copy = require("tracker.util").copy
