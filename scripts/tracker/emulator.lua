@@ -18,7 +18,8 @@
 -- emu:parts(true) gave (tracker.emulator.model); emulator.schema_from_json(text [, where]) -> the
 -- metadata of a schema file (`trk schema export`), for generate{ schema = } (a bad file raises
 -- "where: the place in the file: what is wrong"). An emu: handle(method, path, headers, body),
--- load(data), save() -> a copy of the data, to_json(), state() -> the live data (for
+-- load(data), save() -> a copy of the data, to_json(), parts([all]) -> the data as JSON
+-- texts by part (tracker.emulator.model), state() -> the live data (for
 -- assertions), stages() -> the application stages as { id, name }, get(kind, id), reset()
 -- (back to the data last loaded), set_faults(faults),
 -- now() -> the emulator's epoch (clock + skew), local_time([epoch]) -> its naive local time.
