@@ -11,10 +11,13 @@
 #include "cli.h"
 #include "emumodel.h"
 #include "sbxlib.h"
+#include "scripts.h"
+#include "store.h"
 
 #define EMU_MODEL             "tracker.emulator"
 #define EMU_REPLAY            "tracker.emulator.replay"   /* --replay DIR's model */
 #define EMU_CASSETTE          "/cassette.jsonl"           /* what --record DIR writes in DIR */
+#define EMU_KEEPER            "trk.emudata"          /* --data DIR: the data kept there */
 #define EMU_FRONT_HEADER      "x-emulator-"          /* the model's instructions to the front */
 #define EMU_DELAY_HEADER      "x-emulator-delay-ms"     /* wait this long before answering */
 #define EMU_FAULT_HEADER      "x-emulator-fault"        /* drop, truncate or malformed */
@@ -30,6 +33,8 @@ typedef struct emu_setup_ctx {
   const char *data;                /* --data FILE's text, or --replay DIR's cassette */
   const char *path;                /* the file data was read from */
   size_t datalen;
+  const char *schema;              /* --schema FILE's text */
+  size_t schemalen;
   const char *stage;               /* what was being done, for an error message */
   const char *usage;               /* the option whose value the model refused */
   int ref;
@@ -81,11 +86,46 @@ static int emu_setup_replay (lua_State *L, emu_setup_ctx *x) {
   return 0;
 }
 
+/* --data DIR: pushes the keeper of the data kept in DIR (trk.emudata), and the data it holds
+   (nil when DIR has none yet). mod is the model's module. */
+static void emu_keeper (lua_State *L, const trk_emu_config *c, int mod) {
+  const trk_embedded *e = trk_embedded_find(EMU_KEEPER);
+  const char *made[3];
+  int n = 0;
+  if (e == NULL) {
+    luaL_error(L, EMU_KEEPER " is not embedded");
+    return;
+  }
+  if (luaL_loadbufferx(L, e->chunk, e->size, e->path, "b") != LUA_OK) lua_error(L);
+  lua_call(L, 0, 1);
+  lua_getfield(L, -1, "open");
+  lua_remove(L, -2);
+  trk_store_open(L);
+  lua_pushstring(L, c->data_dir);
+  lua_pushvalue(L, mod);
+  lua_newtable(L);
+  lua_pushboolean(L, c->quiet);
+  lua_setfield(L, -2, "quiet");
+  if (c->candidates >= 0) made[n++] = "--generate";
+  if (c->schema) made[n++] = "--schema";
+  if (c->seed != TRK_EMU_DEMO_SEED) made[n++] = "--seed";
+  if (n) {                         /* what a start that loads kept data does not use */
+    lua_pushstring(L, made[0]);
+    for (int i = 1; i < n; i++) lua_pushfstring(L, ", %s", made[i]);
+    lua_concat(L, n);
+    lua_setfield(L, -2, "ignored");
+  }
+  lua_call(L, 4, 1);
+  lua_getfield(L, -1, "load");
+  lua_pushvalue(L, -2);
+  lua_call(L, 1, 1);
+}
+
 /* In protected mode: loads the model and its data, and makes the emulator. */
 static int emu_setup (lua_State *L) {
   emu_setup_ctx *x = lua_touserdata(L, 1);
   const trk_emu_config *c = x->c;
-  int mod, opts;
+  int mod, opts, keeper = 0, schema = 0;
   if (c->replay) return emu_setup_replay(L, x);
   x->stage = "loading " EMU_MODEL;
   trk_sandbox_push_env(x->sandbox);
@@ -128,11 +168,30 @@ static int emu_setup (lua_State *L) {
   lua_setfield(L, opts, "admin");
   emu_push_faults(L, c);
   lua_setfield(L, opts, "faults");
-  if (c->synthetic >= 0) {
+  if (c->schema) {
+    x->stage = "--schema";
+    lua_getfield(L, mod, "schema_from_json");
+    lua_pushlstring(L, x->schema, x->schemalen);
+    lua_pushstring(L, c->schema);
+    lua_call(L, 2, 1);
+    schema = lua_gettop(L);
+  }
+  if (c->data_dir) {
+    x->stage = "--data";
+    emu_keeper(L, c, mod);         /* the keeper, and the data kept (or nil) */
+    keeper = lua_gettop(L) - 1;
+  }
+  if (keeper && !lua_isnil(L, keeper + 1))
+    lua_pushvalue(L, keeper + 1);  /* the data kept from an earlier start */
+  else if (c->synthetic >= 0) {
     x->stage = "making the synthetic database";
     lua_newtable(L);
     emu_setint(L, "candidates", c->synthetic);
     emu_setint(L, "seed", c->seed);
+    if (schema) {
+      lua_pushvalue(L, schema);
+      lua_setfield(L, -2, "schema");
+    }
     lua_setfield(L, opts, "synthetic");
     lua_pushnil(L);                  /* no data: the model makes its own */
   }
@@ -149,6 +208,10 @@ static int emu_setup (lua_State *L) {
     emu_setint(L, "seed", c->seed);
     emu_setint(L, "candidates", c->candidates >= 0 ? c->candidates : TRK_EMU_DEMO_CANDIDATES);
     emu_setstr(L, "timezone", c->timezone);
+    if (schema) {
+      lua_pushvalue(L, schema);
+      lua_setfield(L, -2, "schema");
+    }
     lua_call(L, 1, 1);
   }
   lua_setfield(L, opts, "data");
@@ -159,6 +222,13 @@ static int emu_setup (lua_State *L) {
   if (lua_getfield(L, -1, "handle") != LUA_TFUNCTION)
     return luaL_error(L, EMU_MODEL ".new answered no object with a handle method");
   lua_pop(L, 1);
+  if (keeper) {                    /* saves it all now, and each write from now on */
+    x->stage = "--data";
+    lua_getfield(L, keeper, "attach");
+    lua_pushvalue(L, keeper);
+    lua_pushvalue(L, -3);
+    lua_call(L, 2, 0);
+  }
   x->ref = luaL_ref(L, LUA_REGISTRYINDEX);
   return 0;
 }
@@ -200,12 +270,20 @@ fail:
 int trk_emu_model_open (trk_emu_model *m, const trk_emu_config *c) {
   emu_setup_ctx setup;
   trk_options o;
-  char err[512], *data = NULL;
+  char err[512], *data = NULL, *schema = NULL;
   int code;
   memset(m, 0, sizeof *m);
   memset(&setup, 0, sizeof setup);
   if (c->data && (data = emu_slurp(c->data, &setup.datalen)) == NULL) {
-    fprintf(stderr, "trk emulator: --data: cannot read '%s': %s\n", c->data, strerror(errno));
+    fprintf(stderr, "trk emulator: --data: cannot read '%s': %s%s\n", c->data, strerror(errno),
+            errno == ENOENT ? " (to keep the data across restarts, give an existing directory: "
+                              "mkdir it first)" : "");
+    return TRK_EXIT_USAGE;
+  }
+  if (c->schema && (schema = emu_slurp(c->schema, &setup.schemalen)) == NULL) {
+    fprintf(stderr, "trk emulator: --schema: cannot read '%s': %s\n", c->schema,
+            strerror(errno));
+    free(data);
     return TRK_EXIT_USAGE;
   }
   if (c->replay) {
@@ -228,17 +306,20 @@ int trk_emu_model_open (trk_emu_model *m, const trk_emu_config *c) {
   if (m->sandbox == NULL) {
     fprintf(stderr, "trk emulator: %s\n", err);
     free(data);
+    free(schema);
     return TRK_EXIT_ERROR;
   }
   m->L = trk_sandbox_state(m->sandbox);
   setup.c = c;
   setup.sandbox = m->sandbox;
   setup.data = data;
+  setup.schema = schema;
   setup.stage = "starting";
   lua_pushcfunction(m->L, emu_setup);
   lua_pushlightuserdata(m->L, &setup);
   code = lua_pcall(m->L, 1, 0, 0);
   free(data);
+  free(schema);
   if (code != LUA_OK) {
     const char *msg = lua_type(m->L, -1) == LUA_TSTRING ? lua_tostring(m->L, -1)
                                                         : "(no message)";

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <arpa/inet.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "emuopts.h"
@@ -39,6 +40,11 @@ const char trk_emulator_usage[] =
   "\n"
   "data (default: a demo database, 200 candidates generated from seed 1):\n"
   "  --data FILE         load a JSON fixture\n"
+  "  --data DIR          keep the data in DIR/emulator.db (SQLite) across restarts: a new DIR\n"
+  "                      gets the data made now (the demo, --generate, --schema), later starts\n"
+  "                      load it; every write is saved before it is answered\n"
+  "  --schema FILE       generated records use the custom fields, lists, stages, statuses and\n"
+  "                      users of FILE, a schema file `trk schema export` wrote\n"
   "  --generate N        generate a database of N candidates (with jobs, applications,\n"
   "                      notes and documents to match)\n"
   "  --synthetic N       serve N candidates computed on demand, never stored: read-only,\n"
@@ -258,7 +264,8 @@ static const trk_opt emu_opts[] = {
   {.name = "--port", .type = TRK_OPT_COUNT, .min = 0, .max = 65535,
    .bad = "is not a port number from 0 to 65535"},
   {.name = "--host", .type = TRK_OPT_WORD, .flags = TRK_OPT_EMPTY_OK},
-  {.name = "--data", .type = TRK_OPT_WORD, .bad = "needs a file name"},
+  {.name = "--data", .type = TRK_OPT_WORD, .bad = "needs a file or directory name"},
+  {.name = "--schema", .type = TRK_OPT_WORD, .bad = "needs a schema file (trk schema export FILE)"},
   {.name = "--replay", .type = TRK_OPT_WORD, .bad = "needs a directory (one --record DIR made)"},
   {.name = "--generate", .type = TRK_OPT_COUNT, .min = 0, .max = EMU_MAX_CANDIDATES,
    .bad = "is not a number of candidates from 0 to " EMU_STR(EMU_MAX_CANDIDATES)},
@@ -310,6 +317,14 @@ static int emu_settings (trk_emu_config *c, const trk_cli *cli) {
   c->port = (int)emu_count(cli, "--port", EMU_DEFAULT_PORT);
   c->data = emu_word(cli, "--data", NULL);
   c->replay = emu_word(cli, "--replay", NULL);
+  c->schema = emu_word(cli, "--schema", NULL);
+  {
+    struct stat st;
+    if (c->data && stat(c->data, &st) == 0 && S_ISDIR(st.st_mode)) {
+      c->data_dir = c->data;     /* a directory: the data kept there, not a fixture */
+      c->data = NULL;
+    }
+  }
   c->candidates = emu_count(cli, "--generate", -1);
   c->synthetic = emu_count(cli, "--synthetic", -1);
   c->seed = emu_count(cli, "--seed", TRK_EMU_DEMO_SEED);
@@ -327,17 +342,23 @@ static int emu_settings (trk_emu_config *c, const trk_cli *cli) {
   if (c->replay) {                 /* a recording answers as it was recorded, and only so */
     static const char *const shaping[] = {"--data", "--generate", "--synthetic", "--static",
                                           "--seed", "--timezone", "--dialect", "--faults",
-                                          "--rate-limit", "--admin", NULL};
+                                          "--rate-limit", "--admin", "--schema", NULL};
     for (int i = 0; shaping[i]; i++)
       if (trk_cli_get(cli, shaping[i]))
         return trk_usage_error("emulator", "--replay serves a recording as it was: %s cannot "
                                "be used with it", shaping[i]);
   }
   if (c->data && c->candidates >= 0)
-    return trk_usage_error("emulator", "--data and --generate cannot be used together");
+    return trk_usage_error("emulator", "--data FILE and --generate cannot be used together");
+  if (c->data && c->schema)
+    return trk_usage_error("emulator", "--schema makes generated data; a --data FILE fixture "
+                           "brings its own custom fields and stages");
+  if (c->data_dir && c->synthetic >= 0)
+    return trk_usage_error("emulator", "--synthetic serves computed candidates and keeps "
+                           "nothing: it cannot be used with --data DIR");
   if (c->synthetic >= 0 && (c->data || c->candidates >= 0))
     return trk_usage_error("emulator", "--synthetic cannot be used with %s",
-                           c->data ? "--data" : "--generate");
+                           c->data ? "--data FILE" : "--generate");
   if (c->is_static && c->synthetic < 0)
     return trk_usage_error("emulator", "--static goes with --synthetic (a read-only database)");
   if (c->is_static && c->rate > 0)
@@ -347,7 +368,7 @@ static int emu_settings (trk_emu_config *c, const trk_cli *cli) {
       return trk_usage_error("emulator", "--static cannot be used with --faults");
   if (c->data && trk_cli_get(cli, "--seed"))
     return trk_usage_error("emulator", "--seed goes with --generate or --synthetic, not with "
-                           "--data");
+                           "--data FILE");
   if (!emu_parse_host(c))
     return trk_usage_error("emulator", "--host: '%s' is not an IP address (examples: "
                            "127.0.0.1, ::1)", c->host);

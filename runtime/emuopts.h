@@ -37,6 +37,8 @@ typedef struct trk_emu_config {
   int port;
   const char *data;                /* --data FILE */
   const char *replay;              /* --replay DIR: a cassette served */
+  const char *data_dir;            /* --data DIR: the data kept there */
+  const char *schema;              /* --schema FILE */
   lua_Integer candidates;          /* --generate N; -1 for the demo */
   lua_Integer synthetic;           /* --synthetic N; -1 when not asked */
   lua_Integer seed;

@@ -38,6 +38,7 @@ static const char usage_main[] =
   "  test [PATH...]                      run busted specs with trk's modules on the path\n"
   "  init DIR                            create a rules project with a rule and its spec\n"
   "  doctor [OPTIONS]                    check configuration, connections and credentials\n"
+  "  schema export FILE [OPTIONS]        save the database's custom fields, stages, ... to FILE\n"
   "  emulator [OPTIONS]                  serve a local Tracker emulator over HTTP\n"
   "  help [COMMAND]                      show help for trk or a command\n"
   "  version                             print the version\n"
@@ -270,11 +271,29 @@ static const char usage_doctor[] =
   "\n"
   "exit status: 0 no check failed (warnings allowed), 1 a check failed, 2 usage error.\n";
 
+static const char usage_schema[] =
+  "usage: trk schema export FILE [OPTIONS]\n"
+  "\n"
+  "Saves the metadata of the database trk connects to (TRACKER_*, or --profile) to FILE, a\n"
+  "JSON schema file: custom fields by record kind (ids, names, types, list items), application\n"
+  "stages, candidate and job statuses, sources, work types, departments, the activity types\n"
+  "and statuses recent activities show, and users (ids, names, active; never an email).\n"
+  "It only reads. `trk emulator --schema FILE` and testing.emulator{ schema = FILE } make\n"
+  "databases that use it (docs/emulator.md, Schemas).\n"
+  "\n"
+  "  --profile NAME        the settings of profile NAME (default $TRK_PROFILE), not TRACKER_*\n"
+  "\n"
+  "output:\n"
+  "  --quiet               print nothing but errors\n"
+  "  --verbose             also log each HTTP request on stderr\n"
+  "\n"
+  "exit status: 0 saved, 1 the database could not be read or FILE written, 2 usage error.\n";
+
 static const char usage_help[] =
   "usage: trk help [COMMAND]\n"
   "\n"
   "Shows help for trk, or for COMMAND (run, rules, apply, journal, checkpoints, test, init,\n"
-  "doctor, emulator, help, version). --quiet and --verbose are accepted and change nothing.\n";
+  "doctor, schema, emulator, help, version). --quiet and --verbose are accepted and change nothing.\n";
 
 static const char usage_version[] =
   "usage: trk version [OPTIONS]\n"
@@ -287,8 +306,8 @@ static const char usage_version[] =
 
 /* The commands, for "did you mean" after a mistyped one. */
 static const char *const commands[] = {
-  "run", "rules", "apply", "journal", "checkpoints", "test", "init", "doctor", "emulator", "help",
-  "version", NULL
+  "run", "rules", "apply", "journal", "checkpoints", "test", "init", "doctor", "schema",
+  "emulator", "help", "version", NULL
 };
 
 /* "unknown command 'rulse' (did you mean 'rules'?)", for trk and trk help. */
@@ -319,6 +338,7 @@ static int cmd_help (const char *topic) {
   else if (strcmp(topic, "test") == 0) fputs(usage_test, stdout);
   else if (strcmp(topic, "init") == 0) fputs(usage_init, stdout);
   else if (strcmp(topic, "doctor") == 0) fputs(usage_doctor, stdout);
+  else if (strcmp(topic, "schema") == 0) fputs(usage_schema, stdout);
   else if (strcmp(topic, "help") == 0) fputs(usage_help, stdout);
   else if (strcmp(topic, "version") == 0) fputs(usage_version, stdout);
   else if (strcmp(topic, "emulator") == 0) fputs(trk_emulator_usage, stdout);
@@ -431,6 +451,8 @@ static const trk_opt opts_doctor[] = {
   OPTS_OUTPUT, {.name = "--json", .type = TRK_OPT_FLAG, .key = "json"}, OPT_PROFILE,
   OPTS_RECORD, {0}
 };
+
+static const trk_opt opts_schema[] = {OPTS_OUTPUT, OPT_PROFILE, {0}};
 
 /* trk test, init, help and version: --quiet and --verbose; the rest is passed on. */
 static const trk_opt opts_output[] = {OPTS_OUTPUT, {0}};
@@ -547,6 +569,27 @@ static int cmd_options_only (const char *command, const trk_opt *opts, int argc,
   return code;
 }
 
+/* trk schema export FILE: the one action there is, and the file. */
+static int cmd_schema (int argc, char **argv) {
+  trk_cli c;
+  int code = parse("schema", opts_schema, 0, argc, argv, &c);
+  if (code < 0) {
+    if (c.nwords == 0 || strcmp(c.words[0], "export") != 0)
+      code = c.nwords ? trk_usage_error("schema", "unknown action '%s' (trk schema export FILE)",
+                                        c.words[0])
+                      : trk_usage_error("schema", "%s", "missing action (trk schema export FILE)");
+    else if (c.nwords != 2 || c.nrest)
+      code = trk_usage_error("schema", "%s", c.nwords < 2 ? "missing FILE (trk schema export FILE)"
+                                                          : "give one FILE");
+    else {
+      trk_cli_set(&c, "file", c.words[1]);
+      code = drive("schema", &c);
+    }
+  }
+  trk_cli_free(&c);
+  return code;
+}
+
 /* trk journal and trk checkpoints: options, and at most one word saying where the state store
    is (a rules directory, a script), which the driver gets as opts.target. */
 static int cmd_store (const char *command, const trk_opt *opts, int argc, char **argv) {
@@ -645,6 +688,8 @@ int main (int argc, char **argv) {
     return cmd_store("checkpoints", opts_checkpoints, argc - 2, argv + 2);
   if (strcmp(cmd, "doctor") == 0)
     return cmd_options_only("doctor", opts_doctor, argc - 2, argv + 2);
+  if (strcmp(cmd, "schema") == 0)
+    return cmd_schema(argc - 2, argv + 2);
   if (strcmp(cmd, "test") == 0 || strcmp(cmd, "init") == 0)
     return cmd_passthrough(cmd, argc - 2, argv + 2);
   if (strcmp(cmd, "emulator") == 0)

@@ -92,6 +92,13 @@ describe("the bash completion", function()
     assert.are.same({}, complete("rules", "rules", "--since", ""))
   end)
 
+  it("completes export after schema, then its FILE; a file or directory for --data", function()
+    assert.are.same({ "export" }, complete("schema", "e"))
+    assert.are.same({ "notes.txt" }, complete("schema", "export", "no"))
+    assert.are.same({ "--schema" }, complete("emulator", "--sch"))
+    assert.are.same({ "rule.lua", "rules" }, complete("emulator", "--data", "rul"))
+  end)
+
   it("completes commands after help, and files after --", function()
     assert.are.same({ "emulator" }, complete("help", "em"))
     assert.are.same({ "notes.txt" }, complete("run", "rule.lua", "--", "no"))

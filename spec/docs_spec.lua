@@ -17,6 +17,7 @@
 --   ```text output      the output of the runnable block before it: each line must occur in
 --                       what that block printed, `...` standing for any text.
 --   ```json             must be valid JSON.
+--   ```json file=NAME   a file a later block uses (a schema file), saved as NAME.
 --   ```csv file=NAME    a file a later block uses, saved as NAME.
 --   ```LANG norun: WHY  not run, for a reason it must give (needs a real Tracker, runs until
 --                       Ctrl-C, ...). Use it sparingly.

@@ -60,7 +60,8 @@ _trk() {
   local opts placeholder=
   opts=$(_trk_options "$trk" "$cmd")
   if [[ $prev == -* ]]; then
-    placeholder=$(awk -v o="$prev" '$1 == o { print $2 }' <<<"$opts")
+    # the first placeholder (--data FILE and --data DIR: a file, which a directory is too)
+    placeholder=$(awk -v o="$prev" '$1 == o { print $2; exit }' <<<"$opts")
   fi
   if [[ -n $placeholder && $placeholder != - ]]; then
     case $placeholder in
@@ -85,6 +86,13 @@ _trk() {
     test)
       compopt -o filenames 2>/dev/null
       mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
+    schema)                                   # schema export FILE
+      if ((COMP_CWORD == 2)); then
+        mapfile -t COMPREPLY < <(compgen -W "export" -- "$cur")
+      else
+        compopt -o filenames 2>/dev/null
+        mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+      fi ;;
     help)
       ((COMP_CWORD == 2)) && mapfile -t COMPREPLY < <(compgen -W "$(_trk_commands "$trk")" -- "$cur") ;;
   esac

@@ -14,8 +14,12 @@
 --   local status, headers, body = emu:handle("POST", "/api/widget/getRecords", {}, request_json)
 --
 -- The module: emulator.new(opts) -> emu; emulator.generate(opts) -> data (deterministic for a
--- seed); emulator.from_json(text) -> data. An emu: handle(method, path, headers, body),
--- load(data), save() -> a copy of the data, to_json(), state() -> the live data (for
+-- seed); emulator.from_json(text) -> data; emulator.from_parts(parts, where) -> the data
+-- emu:parts(true) gave (tracker.emulator.model); emulator.schema_from_json(text [, where]) -> the
+-- metadata of a schema file (`trk schema export`), for generate{ schema = } (a bad file raises
+-- "where: the place in the file: what is wrong"). An emu: handle(method, path, headers, body),
+-- load(data), save() -> a copy of the data, to_json(), parts([all]) -> the data as JSON
+-- texts by part (tracker.emulator.model), state() -> the live data (for
 -- assertions), stages() -> the application stages as { id, name }, get(kind, id), reset()
 -- (back to the data last loaded), set_faults(faults),
 -- now() -> the emulator's epoch (clock + skew), local_time([epoch]) -> its naive local time.
@@ -38,7 +42,8 @@
 --              candidates (ids 200001..200000 + N) computed from their index whenever asked for,
 --              never stored, for load tests: memory stays flat and a 500-record page costs
 --              about half a millisecond at any depth (tracker.emulator.synthetic). Items look
---              exactly like the normal candidates; the metadata is emulator.generate{ seed = S }'s.
+--              exactly like the normal candidates; the metadata is emulator.generate{ seed = S }'s
+--              (with schema = M, a schema's metadata: emulator.schema_from_json, the schema's).
 --              getRecords R sorts by id or lastupdateddatetime only (else 99) and answers
 --              searchtext and onlymyrecords by a scan (slow: O(N)); writes answer 99; other
 --              record types and the REST API answer as an empty database; state() and to_json()
@@ -186,6 +191,36 @@ function M.from_json(text)
     error("emulator.from_json: not a JSON object" .. (ok and "" or ": " .. tostring(data)), 2)
   end
   return data
+end
+
+-- The database whose parts (emu:parts(true), the JSON text of each, by name) a store kept;
+-- a part that is missing or not JSON raises naming it, after `where`.
+function M.from_parts(parts, where)
+  local data
+  local function decoded(name)
+    local text = parts[name]
+    if type(text) ~= "string" then error(fmt("%s: the part '%s' is missing", where, name), 0) end
+    local ok, v = pcall(json.decode, text)
+    if not ok or type(v) ~= "table" then
+      error(fmt("%s: the part '%s' is not JSON%s", where, name,
+                ok and "" or ": " .. tostring(v)), 0)
+    end
+    return v
+  end
+  data = decoded("meta")
+  if data[1] ~= nil then error(fmt("%s: the part 'meta' is not an object", where), 0) end
+  for _, kind in ipairs(schema.KINDS) do data[kind] = decoded(kind) end
+  return data
+end
+
+function M.schema_from_json(text, where)
+  where = where or "schema"
+  if type(text) ~= "string" then
+    error("emulator.schema_from_json: expected the JSON text of a schema file", 2)
+  end
+  local ok, doc = pcall(json.decode, text)
+  if not ok then error(fmt("%s: not JSON (%s)", where, tostring(doc)), 0) end
+  return schema.metadata_of(doc, where)
 end
 
 -- ---- the emulator object ----------------------------------------------------------------------

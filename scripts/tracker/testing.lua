@@ -63,20 +63,51 @@ local recorder = { write = function(_, action, send)
   return send()
 end }
 
+-- A schema file's metadata (emulator.schema_from_json), or raises naming the option.
+local function schema_of(path)
+  if type(path) ~= "string" then
+    error("testing.emulator: option 'schema' must be the path of a schema file "
+          .. "(trk schema export FILE)", 3)
+  end
+  local f, why = io.open(path, "rb")
+  if not f then error("testing.emulator: option 'schema': cannot read " .. tostring(why), 3) end
+  local text = f:read("a")
+  f:close()
+  local ok, meta = pcall(emulator.schema_from_json, text, path)
+  if not ok then error("testing.emulator: option 'schema': " .. tostring(meta), 3) end
+  return meta
+end
+
+local OPTIONS = { now = true, timezone = true, dialect = true, schema = true }
+local GENERATED = { now = true, timezone = true, dialect = true, schema = true, seed = true,
+                    candidates = true, jobs = true }
+
 -- testing.emulator(fixtures [, opts]) -> t: a client of a new in-process emulator holding the
 -- fixtures (a list of built fixtures, or emulator data such as emulator.generate{} makes).
 -- opts.now: the fixed clock (ISO time or epoch; default M.default_now); opts.timezone = false:
 -- a client that does not know the database's zone (records then carry naive local times);
--- opts.dialect: the emulator's dialect (tracker.emulator.dialects; default its DEFAULT).
+-- opts.dialect: the emulator's dialect (tracker.emulator.dialects; default its DEFAULT);
+-- opts.schema: a schema file (`trk schema export`) whose custom fields, lists, stages, statuses
+-- and users the database has, the fixtures' custom fields and stages naming them.
+-- testing.emulator{ schema = FILE [, seed = S, candidates = N, jobs = N, now, timezone,
+-- dialect] }: a database generated with that schema (emulator.generate{ schema = }), its
+-- records updated before the clock.
 function M.emulator(fixtures, opts)
+  local generated
+  if type(fixtures) == "table" and fixtures.schema ~= nil and opts == nil then
+    generated, opts, fixtures = fixtures, fixtures, nil
+  end
   opts = opts or {}
   if type(opts) ~= "table" then error("testing.emulator: argument 2 must be a table of options", 2) end
+  local allowed = generated and GENERATED or OPTIONS
   for k in pairs(opts) do
-    if k ~= "now" and k ~= "timezone" and k ~= "dialect" then
-      error(fmt("testing.emulator: unknown option '%s' (options: now, timezone, dialect)",
-                tostring(k)), 2)
+    if not allowed[k] then
+      error(fmt("testing.emulator: unknown option '%s' (options: %s)", tostring(k),
+                generated and "schema, seed, candidates, jobs, now, timezone, dialect"
+                or "now, timezone, dialect, schema"), 2)
     end
   end
+  local meta = opts.schema ~= nil and schema_of(opts.schema) or nil
   if opts.dialect ~= nil and not emulator.dialects.DIALECTS[opts.dialect] then
     error(fmt("testing.emulator: option 'dialect' must be one of %s, got '%s'",
               concat(emulator.dialects.names(), ", "), tostring(opts.dialect)), 2)
@@ -92,10 +123,26 @@ function M.emulator(fixtures, opts)
                             api_token = CREDENTIALS.api_token, timezone = ZONE,
                             dialect = opts.dialect, clock = function() return clock.now end }
   fixtures = fixtures or {}
-  if fixtures[1] == nil and next(fixtures) ~= nil then
+  if generated then
+    local ok, data = pcall(emulator.generate, { schema = meta, seed = opts.seed,
+      candidates = opts.candidates, jobs = opts.jobs, now = clock.now, timezone = ZONE })
+    if not ok then error(gsub(tostring(data), "^emulator%.generate", "testing.emulator"), 2) end
+    emu:load(data)
+  elseif fixtures[1] == nil and next(fixtures) ~= nil then
+    if meta then
+      error("testing.emulator: option 'schema' goes with built fixtures; emulator data brings "
+            .. "its own metadata", 2)
+    end
     emu:load(fixtures)                                  -- raw emulator data
   else
-    emu:load(data_of(emu:state(), fixtures, clock.now))
+    if meta then emu:load(meta) end                     -- the fixtures name its fields, stages
+    local data = data_of(emu:state(), fixtures, clock.now)
+    if meta then
+      for _, k in ipairs({ "lists", "customfields", "customfieldlists", "users" }) do
+        data[k] = meta[k]
+      end
+    end
+    emu:load(data)
   end
   local mono = 0.0      -- the client's own clock: only retries would sleep on it
   local zone = ZONE

@@ -1,4 +1,4 @@
--- trk.commands: the drivers of trk's commands (run, rules, journal, doctor, test, init).
+-- trk.commands: the drivers of trk's commands (run, rules, journal, doctor, schema, test, init).
 --
 -- Host-side: the runtime (runtime/host.c) hands each driver the host table (loading scripts
 -- into the sandbox, calls under an instruction budget, Ctrl-C, the SQLite store) and the
@@ -561,6 +561,12 @@ function M.doctor(host, opts)
     return EXIT.usage
   end
   return require("trk.doctor").run(host, opts)
+end
+
+-- ---- trk schema export ---------------------------------------------------------------------
+
+function M.schema(host, opts)
+  return require("trk.schema").export(host, opts)
 end
 
 -- ---- trk test and trk init -----------------------------------------------------------------

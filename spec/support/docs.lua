@@ -9,7 +9,7 @@ M.KINDS = {
   lua = { [""] = "script", rule = "rule", spec = "spec", file = "file", norun = "norun" },
   sh = { [""] = "sh", serve = "serve", norun = "norun" },
   text = { [""] = "text", output = "output" },
-  json = { [""] = "json" },
+  json = { [""] = "json", file = "file" },
   csv = { file = "file" },
 }
 
@@ -30,7 +30,8 @@ function M.info(s)
   local lang = w[1]
   if lang == nil then
     return nil, "a block without an info string: say what it is (lua, lua rule, lua spec, "
-                .. "lua file, sh, sh serve, text, text output, json, csv file=NAME, or LANG "
+                .. "lua file, sh, sh serve, text, text output, json, json file=NAME, "
+                .. "csv file=NAME, or LANG "
                 .. "norun: REASON)"
   end
   local kinds = M.KINDS[lang]

@@ -6,8 +6,11 @@
 -- candidates), with custom values and a spread of update times (some exact ties, as bulk
 -- imports make). Options, all optional: seed (1), jobs (20), candidates (200), applications,
 -- activities, documents, clients, users (8), now (epoch of "now": fixed by default, so the
--- data does not depend on the clock), span_days (365), timezone ("UTC"). emulator.generate is
--- this function; misuse raises naming it.
+-- data does not depend on the clock), span_days (365), timezone ("UTC"), schema (a database's
+-- metadata from a schema file, tracker.emulator.schema.metadata_of: the records then use its
+-- custom fields, lists, stages, statuses, types and users instead of the built-in ones; without
+-- it the data is exactly what it always was for a seed). emulator.generate is this function;
+-- misuse raises naming it.
 
 local b64 = require "tracker.emulator.base64"
 local localtime = require "tracker.emulator.localtime"
@@ -19,7 +22,7 @@ local words = require "tracker.emulator.words"
 
 local M = {}
 
-local ipairs, tostring, error, select = ipairs, tostring, error, select
+local type, ipairs, tostring, error, select = type, ipairs, tostring, error, select
 local mtype = math.type
 local fmt, sub, match, gsub = string.format, string.sub, string.match, string.gsub
 
@@ -36,6 +39,8 @@ local PLACES, STREETS, DOMAINS, AGENCY_DOMAIN = words.places, words.streets, wor
                                                 words.agency_domain
 local TAGS, NOTES = words.tags, words.notes
 
+local builtin_pickers, schema_pickers, imported   -- below: what the records draw from
+
 -- Weighted choice: weights is a list of {value, weight}.
 local function chooser(weights)
   local total = 0
@@ -51,7 +56,7 @@ end
 
 local GEN_OPTS = { seed = true, jobs = true, candidates = true, applications = true,
   activities = true, documents = true, clients = true, users = true, now = true,
-  span_days = true, timezone = true }
+  span_days = true, timezone = true, schema = true }
 
 local function count_opt(o, name, default)
   local v = o[name]
@@ -60,6 +65,121 @@ local function count_opt(o, name, default)
     error(fmt("emulator.generate: '%s' must be a non-negative integer", name), 3)
   end
   return v
+end
+
+-- ---- what the records draw from ---------------------------------------------------------
+
+-- The built-in metadata's draws: the ids of tracker.emulator.schema's lists, with the weights
+-- and meanings (stage 10 rejected, 7 to 9 placed) the demo data has always had.
+function builtin_pickers(r)
+  local job_status = chooser({ { 1, 50 }, { 2, 8 }, { 3, 10 }, { 4, 17 }, { 5, 9 }, { 6, 6 } })
+  local cand_status = chooser({ { 1, 55 }, { 2, 20 }, { 3, 10 }, { 4, 12 }, { 5, 3 } })
+  local stage = chooser({ { 1, 24 }, { 2, 15 }, { 3, 12 }, { 4, 9 }, { 5, 9 }, { 6, 4 },
+                          { 7, 3 }, { 8, 4 }, { 9, 3 }, { 10, 13 }, { 11, 4 } })
+  local act_type = chooser({ { 1, 40 }, { 2, 25 }, { 3, 20 }, { 4, 3 }, { 5, 7 }, { 6, 3 },
+                             { 7, 2 } })
+  local meta = schema.base_metadata().lists
+  local departments, sources = meta.departments, meta.resourceSources
+  return {
+    job_status = function() return job_status(r) end,
+    job_closed = function(id) return id >= 5 end,
+    work_type = function() return r(4) end,
+    department = function() return departments[r(#departments)].name end,
+    candidate_status = function() return cand_status(r) end,
+    source = function() return sources[r(#sources)].name end,
+    stage = function() return stage(r) end,
+    fate = function(st)
+      return { ended = st == 10 or st == 11, placed = st >= 7 and st <= 9, finished = st == 9 }
+    end,
+    activity_type = function() return act_type(r) end,
+    activity_status = function(scheduled) return scheduled and 2 or 1 end,
+  }
+end
+
+-- Weights falling along a list: its first entries are the common ones (the first status, the
+-- early stages); `heavy` entries (stages that end an application) weigh as the middle ones.
+local function falling(list, heavy)
+  local weights = {}
+  for i, e in ipairs(list) do
+    local w = #list - i + 1
+    if heavy and heavy(e) then w = (#list + 1) // 2 end
+    weights[i] = { i, w * 2 }
+  end
+  return chooser(weights)
+end
+
+-- A schema's draws: from its lists (an empty list draws nothing), and a value of every custom
+-- field of a record's association, by the field's type, for most records.
+function schema_pickers(d, r, pick, between, date_of, start, now)
+  local L = d.lists
+  local function from(list, heavy)
+    if #list == 0 then return function() return nil end end
+    local choose = falling(list, heavy)
+    return function() return list[choose(r)] end
+  end
+  local job_status = from(L.opportunityStatuses)
+  local work_type, department = from(L.opportunityWorkTypes), from(L.departments)
+  local cand_status, source = from(L.resourceStatuses), from(L.resourceSources)
+  local stage = from(L.opportunityResourceStatuses, function(e) return e.ended end)
+  local act_type = falling(L.activityTypes)
+  local stages, jobs = {}, {}
+  for _, e in ipairs(L.opportunityResourceStatuses) do stages[e.id] = e end
+  for _, e in ipairs(L.opportunityStatuses) do jobs[e.id] = e end
+  local fields, items = {}, {}
+  for _, l in ipairs(d.customfieldlists) do items[l.id] = l.items or {} end
+  for _, def in ipairs(d.customfields) do
+    local f = fields[def.association] or {}
+    f[#f + 1] = def
+    fields[def.association] = f
+  end
+  local function value(def)
+    local t = def.type
+    if t == "List" then
+      local l = items[def.listid] or {}
+      return #l > 0 and pick(l).name or nil
+    elseif t == "Number" then return numstr(between(1, 100))
+    elseif t == "Date" then return date_of(between(start, now))
+    elseif t == "Checkbox" then return r() < 0.5 and "Yes" or "No"
+    end
+    local text = pick(TITLES)
+    return def.maxlength and sub(text, 1, def.maxlength) or text
+  end
+  local function id_of(e) return e and e.id end
+  return {
+    job_status = function() return id_of(job_status()) end,
+    job_closed = function(id) return jobs[id] ~= nil and jobs[id].state ~= "open" end,
+    work_type = function() return id_of(work_type()) end,
+    department = function() local e = department() return e and e.name end,
+    candidate_status = function() return id_of(cand_status()) end,
+    source = function() local e = source() return e and e.name or "Other" end,
+    stage = function() return id_of(stage()) end,
+    fate = function(st)
+      local e = stages[st] or {}
+      return { ended = e.ended or false, placed = e.placement or false, finished = false }
+    end,
+    activity_type = function() return act_type(r) end,
+    activity_status = function() return L.activityStatuses[1] and L.activityStatuses[1].id end,
+    custom = function(rec, assoc)
+      for _, def in ipairs(fields[assoc] or {}) do
+        if r() < 0.75 then rec.custom[numstr(def.id)] = value(def) end
+      end
+    end,
+  }
+end
+
+-- A schema's metadata for generate: a fresh copy, checked enough to be one.
+function imported(meta)
+  if type(meta) ~= "table" or type(meta.lists) ~= "table" or type(meta.customfields) ~= "table"
+     or type(meta.customfieldlists) ~= "table" then
+    error("emulator.generate: 'schema' must be a database's metadata "
+          .. "(tracker.emulator.schema.metadata_of of a schema file)", 3)
+  end
+  local d = util.deepcopy(meta)
+  for _, kind in ipairs(schema.KINDS) do d[kind] = d[kind] or {} end
+  if #d.lists.activityTypes == 0 then
+    error("emulator.generate: the schema has no activity types", 3)
+  end
+  return d
 end
 
 function M.generate(opts)
@@ -82,6 +202,7 @@ function M.generate(opts)
   local r = rng(seed)
   local toloc = localizer(zone)
   local d = schema.base_metadata()
+  if o.schema ~= nil then d = imported(o.schema) end
   d.timezone = zone
 
   local function pick(t) return t[r(#t)] end
@@ -94,9 +215,12 @@ function M.generate(opts)
     return last_stamp
   end
   local function date_of(epoch) return sub(toloc(epoch), 1, 10) end
+  local P = o.schema and schema_pickers(d, r, pick, between, date_of, start, now)
+            or builtin_pickers(r)
 
   -- users: the agency's recruiters; the last one has left (inactive).
   local logins = {}
+  if #d.users > 0 then nusers = 0 end        -- the schema's users
   for i = 1, nusers do
     local f, l = pick(FIRST), pick(LAST)
     local base = ascii_fold(f) .. "." .. ascii_fold(l)
@@ -140,7 +264,6 @@ function M.generate(opts)
   end
 
   -- jobs
-  local job_status = chooser({ { 1, 50 }, { 2, 8 }, { 3, 10 }, { 4, 17 }, { 5, 9 }, { 6, 6 } })
   local jobs_placeable = {}
   for i = 1, njobs do
     local client = #d.clients > 0 and d.clients[r(#d.clients)] or nil
@@ -160,8 +283,8 @@ function M.generate(opts)
     if owners[1].userid == nil then owners = {} end
     local j = {
       id = FIRST_ID.jobs + i - 1, name = title, clientid = client and client.id or nil,
-      contactid = contact and contact.id or nil, statusid = job_status(r),
-      typeid = r(4), department = d.lists.departments[r(#d.lists.departments)].name,
+      contactid = contact and contact.id or nil, statusid = P.job_status(),
+      typeid = P.work_type(), department = P.department(),
       description = fmt("%s needed for %s in %s, %s.", title,
                         client and client.name or "a confidential client", place[1], place[2]),
       location = place[1] .. ", " .. place[2], dateopened = date_of(opened),
@@ -173,20 +296,22 @@ function M.generate(opts)
       lastupdated = toloc(updated_after(opened)),
       custom = {},
     }
-    if j.statusid >= 5 then j.reasonforclose = pick({ "Client hired direct", "Budget cut",
+    if P.job_closed(j.statusid) then j.reasonforclose = pick({ "Client hired direct", "Budget cut",
                                                      "Filled by competitor", "Role on hold" }) end
-    j.custom["445"] = pick({ "High", "Medium", "Low" })
-    if r() < 0.8 then j.custom["446"] = pick({ "On-site", "Hybrid", "Remote" }) end
-    if contact then j.custom["447"] = contact.firstname .. " " .. contact.lastname end
-    if j.startdate then j.custom["453"] = j.startdate end
+    if P.custom then
+      P.custom(j, "Opportunity")
+    else
+      j.custom["445"] = pick({ "High", "Medium", "Low" })
+      if r() < 0.8 then j.custom["446"] = pick({ "On-site", "Hybrid", "Remote" }) end
+      if contact then j.custom["447"] = contact.firstname .. " " .. contact.lastname end
+      if j.startdate then j.custom["453"] = j.startdate end
+    end
     d.jobs[i] = j
     jobs_placeable[i] = j
   end
 
   -- candidates
-  local cand_status = chooser({ { 1, 55 }, { 2, 20 }, { 3, 10 }, { 4, 12 }, { 5, 3 } })
   local emails = {}
-  local sources = d.lists.resourceSources
   for i = 1, ncand do
     local f, l = pick(FIRST), pick(LAST)
     local ff, fl = ascii_fold(f), ascii_fold(l)
@@ -210,7 +335,7 @@ function M.generate(opts)
       postcode = place[3], country = "United States",
       mobiletelephone = fmt("(%s) 555-%04d", place[4], between(100, 199)),
       linkedin = "https://www.linkedin.com/in/" .. ff .. "-" .. fl .. "-" .. fmt("%x", r(0xfffff)),
-      source = sources[r(#sources)].name, ownerid = a_user(), statusid = cand_status(r),
+      source = P.source(), ownerid = a_user(), statusid = P.candidate_status(),
       workavailable = r() < 0.6 and "y" or "n",
       availability = pick({ "Immediately", "2 weeks notice", "1 month notice", "Open to offers" }),
       dateopened = toloc(created), lastupdated = toloc(updated_after(created)),
@@ -219,18 +344,20 @@ function M.generate(opts)
     if r() < 0.3 then c.hometelephone = fmt("(%s) 555-%04d", place[4], between(100, 199)) end
     if r() < 0.25 then c.tag = pick(TAGS) .. (r() < 0.3 and "," .. pick(TAGS) or "") end
     if r() < 0.4 then c.lastcontacted = toloc(between(created, now)) end
-    if r() < 0.7 then c.custom["441"] = numstr(between(40, 99)) end
-    if r() < 0.6 then c.custom["442"] = pick({ "US Citizen", "Permanent Resident", "H-1B",
-                                              "TN Visa", "Requires Sponsorship" }) end
-    if r() < 0.3 then c.custom["443"] = r() < 0.3 and "Yes" or "No" end
-    if r() < 0.5 then c.custom["444"] = pick({ "Email", "Phone", "Text" }) end
-    if r() < 0.4 then c.custom["448"] = pick({ "High", "Medium", "Low" }) end
+    if P.custom then
+      P.custom(c, "Resource")
+    else
+      if r() < 0.7 then c.custom["441"] = numstr(between(40, 99)) end
+      if r() < 0.6 then c.custom["442"] = pick({ "US Citizen", "Permanent Resident", "H-1B",
+                                                "TN Visa", "Requires Sponsorship" }) end
+      if r() < 0.3 then c.custom["443"] = r() < 0.3 and "Yes" or "No" end
+      if r() < 0.5 then c.custom["444"] = pick({ "Email", "Phone", "Text" }) end
+      if r() < 0.4 then c.custom["448"] = pick({ "High", "Medium", "Low" }) end
+    end
     d.candidates[i] = c
   end
 
   -- applications: distinct (job, candidate) pairs moving through the funnel
-  local stage = chooser({ { 1, 24 }, { 2, 15 }, { 3, 12 }, { 4, 9 }, { 5, 9 }, { 6, 4 },
-                          { 7, 3 }, { 8, 4 }, { 9, 3 }, { 10, 13 }, { 11, 4 } })
   local pairs_seen = {}
   local apps = d.applications
   local tries = 0
@@ -241,7 +368,8 @@ function M.generate(opts)
     local key = j.id * 1000003 + c.id
     if not pairs_seen[key] then
       pairs_seen[key] = true
-      local st = stage(r)
+      local st = P.stage()
+      local fate = P.fate(st)
       local by_resource = r() < 0.45
       local t0 = math.max(select(1, parse_stamp(j.dateopened)) or start, start)
       local assigned = between(t0, now)
@@ -249,37 +377,39 @@ function M.generate(opts)
         id = FIRST_ID.applications + #apps, opportunityid = j.id, resourceid = c.id,
         statusid = st, list = r() < 0.8 and "short" or "long",
         shortlistedby = by_resource and "resource" or "user",
-        source = by_resource and sources[r(#sources)].name or "Database search",
-        dateassigned = toloc(assigned), active = (st == 10 or st == 11) and "n" or "y",
+        source = by_resource and P.source() or "Database search",
+        dateassigned = toloc(assigned), active = fate.ended and "n" or "y",
         lastupdated = toloc(updated_after(assigned)), custom = {},
       }
-      if st >= 7 and st <= 9 then
+      if fate.placed then
         local rate = between(25, 95)
         a.dateconfirmed = date_of(between(assigned, now))
         a.startdate = date_of(assigned + between(14, 45) * DAY)
-        if st == 9 then a.enddate = date_of(assigned + between(90, 200) * DAY) end
+        if fate.finished then a.enddate = date_of(assigned + between(90, 200) * DAY) end
         a.payrate, a.chargerate = rate, rate + between(8, 40)
         a.chargeperiod, a.currency = "Hour", "USD"
       end
-      if st >= 5 and st <= 9 then a.custom["449"] = r() < 0.6 and "Yes" or "No" end
-      if r() < 0.5 then a.custom["450"] = numstr(between(1, 10)) end
-      if st == 10 then
-        a.custom["451"] = pick({ "Skills mismatch", "Salary expectations", "Failed screening",
-                                 "Position filled", "No show" })
+      if P.custom then
+        P.custom(a, "OpportunityResource")
+      else
+        if st >= 5 and st <= 9 then a.custom["449"] = r() < 0.6 and "Yes" or "No" end
+        if r() < 0.5 then a.custom["450"] = numstr(between(1, 10)) end
+        if st == 10 then
+          a.custom["451"] = pick({ "Skills mismatch", "Salary expectations", "Failed screening",
+                                   "Position filled", "No show" })
+        end
       end
       apps[#apps + 1] = a
     end
   end
 
   -- activities: notes and calls on candidates, their applications, and jobs
-  local act_type = chooser({ { 1, 40 }, { 2, 25 }, { 3, 20 }, { 4, 3 }, { 5, 7 }, { 6, 3 },
-                             { 7, 2 } })
   local type_names = d.lists.activityTypes
   for i = 1, nact do
     if ncand == 0 and njobs == 0 then break end
-    local tid = act_type(r)
+    local tid = P.activity_type()
     local tname = type_names[tid].name
-    local a = { id = FIRST_ID.activities + i - 1, typeid = tid, custom = {} }
+    local a = { id = FIRST_ID.activities + i - 1, typeid = type_names[tid].id, custom = {} }
     local roll = r()
     local job, cand, app
     if roll < 0.6 and #apps > 0 then
@@ -300,15 +430,19 @@ function M.generate(opts)
     if app then a.opportunityresourceid = app.id end
     local about = job and job.name or (cand and cand.jobtitle) or "the role"
     a.subject = tname .. ": " .. about
-    a.note = fmt(pick(NOTES[tname]), about)
+    a.note = fmt(pick(NOTES[tname] or NOTES.Note), about)
     local when = between(start, now)
     a.date, a.time = date_of(when), sub(toloc(when), 12, 16)
-    a.statusid = when > now - DAY and tid == 5 and 2 or 1
+    a.statusid = P.activity_status(when > now - DAY and tid == 5)
     a.priority = pick({ "Low", "Medium", "Medium", "High" })
     a.contacttype = pick({ "Outbound", "Outbound", "Inbound", "Internal" })
     a.userid = a_user()
     a.lastupdated = toloc(updated_after(when))
-    if r() < 0.15 then a.custom["452"] = r() < 0.5 and "Yes" or "No" end
+    if P.custom then
+      P.custom(a, "Activity")
+    elseif r() < 0.15 then
+      a.custom["452"] = r() < 0.5 and "Yes" or "No"
+    end
     d.activities[i] = a
   end
 

@@ -23,12 +23,13 @@
 --                          shows it, and the log of recent writes lets it patch its lists
 --
 -- Methods: load(data), install(d), save(), state(), stages(), get(kind, id), record(kind, id),
--- to_json(), reset(), insert(kind, rec), touched(kind [, rec]), index_application(a),
+-- to_json(), parts([all]), reset(), insert(kind, rec), touched(kind [, rec]), index_application(a),
 -- set_email(c, email), sorted(kind, field, desc), list_name(list, id), user_name(id),
 -- is_placement(a), job_state(j), application_name(a), api_user().
 -- Module functions: person(rec) -> "First Last"; names[kind](emu, rec) -> the display name
 -- (getRecords `name`, searchtext and sorting by name use it).
 
+local json = require "json"
 local json_out = require "tracker.emulator.json_out"
 local schema = require "tracker.emulator.schema"
 local util = require "tracker.emulator.util"
@@ -150,6 +151,7 @@ function Model:install(d)
   self.data = d
   self.idx, self.next_id, self.version, self.cache = {}, {}, {}, {}
   self.changes = {}                  -- by kind: the recent writes, for sorted() to patch its lists
+  self.written = {}                  -- kinds written since parts() last took them
   for _, kind in ipairs(KINDS) do
     local by, top = {}, FIRST_ID[kind] - 1
     for _, rec in ipairs(d[kind]) do
@@ -230,6 +232,7 @@ end
 local CHANGE_LOG = 256               -- writes remembered a kind; older lists are sorted again
 
 function Model:touched(kind, rec)
+  self.written[kind] = true
   for _, k in ipairs(DEPENDS[kind]) do
     local v = self.version[k] + 1
     self.version[k] = v
@@ -289,6 +292,28 @@ end
 
 function Model:reset()
   self:install(deepcopy(self.initial))
+  for _, kind in ipairs(KINDS) do self.written[kind] = true end
+end
+
+-- The database as JSON texts a part each, for a store that keeps it (trk emulator --data DIR):
+-- { meta = the metadata (everything but the record kinds), <kind> = the kind's list }. Only
+-- the kinds written since the last call (every write to a kind goes through touched), or every
+-- part when `all`; either way the written kinds are forgotten.
+function Model:parts(all)
+  local out = {}
+  for _, kind in ipairs(KINDS) do
+    -- plain JSON (an empty list as {}, which reads back the same): a third of the cost of
+    -- to_json's form, and this runs on every write
+    if all or self.written[kind] then out[kind] = json.encode(self.data[kind]) end
+  end
+  if all then
+    local meta = {}
+    for k, v in pairs(self.data) do meta[k] = v end
+    for _, kind in ipairs(KINDS) do meta[kind] = nil end
+    out.meta = json.encode(meta)
+  end
+  self.written = {}
+  return out
 end
 
 -- ---- names and lookups shared by the answers ------------------------------------------------

@@ -8,10 +8,26 @@
 --   FIRST_ID               kind -> the id a new record gets when the kind is empty
 --   base_metadata()        -> a fresh database holding the metadata and no records:
 --                          { format, timezone, lists, customfields, customfieldlists, <kinds> }
+--   FORMAT, VERSION        what a schema file (`trk schema export`) says it is
+--   metadata_of(doc, where)
+--                          -> base_metadata() with a schema file's metadata in place of the
+--                          built-in one: its custom fields and their lists, stages, statuses,
+--                          sources, work types, departments, activity types and statuses, and
+--                          users (without emails); a list the file lacks stays the built-in
+--                          one. doc is the decoded file; a bad one raises "where: the place in
+--                          the file: what is wrong".
+--
+-- A schema file is JSON (docs/emulator.md, Schemas): { format = "trk-schema", version = 1,
+-- custom_fields = { candidate = {...}, job = {...}, application = {...}, activity = {...} },
+-- stages, candidate_statuses, job_statuses, sources, work_types, departments, activity_types,
+-- activity_statuses = lists of { id, name }, users = list of { id, name, active } }.
 
 local M = {}
 
-local pairs, ipairs = pairs, ipairs
+local type, pairs, ipairs, next, tostring, error = type, pairs, ipairs, next, tostring, error
+local mtype = math.type
+local fmt, lower, find, match = string.format, string.lower, string.find, string.match
+local concat, sort = table.concat, table.sort
 
 function M.base_metadata()
   local function list(names, extra)
@@ -106,5 +122,178 @@ M.KINDS = { "users", "clients", "contacts", "jobs", "candidates", "applications"
 M.FIRST_ID = { users = 17, clients = 301, contacts = 4001, jobs = 1001, candidates = 188001,
                    applications = 70001, activities = 500001, documents = 9001 }
 
+-- ---- schema files ------------------------------------------------------------------------------
+
+M.FORMAT, M.VERSION = "trk-schema", 1
+
+-- A custom field's record kind in a schema file, and its association in the settings.
+M.ASSOCIATIONS = { candidate = "Resource", job = "Opportunity", application = "OpportunityResource",
+                   activity = "Activity" }
+
+-- The lists of a schema file, by the emulator's list each becomes (activity types and
+-- statuses are the emulator's own lists: its getSettingsData does not show them).
+M.LISTS = { stages = "opportunityResourceStatuses", candidate_statuses = "resourceStatuses",
+            job_statuses = "opportunityStatuses", sources = "resourceSources",
+            work_types = "opportunityWorkTypes", departments = "departments",
+            activity_types = "activityTypes", activity_statuses = "activityStatuses" }
+
+-- What a database's own names say of a stage or a job status, which a schema file does not:
+-- the stages getRecords X shows as placements, the stages that end an application (made
+-- inactive), and the job states getRecords `state` selects (docs/emulator.md, Schemas).
+local PLACEMENT = { "offer", "plac", "working", "complete", "hired", "start" }
+local ENDED = { "reject", "withdr", "declin", "unsuccess", "not suit", "lost" }
+local WON = { "fill", "won", "placed", "complete" }
+local CLOSED = { "lost", "cancel", "closed", "withdr", "dead" }
+
+local function named(name, words)
+  local l = lower(name)
+  for _, w in ipairs(words) do
+    if find(l, w, 1, true) then return true end
+  end
+  return false
+end
+
+-- Raises "where: place: why" (level 0: the message is the user's, not a line of trk's).
+local function bad(where, place, why, ...)
+  error(fmt("%s: %s: " .. why, where, place, ...), 0)
+end
+
+local function is_list(v)
+  return type(v) == "table" and (next(v) == nil or v[1] ~= nil)
+end
+
+local function id_name_list(where, place, v, need_ids)
+  if v == nil then return nil end
+  if not is_list(v) then bad(where, place, 'must be a list of { "id": ..., "name": ... }') end
+  local out, seen = {}, {}
+  for i, e in ipairs(v) do
+    local at = fmt("%s[%d]", place, i)
+    if type(e) ~= "table" then bad(where, at, "must be an object with an id and a name") end
+    if type(e.name) ~= "string" or e.name == "" then bad(where, at, "has no name") end
+    if e.id ~= nil and mtype(e.id) ~= "integer" then
+      bad(where, at, "id must be an integer, not %s", tostring(e.id))
+    end
+    if need_ids and e.id == nil then bad(where, at, "has no id") end
+    if e.id ~= nil then
+      if seen[e.id] then bad(where, at, "id %d is given twice (also at %s)", e.id, seen[e.id]) end
+      seen[e.id] = at
+    end
+    out[i] = { id = e.id, name = e.name }
+  end
+  return out
+end
+
+-- Numbers the entries a list gives without an id (activity types seen without theirs).
+local function number_list(list)
+  local top = 0
+  for _, e in ipairs(list) do if e.id and e.id > top then top = e.id end end
+  for _, e in ipairs(list) do
+    if not e.id then top = top + 1; e.id = top end
+  end
+  return list
+end
+
+-- The custom fields of a schema file as the emulator's definitions and lists.
+local function custom_fields(where, cf)
+  if type(cf) ~= "table" or cf[1] ~= nil then
+    bad(where, "custom_fields", "must be an object of lists by record kind (candidate, job, "
+        .. "application, activity)")
+  end
+  local fields, lists, list_of, ids = {}, {}, {}, {}
+  for kind, defs in pairs(cf) do
+    local assoc = M.ASSOCIATIONS[kind]
+    local place = "custom_fields." .. tostring(kind)
+    if not assoc then
+      bad(where, place, "is not a record kind (candidate, job, application or activity)")
+    end
+    if not is_list(defs) then bad(where, place, "must be a list of fields") end
+    for i, f in ipairs(defs) do
+      local at = fmt("%s[%d]", place, i)
+      if type(f) ~= "table" then bad(where, at, "must be an object") end
+      if mtype(f.id) ~= "integer" then bad(where, at, "has no integer id") end
+      if ids[f.id] then bad(where, at, "id %d is given twice (also at %s)", f.id, ids[f.id]) end
+      ids[f.id] = at
+      if type(f.name) ~= "string" or f.name == "" then bad(where, at, "has no name") end
+      if type(f.type) ~= "string" or f.type == "" then
+        bad(where, at, "has no type (Text, Number, Date, Checkbox, List, ...)")
+      end
+      if f.max_length ~= nil and (mtype(f.max_length) ~= "integer" or f.max_length < 1) then
+        bad(where, at, "max_length must be a positive integer")
+      end
+      local def = { id = f.id, association = assoc, name = f.name, type = f.type,
+                    maxlength = f.max_length }
+      if f.type == "List" then
+        local items = id_name_list(where, at .. ".items", f.items or {}, true)
+        -- fields with the same items share one list, as they would in Tracker
+        local key = {}
+        for j, it in ipairs(items) do key[j] = it.id .. "=" .. it.name end
+        key = concat(key, "\0")
+        local l = list_of[key]
+        if not l then
+          l = { id = 701 + #lists, name = f.name, items = items }
+          lists[#lists + 1] = l
+          list_of[key] = l
+        end
+        def.listid = l.id
+      elseif f.items ~= nil then
+        bad(where, at, "has items, but its type is %s, not List", f.type)
+      end
+      fields[#fields + 1] = def
+    end
+  end
+  sort(fields, function(a, b) return a.id < b.id end)
+  return fields, lists
+end
+
+function M.metadata_of(doc, where)
+  where = where or "schema"
+  if type(doc) ~= "table" or doc[1] ~= nil then bad(where, "the file", "is not a JSON object") end
+  if doc.format ~= M.FORMAT then
+    bad(where, "format", "is %s, not \"%s\" (not a file `trk schema export` wrote)",
+        doc.format == nil and "missing" or "'" .. tostring(doc.format) .. "'", M.FORMAT)
+  end
+  if mtype(doc.version) ~= "integer" or doc.version < 1 or doc.version > M.VERSION then
+    bad(where, "version", "%s is not a version this trk reads (1 to %d): use a trk as new as "
+        .. "the one that exported it", tostring(doc.version), M.VERSION)
+  end
+  local d = M.base_metadata()
+  for key, list in pairs(M.LISTS) do
+    local v = id_name_list(where, key, doc[key],
+                           key ~= "activity_types" and key ~= "activity_statuses")
+    if v then d.lists[list] = number_list(v) end
+  end
+  if doc.stages and doc.stages[1] == nil then
+    bad(where, "stages", "is empty: a database has at least one application stage")
+  end
+  if doc.stages then
+    for _, st in ipairs(d.lists.opportunityResourceStatuses) do
+      st.placement = named(st.name, PLACEMENT) or nil
+      st.ended = named(st.name, ENDED) or nil
+    end
+  end
+  if doc.job_statuses then
+    for _, st in ipairs(d.lists.opportunityStatuses) do
+      st.state = named(st.name, WON) and "won" or named(st.name, CLOSED) and "closed" or "open"
+    end
+  end
+  if doc.custom_fields ~= nil then
+    d.customfields, d.customfieldlists = custom_fields(where, doc.custom_fields)
+  end
+  if doc.users ~= nil then
+    if not is_list(doc.users) then
+      bad(where, "users", 'must be a list of { "id", "name", "active" }')
+    end
+    for i, u in ipairs(doc.users) do
+      local at = fmt("users[%d]", i)
+      if type(u) ~= "table" or mtype(u.id) ~= "integer" then bad(where, at, "has no integer id") end
+      local name = type(u.name) == "string" and u.name or ""
+      local first, last = match(name, "^%s*(%S*)%s*(.-)%s*$")
+      d.users[i] = { id = u.id, firstname = first ~= "" and first or "User",
+                     lastname = (first ~= "" or last ~= "") and last or tostring(u.id),
+                     active = u.active ~= false }
+    end
+  end
+  return d
+end
 
 return M

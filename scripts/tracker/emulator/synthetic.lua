@@ -4,6 +4,8 @@
 -- emulator.new{ synthetic = { candidates = N, seed = S } } makes an emulator whose candidate i
 -- (1..N) has id 200000 + i and is computed from (S, i) whenever it is asked for, so that clients
 -- can be measured streaming millions of candidates from a server that is not the bottleneck.
+-- With schema = M (a schema file's metadata, emulator.schema_from_json), the metadata and the
+-- profiles' custom values are the schema's.
 -- Memory does not grow with N, and a getRecords page costs the same at any depth.
 --
 -- How a candidate is made: emulator.generate{ seed = S } makes PROFILES realistic candidates
@@ -89,7 +91,7 @@ local RAW = { id = true, count = true, items = true }
 
 -- ---- options -------------------------------------------------------------------------------
 
-local OPTS = { candidates = true, seed = true }
+local OPTS = { candidates = true, seed = true, schema = true }
 
 local function check(opts)
   local fname = "emulator.new"
@@ -107,7 +109,7 @@ local function check(opts)
   if seed ~= nil and mtype(seed) ~= "integer" then
     error(fname .. ": synthetic.seed must be an integer", 4)
   end
-  return n, seed or 1
+  return n, seed or 1, opts.schema
 end
 
 -- ---- records: index -> values ---------------------------------------------------------------
@@ -222,7 +224,7 @@ Source.READ_ONLY = M.READ_ONLY
 -- Makes the source for emu (an emulator.new in progress), loads its metadata into emu, and
 -- returns it.
 function M.new(emu, opts)
-  local n, seed = check(opts)
+  local n, seed, meta = check(opts)
   local encode = json_out.encode
   local self = setmetatable({ n = n, seed = seed, key = mix(seed, 0x5DEECE66D),
                               days = {}, ndays = 0 }, Source)
@@ -230,7 +232,8 @@ function M.new(emu, opts)
   -- the profiles and the metadata, from one generator run that ends a day before BASE, so
   -- that every profile's dates come before any record's last update
   local data = generator.generate{ seed = seed, jobs = 0, candidates = PROFILES, activities = 0,
-                                   documents = 0, now = self.base - DAY, timezone = emu.timezone }
+                                   documents = 0, now = self.base - DAY, timezone = emu.timezone,
+                                   schema = meta }
   local generated = data.candidates
   data.candidates = {}
   emu:load(data)
