@@ -243,6 +243,15 @@ function tracker.is_error(v) end
 ---@return string
 function tracker.suggest(name, names) end
 
+---An HTTP exchange's parts ({ target =, headers =, body = }) without credentials: secret
+---headers, query parameters and body fields replaced by placeholders, and every secret value
+---found (added to `known`, longest first) scrubbed wherever else it appears. trk's scripts do
+---not get it (trk's recorder, `--record DIR`, uses it).
+---@param parts { target?: string, headers?: table<string, string>, body?: any }
+---@param known string[] the secrets found so far, kept between exchanges
+---@return table
+function tracker.redact_exchange(parts, known) end
+
 ---8 hex digits of a salted hash of a client's API key (else its REST token), or nil: how a
 ---state store tells two databases at one URL apart. trk's scripts do not get it.
 ---@param t tracker.Client

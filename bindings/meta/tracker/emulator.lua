@@ -62,9 +62,29 @@ function emulator.generate(opts) end
 ---@return table data
 function emulator.from_json(text) end
 
+---The database whose parts (emu:parts(true): the JSON text of each, by name) a store kept; a
+---part missing or not JSON raises, naming it after `where`.
+---@param parts table<string, string>
+---@param where string
+---@return table data
+function emulator.from_parts(parts, where) end
+
+---The metadata of a schema file (`trk schema export`), for generate{ schema = }; a bad file
+---raises "where: the place in the file: what is wrong".
+---@param text string the file's JSON text
+---@param where? string how messages name the file (default "schema")
+---@return table
+function emulator.schema_from_json(text, where) end
+
 ---One in-memory Tracker database.
 ---@class tracker.Emulator
 local Emulator = {}
+
+---The database as JSON texts by part (tracker.emulator.model): the kept parts, or all of
+---them with `all`.
+---@param all? boolean
+---@return table<string, string>
+function Emulator:parts(all) end
 
 ---The one entry point: an HTTP request in, an HTTP answer out. Never raises for a bad request.
 ---@param method string

@@ -89,6 +89,7 @@ function testing.note(fields) end
 ---@field now? string|integer the fixed clock (default testing.default_now)
 ---@field timezone? false a client that does not know the database's zone (naive local times)
 ---@field dialect? "evidence"|"rich" the emulator's dialect (default "evidence"); where its settings list no stages the client is given the fixtures' stages, as a user configures them
+---@field schema? string a schema file (`trk schema export FILE`): the custom fields, lists, stages and users the database has
 
 ---A client of a new in-process emulator holding the fixtures (and what they refer to), or
 ---emulator data (`require("tracker.emulator").generate{...}`). Writes a spec makes itself are sent.
@@ -112,6 +113,17 @@ function testing.advance(t, by) end
 ---@param t tracker.Client
 ---@return table
 function testing.state(t) end
+
+---@class tracker.testing.ReplayOptions
+---@field now? string|integer the clock (default: the time of the recording)
+
+---A client of a recording (`--record DIR` made DIR/cassette.jsonl), served as `trk emulator
+-----replay` serves it, with the settings it was made with: a rule run against a user's
+---recorded database. A request that was not recorded fails (status 599) naming it.
+---@param dir string
+---@param opts? tracker.testing.ReplayOptions
+---@return tracker.Client
+function testing.replay(dir, opts) end
 
 ---The emulator behind a client from testing.emulator.
 ---@param t tracker.Client
