@@ -183,7 +183,7 @@ function Client:find_person(q)
     if types:find(letter, 1, true) then
       local kind = widget.person_kinds[letter]
       local wire = widget.person_letters[kind]
-      local found, fe = {}, nil
+      local found, fe = {}
       if first.name then
         found, fe = people_of(s, fname, wire, first.name, function(item)
           local shows = shows_person(item, q)
