@@ -136,6 +136,8 @@ end)
 
 -- the suites over every dialect of the emulator
 require("support.dialect").each(B, suite, assert(loadfile("spec/support/writes_suite.lua", "t", _ENV))())
+-- jobs created, placements, people found, CVs, documents on any record
+require("support.dialect").each(B, assert(loadfile("spec/support/hiring_suite.lua", "t", _ENV))())
 
 describe("the client over HTTP only", function()
   after_each(B.stop)

@@ -506,6 +506,60 @@ describe("migrate.upsert_candidates", function()
     assert.are.equal("Denver", c.town)
   end)
 
+  -- a candidate with a phone no other candidate has
+  local function unique_phone(emu)
+    local count = {}
+    for _, c in ipairs(emu:state().candidates) do
+      local d = (c.mobiletelephone or ""):gsub("%D", "")
+      count[d] = (count[d] or 0) + 1
+    end
+    for _, c in ipairs(emu:state().candidates) do
+      if count[(c.mobiletelephone or ""):gsub("%D", "")] == 1 then return c end
+    end
+    error("no candidate has a phone of its own")
+  end
+
+  for _, lookup in ipairs({ "index", "find_person" }) do
+    it("never creates a second candidate for a person Tracker knows, by email or phone (lookup "
+       .. lookup .. ")", function()
+      local emu, t = fresh(60)
+      local known = emu:state().candidates[4]
+      local by_phone = unique_phone(emu)
+      local n = #emu:state().candidates
+      local sum = migrate.upsert_candidates(t, {
+        { first_name = known.firstname, email = known.email:upper() },
+        { first_name = by_phone.firstname, email = "moved@elsewhere.example",
+          phone = "+1 " .. by_phone.mobiletelephone },
+        { first_name = "New", last_name = "Person", email = "new.person@import.example" },
+      }, { lookup = lookup })
+      assert.are.same({ 1, 0 }, { sum.created, sum.failed })
+      assert.are.equal(n + 1, #emu:state().candidates)
+      -- the row known by its phone updated that candidate's email
+      assert.are.equal("moved@elsewhere.example", by_phone.email)
+    end)
+  end
+
+  it("measures a 200-row import both ways: one read of every candidate, or requests per row", function()
+    local counts = {}
+    for _, lookup in ipairs({ "index", "find_person" }) do
+      local emu, t = fresh(1000)
+      local rows = {}
+      for i = 1, 200 do
+        local c = emu:state().candidates[i]
+        rows[i] = i <= 100 and { first_name = c.firstname, email = c.email }
+                  or { first_name = "P" .. i, email = ("p%d@new.example"):format(i) }
+      end
+      t:metadata()
+      local before = t:stats().requests
+      local sum = migrate.upsert_candidates(t, rows, { lookup = lookup })
+      assert.are.same({ 100, 100 }, { sum.created, sum.unchanged })
+      counts[lookup] = t:stats().requests - before
+    end
+    -- index: 1000 candidates read 100 a page (11 pages), then the 100 creates; find_person:
+    -- a checkPerson each row, and a name search (2 pages) and a read for each known one
+    assert.are.same({ index = 111, find_person = 200 + 100 * 3 + 100 }, counts)
+  end)
+
   it("fails a second row with the same key instead of applying both", function()
     local _, t = fresh(5)
     local sum = migrate.upsert_candidates(t, migrate.csv(tmpfile(

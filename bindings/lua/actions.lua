@@ -126,7 +126,8 @@ local function candidate_of(t, target)
   return app.candidate_id
 end
 
-local READ = { candidate = "candidate", job = "job", application = "application" }
+local READ = { candidate = "candidate", job = "job", application = "application",
+               placement = "placement" }
 
 local function has_tag(t, target, p)
   local tags, e = t:tags(target.id)
@@ -275,13 +276,16 @@ local ENTRIES = {
   -- The document list answers no size (tracker-api.md §4): a size, when an entry has one, must
   -- match too.
   attach = {
-    target = { kinds = NOTED, id = true },
+    target = { kinds = { candidate = true, application = true, job = true, client = true,
+                         contact = true, lead = true }, id = true },
+    file = true,
     payload = { filename = "string", type = "string?", primary = "boolean", size = "integer",
                 hash = "string" },
     deferred = true,
     check = function(t, target, p, _, n)
-      if target.kind == "job" then
-        return nil, err("invalid_request", "check: a job's documents cannot be read back")
+      if target.kind ~= "candidate" and target.kind ~= "application" then
+        return nil, err("invalid_request", fmt("check: a %s's documents cannot be read back",
+                                               target.kind))
       end
       local cand = target.id
       if target.kind == "application" then
@@ -375,6 +379,104 @@ local ENTRIES = {
       return fmt("%s %s %s", tostring(p.api), tostring(p.method), tostring(p.path))
     end,
   },
+}
+
+-- ---- jobs created, placements, candidates from a CV (issue 22) -------------------------------
+
+-- Does a job's name show a title (Tracker may prefix it: "JOB-1034 Java Programmer")?
+local function titled(name, title)
+  return name == title or (type(name) == "string" and name:sub(-#title - 1) == " " .. title)
+end
+
+ENTRIES.create_job = {
+  target = { kinds = { job = true } },
+  payload = { title = "string", client = "integer?", contact = "integer?", work_type = "string?",
+              description = "string?", fields = "table?", custom = "table?" },
+  creates = "job",
+  -- Tracker matches no job on a resend (createOpportunity makes another): one whose answer
+  -- was lost is not sent again
+  unsure = function(p)
+    return fmt("create_job '%s' may or may not have happened before the last run stopped; look "
+               .. "for the job, then run with --fresh", tostring(p.title))
+  end,
+  check = function(t, _, p, since)
+    return at_least(1, function(j)
+      return titled(j.name, p.title) and (p.client == nil or j.client_id == p.client)
+    end, t:jobs({ search = p.title, updated_after = since }))
+  end,
+  planned = function(p, id)
+    return { kind = "job", id = id, name = p.title, client_id = p.client, contact_id = p.contact,
+             created = true }
+  end,
+  describe = function(p)
+    return fmt("'%s'", tostring(p.title)) .. (p.client and fmt(" for client %d", p.client) or "")
+           .. (p.fields and ", " .. fields(p.fields) or "")
+  end,
+  replay = function(t, _, p, key)
+    local o = { title = p.title, client = p.client, contact = p.contact, work_type = p.work_type,
+                description = p.description, custom = p.custom, key = key }
+    local later = { publish_salary_from = "salary_from", publish_salary_to = "salary_to" }
+    for k, v in pairs(p.fields or {}) do o[later[k] or k] = v end
+    return t:create_job(o)
+  end,
+}
+
+ENTRIES.update_placement = {
+  target = { kinds = { placement = true }, id = true },
+  payload = { fields = "table", custom = "table?" },
+  deferred = true, repeatable = true, describe = update_fields,
+  check = function(t, target, p)
+    local rec, e = t:placement(target.id)
+    if not rec then return nil, e end
+    for k, v in pairs(p.fields) do
+      local now = rec[k]
+      if k == "status" then                    -- a stage, by the name the payload keeps
+        if not (now ~= nil and lower(tostring(now)) == lower(tostring(v))) then return false end
+      elseif not M.same(now, v) then
+        return false
+      end
+    end
+    for name, text in pairs(p.custom or {}) do
+      if not holds(rec.custom[name], text) then return false end
+    end
+    return true
+  end,
+  sets = function(p) return p.fields, p.custom end,
+  replay = function(t, target, p, key)
+    return t:update_placement(target, with_custom(p), { key = key })
+  end,
+}
+
+ENTRIES.create_candidate_from_resume = {
+  target = { kinds = { candidate = true } },
+  payload = { filename = "string", size = "integer", hash = "string", job = "integer?",
+              list = "string?", by = "string?", email = "string?", open = true },
+  creates = "candidate",
+  file = true,
+  check = function(t, _, p)
+    if not p.email then
+      return nil, err("invalid_request", "check: a candidate made from a CV without an email "
+                      .. "given cannot be told apart from others by reading back")
+    end
+    local found, e = t:find_candidates({ email = p.email })
+    if not found then return nil, e end
+    return #found > 0
+  end,
+  -- Tracker matches a resend by the email [INF], which only a given one makes sure of
+  unsure = function(p)
+    if not p.email then
+      return fmt("create_candidate_from_resume '%s' may or may not have happened before the "
+                 .. "last run stopped; look for the candidate, then run with --fresh",
+                 tostring(p.filename))
+    end
+  end,
+  planned = function(p, id)
+    return { kind = "candidate", id = id, email = p.email, created = true, resume = p.filename }
+  end,
+  describe = function(p)
+    return fmt("%s (%d bytes)", tostring(p.filename), p.size or 0)
+           .. (p.job and fmt(" → job %d", p.job) or "")
+  end,
 }
 
 -- The entry of an operation, or nil.
@@ -565,7 +667,7 @@ function M.replay(t, action)
   local entry = ENTRIES[action.op]
   if not (entry and entry.replay) then
     error(fmt("%s cannot be applied from a plan (%s); run the script with --apply", action.op,
-              action.op == "attach" and "the plan does not hold the file's bytes"
+              entry and entry.file and "the plan does not hold the file's bytes"
               or "trk cannot make it again from its payload"), 0)
   end
   return entry.replay(t, action.target, action.payload, action.key)

@@ -24,8 +24,8 @@ local widget_call, rest_call, exchange_token =
 local metadata = metadata_mod.metadata
 local copy = values.copy
 
-local ipairs, setmetatable, type, rawget = ipairs, setmetatable, type, rawget
-local fmt, lower = string.format, string.lower
+local ipairs, pairs, setmetatable, type, rawget = ipairs, pairs, setmetatable, type, rawget
+local fmt, lower, gsub, sub = string.format, string.lower, string.gsub, string.sub
 
 local M = {}
 
@@ -48,6 +48,8 @@ end
 
 function Client:job(id) return widget_one(self, "job", "job", id) end
 function Client:candidate(id) return widget_one(self, "candidate", "candidate", id) end
+-- A placement by its opportunity-resource id; not_found for an application that is not one.
+function Client:placement(id) return widget_one(self, "placement", "placement", id) end
 
 function Client:application(id)
   local fname = "application"
@@ -88,6 +90,113 @@ function Client:find_candidates(q)
     if not email or (r.email and lower(r.email) == email)
         or (r.other_email and lower(r.other_email) == email) then
       out[#out + 1] = r
+    end
+  end
+  return out
+end
+
+-- ---- people: find_person (checkPerson) -------------------------------------------------------
+
+-- Phones compare by their digits: equal, or one the end of the other (a number with and without
+-- its country or area code), at least 7 digits each.
+local function digits(v) return (gsub(v, "%D", "")) end
+local function same_phone(a, b)
+  local x, y = digits(a), digits(b)
+  if #x < 7 or #y < 7 then return false end
+  if #x < #y then x, y = y, x end
+  return sub(x, -#y) == y
+end
+-- LinkedIn addresses compare without scheme, "www." and a trailing slash, in any case.
+local function linkedin_key(v)
+  return (gsub(gsub(gsub(lower(v), "^%a+://", ""), "^www%.", ""), "/+$", ""))
+end
+local SAME = {
+  email = function(a, b) return lower(a) == lower(b) end,
+  phone = same_phone,
+  linkedin = function(a, b) return linkedin_key(a) == linkedin_key(b) end,
+}
+
+-- Whether a getRecords item of a person shows the asked email, phone or LinkedIn address:
+-- true, false, or nil when it shows none of those fields (such a read cannot say).
+local function shows_person(item, q)
+  local d = type(item.details) == "table" and item.details or {}
+  local shown = false
+  for what, keys in pairs(widget.person_details) do
+    for _, k in ipairs(keys) do
+      local v = values.str(d[k])
+      if v then
+        shown = true
+        if q[what] and SAME[what](v, q[what]) then return true end
+      end
+    end
+  end
+  if shown then return false end
+  return nil
+end
+
+-- The items of one record type (a getRecords letter) that `keep` likes, page by page: `search`
+-- narrows by name on the server. Ends on a page that is empty or brings nothing new (the page
+-- cap is not known: tracker-api.md §9).
+local function people_of(s, fname, letter, search, keep)
+  local out, seen, page = {}, {}, 0
+  local size = s.stats.page_caps.widget or widget.max_page
+  while true do
+    local doc, e = widget_call(s, fname, "getRecords", {
+      recordtype = letter, numrecords = size, pagenum = page, sortfield = "id", sortdir = "asc",
+      searchtext = search or "", updatedafter = "", updatedbefore = "" }, nil, true)
+    if not doc then return nil, e end
+    local new = false
+    for _, item in ipairs(doc.results) do
+      local id = type(item) == "table" and values.int(item.id)
+      if id and not seen[id] then
+        seen[id], new = true, true
+        if keep(item) then out[#out + 1] = { id = id, name = values.str(item.name) } end
+      end
+    end
+    if not new then return out end
+    page = page + 1
+  end
+end
+
+-- The candidates and contacts Tracker knows with an email, phone or LinkedIn address:
+-- { { kind =, id =, name = } }, empty when none. checkPerson says which record types hold the
+-- person and shows the first record, without an id [DOC 363]: the ids come from a search by
+-- that record's name, each found record checked against what was asked where its read shows
+-- it; a type where no record of that name matches is read whole (the person is known there by
+-- another name).
+function Client:find_person(q)
+  local fname = "find_person"
+  local s = state(self, fname)
+  q = options(fname, q, { email = "string", phone = "string", linkedin = "string" })
+  if not (q.email or q.phone or q.linkedin) then
+    misuse(fname, "give 'email', 'phone' or 'linkedin' (or several)")
+  end
+  if q.email and not q.email:match("^[^@%s]+@[^@%s]+$") then
+    misuse(fname, "'%s' is not an email address", q.email)
+  end
+  local ins, nodes = widget.check_person(q)
+  local doc, e = widget_call(s, fname, "checkPerson", ins, nodes, false)
+  if not doc then return nil, e end
+  local types, first = widget.person_answer(doc)
+  local out = {}
+  for _, letter in ipairs({ "C", "R" }) do
+    if types:find(letter, 1, true) then
+      local kind = widget.person_kinds[letter]
+      local wire = widget.person_letters[kind]
+      local found, fe = {}
+      if first.name then
+        found, fe = people_of(s, fname, wire, first.name, function(item)
+          local shows = shows_person(item, q)
+          if shows == nil then return lower(values.str(item.name) or "") == lower(first.name) end
+          return shows
+        end)
+        if not found then return nil, fe end
+      end
+      if #found == 0 then
+        found, fe = people_of(s, fname, wire, nil, function(item) return shows_person(item, q) end)
+        if not found then return nil, fe end
+      end
+      for _, p in ipairs(found) do out[#out + 1] = { kind = kind, id = p.id, name = p.name } end
     end
   end
   return out

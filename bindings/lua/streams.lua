@@ -249,6 +249,8 @@ local FILTERS = {
                    updated_before = "any", page_size = "number" },
   activities = { candidate = "any", job = "any", updated_after = "any", updated_before = "any",
                  page_size = "number" },
+  placements = { candidate = "any", job = "any", updated_after = "any", updated_before = "any",
+                 page_size = "number" },
 }
 
 local function page_size(s, f, cap)
@@ -332,6 +334,17 @@ function Client:activities(f)
   local job = type(f) == "table" and f.job ~= nil and id_of(fname, "job", f.job, "job")
   -- nor links for activities: the stream compares them
   return widget_stream(self, fname, "activity", f, (cand or job) and { match = function(r)
+    return (not cand or r.candidate_id == cand) and (not job or r.job_id == job)
+  end })
+end
+
+-- Placements: getRecords X, which answers only placements in a Working, Offer or Complete
+-- state [DOC 361]; it has no link filters either.
+function Client:placements(f)
+  local fname = "placements"
+  local cand = type(f) == "table" and f.candidate ~= nil and id_of(fname, "candidate", f.candidate, "candidate")
+  local job = type(f) == "table" and f.job ~= nil and id_of(fname, "job", f.job, "job")
+  return widget_stream(self, fname, "placement", f, (cand or job) and { match = function(r)
     return (not cand or r.candidate_id == cand) and (not job or r.job_id == job)
   end })
 end

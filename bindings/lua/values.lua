@@ -24,6 +24,13 @@ function M.str(v)
   return nil
 end
 
+-- A number from a number or a numeric string (Tracker sends rates both ways), else nil.
+function M.num(v)
+  local n = tonumber(v)
+  if n == nil then return nil end
+  return tointeger(n) or n
+end
+
 -- Typed custom-field values: "" is unset (nil), Number fields are numbers, Checkbox booleans.
 function M.typed(ftype, v)
   if v == nil or v == native.null or v == "" then return nil end

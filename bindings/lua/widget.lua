@@ -361,7 +361,7 @@ function M.record(kind, item, c)
   local r = normalise[kind](item, d, c)
   r.id = id
   r.updated_at = ts and c.time(ts) or nil
-  r.custom = M.custom(item.customfields, c.fields[kind], c.typed)
+  r.custom = M.custom(item.customfields, c.fields[M.custom_kind[kind] or kind], c.typed)
   r.raw = item
   return r
 end
@@ -423,6 +423,95 @@ function M.metadata(doc)
       end
     end),
     custom_fields = fields,
+  }
+end
+
+-- ---- jobs created, placements, people found, candidates from a CV (issue 22) ---------------
+
+-- Placements: getRecords X (only those in a Working, Offer or Complete state [DOC 361]), and
+-- updateRecord X with the opportunity-resource id, as a stage move is (§3).
+M.letters.placement = "X"
+M.update_letters.placement = "X"
+-- X columns: the status [DOC 840]; dates and rates [INF: the details getRecords X shows].
+M.columns.placement = {
+  status = { "opportunityresourcestatusid", "stage", read = "status" },
+  start_date = { "startdate", "date", read = "startdate" },
+  end_date = { "enddate", "date", read = "enddate" },
+  pay_rate = { "payrate", "number", read = "payrate" },
+  charge_rate = { "chargerate", "number", read = "chargerate" },
+}
+-- A job's rates (§9.9: the SDK's update schema [OBS]).
+M.columns.job.pay_rate = { "opportunityrate", "number" }
+M.columns.job.charge_rate = { "opportunitychargerate", "number" }
+-- Custom fields of a placement are its application's (association OpportunityResource).
+M.custom_kind = { placement = "application" }
+
+-- attachDocument record letters by kind [DOC 1125: C, N, L, O, P, T, R]; an application's
+-- documents are its candidate's.
+M.document_letters = { candidate = "R", job = "O", client = "C", contact = "N", lead = "L" }
+M.document_kinds = { R = "candidate", O = "job", C = "client", N = "contact", L = "lead" }
+
+-- createOpportunity [DOC 360; fields after the archived copy's cut: the SDK's schema, OBS]:
+-- the job and the contact who owns it, named (no id is documented). trk links existing
+-- records only: createpersonifnotexists false, so a misspelt contact is refused, not made.
+function M.create_opportunity(job, person, custom)
+  local o = { opportunityname = job.title, worktype = job.work_type,
+              description = job.description, company = person.company,
+              firstname = person.first_name, lastname = person.last_name,
+              fullname = person.name, email = person.email }
+  if custom and #custom > 0 then
+    local cf = {}
+    for i, x in ipairs(custom) do cf[i] = { id = x[1], value = x[2] } end
+    o.customfields = cf
+  end
+  return { createpersonifnotexists = false }, { opportunity = o }
+end
+
+-- checkPerson [DOC 363]: details { email, phone, linkedin }; the answer names the record types
+-- found (recordTypes: C contacts, R resources, U users) and the first record, without an id.
+function M.check_person(q)
+  return {}, { details = { email = q.email or "", phone = q.phone or "",
+                           linkedin = q.linkedin or "" } }
+end
+M.person_kinds = { C = "contact", R = "candidate" }     -- U (users) are not people to find
+M.person_letters = { contact = "N", candidate = "R" }   -- getRecords letters of those kinds
+
+-- The record types and the first record of a checkPerson answer: "CR", { name, email, ... }.
+function M.person_answer(doc)
+  local types = str(doc.recordTypes) or ""
+  local f = type(doc.firstRecord) == "table" and doc.firstRecord or {}
+  return types, { name = str(f.fullname), email = str(f.email), phone = str(f.phone),
+                  cell = str(f.cell), linkedin = str(f.linkedin), company = str(f.company) }
+end
+
+-- The emails, phones and LinkedIn address a getRecords item of a person shows, by key of its
+-- details (§7: R and N details [OBS]).
+M.person_details = {
+  email = { "email", "otheremail" },
+  phone = { "mobiletelephone", "worktelephone", "hometelephone", "businesstelephone" },
+  linkedin = { "linkedin" },
+}
+
+-- createResourceFromResume [DOC 358]: the resource's fields (the CV gives the rest), and the
+-- file as base64; the job, list and shortlister as createResource takes them.
+function M.resource_from_resume(fields, file, o)
+  local res = {}
+  for k, v in pairs(fields) do res[k] = v end
+  return { assigntoopportunity = o.job, assigntolist = o.list, shortlistedby = o.by },
+         { resource = res, file = { filename = file.filename, data = file.data } }
+end
+
+function normalise.placement(item, d, c)
+  return {
+    kind = "placement", name = str(item.name), status = first(d.status, item.status),
+    application_id = int(item.id), candidate_id = int(d.resourceid),
+    candidate_name = str(d.resourcename), job_id = int(d.opportunityid),
+    client_id = int(d.clientid), contact_id = int(d.contactid),
+    company = first(item.company, d.clientname), start_date = c.date(d.startdate),
+    end_date = c.date(d.enddate), pay_rate = values.num(d.payrate),
+    charge_rate = values.num(d.chargerate), charge_period = str(d.chargeperiod),
+    currency = str(d.currency), assigned_at = c.time(d.dateassigned),
+    confirmed_on = c.date(d.dateconfirmed),
   }
 end
 

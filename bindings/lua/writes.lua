@@ -280,6 +280,9 @@ local function column_values(fname, m, kind, fields)
       elseif spec[2] == "status" then
         local list = kind == "job" and m.job_statuses or m.candidate_statuses
         text = tostring(lookup(fname, kind .. " status", list, v).id)
+      elseif spec[2] == "stage" then             -- a placement's status is a stage (§3)
+        local st = stage_of(fname, m, v)
+        text, v = tostring(st.id), st.name
       elseif type(v) == "string" or type(v) == "number" then
         text = type(v) == "number" and number_text(v) or v
       else
@@ -430,6 +433,23 @@ local function find_candidate(self, s, email)
   return idx[want] and { id = idx[want] } or nil
 end
 
+-- The createResource fields of a create's options, by wire name, and the payload's, by trk
+-- name: a status and a source as the database's lists spell them.
+local function resource_values(fname, m, o)
+  local fields, payload = {}, {}
+  for k, wire in pairs(widget.resource_fields) do
+    local v = o[k]
+    if v ~= nil then
+      if k == "status" then v = lookup(fname, "candidate status", m.candidate_statuses, v).name end
+      if k == "source" and #m.sources > 0 then     -- a list only where the settings give one
+        v = one_of(fname, k, "this database's candidate sources", names_of(m.sources), v)
+      end
+      fields[wire], payload[k] = v, v
+    end
+  end
+  return fields, payload
+end
+
 function Client:create_candidate(o)
   local fname = "create_candidate"
   local s = state(self, fname)
@@ -444,17 +464,7 @@ function Client:create_candidate(o)
   local job = o.job ~= nil and id_of(fname, "job", o.job, "job") or nil
   local m, e = metadata(s, fname)
   if not m then return nil, e end
-  local fields, payload = {}, {}
-  for k, wire in pairs(widget.resource_fields) do
-    local v = o[k]
-    if v ~= nil then
-      if k == "status" then v = lookup(fname, "candidate status", m.candidate_statuses, v).name end
-      if k == "source" and #m.sources > 0 then     -- a list only where the settings give one
-        v = one_of(fname, k, "this database's candidate sources", names_of(m.sources), v)
-      end
-      fields[wire], payload[k] = v, v
-    end
-  end
+  local fields, payload = resource_values(fname, m, o)
   local custom
   if o.custom then custom, payload.custom = custom_values(fname, m, "candidate", o.custom) end
   payload.overwrite, payload.job, payload.list, payload.by = o.overwrite or false, job, o.list, o.by
@@ -501,6 +511,153 @@ function Client:create_candidate(o)
     local rec, e3 = self:candidate(id)
     if not rec then return nil, e3 end
     if not ambiguous then rec.created = false end
+    return rec
+  end)
+end
+
+-- ---- jobs created (createOpportunity) ------------------------------------------------------
+
+-- Whether a job's name is a title: Tracker may show it with a prefix ("JOB-1034 Java
+-- Programmer" [DOC 361]).
+local function titled(name, title)
+  return name == title or (type(name) == "string" and sub(name, -#title - 1) == " " .. title)
+end
+
+-- create_job's fields createOpportunity does not take [DOC 360]: set by updateRecord after it,
+-- as update_job's fields.
+local JOB_LATER = { start_date = "start_date", end_date = "end_date", pay_rate = "pay_rate",
+                    charge_rate = "charge_rate", salary_from = "publish_salary_from",
+                    salary_to = "publish_salary_to" }
+local JOB_OPTS = { client = "any", contact = "any", title = "string", work_type = "string",
+                   description = "string", custom = "table" }
+for k in pairs(JOB_LATER) do JOB_OPTS[k] = "any" end
+
+-- The getRecords item of a client (C) or contact (N) by id, or nil, err.
+local function linked_item(s, fname, letter, what, id)
+  local doc, e = pipeline.widget_call(s, fname, "getRecords", { recordtype = letter, recordid = id },
+                                      nil, true)
+  if not doc then return nil, e end
+  local item = doc.results[1]
+  if type(item) ~= "table" or values.int(item.id) ~= id then
+    return nil, err("not_found", fmt("%s: no %s with id %d", fname, what, id))
+  end
+  return item
+end
+
+-- The contact person createOpportunity names, from the client and contact asked for; reads
+-- what the arguments do not show. nil, err when a link does not exist or they disagree.
+local function job_person(s, fname, o, client_id, contact_id)
+  local company = type(o.client) == "table" and values.str(o.client.name) or nil
+  if client_id and not company then
+    local item, e = linked_item(s, fname, "C", "client", client_id)
+    if not item then return nil, e end
+    company = values.str(item.name)
+  end
+  local person = { company = company }
+  if contact_id then
+    local item, e = linked_item(s, fname, "N", "contact", contact_id)
+    if not item then return nil, e end
+    local d = type(item.details) == "table" and item.details or {}
+    local works = values.str(item.company) or values.str(d.companyname)
+    if company and works and lower(works) ~= lower(company) then
+      return nil, err("invalid_request", fmt("%s: contact %d works at '%s', not at client %d "
+                                             .. "('%s'): give the contact of the job's client",
+                                             fname, contact_id, works, client_id, company))
+    end
+    person.company = company or works
+    person.name = values.str(item.name)
+    person.first_name, person.last_name = values.str(d.firstname), values.str(d.lastname)
+    if not person.first_name and person.name then
+      person.first_name, person.last_name = match(person.name, "^%s*(%S+)%s*(.-)%s*$")
+    end
+    person.email = values.str(d.email)
+  end
+  return person
+end
+
+-- The id of the newest job titled `title` (of the client, when given), read back after a
+-- create that answered none (§9.4), or nil, or nil, err.
+local function find_job(self, title, client_id)
+  local best
+  local _, st = self:jobs({ search = title })
+  while true do
+    local j, e = st:next()
+    if j == nil then
+      if e then return nil, e end
+      return best
+    end
+    if titled(j.name, title) and (client_id == nil or j.client_id == client_id)
+        and (best == nil or j.id > best) then
+      best = j.id
+    end
+  end
+end
+
+function Client:create_job(o)
+  local fname = "create_job"
+  local s = state(self, fname)
+  o = with_key(fname, o, JOB_OPTS)
+  if type(o.title) ~= "string" or not match(o.title, "%S") then
+    misuse(fname, "give the job's 'title'")
+  end
+  if o.client == nil and o.contact == nil then
+    misuse(fname, "give the job's 'client' or 'contact' (a record or id): Tracker files a job "
+           .. "under its client")
+  end
+  local client_id = o.client ~= nil and id_of(fname, "client", o.client, "client") or nil
+  local contact_id = o.contact ~= nil and id_of(fname, "contact", o.contact, "contact") or nil
+  local m, e = metadata(s, fname)
+  if not m then return nil, e end
+  local work_type = o.work_type
+  if work_type ~= nil and #m.work_types > 0 then   -- a list only where the settings give one
+    work_type = one_of(fname, "work_type", "this database's work types", names_of(m.work_types),
+                       work_type)
+  end
+  local later = {}
+  for k, field in pairs(JOB_LATER) do later[field] = o[k] end
+  local updates, named = column_values(fname, m, "job", later)
+  local custom, cnamed
+  if o.custom ~= nil then custom, cnamed = custom_values(fname, m, "job", o.custom) end
+  local payload = { title = o.title, client = client_id, contact = contact_id,
+                    work_type = work_type, description = o.description,
+                    fields = next(named) and named or nil, custom = cnamed }
+  local target = { kind = "job", name = o.title }
+  return perform(s, fname, target, payload, o.key, function()
+    local person, pe = job_person(s, fname, o, client_id, contact_id)
+    if not person then return nil, pe end
+    local ins, nodes = widget.create_opportunity({ title = o.title, work_type = work_type,
+                                                   description = o.description }, person, custom)
+    local env, we = widget_write(s, fname, "createOpportunity", ins, nodes)
+    if not env then return nil, we end
+    local id = widget.record_id(env)
+    if not id then
+      local fe
+      id, fe = find_job(self, o.title, client_id)
+      if not id then
+        return nil, unknown_outcome(fname, fmt("the answer has no recordId and no job titled "
+                                               .. "'%s' could be read back%s", o.title,
+                                               fe and (": " .. fe.message) or ""), 200)
+      end
+    end
+    if #updates > 0 then
+      local uins, unodes = widget.update("job", id, updates)
+      local uenv, ue = widget_write(s, fname, "updateRecord", uins, unodes)
+      if not uenv then
+        ue.message = fmt("%s: job %d was created, but its dates and rates were not set (set "
+                         .. "them with update_job): %s", fname, id, ue.message)
+        ue.id = id
+        return nil, ue
+      end
+    end
+    local rec, re = self:job(id)
+    if not rec then return nil, re end
+    if client_id and rec.client_id ~= client_id then
+      return nil, err("conflict", fmt("%s: Tracker filed the new job %d under client %s, not "
+                                      .. "client %d: check the client's name", fname, id,
+                                      tostring(rec.client_id), client_id), nil, { id = id })
+    end
+    for k, field in pairs(JOB_LATER) do if o[k] ~= nil then rec[k] = named[field] end end
+    rec.work_type, rec.created = work_type, true
     return rec
   end)
 end
@@ -565,12 +722,9 @@ function Client:add_note(record, text, opts)
   return note(self, s, fname, record, text, o, o.key)
 end
 
-function Client:attach(record, f)
-  local fname = "attach"
-  local s = state(self, fname)
-  local target = target_of(fname, record, NOTE_KINDS)
-  f = with_key(fname, f, { filename = "string", data = "string", content_type = "string",
-                           type = "string", primary = "boolean" })
+-- A file's name as it is sent: with the extension of its content type when it has none
+-- (Tracker types files by extension); raises when the file has no name or no bytes.
+local function file_name(fname, f)
   if not f.filename or f.filename == "" then misuse(fname, "give the file's 'filename'") end
   if not f.data or f.data == "" then misuse(fname, "give the file's bytes as 'data'") end
   local filename = f.filename
@@ -582,10 +736,24 @@ function Client:attach(record, f)
     end
     filename = filename .. "." .. ext
   end
+  return filename
+end
+
+-- Records a document can be attached to (attachDocument [DOC 1125]).
+local ATTACH_KINDS = { candidate = true, application = true, job = true, client = true,
+                       contact = true, lead = true }
+
+function Client:attach(record, f)
+  local fname = "attach"
+  local s = state(self, fname)
+  local target = target_of(fname, record, ATTACH_KINDS)
+  f = with_key(fname, f, { filename = "string", data = "string", content_type = "string",
+                           type = "string", primary = "boolean" })
+  local filename = file_name(fname, f)
   local payload = { filename = filename, type = f.type, primary = f.primary or false,
                     size = #f.data, hash = native.hash(f.data) }
   return perform(s, "attach", target, payload, f.key, function()
-    local letter, id = widget.note_letters[target.kind], target.id
+    local letter, id = widget.document_letters[target.kind], target.id
     if target.kind == "application" then     -- stored on the candidate
       local cand, e = application_links(self, record, target)
       if not cand then return nil, e end
@@ -597,7 +765,56 @@ function Client:attach(record, f)
     local env, e = widget_write(s, fname, "attachDocument", ins, nodes)
     if not env then return nil, e end
     return { kind = "document", id = widget.record_id(env), filename = filename,
-             record_kind = letter == "R" and "candidate" or "job", record_id = id }
+             record_kind = widget.document_kinds[letter], record_id = id }
+  end)
+end
+
+-- ---- candidates from a CV (createResourceFromResume) ------------------------------------------
+
+local RESUME_OPTS = { filename = "string", data = "string", content_type = "string", job = "any",
+                      list = "string", by = "string" }
+for k in pairs(widget.resource_fields) do RESUME_OPTS[k] = "string" end
+
+-- A candidate made from a CV: Tracker parses the file [DOC 358] and keeps it on the candidate.
+-- Fields given win over the parse.
+function Client:create_candidate_from_resume(o)
+  local fname = "create_candidate_from_resume"
+  local s = state(self, fname)
+  o = with_key(fname, o, RESUME_OPTS)
+  local filename = file_name(fname, o)
+  if o.email ~= nil and not match(o.email, "^[^@%s]+@[^@%s]+$") then
+    misuse(fname, "'%s' is not an email address", o.email)
+  end
+  list_by(fname, o)
+  local job = o.job ~= nil and id_of(fname, "job", o.job, "job") or nil
+  local m, e = metadata(s, fname)
+  if not m then return nil, e end
+  local fields, payload = resource_values(fname, m, o)
+  payload.filename, payload.size, payload.hash = filename, #o.data, native.hash(o.data)
+  payload.job, payload.list, payload.by = job, o.list, o.by
+  local target = { kind = "candidate", name = filename }
+  return perform(s, fname, target, payload, o.key, function()
+    local ins, nodes = widget.resource_from_resume(fields, { filename = filename,
+      data = native.base64_encode(o.data) }, payload)
+    local env, we, doc = widget_write(s, fname, "createResourceFromResume", ins, nodes)
+    if not env and we.code ~= "conflict" then return nil, we end
+    local id = widget.record_id(env or doc)
+    if not id and o.email then
+      local found, fe = find_candidate(self, s, o.email)
+      if not found and fe then return nil, fe end
+      id = found and found.id
+    end
+    if not id then
+      if not env then return nil, we end
+      return nil, unknown_outcome(fname, "the answer has no recordId and the candidate has no "
+                                  .. "email to read it back by", 200)
+    end
+    local rec, re = self:candidate(id)
+    if not rec then return nil, re end
+    -- status 3: a candidate Tracker matched, not overwritten, the file not kept [INF]
+    rec.created = env ~= nil
+    rec.resume = env ~= nil and filename or nil
+    return rec
   end)
 end
 
@@ -628,7 +845,9 @@ local function update_record(self, fname, kind, record, fields, opts)
   if not m then return nil, e end
   local updates, named = column_values(fname, m, kind, fields)
   local custom, cnamed
-  if fields.custom ~= nil then custom, cnamed = custom_values(fname, m, kind, fields.custom) end
+  if fields.custom ~= nil then
+    custom, cnamed = custom_values(fname, m, widget.custom_kind[kind] or kind, fields.custom)
+  end
   return update(s, fname, fname, target, updates, custom, { fields = named, custom = cnamed },
                 o.key)
 end
@@ -639,6 +858,11 @@ end
 
 function Client:update_job(job, fields, opts)
   return update_record(self, "update_job", "job", job, fields, opts)
+end
+
+-- A placement's status (a stage), dates and rates: updateRecord X (§3).
+function Client:update_placement(placement, fields, opts)
+  return update_record(self, "update_placement", "placement", placement, fields, opts)
 end
 
 -- ---- tags -----------------------------------------------------------------------------------

@@ -115,6 +115,67 @@ local tracker = {}
 ---@field date? string YYYY-MM-DD
 ---@field time? string HH:MM
 
+---A placement: an application in a Working, Offer or Complete stage (getRecords X).
+---@class tracker.Placement: tracker.Record
+---@field kind "placement"
+---@field status? string its stage
+---@field application_id? integer
+---@field candidate_id? integer
+---@field candidate_name? string
+---@field job_id? integer
+---@field client_id? integer
+---@field contact_id? integer
+---@field company? string
+---@field start_date? string YYYY-MM-DD
+---@field end_date? string YYYY-MM-DD
+---@field pay_rate? number
+---@field charge_rate? number
+---@field charge_period? string
+---@field currency? string
+---@field assigned_at? string
+---@field confirmed_on? string YYYY-MM-DD
+
+---A person `t:find_person` found.
+---@class tracker.Person
+---@field kind "candidate"|"contact"
+---@field id integer
+---@field name? string
+
+---@class tracker.PlacementFilters
+---@field job? tracker.IdOrRecord
+---@field candidate? tracker.IdOrRecord
+---@field updated_after? string|integer
+---@field updated_before? string|integer
+---@field page_size? integer
+
+---@class tracker.NewJob
+---@field client? tracker.IdOrRecord the job's client (this or `contact` is needed)
+---@field contact? tracker.IdOrRecord the contact who owns the job, at that client
+---@field title string
+---@field work_type? string an item of the database's work types
+---@field description? string
+---@field start_date? string YYYY-MM-DD
+---@field end_date? string YYYY-MM-DD
+---@field pay_rate? number
+---@field charge_rate? number
+---@field salary_from? number
+---@field salary_to? number
+---@field custom? table<string|integer, string|number|boolean>
+---@field key? string
+
+---@class tracker.NewCandidateFromResume
+---@field filename string
+---@field data string the file's bytes
+---@field content_type? string
+---@field job? tracker.IdOrRecord applies the candidate to this job
+---@field list? "short"|"long"
+---@field by? "user"|"resource"
+---@field first_name? string fields given win over the parse (any of create_candidate's)
+---@field last_name? string
+---@field email? string
+---@field source? string
+---@field key? string
+
 ---A record or its id, where a write or a filter takes either.
 ---@alias tracker.RecordRef tracker.Record|{ kind: string, id: integer }
 ---@alias tracker.IdOrRecord integer|tracker.Record
@@ -562,6 +623,46 @@ function Client:candidate(id) end
 ---@return tracker.Application|nil
 ---@return tracker.Error? err
 function Client:application(id) end
+
+---Placements (getRecords X), for a generic `for`.
+---@param filters? tracker.PlacementFilters
+---@return fun(s: tracker.Stream): tracker.Placement iterator
+---@return tracker.Stream stream
+---@return nil
+---@return tracker.Stream closing
+function Client:placements(filters) end
+
+---A placement by its application id; `not_found` also for an application not placed.
+---@param id integer
+---@return tracker.Placement|nil
+---@return tracker.Error? err
+function Client:placement(id) end
+
+---The candidates and contacts Tracker knows by an email, phone or LinkedIn address.
+---@param query { email?: string, phone?: string, linkedin?: string }
+---@return tracker.Person[]|nil
+---@return tracker.Error? err
+function Client:find_person(query) end
+
+---Creates a job (createOpportunity) for a client and its contact; answers it read back.
+---@param job tracker.NewJob
+---@return tracker.Job|nil
+---@return tracker.Error? err
+function Client:create_job(job) end
+
+---A candidate from a CV (createResourceFromResume); the file is kept as its resume.
+---@param cv tracker.NewCandidateFromResume
+---@return tracker.Candidate|nil
+---@return tracker.Error? err
+function Client:create_candidate_from_resume(cv) end
+
+---Updates a placement's status (a stage), dates, rates and `custom`.
+---@param placement tracker.IdOrRecord
+---@param fields { status?: string|integer, start_date?: string, end_date?: string, pay_rate?: number, charge_rate?: number, custom?: table }
+---@param opts? tracker.WriteOptions
+---@return true|nil
+---@return tracker.Error? err
+function Client:update_placement(placement, fields, opts) end
 
 ---Candidates by name (searched on the server) and/or email (compared here, in any case).
 ---@param query { name?: string, email?: string }

@@ -75,8 +75,7 @@
 --                activity_types          Telephone, InMail, Email, Meeting, Note; Completed,
 --                                        Closed added to the lists when data loads (evidence)
 --                update_kinds            updateRecord on A, C, N, L too, and O's
---                                        publishworktype, opportunityrate,
---                                        opportunitychargerate (evidence) or R, O, X (rich)
+--                                        publishworktype (evidence) or R, O, X (rich)
 --                unknown_individual      getIndividualRecord of an unknown id: status 0 and no
 --                                        results (evidence) or 99 (rich)
 --                credentials             an apikey alone acts as the API user (evidence), or

@@ -332,9 +332,54 @@ local function snapshot(rec, plan)
   return s
 end
 
+-- A person's email, phone or LinkedIn address as compared: an email in any case, a phone by
+-- its last 10 digits (7 at least), a LinkedIn address without scheme, "www." and trailing "/".
+local PERSON_KEY = {
+  email = key_text,
+  phone = function(v)
+    local d = (tostring(v):gsub("%D", ""))
+    if #d < 7 then return nil end
+    return d:sub(-10)
+  end,
+  linkedin = function(v)
+    return (lower(trim(tostring(v))):gsub("^%a+://", ""):gsub("^www%.", ""):gsub("/+$", ""))
+  end,
+}
+local PERSON_FIELDS = { email = { "email", "other_email" }, phone = { "phone" },
+                        linkedin = { "linkedin" } }
+
+-- Indexes a candidate's snapshot by each email, phone and LinkedIn address it shows.
+local function index_person(people, rec, snap)
+  for what, fields in pairs(PERSON_FIELDS) do
+    for _, f in ipairs(fields) do
+      local k = not blank(rec[f]) and PERSON_KEY[what](rec[f]) or nil
+      if k then
+        local byk = people[what]
+        byk[k] = byk[k] or {}
+        byk[k][#byk[k] + 1] = snap
+      end
+    end
+  end
+end
+
+-- The candidates a row's email, phone or LinkedIn address names in `people`, each once.
+local function people_named(people, fields)
+  local out, seen = {}, {}
+  for what in pairs(PERSON_FIELDS) do
+    local k = not blank(fields[what]) and PERSON_KEY[what](fields[what]) or nil
+    for _, snap in ipairs(k and people[what][k] or {}) do
+      if not seen[snap] then seen[snap], out[#out + 1] = true, snap end
+    end
+  end
+  sort(out, function(a, b) return (a.id or 0) < (b.id or 0) end)
+  return out
+end
+
 -- Candidates by key: one read of every candidate (Tracker cannot search by most fields, email
--- included), keeping only what the rows compare. key "id": by id.
-local function candidate_index(t, key, plan, key_def)
+-- included), keeping only what the rows compare. key "id": by id. Also every candidate by its
+-- emails, phone and LinkedIn address (`people`), so a row whose key matches none is still
+-- matched to the candidate those name.
+local function candidate_index(t, key, plan, key_def, people)
   local index = {}
   local _, s = t:candidates{}
   while true do
@@ -347,11 +392,13 @@ local function candidate_index(t, key, plan, key_def)
     if key == "id" then k = rec.id
     elseif key_def then k = key_text(rec.custom and rec.custom[key_def.name])
     else k = key_text(rec[key]) end
+    local snap = snapshot(rec, plan)
     if k ~= nil then
       local list = index[k]
       if not list then list = {}; index[k] = list end
-      list[#list + 1] = snapshot(rec, plan)
+      list[#list + 1] = snap
     end
+    if people then index_person(people, rec, snap) end
   end
   return index
 end
@@ -420,7 +467,37 @@ local function write_changes(t, snap, changes)
 end
 
 local UPSERT_OPTIONS = { key = "string", update = "boolean", failures = "table",
-                         on_row = "function", defaults = "table" }
+                         on_row = "function", defaults = "table", lookup = "string" }
+local LOOKUPS = { index = true, find_person = true }
+
+-- Whether a plan compares an email, phone or LinkedIn address.
+local function have_person(plan)
+  for _, f in ipairs(plan.plain) do
+    if f == "email" or f == "phone" or f == "linkedin" then return true end
+  end
+  return false
+end
+
+-- The candidates t:find_person names for a row's email, phone and LinkedIn address, as
+-- snapshots (each read whole, to compare): a list, or nil and why.
+local function person_lookup(t, fields, plan)
+  local q = {}
+  for _, f in ipairs({ "email", "phone", "linkedin" }) do
+    if not blank(fields[f]) then q[f] = fields[f] end
+  end
+  if next(q) == nil then return {} end
+  local list, why = attempt(t.find_person, t, q)
+  if not list then return nil, why end
+  local out = {}
+  for _, p in ipairs(list) do
+    if p.kind == "candidate" then
+      local rec, e = attempt(t.candidate, t, p.id)
+      if not rec then return nil, e end
+      out[#out + 1] = snapshot(rec, plan)
+    end
+  end
+  return out
+end
 
 local function upsert_candidates(t, sum, rows, opts)
   local fname = "upsert_candidates"
@@ -458,7 +535,22 @@ local function upsert_candidates(t, sum, rows, opts)
   else
     plan = full_plan(defs)
   end
-  local index = candidate_index(t, key, plan, key_def)
+  -- how rows are matched: by an index of every candidate, read once (the default), or by
+  -- t:find_person for each row (docs/migrations.md says when each is cheaper)
+  local lookup = opts.lookup or "index"
+  if not LOOKUPS[lookup] then
+    misuse("%s: option 'lookup' must be 'index' or 'find_person', got '%s'%s", fname, lookup,
+           suggest(lookup, { "index", "find_person" }))
+  end
+  local people = { email = {}, phone = {}, linkedin = {} }
+  local index = {}
+  if lookup == "index" then
+    index = candidate_index(t, key, plan, key_def, people)
+  elseif key == "id" or (reader and not (have_person(plan))) then
+    misuse("%s: lookup 'find_person' finds candidates by email, phone or LinkedIn address: "
+           .. "%s", fname, key == "id" and "not with key 'id'"
+           or (reader.path .. " has none of those columns"))
+  end
 
   local seen = {}                     -- key -> { row =, where = } of its first row in this run
   local function failure(e) return { status = "failed", detail = e } end
@@ -493,6 +585,25 @@ local function upsert_candidates(t, sum, rows, opts)
       return failure(fmt("%s '%s' is also on %s: one row per candidate", key, tostring(k),
                          seen[k].where))
     end
+    if not found and not row.error and seen[k].row == row then
+      -- a person Tracker knows by another email, a phone or a LinkedIn address is matched,
+      -- not made again
+      if lookup == "find_person" then
+        local got, e = person_lookup(t, fields, plan)
+        if got == nil then return failure(e) end
+        found = #got > 0 and got or nil
+      else
+        local named = people_named(people, fields)
+        found = #named > 0 and named or nil
+      end
+      if found and #found > 1 then
+        local ids = {}
+        for i, m in ipairs(found) do ids[i] = tostring(m.id) end
+        return failure(fmt("%d candidates have this row's email, phone or LinkedIn address "
+                           .. "(ids %s): merge them first", #found, concat(ids, ", ")))
+      end
+      if found then index[k] = found end
+    end
     if found and #found > 1 then
       local ids = {}
       for i, m in ipairs(found) do ids[i] = tostring(m.id) end
@@ -513,6 +624,7 @@ local function upsert_candidates(t, sum, rows, opts)
     local snap = { id = type(rec) == "table" and rec.id or nil, custom = {} }
     remember(snap, fields)
     index[k] = { snap }
+    index_person(people, fields, snap)
     if type(rec) == "table" and rec.created == false then
       -- Tracker matched it by email: it was created after the index was read
       local changes = update and candidate_changes(snapshot(rec, plan), fields, plan)

@@ -209,6 +209,8 @@ INDIVIDUAL.jobs = function(self, j)
   for _, k in ipairs({ "estimatedvalue", "probability", "publishsalaryfrom", "publishsalaryto" }) do
     out[k] = nz(j[k])
   end
+  -- the rates, under the names of the lesson's sample [DOC 1127]
+  out.salarypayrate, out.feebillrate = nz(j.opportunityrate), nz(j.opportunitychargerate)
   out.lastupdateddatetime = it.lastupdateddatetime
   out.customfields = custom_fields(self, "Opportunity", j)
   return out

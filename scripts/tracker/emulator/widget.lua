@@ -663,6 +663,189 @@ VERB.getSettingsData = function(self)
   return out
 end
 
+-- ---- jobs created, people found, candidates from a CV (issue 22) ----------------------------
+
+-- createOpportunity [DOC 360]: the job and the contact who owns it, named (company and person
+-- fields: no ids are documented). The client is found by name, the contact by email or name at
+-- that client; createpersonifnotexists makes whichever is missing [INF].
+VERB.createOpportunity = function(self, node, user)
+  local o = w_table(node.opportunity, "opportunity")
+  if not o then invalid("'opportunity' is required") end
+  local ins = w_table(node.instructions, "instructions") or {}
+  local make = w_bool(ins.createpersonifnotexists, "createpersonifnotexists") or false
+  local name = w_str(o.opportunityname, "opportunityname")
+  if not present(name) then invalid("'opportunityname' is required") end
+  local p = {}
+  for _, k in ipairs(W.opportunity_person) do p[k] = w_str(o[k], k) end
+  if present(p.fullname) and not present(p.firstname) and not present(p.lastname) then
+    p.firstname, p.lastname = match(p.fullname, "^%s*(%S+)%s*(.-)%s*$")
+  end
+  local typeid
+  local wt = w_str(o.worktype, "worktype")
+  if present(wt) then
+    local e = self.lk.opportunityWorkTypes.by_name[lower(wt)]
+    if not e then invalid("unknown worktype '%s'", wt) end
+    typeid = e.id
+  end
+  local custom = read_custom(self, o.customfields or node.customfields, "Opportunity",
+                             "customfields")
+  local client
+  if present(p.company) then
+    for _, c in ipairs(self.data.clients) do
+      if lower(c.name or "") == lower(p.company) then client = c break end
+    end
+    if not client and not make then invalid("client '%s' not found", p.company) end
+  end
+  local contact
+  local someone = present(p.email) or present(p.firstname) or present(p.lastname)
+  if someone then
+    for _, k in ipairs(self.data.contacts) do
+      if not client or k.clientid == client.id then
+        if present(p.email) and lower(k.email or "") == lower(p.email)
+            or not present(p.email) and lower(person(k)) == lower(person(p)) then
+          contact = k
+          break
+        end
+      end
+    end
+    if not contact and not make then invalid("contact '%s' not found", p.email or person(p)) end
+  end
+  local now_local = self:local_time()
+  if not client and present(p.company) then
+    client = self:insert("clients", { name = p.company, dateopened = now_local,
+                                      lastupdated = now_local })
+  end
+  if not contact and someone then
+    contact = self:insert("contacts", { clientid = client and client.id, firstname = p.firstname,
+                                        lastname = p.lastname, email = p.email,
+                                        lastupdated = now_local })
+  end
+  local j = self:insert("jobs", {
+    name = name, clientid = client and client.id or (contact and contact.clientid),
+    contactid = contact and contact.id, typeid = typeid,
+    statusid = (self.data.lists.opportunityStatuses[1] or {}).id,
+    department = w_str(o.department, "department"), description = w_str(o.description, "description"),
+    dateopened = sub(now_local, 1, 10), lastupdated = now_local, custom = {},
+    owners = { { userid = user.id, percent = 100, role = "Primary" } },
+  })
+  apply_custom(j, custom)
+  return ok_write(self.dialect.write_messages.createOpportunity, j.id, name)
+end
+
+-- checkPerson [DOC 363]: which record types hold a person with this email, phone or LinkedIn
+-- address (C contacts, R resources, U users), and the first such record, without an id.
+local function digits(v) return (v or ""):gsub("%D", "") end
+local function same_phone(a, b)
+  local x, y = digits(a), digits(b)
+  if #x < 7 or #y < 7 then return false end
+  if #x < #y then x, y = y, x end
+  return sub(x, -#y) == y
+end
+local function linkedin_key(v)
+  return (lower(v):gsub("^%a+://", ""):gsub("^www%.", ""):gsub("/+$", ""))
+end
+
+local function is_person(rec, q)
+  if q.email and (lower(rec.email or "") == q.email or lower(rec.otheremail or "") == q.email) then
+    return true
+  end
+  if q.phone then
+    for _, k in ipairs({ "mobiletelephone", "worktelephone", "hometelephone" }) do
+      if present(rec[k]) and same_phone(rec[k], q.phone) then return true end
+    end
+  end
+  return q.linkedin ~= nil and present(rec.linkedin) and linkedin_key(rec.linkedin) == q.linkedin
+end
+
+VERB.checkPerson = function(self, node)
+  local d = w_table(node.details, "details")
+  if not d then invalid("'details' is required") end
+  local q = {}
+  local email, phone, li = w_str(d.email, "email"), w_str(d.phone, "phone"),
+                           w_str(d.linkedin, "linkedin")
+  if present(email) then q.email = lower(email) end
+  if present(phone) then q.phone = phone end
+  if present(li) then q.linkedin = linkedin_key(li) end
+  if not (q.email or q.phone or q.linkedin) then invalid("give an email, phone or linkedin") end
+  local lists = { C = self.data.contacts, R = self.data.candidates, U = self.data.users }
+  local types, first, firstletter = "", nil, nil
+  for _, letter in ipairs(W.person_types) do
+    for _, rec in ipairs(lists[letter]) do
+      if is_person(rec, q) then
+        types = types .. letter
+        if not first then first, firstletter = rec, letter end
+        break
+      end
+    end
+  end
+  local out = { status = 0, message = W.messages[0], count = 0,
+                recordLink = "https://emulator.tracker-rms.invalid", recordTypes = types }
+  if first then
+    local client = firstletter == "C" and self.idx.clients[first.clientid]
+    out.firstRecord = {
+      fullname = person(first), jobtitle = first.jobtitle or "",
+      company = client and client.name or first.companyname or "",
+      phone = first.worktelephone or first.hometelephone or "",
+      cell = first.mobiletelephone or "", email = first.email or "",
+      linkedin = first.linkedin or "",
+    }
+  end
+  return out
+end
+
+-- createResourceFromResume [DOC 358]: Tracker parses the CV (docx, pdf...) for the candidate's
+-- fields. The emulator's parse is minimal: of a plain-text file, the first line that is neither
+-- an email nor a phone is the name, and the first email and phone found are kept; of any other
+-- file, the name comes from its file name ("Jane Selby Resume.docx"). Fields given in
+-- `resource` win. The candidate is made as createResource makes it, and the file attached to it
+-- as its primary resume.
+local function parse_resume(filename, bytes)
+  local out = {}
+  if bytes and not find(bytes, "[%z\1-\8\14-\31]") then
+    for line in bytes:gmatch("[^\r\n]+") do
+      local l = match(line, "^%s*(.-)%s*$")
+      local em = match(l, "[%w._%%+-]+@[%w.-]+%.%a+")
+      local ph = match(l, "%+?[%d][%d%s().-]+%d")
+      if em and not out.email then out.email = em
+      elseif ph and #digits(ph) >= 7 and not out.mobilephone then out.mobilephone = ph
+      elseif not out.fullname and not em and not ph and l ~= "" and #l <= 60 then
+        out.fullname = l
+      end
+    end
+  end
+  if not out.fullname then
+    local base = match(filename, "^(.-)%.[%w]+$") or filename
+    base = base:gsub("[_-]", " "):gsub("%f[%a][Rr]esume%f[%A]", ""):gsub("%f[%a][Cc][Vv]%f[%A]", "")
+    base = match(base, "^%s*(.-)%s*$")
+    if base ~= "" then out.fullname = base end
+  end
+  return out
+end
+
+VERB.createResourceFromResume = function(self, node, user)
+  local file = w_table(node.file, "file")
+  if not file then invalid("'file' is required") end
+  local filename = w_str(file.filename, "filename")
+  if not present(filename) then invalid("'filename' is required") end
+  local data = w_str(file.data, "data")
+  local clean = data and b64.clean(data)
+  if not clean then invalid("'data' must be base64") end
+  local res = parse_resume(filename, b64.decode(clean))
+  for k, v in pairs(w_table(node.resource, "resource") or {}) do res[k] = v end
+  if present(res.firstname) or present(res.lastname) then res.fullname = nil end
+  if not (present(res.fullname) or present(res.firstname) or present(res.lastname)) then
+    invalid("no name could be read from '%s': give the resource's firstname and lastname",
+            filename)
+  end
+  local answer = VERB.createResource(self, { resource = res, instructions = node.instructions,
+                                              customfields = node.customfields }, user)
+  VERB.attachDocument(self, { file = { filename = filename, recordtype = "R",
+                                       recordid = answer.recordId, documenttype = "resume",
+                                       primary = "y", data = clean } })
+  answer.message = self.dialect.write_messages.createResourceFromResume
+  return answer
+end
+
 -- ---- envelopes and credentials ---------------------------------------------------------------
 
 -- shape: a verb's (read, write, plain) or "bare" (status, message and count 0, as the

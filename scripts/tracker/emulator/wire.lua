@@ -28,6 +28,7 @@ W.verbs = {
   getRecords = "read", getIndividualRecord = "read", updateRecord = "write",
   createActivity = "write", resourceApplication = "write", createResource = "write",
   attachDocument = "write", checkLogon = "plain", getSettingsData = "plain",
+  createOpportunity = "write", createResourceFromResume = "write", checkPerson = "plain",
 }
 
 -- Record-type letters [DOC] and the database kind behind each (nil: valid, holds nothing here).
@@ -97,6 +98,9 @@ local columns = {
     publishsalaryfrom = { "publishsalaryfrom", "number" },
     publishsalaryto = { "publishsalaryto", "number" }, reasonforclose = { "reasonforclose" },
     tag = { "tag" }, opportunitystatusid = { "statusid", "opportunityStatuses" },
+    -- a job's rates (§9.9 [OBS]), which create_job sets after createOpportunity
+    opportunityrate = { "opportunityrate", "number" },
+    opportunitychargerate = { "opportunitychargerate", "number" },
   },
   X = {
     opportunityresourcestatusid = { "statusid", "opportunityResourceStatuses" },
@@ -106,8 +110,7 @@ local columns = {
 }
 local documented = {
   R = columns.R, X = columns.X, O = {
-    publishworktype = { "publishworktype" }, opportunityrate = { "opportunityrate", "number" },
-    opportunitychargerate = { "opportunitychargerate", "number" },
+    publishworktype = { "publishworktype" },
   },
   A = {
     subject = { "subject" }, note = { "note" }, priority = { "priority" },
@@ -151,6 +154,12 @@ W.resource_fields = {
   source = "source", availability = "availability", note = "note", nationality = "nationality",
   department = "department", territory = "territory",
 }
+
+-- createOpportunity `opportunity` node: the contact person's fields [DOC 360; SDK schema OBS].
+W.opportunity_person = { "firstname", "lastname", "fullname", "email", "company" }
+
+-- checkPerson: the record types it names, in the order of its sample ("CRU") [DOC 363].
+W.person_types = { "C", "R", "U" }
 
 -- Stages a new application starts in, by shortlistedby [INF].
 W.first_stage = { user = "Shortlisted", resource = "Applied" }
