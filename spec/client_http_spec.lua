@@ -135,7 +135,8 @@ teardown(function()
 end)
 
 -- the suites over every dialect of the emulator
-require("support.dialect").each(B, suite, assert(loadfile("spec/support/writes_suite.lua", "t", _ENV))())
+require("support.dialect").each(B, suite, assert(loadfile("spec/support/writes_suite.lua", "t", _ENV))(),
+  assert(loadfile("spec/support/crm_suite.lua", "t", _ENV))())
 
 describe("the client over HTTP only", function()
   after_each(B.stop)
