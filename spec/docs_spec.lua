@@ -420,7 +420,8 @@ describe("docs/reference.md", function()
       data = emu.generate{ candidates = 60 } } }
     local missing = {}
     for kind, stream in pairs{ job = "jobs", candidate = "candidates", application = "applications",
-                               activity = "activities", placement = "placements" } do
+                               activity = "activities", placement = "placements",
+                               client = "clients", contact = "contacts", lead = "leads" } do
       local body = section(kind .. " records").body
       local seen = {}
       for rec in t[stream](t, {}) do

@@ -45,9 +45,10 @@ describe("emulator.generate", function()
 
   it("makes as many records as asked", function()
     local d = emulator.generate{ seed = 1, jobs = 7, candidates = 40, applications = 30,
-                                 activities = 12, documents = 5, clients = 2, users = 4 }
-    assert.same({ 7, 40, 30, 12, 2, 4 }, { #d.jobs, #d.candidates, #d.applications,
-                                           #d.activities, #d.clients, #d.users })
+                                 activities = 12, documents = 5, clients = 2, users = 4,
+                                 leads = 3, crm_activities = 5 }
+    assert.same({ 7, 40, 30, 17, 2, 4, 3 }, { #d.jobs, #d.candidates, #d.applications,
+                                              #d.activities, #d.clients, #d.users, #d.leads })
     assert.is_true(#d.documents >= 5)
   end)
 

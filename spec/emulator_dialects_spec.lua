@@ -327,37 +327,50 @@ describe("dialect row", function()
     assert.matches("unknown activity type 'Telephone'", r.message, 1, true)
   end)
 
-  it("update_kinds: evidence updates A, C, N and O's further columns; L is not found", function()
+  it("update_kinds: both update A, C, N and L; evidence O's further columns too", function()
     local ev, rich = make("evidence"), make("rich")
-    local cases = {
-      { "A", 500001, { { column = "subject", value = "Second call" },
-                       { column = "taskstatus", value = "closed" },
-                       { column = "timedue", value = "2:30 PM" } } },
+    local both = {
       { "C", 301, { { column = "clientname", value = "Acme Care" } } },
       { "N", 4001, { { column = "surname", value = "Hire" }, { column = "email", value = "h@x.com" } } },
-      { "O", 1034, { { column = "publishworktype", value = "Contract" },
-                     { column = "opportunityrate", value = "55" },
-                     { column = "opportunitychargerate", value = "80.5" },
-                     { column = "department", value = "Technology" } } },
+      { "A", 500001, { { column = "subject", value = "Second call" },
+                       { column = "taskstatus", value = "completed" },
+                       { column = "timedue", value = "2:30 PM" } } },
     }
-    for _, c in ipairs(cases) do
-      local e = update(ev, c[1], c[2], c[3])
-      assert.equal(0, e.status, c[1] .. ": " .. tostring(e.message))
-      assert.equal(99, update(rich, c[1], c[2], c[3]).status, c[1])
+    for _, emu in ipairs({ ev, rich }) do
+      for _, c in ipairs(both) do
+        local e = update(emu, c[1], c[2], c[3])
+        assert.equal(0, e.status, c[1] .. ": " .. tostring(e.message))
+      end
+      local a = emu:get("activities", 500001)
+      assert.same({ "Second call", "14:30" }, { a.subject, a.time })
+      assert.equal("Acme Care", emu:get("clients", 301).name)
+      assert.same({ "Hire", "h@x.com" }, { emu:get("contacts", 4001).lastname,
+                                           emu:get("contacts", 4001).email })
+      local lead = update(emu, "L", 1, { { column = "leadname", value = "x" } })
+      assert.equal(99, lead.status)
+      assert.matches("record L 1 not found", lead.message, 1, true)
     end
-    local a = ev:get("activities", 500001)
-    assert.same({ "Second call", "14:30" }, { a.subject, a.time })
-    assert.equal("Closed", ev:state().lists.activityStatuses[a.statusid].name)
-    assert.equal("Acme Care", ev:get("clients", 301).name)
-    assert.same({ "Hire", "h@x.com" }, { ev:get("contacts", 4001).lastname,
-                                         ev:get("contacts", 4001).email })
+    local o = { { column = "publishworktype", value = "Contract" },
+                { column = "opportunityrate", value = "55" },
+                { column = "opportunitychargerate", value = "80.5" },
+                { column = "department", value = "Technology" } }
+    assert.equal(0, update(ev, "O", 1034, o).status)
+    assert.equal(99, update(rich, "O", 1034, o).status)
     local j = ev:get("jobs", 1034)
     assert.same({ "Contract", 55, 80.5 }, { j.publishworktype, j.opportunityrate, j.opportunitychargerate })
-    local lead = update(ev, "L", 1, { { column = "leadname", value = "x" } })
-    assert.equal(99, lead.status)
-    assert.matches("not found", lead.message)
-    assert.matches("does not take recordtype 'L'",
-                   update(rich, "L", 1, { { column = "leadname", value = "x" } }).message, 1, true)
+    assert.equal(0, update(ev, "A", 500001, { { column = "taskstatus", value = "closed" } }).status)
+    assert.equal("Closed", ev:state().lists.activityStatuses[ev:get("activities", 500001).statusid].name)
+  end)
+
+  it("settings_activity_lists: rich lists activity types and statuses, evidence neither", function()
+    local ev = call(make("evidence"), "getSettingsData", {})
+    local rich = call(make("rich"), "getSettingsData", {})
+    assert.is_nil(ev.activityTypes)
+    assert.is_nil(ev.activityStatuses)
+    local names = {}
+    for _, e in ipairs(rich.activityTypes) do names[#names + 1] = e.Name end
+    assert.same({ "Note", "Call", "Email", "Meeting", "Interview", "Task", "Text Message" }, names)
+    assert.equal("Completed", rich.activityStatuses[1].Name)
   end)
 
   it("unknown_individual: evidence answers an unknown id with no results, rich with 99", function()

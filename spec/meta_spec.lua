@@ -219,7 +219,8 @@ describe("the LuaLS field annotations", function()
     local t = tracker.connect{ transport = emu, rate_limit = false }
     for stream, class in pairs{ jobs = "tracker.Job", candidates = "tracker.Candidate",
                                 applications = "tracker.Application",
-                                activities = "tracker.Activity" } do
+                                activities = "tracker.Activity", clients = "tracker.ClientRecord",
+                                contacts = "tracker.Contact", leads = "tracker.Lead" } do
       local seen, n = {}, 0
       for rec in t[stream](t, {}) do
         n = n + 1
@@ -240,7 +241,9 @@ describe("the LuaLS field annotations", function()
 
   it("match the fields of the testing builders both ways", function()
     for kind, class in pairs{ job = "JobFields", candidate = "CandidateFields",
-                              application = "ApplicationFields", note = "NoteFields" } do
+                              application = "ApplicationFields", note = "NoteFields",
+                              client = "ClientFields", contact = "ContactFields",
+                              lead = "LeadFields" } do
       local fields = { no_such_field = 1 }
       if kind == "note" then fields.on = testing.job{} end
       if kind == "application" then fields.candidate, fields.job = 1, 2 end
@@ -267,7 +270,8 @@ describe("the LuaLS field annotations", function()
     local kinds = tostring(e):match("use one of ([%w_, ]+)")
     assert(kinds, "no list of kinds in: " .. tostring(e))
     local text = assert(io.open(META .. "/rule.lua")):read("a")
-    local RECORD = { applications = "Application", candidates = "Candidate", jobs = "Job" }
+    local RECORD = { applications = "Application", candidates = "Candidate", jobs = "Job",
+                     clients = "ClientRecord", contacts = "Contact", leads = "Lead" }
     for on in kinds:gmatch("[%w_]+") do
       local record = assert(RECORD[on], "a kind the definitions do not know: " .. on)
       local class = "tracker." .. record .. "Rule"

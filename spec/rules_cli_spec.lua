@@ -536,7 +536,8 @@ return {
         { "a missing action", "return { on = \"candidates\" }\n",
           "bad.lua: rule field 'action' is missing" },
         { "a bad on", "return { on = \"candidate\", action = function() end }\n",
-          "bad.lua: rule field 'on' is 'candidate'; use one of applications, candidates, jobs "
+          "bad.lua: rule field 'on' is 'candidate'; use one of applications, candidates, jobs, "
+          .. "clients, contacts, leads "
           .. "(did you mean 'candidates'?)" },
         { "an error while the file runs", "local x = nil\nreturn { on = x.on }\n",
           "bad.lua:2: attempt to index a nil value (local 'x')" },

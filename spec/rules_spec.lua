@@ -62,10 +62,11 @@ describe("rules.check", function()
 
   it("explains a bad or missing 'on'", function()
     assert.are.equal("examples/rules/x.lua: rule field 'on' is 'application'; use one of "
-                     .. "applications, candidates, jobs (did you mean 'applications'?)",
+                     .. "applications, candidates, jobs, clients, contacts, leads (did you mean "
+                     .. "'applications'?)",
                      check_error(def{ on = "application" }, "examples/rules/x.lua"))
     assert.are.equal("rules/x.lua: rule field 'on' is missing; use one of applications, "
-                     .. "candidates, jobs", check_error(def{ on = false }))
+                     .. "candidates, jobs, clients, contacts, leads", check_error(def{ on = false }))
     assert.matches("rule field 'on' is 'activities'; use one of", check_error(def{ on = "activities" }))
   end)
 

@@ -60,7 +60,7 @@ describe("the fixture builders", function()
            { candidate = testing.candidate{} })
     raises("testing.application: 'job' must be a testing.job{...} fixture or an id",
            testing.application, { candidate = testing.candidate{}, job = testing.candidate{} })
-    raises("testing.note: 'on' must be a candidate, job or application fixture", testing.note, {})
+    raises("testing.note: 'on' must be a candidate, job, application, client, contact or lead fixture", testing.note, {})
   end)
 end)
 
@@ -478,5 +478,43 @@ describe("the trk init scaffold", function()
     local rule = testing.load_rule(dir .. "/rules/first_rule.lua")
     assert.are.equal("first-rule", rule.name)
     assert.are.equal("candidates", rule.on)
+  end)
+end)
+
+describe("clients, contacts and leads in the kit", function()
+  it("builds linked fixtures the client reads back", function()
+    local acme = testing.client{ name = "Acme Health", custom = { ["Account Tier"] = "High" } }
+    local hank = testing.contact{ client = acme, name = "Hank Hiring", email = "hank@acme.example" }
+    local lead = testing.lead{ client = acme, subject = "Night cover", source = "Referral" }
+    local call = testing.note{ on = hank, subject = "Intro", type = "Meeting" }
+    local t = testing.emulator{ call, lead }           -- the rest comes with what refers to it
+    local c = assert(t:client(acme.id))
+    assert.are.same({ "Acme Health", "High" }, { c.name, c.custom["Account Tier"] })
+    local k = assert(t:contact(hank.id))
+    assert.are.same({ "Hank", "Hiring", acme.id, "Acme Health" },
+                    { k.first_name, k.last_name, k.client_id, k.company })
+    local l = assert(t:lead(lead.id))
+    assert.are.same({ "Night cover", acme.id, "Referral" }, { l.subject, l.client_id, l.source })
+    local acts = {}
+    for a in t:activities{ contact = hank } do acts[#acts + 1] = a end
+    assert.are.same({ call.id, "Meeting", acme.id }, { acts[1].id, acts[1].type, acts[1].client_id })
+    raises("testing.contact: 'client' must be a testing.client", testing.contact, { client = "x" })
+    raises("unknown field 'compny'", testing.client, { compny = 1 })
+  end)
+
+  it("runs a rule on contacts, filtered by client, planning its activities", function()
+    local acme, other = testing.client{}, testing.client{ name = "Other" }
+    local mine = testing.contact{ client = acme }
+    local theirs = testing.contact{ client = other }
+    local rule = rule_file([[return { on = "contacts", where = { client = ]] .. acme.id .. [[ },
+      action = function(k, t) t:add_activity(k, { type = "Call", subject = "Check-in" }) end }]])
+    local actions, summary = testing.run_rule(rule, testing.emulator{ mine, theirs })
+    assert.are.equal(1, summary.matched)
+    assert.planned(actions, { op = "add_activity", target = mine,
+                              payload = { type = "Call", subject = "Check-in" } })
+    raises("which contacts cannot filter on", function()
+      testing.run_rule(rule_file("return { on = 'contacts', where = { stage = 'x' }, "
+                                 .. "action = function() end }"), testing.emulator{})
+    end)
   end)
 end)

@@ -128,6 +128,7 @@ end
 
 local READ = { candidate = "candidate", job = "job", application = "application",
                placement = "placement" }
+READ.client, READ.contact, READ.lead = "client", "contact", "lead"
 
 local function has_tag(t, target, p)
   local tags, e = t:tags(target.id)
@@ -168,7 +169,24 @@ end
 
 -- ---- the catalog ---------------------------------------------------------------------------
 
-local NOTED = { candidate = true, application = true, job = true }   -- notes, files, fields
+-- Activities (notes among them) and custom fields reach candidates, applications, jobs,
+-- clients, contacts and leads.
+local LINKED = { candidate = true, application = true, job = true }
+for _, k in ipairs(widget.crm_kinds) do LINKED[k] = true end
+
+-- The activities stream filter that finds what was written on `target`: by its link, an
+-- application's through its candidate.
+local function activities_of(t, target, since)
+  local f = { updated_after = since }
+  if target.kind == "application" then
+    local cand, e = candidate_of(t, target)
+    if not cand then return nil, e end
+    f.candidate = cand
+  else
+    f[target.kind] = target.id
+  end
+  return f
+end
 
 local ENTRIES = {
   move_to_stage = {
@@ -190,7 +208,7 @@ local ENTRIES = {
   },
 
   set_custom_fields = {
-    target = { kinds = NOTED, id = true },
+    target = { kinds = LINKED, id = true },
     payload = { fields = "table" },
     deferred = true,
     check = function(t, target, p)
@@ -246,18 +264,12 @@ local ENTRIES = {
   },
 
   add_note = {
-    target = { kinds = NOTED, id = true },
+    target = { kinds = LINKED, id = true },
     payload = { text = "string", subject = "string?", type = "string?", user = "integer?" },
     deferred = true,
     check = function(t, target, p, since, n)
-      local f = { updated_after = since }
-      if target.kind == "job" then f.job = target.id
-      elseif target.kind == "candidate" then f.candidate = target.id
-      else
-        local cand, e = candidate_of(t, target)
-        if not cand then return nil, e end
-        f.candidate = cand
-      end
+      local f, e = activities_of(t, target, since)
+      if not f then return nil, e end
       local subject = p.subject or ""
       return at_least(n, function(a)
         return a.note == p.text and (a.subject or "") == subject
@@ -371,6 +383,106 @@ local ENTRIES = {
     end,
   },
 
+  -- Activities of any type, on any record a note goes on (writes.lua add_activity).
+  add_activity = {
+    target = { kinds = LINKED, id = true },
+    payload = { type = "string", status = "string?", subject = "string?", note = "string?",
+                date = "string?", time = "string?", user = "integer?", priority = "string?",
+                contact_type = "string?", custom = "table?" },
+    deferred = true,
+    check = function(t, target, p, since, n)
+      local f, e = activities_of(t, target, since)
+      if not f then return nil, e end
+      return at_least(n, function(a)
+        return (a.subject or "") == (p.subject or "") and (a.note or "") == (p.note or "")
+               and a.type ~= nil and lower(a.type) == lower(p.type)
+               and (target.kind ~= "application" or a.application_id == target.id)
+      end, t:activities(f))
+    end,
+    planned = function(p) return { kind = "activity", subject = p.subject, note = p.note,
+                                   type = p.type } end,
+    describe = function(p)
+      return p.type .. (p.subject and (": " .. p.subject) or "")
+             .. (p.note and (' "' .. p.note .. '"') or "")
+    end,
+    replay = function(t, target, p, key)
+      local o = {}
+      for k, v in pairs(p) do o[k] = v end
+      o.key = key
+      return t:add_activity(target, o)
+    end,
+  },
+  update_activity = {
+    target = { kinds = { activity = true }, id = true },
+    payload = { fields = "table", custom = "table?" },
+    deferred = true, repeatable = true, describe = update_fields,
+    sets = function(p) return p.fields, p.custom end,
+    replay = function(t, target, p, key)
+      return t:update_activity(target, with_custom(p), { key = key })
+    end,
+  },
+
+  -- Contacts (and the client they bring, create_company) and leads. Tracker matches a contact
+  -- by email [INF], so a resend of one with an email is answered with the contact it made.
+  create_contact = {
+    target = { kinds = { contact = true } },
+    payload = { create_company = "boolean", custom = "table?", email = "string?", open = true },
+    creates = "contact",
+    resent_conflict = true,
+    check = function(t, _, p)
+      if not p.email then
+        return nil, err("invalid_request", "check: a contact created without an email cannot "
+                        .. "be told apart from others by reading back")
+      end
+      return at_least(1, function(c) return c.email ~= nil and lower(c.email) == lower(p.email) end,
+                      t:contacts())
+    end,
+    unsure = function(p)
+      if not p.email then
+        return "create_contact without an email may or may not have happened before the last "
+               .. "run stopped; look for the contact, then run with --fresh"
+      end
+    end,
+    planned = function(p, id)
+      return { kind = "contact", id = id, email = p.email, company = p.company, created = true,
+               name = p.name or concat({ p.first_name or "", p.last_name or "" }, " ") }
+    end,
+    describe = function(p)
+      return fields({ name = p.name, first_name = p.first_name, last_name = p.last_name,
+                      email = p.email, company = p.company })
+    end,
+    replay = function(t, _, p, key)
+      local o = {}
+      for k, v in pairs(p) do o[k] = v end
+      o.key = key
+      return t:create_contact(o)
+    end,
+  },
+  create_lead = {
+    target = { kinds = { lead = true } },
+    payload = { subject = "string", client = "integer?", source = "string?",
+                description = "string?", department = "string?", custom = "table?" },
+    creates = "lead",
+    check = function(t, _, p)
+      return at_least(1, function(l)
+        return l.subject == p.subject and (p.client == nil or l.client_id == p.client)
+      end, t:leads({ search = p.subject }))
+    end,
+    planned = function(p, id)
+      return { kind = "lead", id = id, subject = p.subject, name = p.subject,
+               client_id = p.client, created = true }
+    end,
+    describe = function(p)
+      return fields({ subject = p.subject, client = p.client, source = p.source })
+    end,
+    replay = function(t, _, p, key)
+      local o = {}
+      for k, v in pairs(p) do o[k] = v end
+      o.key = key
+      return t:create_lead(o)
+    end,
+  },
+
   -- t:request{}: a raw write, which trk can neither read back nor safely send twice.
   request = {
     target = { kinds = { request = true } },
@@ -478,6 +590,18 @@ ENTRIES.create_candidate_from_resume = {
            .. (p.job and fmt(" → job %d", p.job) or "")
   end,
 }
+
+-- Updates of clients, contacts and leads: one entry each, alike (update_job's shape).
+for _, kind in ipairs(widget.crm_kinds) do
+  local op = "update_" .. kind
+  ENTRIES[op] = {
+    target = { kinds = { [kind] = true }, id = true },
+    payload = { fields = "table", custom = "table?" },
+    deferred = true, repeatable = true, describe = update_fields,
+    sets = function(p) return p.fields, p.custom end,
+    replay = function(t, target, p, key) return t[op](t, target, with_custom(p), { key = key }) end,
+  }
+end
 
 -- The entry of an operation, or nil.
 function M.entry(op)

@@ -50,6 +50,11 @@ function Client:job(id) return widget_one(self, "job", "job", id) end
 function Client:candidate(id) return widget_one(self, "candidate", "candidate", id) end
 -- A placement by its opportunity-resource id; not_found for an application that is not one.
 function Client:placement(id) return widget_one(self, "placement", "placement", id) end
+-- Clients, contacts and leads: getRecords with a recordid (getIndividualRecord takes L but not
+-- C or N [DOC 1127]), so the three read alike.
+function Client:client(id) return widget_one(self, "client", "client", id) end
+function Client:contact(id) return widget_one(self, "contact", "contact", id) end
+function Client:lead(id) return widget_one(self, "lead", "lead", id) end
 
 function Client:application(id)
   local fname = "application"
@@ -289,7 +294,8 @@ function M.connect(opts, sink, profile)
   local s = { c = c, pool = {}, conv = times.converters(c),
               breaker = type(breaker) == "table" and breaker or {},
               stats = { requests = 0, retries = 0, exchanges = 0, page_caps = {} } }
-  s.conv.fields = { job = {}, candidate = {}, application = {}, activity = {} }
+  s.conv.fields = { job = {}, candidate = {}, application = {}, activity = {}, client = {},
+                    contact = {}, lead = {} }
   s.conv.typed = values.typed
   local t = setmetatable({}, client_mt)
   private[t] = s

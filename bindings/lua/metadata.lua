@@ -117,13 +117,14 @@ function Client:stage(name_or_id)
   return copy(st)
 end
 
-local KINDS = { job = true, candidate = true, application = true, activity = true }
+local KINDS = { job = true, candidate = true, application = true, activity = true,
+                client = true, contact = true, lead = true }
 
 function Client:custom_fields(kind)
   local s = state(self, "custom_fields")
   if not KINDS[kind] then
-    misuse("custom_fields", "argument 1 must be 'job', 'candidate', 'application' or 'activity', "
-           .. "got %s", tostring(kind))
+    misuse("custom_fields", "argument 1 must be 'job', 'candidate', 'application', 'activity', "
+           .. "'client', 'contact' or 'lead', got %s", tostring(kind))
   end
   local m, e = metadata(s, "custom_fields")
   if not m then return nil, e end

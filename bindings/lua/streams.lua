@@ -248,10 +248,16 @@ local FILTERS = {
   applications = { job = "any", candidate = "any", stage = "any", updated_after = "any",
                    updated_before = "any", page_size = "number" },
   activities = { candidate = "any", job = "any", updated_after = "any", updated_before = "any",
-                 page_size = "number" },
+                 page_size = "number", client = "any", contact = "any", lead = "any" },
   placements = { candidate = "any", job = "any", updated_after = "any", updated_before = "any",
                  page_size = "number" },
+  clients = { updated_after = "any", updated_before = "any", search = "string",
+              page_size = "number" },
 }
+FILTERS.contacts = { client = "any", updated_after = "any", updated_before = "any",
+                     search = "string", page_size = "number" }
+FILTERS.leads = { client = "any", updated_after = "any", updated_before = "any",
+                  search = "string", page_size = "number" }
 
 local function page_size(s, f, cap)
   return min(tointeger(f.page_size) or s.c.page_size, cap)
@@ -328,14 +334,38 @@ function Client:candidates(f)
     status and { match = function(r) return r.status ~= nil and lower(r.status) == lower(status) end })
 end
 
+-- The record ids a stream's link filters name ({ field of the record = id }), or nil: the
+-- widget API filters no links, so the stream compares them itself.
+local LINKS = { candidate = "candidate_id", job = "job_id", client = "client_id",
+                contact = "contact_id", lead = "lead_id" }
+
+local function link_filter(fname, f)
+  if type(f) ~= "table" then return nil end
+  local want
+  for key, field in pairs(LINKS) do
+    if f[key] ~= nil then
+      want = want or {}
+      want[field] = id_of(fname, key, f[key], key)
+    end
+  end
+  return want and { match = function(r)
+    for field, id in pairs(want) do if r[field] ~= id then return false end end
+    return true
+  end }
+end
+
 function Client:activities(f)
-  local fname = "activities"
-  local cand = type(f) == "table" and f.candidate ~= nil and id_of(fname, "candidate", f.candidate, "candidate")
-  local job = type(f) == "table" and f.job ~= nil and id_of(fname, "job", f.job, "job")
-  -- nor links for activities: the stream compares them
-  return widget_stream(self, fname, "activity", f, (cand or job) and { match = function(r)
-    return (not cand or r.candidate_id == cand) and (not job or r.job_id == job)
-  end })
+  return widget_stream(self, "activities", "activity", f, link_filter("activities", f))
+end
+
+function Client:clients(f) return widget_stream(self, "clients", "client", f) end
+
+function Client:contacts(f)
+  return widget_stream(self, "contacts", "contact", f, link_filter("contacts", f))
+end
+
+function Client:leads(f)
+  return widget_stream(self, "leads", "lead", f, link_filter("leads", f))
 end
 
 -- Placements: getRecords X, which answers only placements in a Working, Offer or Complete

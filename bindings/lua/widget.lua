@@ -22,6 +22,10 @@ M.associations = {                           -- getSettingsData customFields.Ass
   Resource = "candidate", Opportunity = "job", OpportunityResource = "application",
   Activity = "activity",
 }
+-- Clients, contacts and leads (§7 letters [DOC]; their Association names [INF]).
+M.letters.client, M.letters.contact, M.letters.lead = "C", "N", "L"
+M.associations.Client, M.associations.Contact, M.associations.Lead = "client", "contact", "lead"
+M.crm_kinds = { "client", "contact", "lead" }
 M.job_states = { open = true, won = true, closed = true }
 
 -- Widget status codes (§2) and the client's error code for each.
@@ -80,6 +84,8 @@ M.read_verbs = { getRecords = true, getIndividualRecord = true, getSettingsData 
 
 -- updateRecord record types by kind.
 M.update_letters = { candidate = "R", job = "O", application = "X" }
+M.update_letters.client, M.update_letters.contact, M.update_letters.lead, M.update_letters.activity =
+  "C", "N", "L", "A"                         -- §9.9 [DOC 840; OBS]
 
 -- updateRecord columns by trk field name, per kind: { column, value kind, read = key } where
 -- the kind is nil (text), "date" (YYYY-MM-DD) or "number", and `read` is the key of the
@@ -114,6 +120,43 @@ M.columns = {
   },
 }
 
+-- Clients, contacts, leads and activities: the columns tracker-evidence.md §2.11 lists for C, N,
+-- L and A [OBS: the SDK's update schemas], read back from the `details` names of §2.9. "named":
+-- the value is a name of the metadata list `list` (activity types and statuses are sent by name
+-- [OBS: taskStatus "Completed"]).
+M.columns.client = {
+  name = { "clientname" }, email = { "email", read = "email" },
+  phone = { "telephone", read = "telephone" }, website = { "website", read = "website" },
+  address1 = { "addressline1", read = "address1" }, address2 = { "addressline2", read = "address2" },
+  town = { "town", read = "town" }, county = { "county", read = "county" },
+  postcode = { "postcode", read = "postcode" }, country = { "country", read = "country" },
+  department = { "department", read = "department" }, source = { "clientsource", read = "source" },
+  note = { "note" },
+}
+M.columns.contact = {
+  first_name = { "firstname", read = "firstname" }, last_name = { "surname", read = "lastname" },
+  job_title = { "jobtitle", read = "jobtitle" }, email = { "email", read = "email" },
+  phone = { "mobilephone", read = "mobiletelephone" },
+  work_phone = { "businessphone", read = "businesstelephone" },
+  home_phone = { "homephone", read = "hometelephone" },
+  address1 = { "addressline1", read = "address1" }, address2 = { "addressline2", read = "address2" },
+  town = { "town", read = "town" }, county = { "county", read = "county" },
+  postcode = { "postcode", read = "postcode" }, country = { "country", read = "country" },
+  department = { "department" }, website = { "website" }, note = { "note" },
+}
+M.columns.lead = {
+  subject = { "leadname", read = "subject" }, description = { "leaddescription", read = "description" },
+  source = { "leadsource", read = "source" }, department = { "department" },
+  email = { "email" }, phone = { "telephone" },
+}
+M.columns.activity = {
+  subject = { "subject", read = "subject" }, note = { "note", read = "note" },
+  priority = { "priority", read = "priority" }, contact_type = { "contacttype", read = "contacttype" },
+  date = { "startdate", "date", read = "startdate" }, time = { "starttime", "time", read = "starttime" },
+  type = { "activitytype", "named", list = "activity_types", read = "ActivityTypeName" },
+  status = { "taskstatus", "named", list = "activity_statuses", read = "activitystatusname" },
+}
+
 M.stage_column = "opportunityresourcestatusid"
 M.tag_column = "tag"
 
@@ -139,6 +182,41 @@ M.resource_fields = {
   nationality = "nationality", status = "status",
 }
 
+-- createContact `contact` fields by trk name (tracker-evidence.md §2.4 [DOC 356]).
+M.contact_fields = {
+  first_name = "firstname", last_name = "lastname", name = "fullname", job_title = "jobtitle",
+  company = "company", email = "email", phone = "cellphone", work_phone = "businessphone",
+  home_phone = "homephone", address1 = "address1", address2 = "address2", town = "city",
+  county = "state", postcode = "zipcode", country = "country", linkedin = "linkedin",
+  website = "website", note = "note",
+}
+
+local function custom_node(custom)
+  local cf = {}
+  for i, x in ipairs(custom or {}) do cf[i] = { id = x[1], value = x[2] } end
+  return #cf > 0 and cf or nil
+end
+
+-- createContact: instructions and nodes. `fields` are wire names already; custom fields ride
+-- in the contact node, as createResource's do [INF: the lesson's sample shows none].
+function M.create_contact(fields, custom, create_company)
+  local node = {}
+  for k, v in pairs(fields) do node[k] = v end
+  node.customfields = custom_node(custom)
+  return { createcompanyifnotexists = create_company and true or false,
+           overwritecontact = false }, { contact = node }
+end
+
+-- createLead (§2.7 [DOC 359]): the lead names its client by `company` [DOC]; trk sends the
+-- client's id beside it [INF], so two clients of one name are told apart.
+function M.create_lead(l, custom)
+  return { createpersonifnotexists = false, notifydepartment = false }, { lead = {
+    leadname = l.subject, source = l.source, description = l.description,
+    department = l.department, company = l.company, clientid = l.client_id,
+    customfields = custom_node(custom),
+  } }
+end
+
 -- createResource: instructions and nodes. `fields` are wire names already.
 function M.create_resource(fields, custom, o)
   local res = {}
@@ -163,9 +241,10 @@ function M.activity(link, a)
     subject = a.subject, type = a.type, status = a.status, date = a.date, time = a.time,
     note = a.note, userId = a.user, linkRecordType = link[1], linkRecordId = link[2],
     opportunityId = link[3], opportunityResourceId = link[4],
-  } }
+    priority = a.priority, contactType = a.contact_type,
+  }, customfields = custom_node(a.custom) }
 end
-M.note_letters = { candidate = "R", job = "O" }
+M.note_letters = { candidate = "R", job = "O", client = "C", contact = "N", lead = "L" }
 
 -- attachDocument.
 function M.attach_document(letter, id, f)
@@ -348,6 +427,41 @@ function normalise.activity(item, d, c)
     contact_id = int(d.contactid), user_id = int(d.userid), user = str(d.username),
     note = str(d.note), date = c.date(d.startdate or d.datedue or item.dateopened),
     time = str(d.starttime or d.timedue),
+    lead_id = int(d.leadid), company = first(d.clientname, item.company),
+    contact = str(d.contactname), priority = str(d.priority), contact_type = str(d.contacttype),
+  }
+end
+
+-- Clients, contacts and leads: `details` as tracker-evidence.md §2.9 names them [OBS].
+function normalise.client(item, d, c)
+  return {
+    kind = "client", name = str(item.name), status = str(item.status),
+    email = str(d.email), phone = str(d.telephone), website = str(d.website),
+    address1 = str(d.address1), address2 = str(d.address2), town = str(d.town),
+    county = str(d.county), postcode = str(d.postcode), country = str(d.country),
+    department = str(d.department), source = str(d.source), owner = str(d.owner),
+    type = first(d.clienttypes, d.type), created_at = c.time(item.dateopened),
+  }
+end
+
+function normalise.contact(item, d, c)
+  return {
+    kind = "contact", name = str(item.name), status = str(item.status),
+    first_name = str(d.firstname), last_name = str(d.lastname), job_title = str(d.jobtitle),
+    company = first(d.companyname, item.company), client_id = int(d.companyId),
+    email = str(d.email), phone = first(d.mobiletelephone, d.businesstelephone, d.hometelephone),
+    work_phone = str(d.businesstelephone), linkedin = str(d.linkedin), town = str(d.town),
+    county = str(d.county), country = str(d.country), type = str(d.contactType),
+    created_at = c.time(item.dateopened),
+  }
+end
+
+function normalise.lead(item, d, c)
+  return {
+    kind = "lead", name = first(d.name, item.name), subject = first(d.subject, d.name, item.name),
+    status = first(d.status, item.status), source = str(d.source),
+    description = str(d.description), client_id = int(d.clientid),
+    company = first(d.clientname, item.company), created_at = c.time(item.dateopened),
   }
 end
 
@@ -394,7 +508,8 @@ function M.metadata(doc)
     local id = int(e.Id)
     if id then return { id = id, name = str(e.Name), items = pairs_list(e.Items, id_name) } end
   end)) do lists[l.id] = l end
-  local fields = { job = {}, candidate = {}, application = {}, activity = {} }
+  local fields = { job = {}, candidate = {}, application = {}, activity = {}, client = {},
+                   contact = {}, lead = {} }
   for _, e in ipairs(doc.customFields or {}) do
     local kind = type(e) == "table" and M.associations[e.Association]
     local id, name = kind and int(e.Id), kind and str(e.Name)
@@ -414,6 +529,13 @@ function M.metadata(doc)
     sources = pairs_list(doc.resourceSources, id_name),
     work_types = pairs_list(doc.opportunityWorkTypes, id_name),
     departments = pairs_list(doc.departments, id_name),
+    -- activity types and statuses: listed by some databases' settings [INF], else unknown
+    -- (nil: Tracker checks the names, §9.8)
+    activity_types = type(doc.activityTypes) == "table" and pairs_list(doc.activityTypes, id_name)
+                     or nil,
+    activity_statuses = type(doc.activityStatuses) == "table"
+                        and pairs_list(doc.activityStatuses, id_name) or nil,
+    lead_sources = pairs_list(doc.leadSources, id_name),
     users = pairs_list(doc.users, function(e)
       local id = int(e.UserId)
       if id then

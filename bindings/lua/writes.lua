@@ -85,7 +85,10 @@ end
 
 -- ---- arguments ------------------------------------------------------------------------------
 
-local NOTE_KINDS = { candidate = true, application = true, job = true }
+-- Activities (notes among them) link to these; custom fields are set on these too.
+local ACTIVITY_KINDS = { candidate = true, application = true, job = true }
+for _, k in ipairs(widget.crm_kinds) do ACTIVITY_KINDS[k] = true end
+local FIELD_KINDS = ACTIVITY_KINDS
 
 -- kind, id and name of a record argument: a record, { kind =, id = }, or, where `kind` is
 -- fixed, a bare id.
@@ -199,6 +202,35 @@ local function number_text(v)
   return nil
 end
 
+-- A clock time as Tracker takes it (§3 createActivity: HH:MM or h:mm AM/PM).
+local function time_value(fname, field, what, v)
+  local h, mi, ap
+  if type(v) == "string" then
+    h, mi, ap = match(v, "^(%d%d?):(%d%d)%s*([AaPp][Mm])$")
+    if not h then h, mi = match(v, "^(%d%d?):(%d%d)$") end
+  end
+  h, mi = tonumber(h), tonumber(mi)
+  if h and mi < 60 and ((ap and h >= 1 and h <= 12) or (not ap and h < 24)) then return v end
+  invalid(fname, { field = field, value = v, allowed = "a time HH:MM or h:mm AM/PM" },
+          "%s takes a time (HH:MM or h:mm AM/PM), got '%s'", what, tostring(v))
+end
+
+-- A name of a metadata list (`list`: activity_types, activity_statuses), as the list spells
+-- it; where the settings list none (§9.8: the names are the database's own), as given, for
+-- Tracker to check.
+local LIST_WHAT = { activity_types = "activity types", activity_statuses = "activity statuses" }
+
+local function named_value(fname, m, list, field, v)
+  if type(v) ~= "string" or v == "" then
+    misuse(fname, "'%s' must be a name from %s, got %s", field, LIST_WHAT[list],
+           v == "" and "an empty string" or type(v))
+  end
+  if not m[list] then return v end
+  local names = {}
+  for i, x in ipairs(m[list]) do names[i] = x.name end
+  return one_of(fname, field, "this database's " .. LIST_WHAT[list], names, v)
+end
+
 local function number_value(fname, field, what, v)
   return number_text(v) or invalid(fname, { field = field, value = v, allowed = "a number" },
                                    "%s takes a number, got '%s'", what, tostring(v))
@@ -277,6 +309,10 @@ local function column_values(fname, m, kind, fields)
         text = date_value(fname, k, fmt("field '%s'", k), v)
       elseif spec[2] == "number" then
         text = number_value(fname, k, fmt("field '%s'", k), v)
+      elseif spec[2] == "time" then
+        text = time_value(fname, k, fmt("field '%s'", k), v)
+      elseif spec[2] == "named" then
+        text = named_value(fname, m, spec.list, k, v)
       elseif spec[2] == "status" then
         local list = kind == "job" and m.job_statuses or m.candidate_statuses
         text = tostring(lookup(fname, kind .. " status", list, v).id)
@@ -687,7 +723,7 @@ local function note_link(self, record, target)
 end
 
 local function note(self, s, fname, record, text, o, key, chain)
-  local target = target_of(fname, record, NOTE_KINDS)
+  local target = target_of(fname, record, ACTIVITY_KINDS)
   if type(text) ~= "string" or text == "" then
     misuse(fname, "argument 2 must be the note's text, got %s",
            text == "" and "an empty string" or type(text))
@@ -720,6 +756,191 @@ function Client:add_note(record, text, opts)
   local s = state(self, fname)
   local o = with_key(fname, opts, { subject = "string", type = "string", user = "any" })
   return note(self, s, fname, record, text, o, o.key)
+end
+
+-- ---- activities of any type -----------------------------------------------------------------
+
+local ACTIVITY_OPTS = { type = "string", status = "string", subject = "string", note = "string",
+                        date = "string", time = "string", user = "any", priority = "string",
+                        contact_type = "string", custom = "table" }
+
+-- createActivity of any type on a candidate, job, application, client, contact or lead: type
+-- and status are the database's own names (§9.8), checked against its settings where they
+-- list them; date and time are the database's local time (now, when not given and a time zone
+-- is configured; else Tracker stamps its own).
+function Client:add_activity(record, a)
+  local fname = "add_activity"
+  local s = state(self, fname)
+  local target = target_of(fname, record, ACTIVITY_KINDS)
+  a = with_key(fname, a, ACTIVITY_OPTS)
+  if a.type == nil then
+    misuse(fname, "give the activity's 'type' (a name of this database's activity types, "
+           .. "e.g. 'Telephone' or 'Meeting')")
+  end
+  local m, e = metadata(s, fname)
+  if not m then return nil, e end
+  local payload = {
+    type = named_value(fname, m, "activity_types", "type", a.type),
+    status = a.status ~= nil and named_value(fname, m, "activity_statuses", "status", a.status)
+             or nil,
+    subject = a.subject, note = a.note, priority = a.priority, contact_type = a.contact_type,
+    date = a.date ~= nil and date_value(fname, "date", "'date'", a.date) or nil,
+    time = a.time ~= nil and time_value(fname, "time", "'time'", a.time) or nil,
+    user = a.user ~= nil and user_id(fname, m, a.user) or nil,
+  }
+  local custom
+  if a.custom ~= nil then custom, payload.custom = custom_values(fname, m, "activity", a.custom) end
+  return perform(s, "add_activity", target, payload, a.key, function()
+    local link, le = note_link(self, record, target)
+    if not link then return nil, le end
+    local date, time = payload.date, payload.time
+    if s.c.timezone and not (date and time) then
+      local lt = ttime.to_local(s.c.epoch(), s.c.timezone)
+      date, time = date or sub(lt, 1, 10), time or sub(lt, 12, 16)
+    end
+    local w = {}
+    for k, v in pairs(payload) do w[k] = v end
+    w.subject, w.date, w.time, w.custom = payload.subject or "", date, time, custom
+    local env, we = widget_write(s, fname, "createActivity", widget.activity(link, w))
+    if not env then return nil, we end
+    local kind_of = { R = "candidate_id", O = "job_id", C = "client_id", N = "contact_id",
+                      L = "lead_id" }
+    local rec = { kind = "activity", id = widget.record_id(env), subject = payload.subject,
+                  name = payload.subject, note = payload.note, type = payload.type,
+                  status = payload.status, date = date, time = time, user_id = payload.user,
+                  priority = payload.priority, contact_type = payload.contact_type,
+                  job_id = link[3], application_id = link[4], custom = payload.custom or {} }
+    rec[kind_of[link[1]]] = link[2]
+    return rec
+  end)
+end
+
+-- ---- clients, contacts and leads ------------------------------------------------------------
+
+local CONTACT_OPTS = { custom = "table", create_company = "boolean" }
+for k in pairs(widget.contact_fields) do CONTACT_OPTS[k] = "string" end
+
+-- The newest record of a stream that pred likes, or nil, or nil, err: how a create whose
+-- answer has no recordId learns it (§9.4: status 3 may come without one).
+local function newest(st, pred)
+  local found
+  while true do
+    local r, e = st:next()
+    if r == nil then
+      if e then return nil, e end
+      return found
+    end
+    if pred(r) and (found == nil or r.id > found.id) then found = r end
+  end
+end
+
+local function same_text(a, b) return a ~= nil and b ~= nil and lower(a) == lower(b) end
+
+-- createContact (§2.4 [DOC 356]): a contact of the client `company`, which Tracker makes with
+-- it when `create_company` is true (the one way to make a client: no createClient verb is
+-- documented). The answer is the contact read back, with its client_id.
+function Client:create_contact(o)
+  local fname = "create_contact"
+  local s = state(self, fname)
+  o = with_key(fname, o, CONTACT_OPTS)
+  if not (o.first_name or o.last_name or o.name) then
+    misuse(fname, "a contact needs 'first_name', 'last_name' or 'name'")
+  end
+  if o.email ~= nil and not match(o.email, "^[^@%s]+@[^@%s]+$") then
+    misuse(fname, "'%s' is not an email address", o.email)
+  end
+  if o.create_company and not o.company then
+    misuse(fname, "'create_company' needs the client's name as 'company'")
+  end
+  local m, e = metadata(s, fname)
+  if not m then return nil, e end
+  local fields, payload = {}, {}
+  for k, wire in pairs(widget.contact_fields) do
+    if o[k] ~= nil then fields[wire], payload[k] = o[k], o[k] end
+  end
+  local name = o.name or concat({ o.first_name or "", o.last_name or "" }, " "):match("^%s*(.-)%s*$")
+  fields.fullname = name
+  local custom
+  if o.custom then custom, payload.custom = custom_values(fname, m, "contact", o.custom) end
+  payload.create_company = o.create_company or false
+  return perform(s, "create_contact", { kind = "contact", name = name }, payload, o.key, function()
+    local env, e2, doc = widget_write(s, fname, "createContact",
+                                      widget.create_contact(fields, custom, payload.create_company))
+    if not env and e2.code ~= "conflict" then return nil, e2 end
+    local id = widget.record_id(env or doc)
+    if not id and o.email then
+      local found, fe = newest(select(2, self:contacts()), function(r)
+        return same_text(r.email, o.email)
+      end)
+      if fe then return nil, fe end
+      id = found and found.id
+    end
+    if not id then
+      if not env then return nil, e2 end
+      return nil, unknown_outcome(fname, "the answer has no recordId and "
+        .. (o.email and ("no contact with email " .. o.email .. " could be read back")
+            or "the contact has no email to read it back by"), 200)
+    end
+    local rec, e3 = self:contact(id)
+    if not rec then return nil, e3 end
+    if not env then
+      e2.message = fmt("%s: contact %d has email %s already", fname, id, tostring(o.email))
+      e2.id, e2.existing = id, rec
+      return nil, e2
+    end
+    rec.created = true
+    return rec
+  end)
+end
+
+local LEAD_OPTS = { subject = "string", client = "any", source = "string",
+                    description = "string", department = "string", custom = "table" }
+
+-- createLead (§2.7 [DOC 359]) for a client. The answer is the lead read back.
+function Client:create_lead(o)
+  local fname = "create_lead"
+  local s = state(self, fname)
+  o = with_key(fname, o, LEAD_OPTS)
+  if o.subject == nil or o.subject == "" then misuse(fname, "give the lead's 'subject'") end
+  local client = o.client ~= nil and id_of(fname, "client", o.client, "client") or nil
+  local m, e = metadata(s, fname)
+  if not m then return nil, e end
+  local payload = { subject = o.subject, client = client, description = o.description,
+                    department = o.department, source = o.source }
+  if o.source ~= nil and #m.lead_sources > 0 then    -- a list only where the settings give one
+    payload.source = one_of(fname, "source", "this database's lead sources",
+                            names_of(m.lead_sources), o.source)
+  end
+  local custom
+  if o.custom then custom, payload.custom = custom_values(fname, m, "lead", o.custom) end
+  local company = type(o.client) == "table" and type(o.client.name) == "string" and o.client.name
+  return perform(s, "create_lead", { kind = "lead", name = o.subject }, payload, o.key, function()
+    if client and not company then
+      local c, ce = self:client(client)
+      if not c then return nil, ce end
+      company = c.name
+    end
+    local l = { subject = o.subject, source = payload.source, description = o.description,
+                department = o.department, company = company or nil, client_id = client }
+    local env, e2 = widget_write(s, fname, "createLead", widget.create_lead(l, custom))
+    if not env then return nil, e2 end
+    local id = widget.record_id(env)
+    if not id then
+      local found, fe = newest(select(2, self:leads({ search = o.subject })), function(r)
+        return r.subject == o.subject and (client == nil or r.client_id == client)
+      end)
+      if fe then return nil, fe end
+      if not found then
+        return nil, unknown_outcome(fname, "the answer has no recordId and no lead '" .. o.subject
+                                    .. "' could be read back", 200)
+      end
+      id = found.id
+    end
+    local rec, e3 = self:lead(id)
+    if not rec then return nil, e3 end
+    rec.created = true
+    return rec
+  end)
 end
 
 -- A file's name as it is sent: with the extension of its content type when it has none
@@ -834,7 +1055,7 @@ end
 
 function Client:set_custom_fields(record, fields, opts)
   local fname = "set_custom_fields"
-  local s, target, o, m, e = update_args(self, fname, record, NOTE_KINDS, nil, fields, opts)
+  local s, target, o, m, e = update_args(self, fname, record, FIELD_KINDS, nil, fields, opts)
   if not m then return nil, e end
   local wire, named = custom_values(fname, m, target.kind, fields)
   return update(s, fname, fname, target, nil, wire, { fields = named }, o.key)
@@ -858,6 +1079,23 @@ end
 
 function Client:update_job(job, fields, opts)
   return update_record(self, "update_job", "job", job, fields, opts)
+end
+
+function Client:update_client(client, fields, opts)
+  return update_record(self, "update_client", "client", client, fields, opts)
+end
+
+function Client:update_contact(contact, fields, opts)
+  return update_record(self, "update_contact", "contact", contact, fields, opts)
+end
+
+function Client:update_lead(lead, fields, opts)
+  return update_record(self, "update_lead", "lead", lead, fields, opts)
+end
+
+-- updateRecord on A (§9.9): type and status by name, as createActivity takes them.
+function Client:update_activity(activity, fields, opts)
+  return update_record(self, "update_activity", "activity", activity, fields, opts)
 end
 
 -- A placement's status (a stage), dates and rates: updateRecord X (§3).

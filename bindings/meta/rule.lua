@@ -1,7 +1,8 @@
 ---@meta _
 -- LuaLS definitions of a rule file's table and the context its functions get (docs/rules.md).
 -- Annotate a rule file's table with the class of its record kind (`---@type
--- tracker.ApplicationRule`, tracker.CandidateRule, tracker.JobRule) to have its fields checked
+-- tracker.ApplicationRule`, tracker.CandidateRule, tracker.JobRule, tracker.ClientRecordRule,
+-- tracker.ContactRule, tracker.LeadRule) to have its fields checked
 -- and its record typed; `---@type tracker.Rule` checks the fields only.
 
 ---What both `when` and `action` get.
@@ -19,11 +20,12 @@
 ---@field candidate? tracker.IdOrRecord applications
 ---@field status? string candidates: a status name
 ---@field state? "open"|"won"|"closed" jobs
+---@field client? tracker.IdOrRecord contacts, leads
 
 ---What a rule file returns.
 ---@class tracker.Rule
 ---@field name? string unique in the directory (default: the file name); checkpoints are kept by name
----@field on "applications"|"candidates"|"jobs"
+---@field on "applications"|"candidates"|"jobs"|"clients"|"contacts"|"leads"
 ---@field where? tracker.RuleWhere
 ---@field scan? "changes"|"all" records changed since the checkpoint (default), or every record every run
 ---@field when? fun(record: tracker.Record, ctx: tracker.RuleContext): any truthy when the rule should act
@@ -46,3 +48,21 @@
 ---@field on "jobs"
 ---@field when? fun(job: tracker.Job, ctx: tracker.RuleContext): any
 ---@field action fun(job: tracker.Job, t: tracker.Client, ctx: tracker.RuleContext): boolean?
+
+---A rule on clients: `when` and `action` get a client.
+---@class tracker.ClientRecordRule: tracker.Rule
+---@field on "clients"
+---@field when? fun(client: tracker.ClientRecord, ctx: tracker.RuleContext): any
+---@field action fun(client: tracker.ClientRecord, t: tracker.Client, ctx: tracker.RuleContext): boolean?
+
+---A rule on contacts: `when` and `action` get a contact.
+---@class tracker.ContactRule: tracker.Rule
+---@field on "contacts"
+---@field when? fun(contact: tracker.Contact, ctx: tracker.RuleContext): any
+---@field action fun(contact: tracker.Contact, t: tracker.Client, ctx: tracker.RuleContext): boolean?
+
+---A rule on leads: `when` and `action` get a lead.
+---@class tracker.LeadRule: tracker.Rule
+---@field on "leads"
+---@field when? fun(lead: tracker.Lead, ctx: tracker.RuleContext): any
+---@field action fun(lead: tracker.Lead, t: tracker.Client, ctx: tracker.RuleContext): boolean?

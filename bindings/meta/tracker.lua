@@ -43,7 +43,7 @@ local tracker = {}
 ---What every record has. Fields Tracker leaves empty are absent (`nil`, never `""`).
 ---@class tracker.Record
 ---@field id integer
----@field kind "job"|"candidate"|"application"|"activity"
+---@field kind "job"|"candidate"|"application"|"activity"|"client"|"contact"|"lead"
 ---@field name? string
 ---@field updated_at? string UTC ISO 8601 (`2026-11-21T22:05:00Z`) with a time zone configured, else naive local time
 ---@field custom table<string, string|number|boolean> custom-field values by field name
@@ -114,6 +114,66 @@ local tracker = {}
 ---@field note? string the text
 ---@field date? string YYYY-MM-DD
 ---@field time? string HH:MM
+---@field lead_id? integer
+---@field company? string the linked client's name
+---@field contact? string the linked contact's name
+---@field priority? string
+---@field contact_type? string Outbound, Inbound, ...
+---@field custom? table<string, any>
+
+---A client company (Tracker's C record). `t:clients{}` and `t:client(id)` answer these.
+---@class tracker.ClientRecord: tracker.Record
+---@field kind "client"
+---@field status? string
+---@field email? string
+---@field phone? string
+---@field website? string
+---@field address1? string
+---@field address2? string
+---@field town? string
+---@field county? string
+---@field postcode? string
+---@field country? string
+---@field department? string
+---@field source? string
+---@field owner? string
+---@field type? string client types, comma-separated
+---@field created_at? string
+---@field created? boolean
+
+---A client's contact person (Tracker's N record).
+---@class tracker.Contact: tracker.Record
+---@field kind "contact"
+---@field status? string
+---@field first_name? string
+---@field last_name? string
+---@field job_title? string
+---@field company? string the client's name
+---@field client_id? integer the client (companyId)
+---@field email? string
+---@field phone? string mobile, else business, else home
+---@field work_phone? string
+---@field linkedin? string
+---@field town? string
+---@field county? string
+---@field country? string
+---@field type? string contact types
+---@field created_at? string
+---@field created? boolean true for the contact `create_contact` made
+---@field planned? boolean
+
+---A sales lead (Tracker's L record).
+---@class tracker.Lead: tracker.Record
+---@field kind "lead"
+---@field subject? string
+---@field status? string
+---@field source? string
+---@field description? string
+---@field client_id? integer
+---@field company? string the client's name
+---@field created_at? string
+---@field created? boolean true for the lead `create_lead` made
+---@field planned? boolean
 
 ---A placement: an application in a Working, Offer or Complete stage (getRecords X).
 ---@class tracker.Placement: tracker.Record
@@ -198,7 +258,10 @@ local tracker = {}
 ---@field users table[]
 ---@field work_types table[]
 ---@field departments table[]
----@field custom_fields table<string, tracker.CustomField[]> by kind: job, candidate, application, activity
+---@field custom_fields table<string, tracker.CustomField[]> by kind: job, candidate, application, activity, client, contact, lead
+---@field activity_types? table[] nil where the settings list none (Tracker then checks the names)
+---@field activity_statuses? table[]
+---@field lead_sources table[]
 
 ---@class tracker.Resume
 ---@field filename string
@@ -574,6 +637,9 @@ local Client = {}
 ---@class tracker.ActivityFilters
 ---@field job? tracker.IdOrRecord
 ---@field candidate? tracker.IdOrRecord
+---@field client? tracker.IdOrRecord activities linked to the client (or to its contacts, leads, jobs)
+---@field contact? tracker.IdOrRecord
+---@field lead? tracker.IdOrRecord
 ---@field updated_after? string|integer
 ---@field updated_before? string|integer
 ---@field page_size? integer
@@ -793,7 +859,153 @@ function Client:create_application(fields) end
 ---@return tracker.Error? err
 function Client:create_candidate(fields) end
 
----Adds a plain-text note to a candidate, job or application.
+---@class tracker.ClientFilters
+---@field updated_after? string|integer
+---@field updated_before? string|integer
+---@field search? string names
+---@field page_size? integer
+
+---@class tracker.ContactFilters: tracker.ClientFilters
+---@field client? tracker.IdOrRecord
+
+---@class tracker.LeadFilters: tracker.ClientFilters
+---@field client? tracker.IdOrRecord
+
+---Clients, for a generic `for` (as `t:jobs`).
+---@param filters? tracker.ClientFilters
+---@return fun(s: tracker.Stream): tracker.ClientRecord iterator
+---@return tracker.Stream stream
+---@return nil
+---@return tracker.Stream closing
+function Client:clients(filters) end
+
+---Contacts, for a generic `for` (as `t:jobs`).
+---@param filters? tracker.ContactFilters
+---@return fun(s: tracker.Stream): tracker.Contact iterator
+---@return tracker.Stream stream
+---@return nil
+---@return tracker.Stream closing
+function Client:contacts(filters) end
+
+---Leads, for a generic `for` (as `t:jobs`).
+---@param filters? tracker.LeadFilters
+---@return fun(s: tracker.Stream): tracker.Lead iterator
+---@return tracker.Stream stream
+---@return nil
+---@return tracker.Stream closing
+function Client:leads(filters) end
+
+---One client by id; `nil, err` (not_found) when there is none.
+---@param id integer
+---@return tracker.ClientRecord|nil
+---@return tracker.Error? err
+function Client:client(id) end
+
+---@param id integer
+---@return tracker.Contact|nil
+---@return tracker.Error? err
+function Client:contact(id) end
+
+---@param id integer
+---@return tracker.Lead|nil
+---@return tracker.Error? err
+function Client:lead(id) end
+
+---@class tracker.NewContact
+---@field first_name? string
+---@field last_name? string
+---@field name? string
+---@field email? string matched against existing contacts (a match is `conflict`)
+---@field phone? string
+---@field work_phone? string
+---@field home_phone? string
+---@field job_title? string
+---@field company? string the client's name
+---@field create_company? boolean make the client when none has that name (default false)
+---@field address1? string
+---@field address2? string
+---@field town? string
+---@field county? string
+---@field postcode? string
+---@field country? string
+---@field linkedin? string
+---@field website? string
+---@field note? string
+---@field custom? table<string, any>
+---@field key? string the action's idempotency key
+
+---Creates a contact (and, with `create_company`, its client); answers it read back.
+---@param fields tracker.NewContact
+---@return tracker.Contact|nil
+---@return tracker.Error? err
+function Client:create_contact(fields) end
+
+---@class tracker.NewLead
+---@field subject string
+---@field client? tracker.IdOrRecord
+---@field source? string one of the database's lead sources, where it lists any
+---@field description? string
+---@field department? string
+---@field custom? table<string, any>
+---@field key? string the action's idempotency key
+
+---Creates a lead; answers it read back.
+---@param fields tracker.NewLead
+---@return tracker.Lead|nil
+---@return tracker.Error? err
+function Client:create_lead(fields) end
+
+---@class tracker.NewActivity
+---@field type string one of the database's activity types (Telephone, Email, Meeting, ...)
+---@field status? string one of its activity statuses
+---@field subject? string
+---@field note? string
+---@field date? string YYYY-MM-DD, database local
+---@field time? string HH:MM or h:mm AM/PM, database local
+---@field user? string|integer the user it is for: an id, username or email
+---@field priority? string
+---@field contact_type? string
+---@field custom? table<string, any> activity custom fields
+---@field key? string the action's idempotency key
+
+---Logs an activity of any type on a candidate, job, application, client, contact or lead.
+---@param record tracker.RecordRef
+---@param activity tracker.NewActivity
+---@return tracker.Activity|nil
+---@return tracker.Error? err
+function Client:add_activity(record, activity) end
+
+---Updates an activity: subject, note, priority, contact_type, date, time, type, status, `custom`.
+---@param activity tracker.IdOrRecord
+---@param fields table<string, any>
+---@param opts? tracker.WriteOptions
+---@return true|nil
+---@return tracker.Error? err
+function Client:update_activity(activity, fields, opts) end
+
+---Updates a client's columns (docs/client.md lists them) and `custom`.
+---@param client tracker.IdOrRecord
+---@param fields table<string, any>
+---@param opts? tracker.WriteOptions
+---@return true|nil
+---@return tracker.Error? err
+function Client:update_client(client, fields, opts) end
+
+---@param contact tracker.IdOrRecord
+---@param fields table<string, any>
+---@param opts? tracker.WriteOptions
+---@return true|nil
+---@return tracker.Error? err
+function Client:update_contact(contact, fields, opts) end
+
+---@param lead tracker.IdOrRecord
+---@param fields table<string, any>
+---@param opts? tracker.WriteOptions
+---@return true|nil
+---@return tracker.Error? err
+function Client:update_lead(lead, fields, opts) end
+
+---Adds a plain-text note to a candidate, job, application, client, contact or lead.
 ---@param record tracker.RecordRef
 ---@param text string
 ---@param opts? { subject?: string, type?: string, user?: string|integer, key?: string }

@@ -74,8 +74,10 @@
 --                widget_page_cap         getRecords items a page at most: 100 or 500
 --                activity_types          Telephone, InMail, Email, Meeting, Note; Completed,
 --                                        Closed added to the lists when data loads (evidence)
---                update_kinds            updateRecord on A, C, N, L too, and O's
---                                        publishworktype (evidence) or R, O, X (rich)
+--                update_kinds            updateRecord on R, O (with its rates), X, A, C, N, L
+--                                        in both; O's publishworktype too (evidence)
+--                settings_activity_lists getSettingsData lists activityTypes and
+--                                        activityStatuses (rich only)
 --                unknown_individual      getIndividualRecord of an unknown id: status 0 and no
 --                                        results (evidence) or 99 (rich)
 --                credentials             an apikey alone acts as the API user (evidence), or

@@ -19,11 +19,14 @@ local concat, sort = table.concat, table.sort
 
 -- The record kinds a rule can be `on`, and the `where` keys of each: the stream filters of
 -- docs/client.md, less the time bounds (the runner owns those) and page_size/search.
-M.kinds = { "applications", "candidates", "jobs" }
+M.kinds = { "applications", "candidates", "jobs", "clients", "contacts", "leads" }
 M.where = {
   applications = { "candidate", "job", "stage" },
   candidates = { "status" },
   jobs = { "state" },
+  clients = {},
+  contacts = { "client" },
+  leads = { "client" },
 }
 M.fields = { "name", "on", "where", "scan", "when", "action" }
 M.scans = { "changes", "all" }
@@ -62,7 +65,7 @@ end
 -- Checks one `where` value; returns it normalised (a record becomes its id).
 local function where_value(path, on, key, v)
   local what = fmt("rule field 'where.%s'", key)
-  if key == "job" or key == "candidate" then
+  if key == "job" or key == "candidate" or key == "client" then
     local id = id_value(v)
     if not id then fail(path, "%s must be a %s id or record, got %s", what, key, quoted(v)) end
     return id
@@ -305,6 +308,8 @@ function M.matches(rule, record)
       if record.job_id ~= v then return false end
     elseif k == "candidate" then
       if record.candidate_id ~= v then return false end
+    elseif k == "client" then
+      if record.client_id ~= v then return false end
     elseif k == "status" then
       if type(record.status) ~= "string" or lower(record.status) ~= lower(v) then return false end
     elseif k == "state" then

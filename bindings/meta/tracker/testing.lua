@@ -60,7 +60,7 @@ local testing = {}
 ---@field raw? table
 
 ---@class tracker.testing.NoteFields
----@field on tracker.testing.Fixture required: a candidate, job or application
+---@field on tracker.testing.Fixture required: a candidate, job, application, client, contact or lead
 ---@field id? integer
 ---@field subject? string
 ---@field text? string
@@ -84,6 +84,58 @@ function testing.application(fields) end
 ---@param fields tracker.testing.NoteFields
 ---@return tracker.testing.Fixture
 function testing.note(fields) end
+
+---@class tracker.testing.ClientFields
+---@field id? integer
+---@field name? string default "Test Client"
+---@field email? string
+---@field phone? string
+---@field website? string
+---@field town? string
+---@field county? string
+---@field country? string
+---@field custom? table<string, any>
+---@field created_at? string|integer
+---@field updated_at? string|integer
+---@field raw? table
+
+---@class tracker.testing.ContactFields
+---@field id? integer
+---@field client? tracker.testing.Fixture|integer the client fixture (or id) the contact works for
+---@field first_name? string
+---@field last_name? string
+---@field name? string
+---@field email? string
+---@field phone? string
+---@field job_title? string
+---@field custom? table<string, any>
+---@field created_at? string|integer
+---@field updated_at? string|integer
+---@field raw? table
+
+---@class tracker.testing.LeadFields
+---@field id? integer
+---@field client? tracker.testing.Fixture|integer
+---@field subject? string default "Test Lead"
+---@field source? string
+---@field description? string
+---@field status? string a lead status (default Open)
+---@field custom? table<string, any>
+---@field created_at? string|integer
+---@field updated_at? string|integer
+---@field raw? table
+
+---@param fields? tracker.testing.ClientFields
+---@return tracker.testing.Fixture
+function testing.client(fields) end
+
+---@param fields? tracker.testing.ContactFields
+---@return tracker.testing.Fixture
+function testing.contact(fields) end
+
+---@param fields? tracker.testing.LeadFields
+---@return tracker.testing.Fixture
+function testing.lead(fields) end
 
 ---@class tracker.testing.EmulatorOptions
 ---@field now? string|integer the fixed clock (default testing.default_now)

@@ -65,11 +65,13 @@ M.ROWS = {
     evidence = { updateRecord = "success", createActivity = "success",
                  attachDocument = "success", resourceApplication = "success",
                  createResource = "created", createResource_overwrite = "created",
-                 createOpportunity = "success", createResourceFromResume = "created" },
+                 createOpportunity = "success", createResourceFromResume = "created",
+                 createContact = "created", createLead = "success" },
     rich = { updateRecord = "updated", createActivity = "created", attachDocument = "created",
              resourceApplication = "created", createResource = "created",
              createResource_overwrite = "updated", createOpportunity = "created",
-             createResourceFromResume = "created" },
+             createResourceFromResume = "created", createContact = "created",
+             createLead = "created" },
     tag = "§9.4 DOC 840, 1123, 1125; SDK tests [OBS]",
     says = "the message of each successful write (createResource_overwrite: createResource "
            .. "that updated an existing candidate)" },
@@ -90,8 +92,12 @@ M.ROWS = {
            .. "(missing names only, after the existing ids)" },
   { name = "update_kinds", evidence = "documented", rich = "inferred",
     tag = "§9.9 DOC 840; OBS (SDK update schemas)",
-    says = "updateRecord's record types and columns (wire.update_columns): R, O, X (inferred) "
-           .. "or also A, C, N, L and O's publishworktype (documented)" },
+    says = "updateRecord's columns (wire.update_columns): R, O (with its rates), X, A, C, N, L "
+           .. "(inferred) or also O's publishworktype (documented)" },
+  { name = "settings_activity_lists", evidence = false, rich = true,
+    tag = "§9.8 [INF]: no model of getSettingsData shows activity types or statuses",
+    says = "getSettingsData lists activityTypes and activityStatuses ([{Id, Name}]), so a "
+           .. "client can check the names before createActivity; or not (Tracker checks them)" },
   { name = "unknown_individual", evidence = "empty", rich = "error",
     tag = "§9.5 SDK find test [OBS]",
     says = "getIndividualRecord of an unknown id answers status 0 with no results (empty) or "

@@ -3,14 +3,16 @@
 -- generate(opts) -> data: the metadata of tracker.emulator.schema plus users (the agency's
 -- recruiters, the last one inactive), clients with their contacts, jobs, candidates,
 -- applications moving through the funnel, activities, and documents (a resume for some
--- candidates), with custom values and a spread of update times (some exact ties, as bulk
--- imports make). Options, all optional: seed (1), jobs (20), candidates (200), applications,
--- activities, documents, clients, users (8), now (epoch of "now": fixed by default, so the
--- data does not depend on the clock), span_days (365), timezone ("UTC"), schema (a database's
--- metadata from a schema file, tracker.emulator.schema.metadata_of: the records then use its
--- custom fields, lists, stages, statuses, types and users instead of the built-in ones; without
--- it the data is exactly what it always was for a seed). emulator.generate is this function;
--- misuse raises naming it.
+-- candidates), leads for the clients, and calls, emails and meetings with the contacts (on the
+-- contact, its client or a lead), with custom values and a spread of update times (some exact
+-- ties, as bulk imports make). Options, all optional: seed (1), jobs (20), candidates (200),
+-- applications, activities, documents, clients, users (8), leads (one a client),
+-- crm_activities (one a contact; made after the others, so `activities` counts those alone),
+-- now (epoch of "now": fixed by default, so the data does not depend on the clock), span_days
+-- (365), timezone ("UTC"), schema (a database's metadata from a schema file,
+-- tracker.emulator.schema.metadata_of: the records then use its custom fields, lists, stages,
+-- statuses, types and users instead of the built-in ones; without it the data is exactly what
+-- it always was for a seed). emulator.generate is this function; misuse raises naming it.
 
 local b64 = require "tracker.emulator.base64"
 local localtime = require "tracker.emulator.localtime"
@@ -56,7 +58,7 @@ end
 
 local GEN_OPTS = { seed = true, jobs = true, candidates = true, applications = true,
   activities = true, documents = true, clients = true, users = true, now = true,
-  span_days = true, timezone = true, schema = true }
+  span_days = true, timezone = true, schema = true, leads = true, crm_activities = true }
 
 local function count_opt(o, name, default)
   local v = o[name]
@@ -243,6 +245,10 @@ function M.generate(opts)
                        (i > #CO_A and " " .. tostring((i - 1) // #CO_A + 1) or "") }
     local place = pick(PLACES)
     c.town, c.county, c.country = place[1], place[2], "United States"
+    -- made from what is drawn already, so the rest of the data stays as it was
+    c.website = "https://www." .. ascii_fold(c.name) .. ".example"
+    c.email = "info@" .. ascii_fold(c.name) .. ".example"
+    c.telephone = fmt("(%s) 555-%04d", place[4], 1000 + i)
     local opened = between(start - 2 * span, start)
     c.dateopened = toloc(opened)
     c.lastupdated = toloc(updated_after(opened))
@@ -255,7 +261,9 @@ function M.generate(opts)
         jobtitle = pick({ "Hiring Manager", "HR Director", "Talent Acquisition Lead",
                           "VP Operations", "Engineering Manager", "Nurse Manager" }),
         email = ascii_fold(f) .. "." .. ascii_fold(l) .. "@" .. ascii_fold(c.name) .. ".example",
-        lastupdated = c.lastupdated,
+        lastupdated = c.lastupdated, dateopened = c.dateopened, town = c.town,
+        county = c.county, country = c.country,
+        businesstelephone = fmt("(%s) 555-%04d", place[4], 2000 + #d.contacts), custom = {},
       }
       d.contacts[#d.contacts + 1] = k
       list[#list + 1] = k
@@ -476,6 +484,45 @@ function M.generate(opts)
         dateadded = toloc(between(created, now)),
       }
     end
+  end
+  -- leads for the clients, and activities with their contacts
+  local nleads = count_opt(o, "leads", #d.clients)
+  local ncrm = count_opt(o, "crm_activities", #d.contacts)
+  local lead_sources = d.lists.leadSources
+  for i = 1, (#d.clients > 0 and nleads or 0) do
+    local c = d.clients[r(#d.clients)]
+    local opened = between(start, now)
+    d.leads[i] = {
+      id = FIRST_ID.leads + i - 1, name = pick({ "New site staffing", "Contract renewal",
+        "Night shift cover", "Expansion hiring", "Temp-to-perm pilot" }) .. " - " .. c.name,
+      clientid = c.id, source = lead_sources[r(#lead_sources)].name,
+      description = "Raised with " .. c.name .. ".", statusid = r(#d.lists.leadStatuses),
+      dateopened = toloc(opened), lastupdated = toloc(updated_after(opened)), custom = {},
+    }
+  end
+  local crm_types = { 2, 3, 4 }                       -- Call, Email, Meeting
+  for _ = 1, (#d.contacts > 0 and ncrm or 0) do
+    local k = d.contacts[r(#d.contacts)]
+    local tid = pick(crm_types)
+    local a = { id = FIRST_ID.activities + #d.activities, typeid = tid, custom = {},
+                clientid = k.clientid, contactid = k.id }
+    local roll = r()
+    if roll < 0.6 then a.linkrecordtype, a.linkrecordid = "N", k.id
+    else a.linkrecordtype, a.linkrecordid = "C", k.clientid end
+    for _, l in ipairs(d.leads) do
+      if l.clientid == k.clientid and roll > 0.8 then
+        a.leadid, a.linkrecordtype, a.linkrecordid = l.id, "L", l.id
+        break
+      end
+    end
+    a.subject = type_names[tid].name .. " with " .. k.firstname .. " " .. k.lastname
+    a.note = "Discussed open roles with " .. k.firstname .. "."
+    local when = between(start, now)
+    a.date, a.time = date_of(when), sub(toloc(when), 12, 16)
+    a.statusid, a.priority, a.contacttype = 1, "Medium", "Outbound"
+    a.userid = a_user()
+    a.lastupdated = toloc(updated_after(when))
+    d.activities[#d.activities + 1] = a
   end
   return d
 end

@@ -136,12 +136,15 @@ ITEM.activities = function(self, a)
   local j = self.idx.jobs[a.opportunityid]
   local c = self.idx.candidates[a.resourceid]
   local client = self.idx.clients[a.clientid]
+  local contact, lead = self.idx.contacts[a.contactid], self.idx.leads[a.leadid]
   local status = self:list_name("activityStatuses", a.statusid)
   return {
     id = a.id, name = a.subject or "", company = client and client.name or "", status = status,
     dateopened = nz(a.date), lastupdateddatetime = stamp(self, a),
     details = {
-      clientid = nz(a.clientid), contactid = nz(a.contactid), leadid = NULL,
+      clientid = nz(a.clientid), contactid = nz(a.contactid), leadid = nz(a.leadid),
+      clientname = client and client.name or "", contactname = person(contact),
+      leadname = lead and lead.name or "",
       opportunityid = nz(a.opportunityid), opportunityname = j and j.name or "",
       resourceid = nz(a.resourceid), resourcename = person(c), activityid = a.id,
       activityTypeId = nz(a.typeid), ActivityTypeName = self:list_name("activityTypes", a.typeid),
@@ -155,20 +158,46 @@ ITEM.activities = function(self, a)
   }
 end
 
+-- The text details of a record of `letter` (W.details_text), "" when unset.
+local function text_details(letter, rec)
+  local details = {}
+  for _, k in ipairs(W.details_text[letter]) do details[k] = rec[k] or "" end
+  return details
+end
+
 ITEM.clients = function(self, c)
+  local details = text_details("C", c)
+  details.owner = self:user_name(c.ownerid)
   return { id = c.id, name = c.name or "", company = c.name or "", status = "Active",
            dateopened = nz(c.dateopened), lastupdateddatetime = stamp(self, c),
-           details = EMPTY }
+           details = details }
 end
 
 ITEM.contacts = function(self, k)
   local client = self.idx.clients[k.clientid]
+  local details = text_details("N", k)
+  details.companyname, details.companyId = client and client.name or "", nz(k.clientid)
+  details.lastContacted = nz(k.lastcontacted)
   return { id = k.id, name = person(k), company = client and client.name or "", status = "Active",
            dateopened = nz(k.dateopened), lastupdateddatetime = stamp(self, k),
-           details = EMPTY }
+           details = details }
 end
 
-local KIND_LETTER = { jobs = "O", candidates = "R", applications = "X", activities = "A" }
+ITEM.leads = function(self, l)
+  local client = self.idx.clients[l.clientid]
+  local status = self:list_name("leadStatuses", l.statusid)
+  local details = text_details("L", l)
+  details.id, details.name, details.status = l.id, l.name or "", status
+  details.subject = l.name or ""
+  details.clientid, details.clientname = nz(l.clientid), client and client.name or ""
+  details.executivesummary = EMPTY
+  return { id = l.id, name = l.name or "", company = client and client.name or "",
+           status = status, dateopened = nz(l.dateopened), lastupdateddatetime = stamp(self, l),
+           details = details }
+end
+
+local KIND_LETTER = { jobs = "O", candidates = "R", applications = "X", activities = "A",
+                      clients = "C", contacts = "N", leads = "L" }
 
 function M.item(self, kind, rec, with_custom)
   local it = ITEM[kind](self, rec)
@@ -244,6 +273,14 @@ INDIVIDUAL.activities = function(self, a)
   out.type = out.ActivityTypeName
   out.linkrecordtype, out.linkrecordid = nz(a.linkrecordtype), nz(a.linkrecordid)
   out.customfields = custom_fields(self, "Activity", a)
+  return out
+end
+
+INDIVIDUAL.leads = function(self, l)
+  local it = ITEM.leads(self, l)
+  local out = it.details
+  out.dateopened, out.lastupdateddatetime = it.dateopened, it.lastupdateddatetime
+  out.customfields = custom_fields(self, "Lead", l)
   return out
 end
 

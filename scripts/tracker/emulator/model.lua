@@ -50,8 +50,9 @@ M.Model = Model
 -- A write to one kind changes what others show (names, counts): their sort caches go too.
 local DEPENDS = {
   users = { "users", "jobs", "candidates", "activities" },
-  clients = { "clients", "contacts", "jobs", "applications", "activities" },
-  contacts = { "contacts", "jobs" },
+  clients = { "clients", "contacts", "jobs", "applications", "activities", "leads" },
+  contacts = { "contacts", "jobs", "activities" },
+  leads = { "leads", "activities" },
   jobs = { "jobs", "applications", "activities" },
   candidates = { "candidates", "applications", "activities" },
   applications = { "applications", "jobs" },
@@ -112,7 +113,8 @@ function Model:load(data)
     if rec.active == nil then rec.active = true end
   end
   -- custom values and skills are keyed by the field id as a string (JSON object keys)
-  for _, kind in ipairs({ "jobs", "candidates", "applications", "activities" }) do
+  for _, kind in ipairs({ "jobs", "candidates", "applications", "activities", "clients",
+                          "contacts", "leads" }) do
     for _, rec in ipairs(d[kind]) do
       for _, key in ipairs({ "custom", "skills" }) do
         local t = rec[key]
@@ -360,6 +362,7 @@ local NAMES = {
   activities = function(_, r) return r.subject or "" end,
   clients = function(_, r) return r.name or "" end,
   contacts = function(_, r) return person(r) end,
+  leads = function(_, r) return r.name or "" end,
 }
 M.names = NAMES
 

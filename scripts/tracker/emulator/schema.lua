@@ -58,6 +58,9 @@ function M.base_metadata()
     activityTypes = list({ "Note", "Call", "Email", "Meeting", "Interview", "Task",
                            "Text Message" }),
     activityStatuses = list({ "Completed", "Scheduled", "Pending", "Cancelled" }),
+    -- leads' lists, as getSettingsData names them [CLIENT: the SDK's settings model]
+    leadStatuses = list({ "Open", "Qualified", "Won", "Lost" }),
+    leadSources = list({ "Website", "Referral", "Event", "Cold Call" }),
     skills = {},
   }
   local skills = { "Java", "Python", "SQL", "AWS", "Excel", "Salesforce", "Forklift", "CDL-A",
@@ -107,20 +110,26 @@ function M.base_metadata()
     { id = 453, association = "Opportunity", name = "Target Start", type = "Date" },
     -- the candidate this one duplicates (examples/rules/duplicate_email.lua)
     { id = 454, association = "Resource", name = "Duplicate Of", type = "Number" },
+    -- one field each for clients, contacts and leads [INF: association names]
+    { id = 455, association = "Client", name = "Account Tier", type = "List", listid = 702 },
+    { id = 456, association = "Contact", name = "Preferred Contact", type = "List",
+      listid = 706 },
+    { id = 457, association = "Lead", name = "Lead Score", type = "Number" },
   }
   return {
     format = 1, timezone = "UTC", lists = lists, customfields = customfields,
     customfieldlists = cflists, users = {}, clients = {}, contacts = {}, jobs = {},
-    candidates = {}, applications = {}, activities = {}, documents = {},
+    candidates = {}, applications = {}, activities = {}, documents = {}, leads = {},
   }
 end
 
 M.KINDS = { "users", "clients", "contacts", "jobs", "candidates", "applications",
-                "activities", "documents" }
+                "activities", "documents", "leads" }
 
 -- Ids a new record of each kind starts from when the kind is empty (Tracker-like magnitudes).
 M.FIRST_ID = { users = 17, clients = 301, contacts = 4001, jobs = 1001, candidates = 188001,
-                   applications = 70001, activities = 500001, documents = 9001 }
+                   applications = 70001, activities = 500001, documents = 9001,
+                   leads = 6001 }
 
 -- ---- schema files ------------------------------------------------------------------------------
 

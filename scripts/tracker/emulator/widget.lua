@@ -312,7 +312,7 @@ VERB.getRecords = function(self, node, user)
   return ok_read(results)
 end
 
-local INDIVIDUAL_KIND = { O = "jobs", R = "candidates", A = "activities", L = false, P = false,
+local INDIVIDUAL_KIND = { O = "jobs", R = "candidates", A = "activities", L = "leads", P = false,
                           T = false }
 
 VERB.getIndividualRecord = function(self, node)
@@ -379,7 +379,7 @@ VERB.updateRecord = function(self, node)
   return ok_write(self.dialect.write_messages.updateRecord, rec.id, names[kind](self, rec))
 end
 
-local LINK_KIND = { R = "candidates", O = "jobs", C = "clients", N = "contacts", L = false,
+local LINK_KIND = { R = "candidates", O = "jobs", C = "clients", N = "contacts", L = "leads",
                     P = false, T = false }
 
 VERB.createActivity = function(self, node, user)
@@ -396,7 +396,8 @@ VERB.createActivity = function(self, node, user)
   if letter == "R" then a.resourceid = link_id
   elseif letter == "O" then a.opportunityid = link_id
   elseif letter == "C" then a.clientid = link_id
-  elseif letter == "N" then a.contactid, a.clientid = link_id, linked.clientid end
+  elseif letter == "N" then a.contactid, a.clientid = link_id, linked.clientid
+  elseif letter == "L" then a.leadid, a.clientid = link_id, linked.clientid end
   local orid = w_int(act.opportunityresourceid, "opportunityResourceId")
   if orid then
     local app = self.idx.applications[orid]
@@ -582,8 +583,107 @@ VERB.createResource = function(self, node)
   return ok_write(self.dialect.write_messages.createResource, c.id, person(c))
 end
 
+-- ---- clients, contacts and leads ------------------------------------------------------------
+
+-- The client named `name` (any case), or nil.
+local function client_named(self, name)
+  for _, c in ipairs(self.data.clients) do
+    if lower(c.name or "") == lower(name) then return c end
+  end
+  return nil
+end
+
+-- createContact [DOC 356]: a contact of the client `company`; createcompanyifnotexists makes
+-- the client when none has that name, else an unknown company is 99 [INF]. A contact with the
+-- same email (any case) is status 3 unless overwritecontact [INF, as createResource].
+VERB.createContact = function(self, node)
+  local con = w_table(node.contact, "contact")
+  if not con then invalid("'contact' is required") end
+  local ins = w_table(node.instructions, "instructions") or {}
+  local make = w_bool(ins.createcompanyifnotexists, "createcompanyifnotexists") or false
+  local overwrite = w_bool(ins.overwritecontact, "overwritecontact") or false
+  local fields = {}
+  for wire, field in pairs(W.contact_fields) do
+    local v = w_str(con[wire], wire)
+    if present(v) then fields[field] = v end
+  end
+  local full = w_str(con.fullname, "fullname")
+  if present(full) and not fields.firstname and not fields.lastname then
+    fields.firstname, fields.lastname = match(full, "^%s*(%S+)%s+(.-)%s*$")
+    if not fields.firstname then fields.firstname = match(full, "^%s*(.-)%s*$") end
+  end
+  if not fields.firstname and not fields.lastname then
+    invalid("a contact needs firstname, lastname or fullname")
+  end
+  local company = w_str(con.company, "company")
+  local client = present(company) and client_named(self, company) or nil
+  if present(company) and not client and not make then
+    invalid("company '%s' not found (createcompanyifnotexists is false)", company)
+  end
+  local custom = read_custom(self, con.customfields or node.customfields, "Contact", "customfields")
+  local now_local = self:local_time()
+  if fields.email then
+    for _, k in ipairs(self.data.contacts) do
+      if present(k.email) and lower(k.email) == lower(fields.email) then
+        if not overwrite then exists(self, k.id, person(k)) end
+        for f, v in pairs(fields) do k[f] = v end
+        if client then k.clientid = client.id end
+        apply_custom(k, custom)
+        k.lastupdated = now_local
+        self:touched("contacts", k)
+        return ok_write(self.dialect.write_messages.createContact, k.id, person(k))
+      end
+    end
+  end
+  if present(company) and not client then
+    client = self:insert("clients", { name = company, dateopened = now_local,
+                                      lastupdated = now_local, custom = {} })
+  end
+  local k = { clientid = client and client.id or nil, dateopened = now_local,
+              lastupdated = now_local, custom = {} }
+  for f, v in pairs(fields) do k[f] = v end
+  apply_custom(k, custom)
+  self:insert("contacts", k)
+  return ok_write(self.dialect.write_messages.createContact, k.id, person(k))
+end
+
+-- createLead [DOC 359]: `leadname` names it; its client by `clientid` [INF] or `company`
+-- [DOC]; a source is one of leadSources where the settings list any [INF].
+VERB.createLead = function(self, node)
+  local lead = w_table(node.lead, "lead")
+  if not lead then invalid("'lead' is required") end
+  local name = w_str(lead.leadname, "leadname")
+  if not present(name) then invalid("'leadname' is required") end
+  local client
+  local cid = w_int(lead.clientid, "clientid")
+  if cid then
+    client = self.idx.clients[cid]
+    if not client then invalid("client %d not found", cid) end
+  else
+    local company = w_str(lead.company, "company")
+    client = present(company) and client_named(self, company) or nil
+    if present(company) and not client then invalid("company '%s' not found", company) end
+  end
+  local source = w_str(lead.source, "source")
+  if present(source) and next(self.lk.leadSources.by_id) then
+    local e = self.lk.leadSources.by_name[lower(source)]
+    if not e then invalid("'%s' is not one of the lead sources", source) end
+    source = e.name
+  end
+  local custom = read_custom(self, lead.customfields or node.customfields, "Lead", "customfields")
+  local now_local = self:local_time()
+  local l = { name = name, clientid = client and client.id or nil, source = source,
+              description = w_str(lead.description, "description"),
+              department = w_str(lead.department, "department"),
+              statusid = (self.data.lists.leadStatuses[1] or {}).id,
+              dateopened = now_local, lastupdated = now_local, custom = {} }
+  apply_custom(l, custom)
+  self:insert("leads", l)
+  return ok_write(self.dialect.write_messages.createLead, l.id, name)
+end
+
 local ATTACH_KIND = { R = "candidates", O = "jobs", C = "clients", N = "contacts",
-                      A = "activities", X = "applications", L = false, P = false, T = false }
+                      A = "activities", X = "applications", L = "leads", P = false, T = false }
 
 VERB.attachDocument = function(self, node)
   local file = w_table(node.file, "file")
@@ -631,6 +731,9 @@ VERB.getSettingsData = function(self)
     out[name] = arr(l)
   end
   for _, name in ipairs(W.settings_lists) do list_out(name) end
+  if d.settings_activity_lists then
+    for _, name in ipairs(W.settings_activity_lists) do list_out(name) end
+  end
   if d.settings_stages then
     list_out(W.settings_stages)
   else

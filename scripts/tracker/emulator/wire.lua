@@ -29,20 +29,25 @@ W.verbs = {
   createActivity = "write", resourceApplication = "write", createResource = "write",
   attachDocument = "write", checkLogon = "plain", getSettingsData = "plain",
   createOpportunity = "write", createResourceFromResume = "write", checkPerson = "plain",
+  createContact = "write", createLead = "write",
 }
 
 -- Record-type letters [DOC] and the database kind behind each (nil: valid, holds nothing here).
-W.record_kinds = { C = "clients", N = "contacts", L = false, O = "jobs", P = false, T = false,
+W.record_kinds = { C = "clients", N = "contacts", L = "leads", O = "jobs", P = false, T = false,
                    R = "candidates", X = "applications", A = "activities" }
 
 -- Custom-field associations by letter [INF: names].
-W.associations = { R = "Resource", O = "Opportunity", X = "OpportunityResource", A = "Activity" }
+W.associations = { R = "Resource", O = "Opportunity", X = "OpportunityResource", A = "Activity",
+                   C = "Client", N = "Contact", L = "Lead" }
 
 -- getSettingsData: the lookup lists given as [{"Id", "Name"}], by wire name [OBS]; the
 -- stages list only where the dialect's settings_stages row is true [INF: §9.2 finds it in no
 -- model of the answer].
 W.settings_lists = { "opportunityStatuses", "resourceStatuses", "resourceSources",
-                     "opportunityWorkTypes", "departments" }
+                     "opportunityWorkTypes", "departments", "leadStatuses", "leadSources" }
+-- The activity types and statuses, listed where the dialect's settings_activity_lists row is
+-- true [INF: no model of the answer shows them].
+W.settings_activity_lists = { "activityTypes", "activityStatuses" }
 W.settings_stages = "opportunityResourceStatuses"
 -- getSettingsData without the stages: what the SDK's model shows instead [CLIENT: keys of
 -- namingConventions; their values and accessRights' are INF].
@@ -62,6 +67,16 @@ W.details_text = {
         "worktelephone", "hometelephone", "mobiletelephone", "linkedin", "department", "source",
         "territory", "workavailable", "availability" },
 }
+-- C, N and L [OBS: the SDK's result models]; N's companyId and L's clientid are set apart.
+W.details_text.C = { "address1", "address2", "town", "county", "postcode", "country", "email",
+                     "website", "telephone", "internalreference", "department", "vertical",
+                     "type", "source", "rank", "territory", "owner", "nameinitials",
+                     "clienttypes" }
+W.details_text.N = { "firstname", "lastname", "preferredname", "jobtitle", "address1",
+                     "address2", "town", "county", "postcode", "country", "email",
+                     "businesstelephone", "hometelephone", "mobiletelephone", "linkedin",
+                     "nameinitials", "contactType" }
+W.details_text.L = { "subject", "source", "description", "nameinitials" }
 W.details_dates = {
   R = { availablefromdate = "availablefromdate", lastContacted = "lastcontacted" },
 }
@@ -73,9 +88,9 @@ W.individual_numbers = { R = { "currentsalary", "desiredsalary" } }
 -- updateRecord columns, by the dialect's update_kinds row and record-type letter: column ->
 -- { internal field, kind [, "name"] }. kind: nil text, "date", "time" (HH:MM or h:mm AM/PM),
 -- "number", or the lookup list whose Id the value must name (whose entry's name, with "name").
--- "inferred": R, O, X as §7 lists them [DOC + OBS]. "documented": those, O's further columns,
--- and A, C, N, L (§9.9: DOC 840, the SDK's update schemas [OBS]), each with the columns the
--- emulator keeps a field for (L keeps no records: its updates answer "not found").
+-- "inferred": R, O, X as §7 lists them [DOC + OBS], with A, C, N and L. "documented": those and
+-- O's further columns (§9.9: DOC 840, the SDK's update schemas [OBS]), each with the columns
+-- the emulator keeps a field for.
 local columns = {
   R = {
     firstname = { "firstname" }, surname = { "lastname" }, jobtitle = { "jobtitle" },
@@ -124,19 +139,25 @@ local documented = {
     town = { "town" }, county = { "county" }, postcode = { "postcode" },
     country = { "country" }, telephone = { "telephone" }, email = { "email" },
     website = { "website" }, department = { "department" }, note = { "note" }, tag = { "tag" },
+    clientsource = { "source" },
   },
   N = {
     firstname = { "firstname" }, surname = { "lastname" }, lastname = { "lastname" },
     jobtitle = { "jobtitle" }, email = { "email" }, mobilephone = { "mobiletelephone" },
-    businessphone = { "worktelephone" }, homephone = { "hometelephone" }, note = { "note" },
-    tag = { "tag" },
+    businessphone = { "businesstelephone" }, homephone = { "hometelephone" }, note = { "note" },
+    tag = { "tag" }, addressline1 = { "address1" }, addressline2 = { "address2" },
+    town = { "town" }, county = { "county" }, postcode = { "postcode" },
+    country = { "country" }, department = { "department" }, website = { "website" },
   },
   L = {
     leadname = { "name" }, leaddescription = { "description" }, department = { "department" },
-    tag = { "tag" },
+    tag = { "tag" }, leadsource = { "source" }, email = { "email" }, telephone = { "telephone" },
   },
 }
 for k, v in pairs(columns.O) do documented.O[k] = v end
+-- A, C, N and L are served in both dialects (issue 22: trk updates them); O's further columns
+-- stay the difference.
+for _, letter in ipairs({ "A", "C", "N", "L" }) do columns[letter] = documented[letter] end
 W.update_columns = { inferred = columns, documented = documented }
 
 -- createResource `resource` node: accepted names -> internal field [DOC + OBS aliases].
@@ -160,6 +181,14 @@ W.opportunity_person = { "firstname", "lastname", "fullname", "email", "company"
 
 -- checkPerson: the record types it names, in the order of its sample ("CRU") [DOC 363].
 W.person_types = { "C", "R", "U" }
+-- createContact `contact` node: accepted names -> internal field [DOC 356].
+W.contact_fields = {
+  firstname = "firstname", lastname = "lastname", jobtitle = "jobtitle", email = "email",
+  address1 = "address1", address2 = "address2", city = "town", state = "county",
+  zipcode = "postcode", country = "country", businessphone = "businesstelephone",
+  homephone = "hometelephone", cellphone = "mobiletelephone", linkedin = "linkedin",
+  website = "website", note = "note",
+}
 
 -- Stages a new application starts in, by shortlistedby [INF].
 W.first_stage = { user = "Shortlisted", resource = "Applied" }

@@ -1,5 +1,6 @@
 -- tracker.testing.fixtures: the busted kit's fixture builders (testing.job{}, testing.candidate{},
--- testing.application{}, testing.note{}) and the emulator data a list of fixtures becomes.
+-- testing.application{}, testing.note{}, testing.client{}, testing.contact{}, testing.lead{}) and
+-- the emulator data a list of fixtures becomes.
 -- docs/testing.md lists each builder's fields.
 
 local tracker = require "tracker"
@@ -13,7 +14,8 @@ local concat = table.concat
 
 M.ZONE = "UTC"                               -- records carry Z times
 local ZONE = M.ZONE
-local FIRST_ID = { job = 1001, candidate = 188001, application = 70001, activity = 500001 }
+local FIRST_ID = { job = 1001, candidate = 188001, application = 70001, activity = 500001,
+                   client = 301, contact = 4001, lead = 6001 }
 
 -- ---- time ----------------------------------------------------------------------------------
 
@@ -48,6 +50,12 @@ local FIELDS = {
   application = { "id", "candidate", "job", "stage", "list", "by", "source", "custom",
                   "created_at", "updated_at", "raw" },
   note = { "id", "on", "subject", "text", "type", "custom", "updated_at", "raw" },
+  client = { "id", "name", "email", "phone", "website", "town", "county", "country", "custom",
+             "created_at", "updated_at", "raw" },
+  contact = { "id", "client", "first_name", "last_name", "name", "email", "phone", "job_title",
+              "custom", "created_at", "updated_at", "raw" },
+  lead = { "id", "client", "subject", "source", "description", "status", "custom", "created_at",
+           "updated_at", "raw" },
 }
 
 local function checked(kind, fields)
@@ -134,20 +142,52 @@ function M.application(fields)
                                           stage = fields.stage or "Shortlisted", name = name })
 end
 
--- A note (activity) on a candidate, job or application fixture.
+-- A note (activity) on a candidate, job, application, client, contact or lead fixture.
+local NOTE_ON = { candidate = true, job = true, application = true, client = true,
+                  contact = true, lead = true }
+
 function M.note(fields)
   fields = fields or {}
-  if not (is_fixture(fields.on, "candidate") or is_fixture(fields.on, "job")
-          or is_fixture(fields.on, "application")) then
-    error("testing.note: 'on' must be a candidate, job or application fixture", 2)
+  if not (is_fixture(fields.on) and NOTE_ON[fields.on.kind]) then
+    error("testing.note: 'on' must be a candidate, job, application, client, contact or lead "
+          .. "fixture", 2)
   end
   return fixture("note", fields, { subject = fields.subject or "", name = fields.subject or "" })
+end
+
+function M.client(fields)
+  fields = fields or {}
+  return fixture("client", fields, { name = fields.name or "Test Client" })
+end
+
+-- A contact of a client fixture (or id), or of none.
+function M.contact(fields)
+  fields = fields or {}
+  local first, last = fields.first_name, fields.last_name
+  if type(fields.name) == "string" then
+    first = first or match(fields.name, "^(%S+)")
+    last = last or match(fields.name, "^%S+%s+(.-)%s*$")
+  end
+  first, last = first or "Test", last or "Contact"
+  local cid, client
+  if fields.client ~= nil then cid, client = link("contact", "client", fields.client, "client") end
+  return fixture("contact", fields, { first_name = first, last_name = last,
+                                      name = first .. " " .. last, client_id = cid,
+                                      company = client and client.name or nil })
+end
+
+function M.lead(fields)
+  fields = fields or {}
+  local cid
+  if fields.client ~= nil then cid = link("lead", "client", fields.client, "client") end
+  local subject = fields.subject or "Test Lead"
+  return fixture("lead", fields, { subject = subject, name = subject, client_id = cid })
 end
 
 -- ---- fixtures -> emulator data -------------------------------------------------------------
 
 local ASSOCIATION = { job = "Opportunity", candidate = "Resource", application = "OpportunityResource",
-                      activity = "Activity" }
+                      activity = "Activity", client = "Client", contact = "Contact", lead = "Lead" }
 
 -- The id of the entry named `name` (any case) in one of the emulator's lookup lists.
 local function list_id(meta, list, name, what, fname)
@@ -272,6 +312,12 @@ function CONVERT.note(meta, f, fields, now)
               lastupdated = stored(updated), custom = custom_of(meta, "activity", fields.custom, fname) }
   if on.kind == "job" then
     a.linkrecordtype, a.linkrecordid, a.opportunityid = "O", on.id, on.id
+  elseif on.kind == "client" then
+    a.linkrecordtype, a.linkrecordid, a.clientid = "C", on.id, on.id
+  elseif on.kind == "contact" then
+    a.linkrecordtype, a.linkrecordid, a.contactid, a.clientid = "N", on.id, on.id, on.client_id
+  elseif on.kind == "lead" then
+    a.linkrecordtype, a.linkrecordid, a.leadid, a.clientid = "L", on.id, on.id, on.client_id
   else
     local cid = on.kind == "candidate" and on.id or on.candidate_id
     a.linkrecordtype, a.linkrecordid, a.resourceid = "R", cid, cid
@@ -280,7 +326,41 @@ function CONVERT.note(meta, f, fields, now)
   return "activities", merge(a, fields.raw)
 end
 
--- The emulator data for a list of fixtures (and the candidates and jobs they refer to).
+function CONVERT.client(meta, f, fields, now)
+  local fname = "testing.client"
+  local updated, created = times_of(fname, fields, now)
+  return "clients", merge({
+    id = f.id, name = f.name, email = fields.email, telephone = fields.phone,
+    website = fields.website, town = fields.town, county = fields.county,
+    country = fields.country, dateopened = stored(created), lastupdated = stored(updated),
+    custom = custom_of(meta, "client", fields.custom, fname),
+  }, fields.raw)
+end
+
+function CONVERT.contact(meta, f, fields, now)
+  local fname = "testing.contact"
+  local updated, created = times_of(fname, fields, now)
+  return "contacts", merge({
+    id = f.id, clientid = f.client_id, firstname = f.first_name, lastname = f.last_name,
+    email = fields.email, mobiletelephone = fields.phone, jobtitle = fields.job_title,
+    dateopened = stored(created), lastupdated = stored(updated),
+    custom = custom_of(meta, "contact", fields.custom, fname),
+  }, fields.raw)
+end
+
+function CONVERT.lead(meta, f, fields, now)
+  local fname = "testing.lead"
+  local updated, created = times_of(fname, fields, now)
+  return "leads", merge({
+    id = f.id, clientid = f.client_id, name = f.subject, source = fields.source,
+    description = fields.description,
+    statusid = list_id(meta, "leadStatuses", fields.status or "Open", "lead status", fname),
+    dateopened = stored(created), lastupdated = stored(updated),
+    custom = custom_of(meta, "lead", fields.custom, fname),
+  }, fields.raw)
+end
+
+-- The emulator data for a list of fixtures (and the records they refer to).
 local function data_of(meta, list, now)
   local order, seen = {}, {}
   local function add(f)
@@ -292,17 +372,21 @@ local function data_of(meta, list, now)
       if is_fixture(spec.fields.job) then add(spec.fields.job) end
     elseif spec.builder == "note" then
       add(spec.fields.on)
+    elseif (spec.builder == "contact" or spec.builder == "lead") and is_fixture(spec.fields.client) then
+      add(spec.fields.client)
     end
     order[#order + 1] = f
   end
   for i, f in ipairs(list) do
     if not is_fixture(f) then
       error(fmt("testing.emulator: fixture %d is not from a testing builder (testing.job{...}, "
-                .. "testing.candidate{...}, testing.application{...}, testing.note{...})", i), 3)
+                .. "testing.candidate{...}, testing.application{...}, testing.note{...}, "
+                .. "testing.client{...}, testing.contact{...}, testing.lead{...})", i), 3)
     end
     add(f)
   end
-  local data = { timezone = ZONE, jobs = {}, candidates = {}, applications = {}, activities = {} }
+  local data = { timezone = ZONE, jobs = {}, candidates = {}, applications = {}, activities = {},
+                 clients = {}, contacts = {}, leads = {} }
   local ids = {}
   for _, f in ipairs(order) do
     local spec = specs[f]
