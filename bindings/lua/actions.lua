@@ -36,6 +36,9 @@ local concat, sort = table.concat, table.sort
 
 local M = {}
 
+-- The record kinds an updateRecord of columns and custom fields changes: t:update_KIND.
+M.UPDATED = { "candidate", "job", "activity", "placement", "client", "contact", "lead" }
+
 -- Ids of the records a plan pretends to create: far above any real id, so none is mistaken
 -- for one (and reads of one answer not_found), and below 10^14, so JSON (a --plan file: cjson
 -- writes 14 digits) keeps them exact.
@@ -224,23 +227,6 @@ local ENTRIES = {
     replay = function(t, target, p, key) return t:set_custom_fields(target, p.fields, { key = key }) end,
   },
 
-  update_candidate = {
-    target = { kinds = { candidate = true }, id = true },
-    payload = { fields = "table", custom = "table?" },
-    deferred = true, repeatable = true, describe = update_fields,
-    sets = function(p) return p.fields, p.custom end,
-    replay = function(t, target, p, key)
-      return t:update_candidate(target, with_custom(p), { key = key })
-    end,
-  },
-  update_job = {
-    target = { kinds = { job = true }, id = true },
-    payload = { fields = "table", custom = "table?" },
-    deferred = true, repeatable = true, describe = update_fields,
-    sets = function(p) return p.fields, p.custom end,
-    replay = function(t, target, p, key) return t:update_job(target, with_custom(p), { key = key }) end,
-  },
-
   add_tag = {
     target = { kinds = { candidate = true }, id = true },
     payload = { tag = "string" },
@@ -412,15 +398,6 @@ local ENTRIES = {
       return t:add_activity(target, o)
     end,
   },
-  update_activity = {
-    target = { kinds = { activity = true }, id = true },
-    payload = { fields = "table", custom = "table?" },
-    deferred = true, repeatable = true, describe = update_fields,
-    sets = function(p) return p.fields, p.custom end,
-    replay = function(t, target, p, key)
-      return t:update_activity(target, with_custom(p), { key = key })
-    end,
-  },
 
   -- Contacts (and the client they bring, create_company) and leads. Tracker matches a contact
   -- by email [INF], so a resend of one with an email is answered with the contact it made.
@@ -533,10 +510,8 @@ ENTRIES.create_job = {
   end,
 }
 
+-- update_placement reads its change back (update_X of M.UPDATED below gives the rest).
 ENTRIES.update_placement = {
-  target = { kinds = { placement = true }, id = true },
-  payload = { fields = "table", custom = "table?" },
-  deferred = true, repeatable = true, describe = update_fields,
   check = function(t, target, p)
     local rec, e = t:placement(target.id)
     if not rec then return nil, e end
@@ -552,10 +527,6 @@ ENTRIES.update_placement = {
       if not holds(rec.custom[name], text) then return false end
     end
     return true
-  end,
-  sets = function(p) return p.fields, p.custom end,
-  replay = function(t, target, p, key)
-    return t:update_placement(target, with_custom(p), { key = key })
   end,
 }
 
@@ -591,16 +562,17 @@ ENTRIES.create_candidate_from_resume = {
   end,
 }
 
--- Updates of clients, contacts and leads: one entry each, alike (update_job's shape).
-for _, kind in ipairs(widget.crm_kinds) do
+-- The updates of every kind trk updates (updateRecord): one entry each, alike, named
+-- update_KIND; Client:update_KIND is each (writes.lua).
+for _, kind in ipairs(M.UPDATED) do
   local op = "update_" .. kind
-  ENTRIES[op] = {
-    target = { kinds = { [kind] = true }, id = true },
-    payload = { fields = "table", custom = "table?" },
-    deferred = true, repeatable = true, describe = update_fields,
-    sets = function(p) return p.fields, p.custom end,
-    replay = function(t, target, p, key) return t[op](t, target, with_custom(p), { key = key }) end,
-  }
+  local entry = ENTRIES[op] or {}              -- an entry of its own may add to it (a check)
+  entry.target = { kinds = { [kind] = true }, id = true }
+  entry.payload = { fields = "table", custom = "table?" }
+  entry.deferred, entry.repeatable, entry.describe = true, true, update_fields
+  entry.sets = function(p) return p.fields, p.custom end
+  entry.replay = function(t, target, p, key) return t[op](t, target, with_custom(p), { key = key }) end
+  ENTRIES[op] = entry
 end
 
 -- The entry of an operation, or nil.

@@ -1073,34 +1073,14 @@ local function update_record(self, fname, kind, record, fields, opts)
                 o.key)
 end
 
-function Client:update_candidate(cand, fields, opts)
-  return update_record(self, "update_candidate", "candidate", cand, fields, opts)
-end
-
-function Client:update_job(job, fields, opts)
-  return update_record(self, "update_job", "job", job, fields, opts)
-end
-
-function Client:update_client(client, fields, opts)
-  return update_record(self, "update_client", "client", client, fields, opts)
-end
-
-function Client:update_contact(contact, fields, opts)
-  return update_record(self, "update_contact", "contact", contact, fields, opts)
-end
-
-function Client:update_lead(lead, fields, opts)
-  return update_record(self, "update_lead", "lead", lead, fields, opts)
-end
-
--- updateRecord on A (§9.9): type and status by name, as createActivity takes them.
-function Client:update_activity(activity, fields, opts)
-  return update_record(self, "update_activity", "activity", activity, fields, opts)
-end
-
--- A placement's status (a stage), dates and rates: updateRecord X (§3).
-function Client:update_placement(placement, fields, opts)
-  return update_record(self, "update_placement", "placement", placement, fields, opts)
+-- t:update_KIND(record, fields, opts) for every kind the catalog updates (actions.UPDATED):
+-- columns by trk name and `custom = {}` in one updateRecord. An activity's type and status are
+-- names, as createActivity takes them (§9.9); a placement's status is a stage (§3).
+for _, kind in ipairs(actions.UPDATED) do
+  local fname = "update_" .. kind
+  Client[fname] = function(self, record, fields, opts)
+    return update_record(self, fname, kind, record, fields, opts)
+  end
 end
 
 -- ---- tags -----------------------------------------------------------------------------------
