@@ -223,6 +223,49 @@ describe("trk doctor --probe", function()
     assert.are.equal(50, again.databases[2].widget_page_cap)
   end)
 
+  it("gives a script's client the stages the applications showed it", function()
+    local dir = trk.tmpdir()
+    trk.write(dir .. "/stages.lua", [[
+local tracker = require "tracker"
+local t = tracker.connect()
+print(#assert(t:stages()), t:stats().probed)
+]])
+    local before = trk.exec({ "run", "stages.lua" }, { cwd = dir, env = env_for(evidence) })
+    assert.are.equal("0\tnil\n", before.stdout, before.stderr)
+    local doc = probe(evidence, dir)
+    local seen = #read_file(dir).databases[1].stages
+    assert.is_true(seen > 0, doc.by.stages.seen)
+    local after = trk.exec({ "run", "stages.lua" }, { cwd = dir, env = env_for(evidence) })
+    assert.are.equal(seen .. "\ttrue\n", after.stdout, after.stderr)
+  end)
+
+  it("ignores an entry older than 90 days, saying so in one line", function()
+    local dir = trk.tmpdir()
+    trk.write(dir .. "/stages.lua", [[
+local tracker = require "tracker"
+print(tracker.connect():stats().probed)
+]])
+    probe(evidence, dir)
+    local doc = read_file(dir)
+    doc.databases[1].probed_at = "2020-01-01T00:00:00Z"
+    write_file(dir, doc)
+    local r = trk.exec({ "run", "stages.lua" }, { cwd = dir, env = env_for(evidence) })
+    assert.are.equal(0, r.code, r.stderr)
+    assert.are.equal("nil\n", r.stdout)
+    assert.matches("^trk: warning: %.trk/probe%.json: the probe of widget=%S+ rest=%S+ user=%S+ is "
+                   .. "%d+ days old: ignored; run trk doctor %-%-probe to refresh it\n", r.stderr)
+  end)
+
+  it("reports the 429 answers and the Retry-After a rate budget gave", function()
+    local limited = server.start({ "--verbose", "--rate-limit", "4/min" })
+    local doc = probe(limited, trk.tmpdir())
+    local rate = doc.by["rate budget"]
+    assert.are.equal("differs", rate.status, rate.seen)
+    assert.matches("answered 429, Retry%-After %d+ s", rate.seen)
+    assert.matches("Retry%-After", rate.trk_will)
+    assert.is_true(#doc.served <= BUDGET, #doc.served .. " requests")
+  end)
+
   it("warns in one line and goes on when the file is corrupt", function()
     local dir = (trk.dir_with(RULES, "project/rules"):gsub("/rules$", ""))
     local plan = dry_run(evidence, dir)
