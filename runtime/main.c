@@ -261,6 +261,10 @@ static const char usage_doctor[] =
   "\n"
   "  --json                print the checks as one JSON object on stdout\n"
   "  --profile NAME        check profile NAME (default $TRK_PROFILE) instead of TRACKER_*\n"
+  "  --probe               instead, probe the database (reads only, at most 20 requests):\n"
+  "                        one row per contract fact trk depends on, as trk expects, differs\n"
+  "                        (and what trk does about it) or could not tell; and keep what it\n"
+  "                        learnt in .trk/probe.json, which later runs start from\n"
   "\n"
   "output:\n"
   "  --quiet               print only the checks that warn or fail\n"
@@ -449,6 +453,7 @@ static const trk_opt opts_apply[] = {
 
 static const trk_opt opts_doctor[] = {
   OPTS_OUTPUT, {.name = "--json", .type = TRK_OPT_FLAG, .key = "json"}, OPT_PROFILE,
+  {.name = "--probe", .type = TRK_OPT_FLAG, .key = "probe"},
   OPTS_RECORD, {0}
 };
 

@@ -277,9 +277,47 @@ end
 client_mt.__close = Client.close
 -- ---- connect --------------------------------------------------------------------------------
 
--- `profile`: trk's host passes a named profile's settings (config.configure); under trk,
--- scripts reach only the host's facade of this function, which passes its own.
-function M.connect(opts, sink, profile)
+-- What `trk doctor --probe` learnt of the client's database, when trk's host passes its probe
+-- file (scripts/trk/probe.lua: { salt =, databases = { { database =, key =, facts... } } }):
+-- the entry of this database (its URLs and user, and its key's salted fingerprint: another
+-- database's entry is never used) makes the page caps, the search route to try first and the
+-- stages seen known from the start instead of learnt again (t:stats().probed).
+local function use_probe(s, t, probe)
+  if type(probe) ~= "table" or type(probe.databases) ~= "table" then return end
+  local id, key = t:database().id, M.fingerprint(t, probe.salt)
+  for _, p in ipairs(probe.databases) do
+    if type(p) == "table" and p.database == id and p.key == (key or "-") then
+      for _, api in ipairs({ "widget", "rest" }) do
+        local cap = math.tointeger(p[api .. "_page_cap"])
+        if cap and cap > 0 then s.stats.page_caps[api] = cap end
+      end
+      for _, r in ipairs(rest.search_routes) do
+        if p.search_route == r then
+          s.routes = { r }
+          for _, other in ipairs(rest.search_routes) do
+            if other ~= r then s.routes[#s.routes + 1] = other end
+          end
+        end
+      end
+      if p.stage_source == "seen" and type(p.stages) == "table" then
+        s.probed_stages = {}
+        for _, st in ipairs(p.stages) do
+          local sid = type(st) == "table" and math.tointeger(st.id)
+          if sid and type(st.name) == "string" then
+            s.probed_stages[#s.probed_stages + 1] = { id = sid, name = st.name }
+          end
+        end
+      end
+      s.stats.probed = true
+      return
+    end
+  end
+end
+
+-- `profile`: trk's host passes a named profile's settings (config.configure), and `probe` its
+-- probe file (use_probe); under trk, scripts reach only the host's facade of this function,
+-- which passes its own.
+function M.connect(opts, sink, profile, probe)
   local c = config.configure(opts, sink, profile)
   local emu = c.transport
   c.epoch = emu and function() return emu:now() end or native.epoch
@@ -299,6 +337,7 @@ function M.connect(opts, sink, profile)
   s.conv.typed = values.typed
   local t = setmetatable({}, client_mt)
   private[t] = s
+  if probe ~= nil then use_probe(s, t, probe) end
   return t
 end
 

@@ -42,7 +42,7 @@ local function metadata(s, fname)
   m.stages, m.stage_by_id, m.stage_by_name = {}, {}, {}
   if listed then m.stage_source = "settings"
   elseif s.c.stages then m.stage_source, listed = "configuration", s.c.stages
-  else m.stage_source, listed = "seen", {} end
+  else m.stage_source, listed = "seen", s.probed_stages or {} end   -- a probe's (client.lua)
   for _, st in ipairs(listed) do add_stage(m, st.id, st.name) end
   m.fields_by_id = {}
   for kind, list in pairs(m.custom_fields) do

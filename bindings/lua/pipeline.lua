@@ -258,6 +258,10 @@ local function finish(s, call)
     if status ~= nil then s.reached = true end
     breaker_note(s, status, headers)
     local doc, e, wait = decode(call, status, headers, body)
+    if status == 429 then            -- the rate budget the server showed (trk doctor --probe)
+      s.stats.rate_limited = (s.stats.rate_limited or 0) + 1
+      if wait and wait > (s.stats.retry_after or 0) then s.stats.retry_after = wait end
+    end
     if doc ~= nil then
       give_transport(s, call.tr)
       call.tr = nil

@@ -382,7 +382,7 @@ end
 -- The application search route to ask: the configured one, else the one learnt, else the next
 -- of rest.search_routes to try (s.route moves on when a route answers 404 or 405).
 local function search_route(s)
-  return s.c.search_route or s.route or rest.search_routes[1]
+  return s.c.search_route or s.route or (s.routes or rest.search_routes)[1]
 end
 
 -- A search answered on `route`: it is the database's from now on (t:stats().search_route).
@@ -397,7 +397,7 @@ local function next_route(s, e)
   if s.c.search_route or s.stats.search_route or not (e.status == 404 or e.status == 405) then
     return false
   end
-  local routes = rest.search_routes
+  local routes = s.routes or rest.search_routes     -- a probed route first (client.lua)
   for i, r in ipairs(routes) do
     if r == cur and routes[i + 1] then
       s.route = routes[i + 1]

@@ -748,6 +748,7 @@ end
 -- ---- the command ----------------------------------------------------------------------------
 
 function M.run(host, opts)
+  if opts.probe then return require("trk.probe").run(host, opts) end
   local r = new_report(host, opts)
   r:heading("configuration")
   local env, refused = check_profile(r, host, opts)

@@ -8,6 +8,7 @@
 -- sink, and nothing a script passes to connect can replace the sink.
 
 local journal = require "trk.journal"
+local probe = require "trk.probe"
 local profiles = require "trk.profiles"
 local report = require "trk.report"
 -- The host's own instance of the catalog (no script can reach it), loaded when first asked
@@ -71,6 +72,7 @@ function M.new(host, opts, what)
       confirmed = true                             -- once a command: --watch asks no more
     end
   end
+  s.probe = probe.load(host)     -- what trk doctor --probe learnt: every client starts from it
   if opts.plan then
     local f, e = io.open(opts.plan, "w")
     if not f then return nil, fmt("--plan: cannot write %s", e) end
@@ -333,7 +335,7 @@ local function install(host)
     local function read()
       reader = reader or connect(plain, { outage = session.breaker,
                                           write = function(_, _, send) return send() end },
-                                 session.settings)
+                                 session.settings, session.probe)
       return reader
     end
     local sink = { outage = session.breaker, write = function(_, action, send)
@@ -342,7 +344,8 @@ local function install(host)
       return hook(action, function() return session:write(mine, send, read) end)
     end }
     if opts.concurrency == nil and session.concurrency then opts.concurrency = session.concurrency end
-    local t = connect(opts, sink, session.settings)   -- the profile's, under the script's
+    -- the profile's settings, under the script's; and what trk doctor --probe learnt
+    local t = connect(opts, sink, session.settings, session.probe)
     local bound, why = session:bind(t)
     if not bound then
       t:close()
@@ -456,6 +459,9 @@ function Session:learnt()
                                 .. "%s; applications read one by one for their custom fields: %d",
                                 tostring(caps.widget or "not met"), tostring(caps.rest or "not met"),
                                 tostring(st.search_route or "not used"), st.row_reads or 0)
+      end
+      if self.out.verbose and st.probed then
+        lines[#lines + 1] = "started from what trk doctor --probe learnt (" .. probe.PATH .. ")"
       end
       if st.unordered_streams then
         lines[#lines + 1] = fmt("warning: %d stream%s got pages not in id order as asked: a record "
