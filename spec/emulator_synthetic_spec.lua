@@ -397,7 +397,7 @@ describe("synthetic mode's limits", function()
         n = n + 1
       end
     end
-    assert.equal(5, n)
+    assert.is_true(n >= 9, n .. " write verbs")   -- every one the wire names, new ones too
     assert.equal(200001, records(emu, { recordtype = "R", numrecords = 1 }).results[1].id)
   end)
 

@@ -199,7 +199,7 @@ end
 
 -- createContact: instructions and nodes. `fields` are wire names already; custom fields ride
 -- in the contact node, as createResource's do [INF: the lesson's sample shows none].
-function M.create_contact(fields, custom, create_company)
+function M.contact_node(fields, custom, create_company)
   local node = {}
   for k, v in pairs(fields) do node[k] = v end
   node.customfields = custom_node(custom)
@@ -209,7 +209,7 @@ end
 
 -- createLead (§2.7 [DOC 359]): the lead names its client by `company` [DOC]; trk sends the
 -- client's id beside it [INF], so two clients of one name are told apart.
-function M.create_lead(l, custom)
+function M.lead_node(l, custom)
   return { createpersonifnotexists = false, notifydepartment = false }, { lead = {
     leadname = l.subject, source = l.source, description = l.description,
     department = l.department, company = l.company, clientid = l.client_id,

@@ -865,7 +865,7 @@ function Client:create_contact(o)
   payload.create_company = o.create_company or false
   return perform(s, "create_contact", { kind = "contact", name = name }, payload, o.key, function()
     local env, e2, doc = widget_write(s, fname, "createContact",
-                                      widget.create_contact(fields, custom, payload.create_company))
+                                      widget.contact_node(fields, custom, payload.create_company))
     if not env and e2.code ~= "conflict" then return nil, e2 end
     local id = widget.record_id(env or doc)
     if not id and o.email then
@@ -922,7 +922,7 @@ function Client:create_lead(o)
     end
     local l = { subject = o.subject, source = payload.source, description = o.description,
                 department = o.department, company = company or nil, client_id = client }
-    local env, e2 = widget_write(s, fname, "createLead", widget.create_lead(l, custom))
+    local env, e2 = widget_write(s, fname, "createLead", widget.lead_node(l, custom))
     if not env then return nil, e2 end
     local id = widget.record_id(env)
     if not id then
