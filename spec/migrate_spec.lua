@@ -531,9 +531,12 @@ describe("migrate.upsert_candidates", function()
         { first_name = by_phone.firstname, email = "moved@elsewhere.example",
           phone = "+1 " .. by_phone.mobiletelephone },
         { first_name = "New", last_name = "Person", email = "new.person@import.example" },
+        -- the same phone, another name: another person (a shared phone), made
+        { first_name = "Not" .. by_phone.firstname, email = "someone.else@import.example",
+          phone = by_phone.mobiletelephone },
       }, { lookup = lookup })
-      assert.are.same({ 1, 0 }, { sum.created, sum.failed })
-      assert.are.equal(n + 1, #emu:state().candidates)
+      assert.are.same({ 2, 0 }, { sum.created, sum.failed })
+      assert.are.equal(n + 2, #emu:state().candidates)
       -- the row known by its phone updated that candidate's email
       assert.are.equal("moved@elsewhere.example", by_phone.email)
     end)

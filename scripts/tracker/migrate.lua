@@ -324,7 +324,8 @@ end
 
 -- What the index keeps of a candidate: its id and the fields a row can change.
 local function snapshot(rec, plan)
-  local s = { kind = "candidate", id = rec.id, name = rec.name, custom = {} }
+  local s = { kind = "candidate", id = rec.id, name = rec.name, custom = {},
+              first_name = rec.first_name, last_name = rec.last_name }     -- same_person
   for _, f in ipairs(plan.plain) do
     if CANDIDATE_FIELDS[f] == "update" then s[f] = rec[f] end
   end
@@ -347,6 +348,28 @@ local PERSON_KEY = {
 }
 local PERSON_FIELDS = { email = { "email", "other_email" }, phone = { "phone" },
                         linkedin = { "linkedin" } }
+
+-- A name as compared: words in any case, spaces folded.
+local function name_key(v)
+  if blank(v) then return nil end
+  return (lower(trim(tostring(v))):gsub("%s+", " "))
+end
+
+-- The candidates of `named` (found by another email, a phone or a LinkedIn address) whose
+-- name agrees with the row's (each of name, first_name, last_name the row gives): two people
+-- may share a phone.
+local function same_person(named, fields)
+  local out = {}
+  for _, snap in ipairs(named) do
+    local agree = true
+    for _, f in ipairs({ "name", "first_name", "last_name" }) do
+      local want = name_key(fields[f])
+      if want and name_key(snap[f]) ~= want then agree = false end
+    end
+    if agree then out[#out + 1] = snap end
+  end
+  return out
+end
 
 -- Indexes a candidate's snapshot by each email, phone and LinkedIn address it shows.
 local function index_person(people, rec, snap)
@@ -587,15 +610,18 @@ local function upsert_candidates(t, sum, rows, opts)
     end
     if not found and not row.error and seen[k].row == row then
       -- a person Tracker knows by another email, a phone or a LinkedIn address is matched,
-      -- not made again
+      -- not made again: when the names agree (a phone or an address two people share is not
+      -- one person)
+      local named
       if lookup == "find_person" then
-        local got, e = person_lookup(t, fields, plan)
-        if got == nil then return failure(e) end
-        found = #got > 0 and got or nil
+        local e
+        named, e = person_lookup(t, fields, plan)
+        if named == nil then return failure(e) end
       else
-        local named = people_named(people, fields)
-        found = #named > 0 and named or nil
+        named = people_named(people, fields)
       end
+      named = same_person(named, fields)
+      found = #named > 0 and named or nil
       if found and #found > 1 then
         local ids = {}
         for i, m in ipairs(found) do ids[i] = tostring(m.id) end
