@@ -27,6 +27,7 @@ local M = {}
 local type, ipairs, tostring, error, select = type, ipairs, tostring, error, select
 local mtype = math.type
 local fmt, sub, match, gsub = string.format, string.sub, string.match, string.gsub
+local lower = string.lower
 
 local DAY = localtime.DAY
 local GEN_NOW = 1795176000     -- 2026-11-20T12:00:00Z: generated data does not depend on the clock
@@ -500,12 +501,19 @@ function M.generate(opts)
       dateopened = toloc(opened), lastupdated = toloc(updated_after(opened)), custom = {},
     }
   end
-  local crm_types = { 2, 3, 4 }                       -- Call, Email, Meeting
-  for _ = 1, (#d.contacts > 0 and ncrm or 0) do
+  -- calls, emails and meetings: the types of those names (the built-in list's 2, 3, 4), else
+  -- any of a schema's types
+  local crm_types = {}
+  for i, ty in ipairs(type_names) do
+    local n = lower(tostring(ty.name))
+    if n == "call" or n == "email" or n == "meeting" then crm_types[#crm_types + 1] = i end
+  end
+  if #crm_types == 0 then for i = 1, #type_names do crm_types[i] = i end end
+  for _ = 1, (#d.contacts > 0 and #crm_types > 0 and ncrm or 0) do
     local k = d.contacts[r(#d.contacts)]
     local tid = pick(crm_types)
-    local a = { id = FIRST_ID.activities + #d.activities, typeid = tid, custom = {},
-                clientid = k.clientid, contactid = k.id }
+    local a = { id = FIRST_ID.activities + #d.activities, typeid = type_names[tid].id,
+                custom = {}, clientid = k.clientid, contactid = k.id }
     local roll = r()
     if roll < 0.6 then a.linkrecordtype, a.linkrecordid = "N", k.id
     else a.linkrecordtype, a.linkrecordid = "C", k.clientid end
