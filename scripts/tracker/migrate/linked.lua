@@ -526,16 +526,32 @@ return function(M, h)
       return nil, fmt("contact %s was made but does not name its client", tostring(record_id(rec)))
     end
     ctx.made(cty, crow, record_id(rec))
+    return cid
+  end
+
+  -- What a record made by this import gets after its create: found after a stopped run by
+  -- looking for it, it gets it then (each such write has its own key: sent once).
+  local FINISH = {}
+  function FINISH.client(t, cid, f, key)
     local extra = {}
     for k, v in pairs(f) do
       if not CLIENT_ONLY[k] then extra[k] = v end
     end
-    if next(extra) then
-      local ok, ue = attempt(t.update_client, t, { kind = "client", id = cid, name = f.name }, extra,
-                             { key = key .. ":fields" })
-      if not ok then return nil, fmt("client %d was made; its fields were not set: %s", cid, ue) end
+    if next(extra) == nil then return true end
+    local ok, ue = attempt(t.update_client, t, { kind = "client", id = cid, name = f.name }, extra,
+                           { key = key .. ":fields" })
+    if not ok then return nil, fmt("client %d was made; its fields were not set: %s", cid, ue) end
+    return true
+  end
+  function FINISH.application(t, id, f, key, ids)
+    if not f.stage then return true end
+    local ok, se = attempt(t.move_to_stage, t, { kind = "application", id = id,
+                                                 candidate_id = ids.candidate, job_id = ids.job },
+                           f.stage, { key = key .. ":stage" })
+    if not ok then
+      return nil, fmt("application %d was made; not moved to '%s': %s", id, f.stage, se)
     end
-    return cid
+    return true
   end
 
   function MAKE.contact(t, _, _, f, ids, key)
@@ -570,13 +586,6 @@ return function(M, h)
       rec, linked = raw.existing, true
     end
     if not rec then return nil, e end
-    if f.stage and record_id(rec) ~= true then
-      local ok, se = attempt(t.move_to_stage, t, { kind = "application", id = rec.id,
-                                                   candidate_id = ids.candidate, job_id = ids.job },
-                             f.stage, { key = key .. ":stage" })
-      if not ok then return nil, fmt("application %d was made; not moved to '%s': %s", rec.id,
-                                     f.stage, se) end
-    end
     return record_id(rec), nil, linked
   end
 
@@ -761,6 +770,11 @@ return function(M, h)
       if look then
         local found, le = lookup(t, f, pids, status == "pending")
         if found == nil then return report(ty, row, "failed", le) end
+        if found and status == "pending" and FINISH[ty.kind] then
+          -- made by a run that stopped: finished now, with the keys that run used
+          local ok, fe = FINISH[ty.kind](t, found, f, ctx.key_of(ty, row, n or 1), pids)
+          if not ok then return report(ty, row, "failed", fe) end
+        end
         if found then
           map.set(ty.name, row.src, "done", found, n or 1)
           ids[ty.name][row.src] = found
@@ -770,8 +784,13 @@ return function(M, h)
       -- activities and documents keep their key: the journal reads a pending one back
       n = (status == "pending" and lookup) and (n or 1) + 1 or (n or 1)
       map.set(ty.name, row.src, "pending", nil, n)
-      local made, e, was = MAKE[ty.kind](t, ty, row, f, pids, ctx.key_of(ty, row, n), ctx)
+      local key = ctx.key_of(ty, row, n)
+      local made, e, was = MAKE[ty.kind](t, ty, row, f, pids, key, ctx)
       if not made then return report(ty, row, "failed", e) end
+      if made ~= true and not was and FINISH[ty.kind] then
+        local ok, fe = FINISH[ty.kind](t, made, f, key, pids)
+        if not ok then return report(ty, row, "failed", fe) end
+      end
       map.set(ty.name, row.src, "done", made ~= true and made or nil, n)
       ids[ty.name][row.src] = made
       return report(ty, row, was and "linked" or "created", made)
