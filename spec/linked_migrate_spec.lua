@@ -117,8 +117,8 @@ describe("migrate.linked", function()
     local before = emu:state()
     local counts = { #before.clients, #before.contacts, #before.jobs, #before.candidates,
                      #before.applications, #before.activities }
-    local _, t2, writes = fresh()
-    t2 = tracker.connect({ transport = emu, rate_limit = false, timezone = false,
+    local writes = {}
+    local t2 = tracker.connect({ transport = emu, rate_limit = false, timezone = false,
                            stages = emu:stages(),
                            hook = function(a, send) writes[#writes + 1] = a; return send() end })
     local again = migrate.linked(t2, firm(dir, { ids = ids }))

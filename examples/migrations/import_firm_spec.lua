@@ -86,7 +86,7 @@ local function firm_state(doc)
     end
   end
   for _, d in ipairs(doc.documents or {}) do
-    if d.filename == "lena-novak-cv.pdf" or d.filename == "northwind-terms.pdf" then
+    if d.filename == "lena-novak-cv.pdf" or d.filename == "diego-marin-offer.pdf" then
       count(out.documents, d.filename, { on = d.recordtype })
     end
   end
@@ -141,7 +141,8 @@ describe("examples/migrations/import_firm.lua", function()
     assert.are.equal("lena.novak@example.com", interview.candidate)
     assert.are.equal("Bluefin Logistics", got.activities["Intro call"].client)
     assert.are.equal("ines.duarte@bluefin.example", got.activities["Intro call"].contact)
-    assert.are.same({ n = 1, on = "C" }, got.documents["northwind-terms.pdf"])
+    -- an application's file is kept on its candidate
+    assert.are.same({ n = 1, on = "R" }, got.documents["diego-marin-offer.pdf"])
     assert.are.same({ n = 1, on = "R" }, got.documents["lena-novak-cv.pdf"])
     for _, k in ipairs({ "clients", "contacts", "jobs", "candidates", "applications", "activities",
                          "documents" }) do

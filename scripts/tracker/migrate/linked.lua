@@ -360,7 +360,7 @@ return function(M, h)
     end
   end
 
-  -- ---- the map from source ids to Tracker's ------------------------------------------------------
+  -- ---- the map from source ids to Tracker's ---------------------------------------------
 
   -- The map in memory (plain Lua, or option `ids`): ids[type][source] = Tracker's id.
   local function memory_map(ids)
@@ -386,7 +386,9 @@ return function(M, h)
 
   -- ---- finding a record Tracker may have already ---------------------------------------------
 
-  local function same(a, b) return a ~= nil and b ~= nil and lower(trim(tostring(a))) == lower(trim(tostring(b))) end
+  local function same(a, b)
+    return a ~= nil and b ~= nil and lower(trim(tostring(a))) == lower(trim(tostring(b)))
+  end
 
   -- The first record of a stream that pred likes, or nil, or nil, err.
   local function first(pred, _, st)
@@ -459,7 +461,9 @@ return function(M, h)
   end)
   function LOOKUP.job(t, f, ids)
     local function titled(name)
-      return name == f.title or (type(name) == "string" and name:sub(-#f.title - 1) == " " .. f.title)
+      -- Tracker may prefix a job's name ("JOB-1034 Java Programmer")
+      return name == f.title
+             or (type(name) == "string" and name:sub(-#f.title - 1) == " " .. f.title)
     end
     local j, e = first(function(r) return titled(r.name) and r.client_id == ids.client end,
                        t:jobs({ search = f.title }))
@@ -508,7 +512,7 @@ return function(M, h)
   local MAKE = {}
 
   -- A client comes with its first contact: Tracker has no createClient verb (client.md).
-  function MAKE.client(t, ty, row, f, _, key, ctx)
+  function MAKE.client(t, ty, row, f, _, _, ctx)
     local first_contact = ctx.first_contact(ty, row)
     if not first_contact then
       return nil, fmt("%s: no contact names client '%s': Tracker makes a client only with a "
@@ -601,9 +605,9 @@ return function(M, h)
     local data, e = attempt(read_bytes, path)
     if not data then return nil, e end
     local rec
+    local primary = f.primary and lower(f.primary) == "yes" or nil
     rec, e = attempt(t.attach, t, ids.on, { filename = f.filename or match(f.file, "([^/\\]+)$"),
-                                            data = data, type = f.type,
-                                            primary = f.primary and lower(f.primary) == "yes" or nil,
+                                            data = data, type = f.type, primary = primary,
                                             key = key })
     if not rec then return nil, e end
     return record_id(rec)
@@ -724,7 +728,7 @@ return function(M, h)
 
     -- The Tracker ids of a row's parents: { client =, client_name =, on = record, ... }, or nil
     -- and why a parent cannot be used.
-    local function parent_ids(ty, row)
+    local function parent_ids(row)
       local out = {}
       for field, p in pairs(row.parents) do
         if p.row.failed then
@@ -760,7 +764,7 @@ return function(M, h)
         ids[ty.name][row.src] = id or true
         return report(ty, row, "mapped", id)
       end
-      local pids, why = parent_ids(ty, row)
+      local pids, why = parent_ids(row)
       if not pids then return report(ty, row, "failed", why) end
       local f = write_fields(ty, row)
       local lookup = LOOKUP[ty.kind]
