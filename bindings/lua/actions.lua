@@ -421,7 +421,10 @@ local ENTRIES = {
       end
     end,
     planned = function(p, id)
+      -- a client made with it gets a pretend id too (the contact's: ids of a plan are unique
+      -- within a kind), so a plan can go on to the client's jobs
       return { kind = "contact", id = id, email = p.email, company = p.company, created = true,
+               client_id = p.create_company and id or nil,
                name = p.name or concat({ p.first_name or "", p.last_name or "" }, " ") }
     end,
     describe = function(p)

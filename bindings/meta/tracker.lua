@@ -360,6 +360,17 @@ function tracker.error(fields) end
 ---@return boolean
 function tracker.is_error(v) end
 
+---A migration's map from the source system's ids to Tracker's, in the state store: only inside
+---`trk run` and `trk rules` (nil in plain Lua). migrate.linked keeps its map here.
+---@class tracker.IdMap
+---@field stored boolean whether what is set outlives the run (--apply)
+---@field get fun(type: string, source: string): ("pending"|"done")?, integer?, integer?
+---@field set fun(type: string, source: string, status: "pending"|"done", id?: integer, attempt?: integer)
+
+---The id map `name` of the state store (trk only).
+---@type (fun(name: string): tracker.IdMap)?
+tracker.id_map = nil
+
 ---" (did you mean 'x'?)" for the names closest to `name`, or "": the suggestion every message
 ---of trk ends with.
 ---@param name string

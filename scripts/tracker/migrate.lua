@@ -907,4 +907,12 @@ end
 -- other stage fails instead of moving. Returns { rows, moved, unchanged, failed }.
 M.move_applications = helper("rows", { "moved", "unchanged" }, move_applications)
 
+-- ---- linked files ----------------------------------------------------------------------------
+
+-- migrate.linked(t, set): CSV files that refer to each other by the source system's ids,
+-- imported in the order of their references (tracker.migrate.linked).
+require("tracker.migrate.linked")(M, { misuse = misuse, attempt = attempt, guard = guard,
+                                       read_bytes = read_bytes, error_text = error_text,
+                                       check_options = check_options })
+
 return M

@@ -71,6 +71,16 @@ CREATE TABLE IF NOT EXISTS handled (
   updated_at TEXT NOT NULL,        -- the change of the record the rule acted on
   PRIMARY KEY (rule, kind, id)
 );
+CREATE TABLE IF NOT EXISTS idmap (
+  name TEXT NOT NULL,              -- the migration's name (tracker.migrate's linked import)
+  type TEXT NOT NULL,              -- the type of record in the source ("contacts")
+  source TEXT NOT NULL,            -- the source system's id
+  status TEXT NOT NULL,            -- pending (its create may have been sent), done
+  id INTEGER,                      -- Tracker's id, once done (NULL: done without one)
+  attempt INTEGER NOT NULL,        -- creates tried, each with an idempotency key of its own
+  updated TEXT NOT NULL,
+  PRIMARY KEY (name, type, source)
+);
 ]]
 
 -- What each kind of action allows a resumed run (sent again, read back, or neither) is the
@@ -461,6 +471,25 @@ function M:transaction(f, ...)
   self.db:exec("BEGIN")
   local ok, e = pcall(f, ...)
   if ok then self.db:exec("COMMIT") else self.db:exec("ROLLBACK"); error(e, 0) end
+end
+
+-- ---- the id map of migrations ----------------------------------------------------------------
+
+-- Where the source record (name, type, source id) stands: { status =, id =, attempt = }, or nil
+-- when no create of it was ever tried.
+function M:mapped(name, type, source)
+  return self.db:first("SELECT status, id, attempt FROM idmap WHERE name = ? AND type = ? AND "
+                       .. "source = ?", name, type, source)
+end
+
+-- Records where it stands: status "pending" before its create is sent, "done" with Tracker's id
+-- after (kept in the store at once: a run killed after it reuses the id).
+function M:map(name, type, source, status, id, attempt)
+  self.db:run("INSERT INTO idmap (name, type, source, status, id, attempt, updated) VALUES "
+              .. "(?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name, type, source) DO UPDATE SET "
+              .. "status = excluded.status, id = excluded.id, attempt = excluded.attempt, "
+              .. "updated = excluded.updated", name, type, source, status, id, attempt,
+              iso(os.time()))
 end
 
 -- ---- reading it back (trk journal) -----------------------------------------------------------

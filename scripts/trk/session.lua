@@ -276,6 +276,49 @@ function Session:settled(scope)
   end
 end
 
+-- ---- the id map of migrations ---------------------------------------------------------------
+
+-- tracker.id_map(name): a migration's map from source ids to Tracker ids, kept in the state
+-- store (trk.journal's idmap table) with --apply, so a resumed or repeated run reuses it. A
+-- dry run reads what the store holds and keeps its own (planned) entries in memory. The map
+-- hands out plain values only: the script never holds the store.
+local function map_text(fname, what, v)
+  if type(v) == "number" and math.tointeger(v) then return tostring(math.tointeger(v)) end
+  if type(v) ~= "string" or v == "" or #v > 1000 then
+    error(fmt("%s: %s must be a string of 1 to 1000 bytes, got %s", fname, what,
+              type(v) == "string" and ("'" .. v:sub(1, 40) .. "'") or type(v)), 3)
+  end
+  return v
+end
+
+function Session:id_map(name)
+  name = map_text("tracker.id_map", "the map's name", name)
+  local store = self.journal or self.store
+  self.maps = self.maps or {}
+  local mem = self.maps[name] or {}      -- a dry run's entries, by type .. "\0" .. source
+  self.maps[name] = mem
+  local m = {}
+  -- m.get(type, source): the status ("pending" or "done"), Tracker's id and the attempt, or nil
+  function m.get(kind, source)
+    kind, source = map_text("id_map.get", "the type", kind), map_text("id_map.get", "the id", source)
+    local row = mem[kind .. "\0" .. source] or (store and store:mapped(name, kind, source))
+    if not row then return nil end
+    return row.status, math.tointeger(row.id), row.attempt
+  end
+  -- m.set(type, source, status, id, attempt): where a source record stands now
+  function m.set(kind, source, status, id, attempt)
+    kind, source = map_text("id_map.set", "the type", kind), map_text("id_map.set", "the id", source)
+    if status ~= "pending" and status ~= "done" then
+      error("id_map.set: the status must be 'pending' or 'done'", 2)
+    end
+    id, attempt = math.tointeger(id), math.tointeger(attempt) or 1
+    if self.journal then self.journal:map(name, kind, source, status, id, attempt)
+    else mem[kind .. "\0" .. source] = { status = status, id = id, attempt = attempt } end
+  end
+  m.stored = self.journal ~= nil         -- whether what is set outlives the run
+  return require("tracker.sandbox").freeze("id_map", m)
+end
+
 -- ---- the tracker module scripts see --------------------------------------------------------
 
 -- The real module, whose connect builds every client with the active session's sink, without
@@ -354,6 +397,11 @@ local function install(host)
     session.clients[#session.clients + 1] = t       -- for what they learnt (finish)
     sandbox.protect(t, "tracker client")
     return t
+  end
+  -- the migrations' id map in the state store (Session:id_map)
+  function facade.id_map(name)
+    if active == nil then error("tracker.id_map: no run to keep the map for", 2) end
+    return active:id_map(name)
   end
   host.loaded.tracker = sandbox.freeze("tracker", facade)
   return facade

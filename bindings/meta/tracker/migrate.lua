@@ -116,4 +116,53 @@ function migrate.backfill(t, records, fn, opts) end
 ---@return tracker.migrate.Summary
 function migrate.move_applications(t, ids, stage, opts) end
 
+---A reference to a record of another type of the set whose type the row names: its field
+---(a type's name or kind, any case) is `type`, the field itself holds the record's source id.
+---@class tracker.migrate.AnyRef
+---@field type string the row field naming the type ("on_type")
+
+---One CSV file of a linked import.
+---@class tracker.migrate.LinkedType
+---@field file string the CSV file, in the set's `dir`
+---@field id? string the field of the source system's id (default "id")
+---@field kind? "client"|"contact"|"job"|"candidate"|"application"|"activity"|"document" default: from the type's name
+---@field header? table<string, string|false> columns -> fields, as migrate.csv takes
+---@field sep? string the separator
+---@field refs? table<string, string|tracker.migrate.AnyRef> fields naming another type's records: `client = "clients"`
+---@field failures? string this file's failure file
+---@field folder? string documents: where the files are (default: the set's `dir`)
+
+---The files of a linked import (`clients = { ... }`, `contacts = { ... }`, ...) and its options.
+---@class tracker.migrate.LinkedSet
+---@field dir? string the folder of the files
+---@field name? string the id map's name in the state store (default: `dir`, else "linked")
+---@field failures? string a folder getting one failure file per type (TYPE.csv)
+---@field sample? integer rows of each type the summary shows (default 3)
+---@field ids? table plain Lua: a table keeping the map between calls (`ids.jobs["J1"]`)
+---@field on_row? fun(type: string, row: tracker.csv.Row, status: string, detail: any)
+---@field [string] tracker.migrate.LinkedType
+
+---What one type of a linked import came to.
+---@class tracker.migrate.LinkedCounts
+---@field rows integer
+---@field created integer
+---@field linked integer records Tracker had already (a person by email, a client by name)
+---@field mapped integer rows the id map knew from an earlier run
+---@field failed integer
+---@field sample string[] a few rows, each with what became of it
+---@field file string
+
+---@class tracker.migrate.LinkedSummary
+---@field types table<string, tracker.migrate.LinkedCounts>
+---@field order string[] the types in the order they were imported
+---@field created integer
+---@field failed integer
+
+---Imports CSV files that refer to each other by the source system's ids, in the order of their
+---references, each source id once (docs/migrations.md).
+---@param t tracker.Client
+---@param set tracker.migrate.LinkedSet
+---@return tracker.migrate.LinkedSummary
+function migrate.linked(t, set) end
+
 return migrate
