@@ -201,6 +201,7 @@ function Stream:close()
     self.call = nil
   end
   self.items, self.n = {}, 0
+  if self.src and self.src.close then self.src.close() end
 end
 
 -- The number of records yielded so far.
@@ -537,7 +538,8 @@ function Client:applications(f)
       if not list then return nil, err("bad_response", proof) end
       -- the stages the records of this page show, for move_to_stage{ from = } (writes.lua):
       -- a record the stream holds is not read again; the page before is let go
-      s.held_stages = {}
+      source.held = {}
+      s.held_stages = source.held
       route_answered(s, search_route(s))
       source.windowed = rest.route_filters[s.route]
       return list, proof, told, total
@@ -572,9 +574,13 @@ function Client:applications(f)
           if not r then return nil end
         end
       end
-      local held = s.held_stages
+      local held = source.held
       if held and r.stage_id then held[r.id] = { id = r.stage_id, name = r.stage } end
       return r
+    end,
+    -- a closed stream holds no page: a later `from` reads
+    close = function()
+      if s.held_stages == source.held then s.held_stages = nil end
     end,
   }
   return stream_values(new_stream(s, fname, source))
