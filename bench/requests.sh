@@ -51,7 +51,7 @@ dialect() {
   local d=$1
   BENCH_DIALECT=$d start_server --generate "$candidates" --admin --verbose
   local app_cap cand_cap row_reads=()
-  if [ "$d" = evidence ]; then app_cap=10 cand_cap=100 row_reads=(--row-reads Interview,Screening)
+  if [ "$d" = evidence ]; then app_cap=10 cand_cap=100 row_reads=(--row-reads "Interview,Screening")
   else app_cap=500 cand_cap=500; fi
 
   # the rules job: trk, then the baseline from the same data
