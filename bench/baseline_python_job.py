@@ -15,7 +15,10 @@ as it is found. It does what `trk rules` does with these three example rules:
 
 Applications are paged through the REST API by number, in id order, within the window
 updatedAfter = SINCE (pages of 500: a write does not move an application in that order);
-candidates through the widget API (getRecords, pages of 500). The emulator's rich dialect.
+candidates through the widget API (getRecords, pages of 500, until an empty one). Either
+emulator dialect: where /PagedSearch answers 404 (evidence), /Search (10 rows a page, until
+totalRecords) with a GET of each application whose custom fields a rule reads (in Interview or
+Screening), and the stages from TRACKER_STAGES ("Name=id;...") where the settings list none.
 
 usage: python3 bench/baseline_python_job.py URL APIKEY USERNAME API_TOKEN SINCE
        python3 bench/baseline_python_job.py --summary URL     (with `trk emulator --admin`)
@@ -24,6 +27,7 @@ prints on stdout: "writes N" (the summary mode: a digest of the emulator's state
 import hashlib
 import http.client
 import json
+import os
 import sys
 import urllib.parse
 
@@ -40,12 +44,14 @@ class Tracker:
         self.jwt = None
         self.writes = 0
 
-    def call(self, method, path, body, headers=None):
+    def call(self, method, path, body, headers=None, missing=None):
         h = {"Content-Type": "application/json"}
         h.update(headers or {})
         self.conn.request(method, path, json.dumps(body) if body is not None else None, h)
         resp = self.conn.getresponse()
         data = resp.read()
+        if resp.status == 404 and missing is not None:
+            return missing
         if resp.status != 200:
             sys.exit("%s %s: HTTP %d" % (method, path, resp.status))
         return json.loads(data)
@@ -60,20 +66,32 @@ class Tracker:
             self.writes += 1
         return doc
 
-    def rest(self, method, path, body=None):
+    def rest(self, method, path, body=None, missing=None):
         if self.jwt is None:
             self.jwt = self.call("POST", "/api/Auth/ExchangeToken",
                                  {"bearerToken": self.token})["token"]
-        return self.call(method, path, body, {"Authorization": "Bearer " + self.jwt})
+        return self.call(method, path, body, {"Authorization": "Bearer " + self.jwt}, missing)
 
     def applications(self, since):
-        page = 1
+        page, seen = 1, 0
+        route = "PagedSearch"
         while True:
-            doc = self.rest("POST", "/api/v1/OpportunityResource/PagedSearch",
-                            {"pageNumber": page, "pageSize": 500, "updatedAfter": since})
-            yield from doc["opportunityResources"]
-            if not doc.get("hasNextPage"):
-                return
+            doc = self.rest("POST", "/api/v1/OpportunityResource/" + route,
+                            {"pageNumber": page, "pageSize": 500, "updatedAfter": since},
+                            missing=False)
+            if doc is False:                # no PagedSearch: the seen /Search (§9.7)
+                route = "Search"
+                continue
+            if route == "Search":
+                rows = doc["data"]
+                yield from rows
+                seen += len(rows)
+                if not rows or seen >= doc["totalRecords"]:
+                    return
+            else:
+                yield from doc["opportunityResources"]
+                if not doc.get("hasNextPage"):
+                    return
             page += 1
 
     def candidates(self):
@@ -83,7 +101,7 @@ class Tracker:
                                              "pagenum": page, "sortfield": "id",
                                              "includecustomfields": True})
             yield from doc["results"]
-            if len(doc["results"]) < 500:
+            if not doc["results"]:
                 return
             page += 1
 
@@ -102,7 +120,10 @@ class Tracker:
 def job(url, key, user, token, since):
     t = Tracker(url, key, user, token)
     settings = t.widget("getSettingsData", {})
-    stage_id = {s["Name"]: s["Id"] for s in settings["opportunityResourceStatuses"]}
+    stage_id = {s["Name"]: s["Id"] for s in settings.get("opportunityResourceStatuses") or []}
+    if not stage_id:                    # the settings list no stages (§9.2)
+        stage_id = {name: int(i) for name, i in
+                    (p.split("=") for p in os.environ["TRACKER_STAGES"].split(";"))}
     field_id = {f["Name"]: f["Id"] for f in settings["customFields"]
                 if f["Association"] == "OpportunityResource"}
     dup_field = [f["Id"] for f in settings["customFields"]
@@ -110,6 +131,8 @@ def job(url, key, user, token, since):
 
     for a in t.applications(since):
         stage = a["opportunityResourceStatusName"]
+        if "customFields" not in a and stage in ("Interview", "Screening"):
+            a = t.rest("GET", "/api/v1/OpportunityResource/%d" % a["opportunityResourceId"])
         custom = {f["name"]: f["value"] for f in a.get("customFields") or []}
         aid = a["opportunityResourceId"]
         link = {"linkRecordType": "R", "linkRecordId": a["resourceId"],

@@ -3,7 +3,8 @@
 # usage: bench/run.sh TRK [NAME...]
 #   NAME: stream (server capacity and streaming throughput), memory, overlap (latency hiding),
 #         budget (rate budget), startup, sandbox (sandbox overhead), job (the whole job),
-#         dialects (the job's requests in each emulator dialect);
+#         dialects (the job's requests in each emulator dialect), requests (requests per job
+#         against the lower bound);
 #         default: all of them, in that order. A run of a subset prints its table but leaves
 #         bench/RESULTS.md alone.
 # Each benchmark script prints ROW lines (name, figure, target, PASS/MISS, note); see
@@ -12,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 trk=${1:?usage: bench/run.sh TRK [NAME...]}
 shift
-all=(stream memory overlap budget startup sandbox job dialects)
+all=(stream memory overlap budget startup sandbox job dialects requests)
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${all[@]}")
 [ -x "$trk" ] || { echo "bench/run.sh: no trk binary at $trk (make build first)" >&2; exit 2; }
@@ -30,6 +31,7 @@ for name in "${names[@]}"; do
     startup|sandbox) script=(bench/startup.sh "$trk" "$name") ;;
     job) script=(bench/rules.sh "$trk") ;;
     dialects) script=(bench/dialects.sh "$trk") ;;
+    requests) script=(bench/requests.sh "$trk") ;;
     *) echo "bench/run.sh: unknown benchmark '$name' (${all[*]})" >&2; exit 2 ;;
   esac
   echo "== $name" >&2

@@ -231,9 +231,18 @@ describe("rules.stream_filter", function()
   end)
 
   it("drops a filter the rules disagree on or one rule lacks", function()
-    assert.are.same({}, rules.stream_filter{ rule{ stage = "Offer" }, rule{ stage = "Interview" } })
+    assert.are.same({}, rules.stream_filter{ rule{ job = 7 }, rule{ job = 8 } })
+    assert.are.same({}, rules.stream_filter{ rule{ stage = "Offer" }, rule{} })
     assert.are.same({}, rules.stream_filter{ rule{ job = 7 }, rule{} })
     assert.are.same({ job = 7 }, rules.stream_filter{ rule{ job = 7 } })
+  end)
+
+  it("keeps the stages of rules that each name a different one, as a list of them", function()
+    assert.are.same({ stage = { "Offer", "Interview" } },
+                    rules.stream_filter{ rule{ stage = "Offer" }, rule{ stage = "Interview" },
+                                         rule{ stage = "offer" } })
+    assert.are.same({ stage = { "Offer", 5 } },
+                    rules.stream_filter{ rule{ stage = "Offer", job = 7 }, rule{ stage = 5 } })
   end)
 
   it("is empty for no rules, and refuses rules on different kinds", function()

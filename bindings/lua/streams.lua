@@ -201,6 +201,7 @@ function Stream:close()
     self.call = nil
   end
   self.items, self.n = {}, 0
+  if self.src and self.src.close then self.src.close() end
 end
 
 -- The number of records yielded so far.
@@ -485,15 +486,31 @@ function Client:applications(f)
   filt.before = before
   local m, e = metadata(s, fname)
   if not m then return stream_values(failed_stream(fname, e)) end
-  local stage_name
-  if f.stage ~= nil then
-    local st, se = find_stage(m, f.stage)
-    if st then filt.stage_id = st.id
-    elseif m.stage_source ~= "seen" then misuse(fname, "option 'stage': %s", se.message)
-    -- stages known only from applications read so far: an unknown one may still come
-    elseif tointeger(f.stage) then filt.stage_id = tointeger(f.stage)
-    elseif type(f.stage) == "string" then stage_name = lower(f.stage)   -- compared on each record
-    else misuse(fname, "option 'stage': %s", se.message) end
+  -- a stage: its id, else (stages known only from applications read so far: an unknown one
+  -- may still come) its name in lower case, compared on each record
+  local function stage_wanted(v, what)
+    local st, se = find_stage(m, v)
+    if st then return st.id end
+    if m.stage_source == "seen" then
+      if tointeger(v) then return tointeger(v) end
+      if type(v) == "string" then return nil, lower(v) end
+    end
+    misuse(fname, "%s: %s", what, se.message)
+  end
+  local stage_name, stage_set
+  if type(f.stage) == "table" then
+    -- a list of stages: none is sent (a search takes one); rows in any of them are kept, so
+    -- the others cost no read of their custom fields (below)
+    if #f.stage == 0 then
+      misuse(fname, "option 'stage' is an empty list: name at least one stage, or leave it out")
+    end
+    stage_set = {}
+    for i, v in ipairs(f.stage) do
+      local id, name = stage_wanted(v, fmt("option 'stage', item %d", i))
+      stage_set[id or name] = true
+    end
+  elseif f.stage ~= nil then
+    filt.stage_id, stage_name = stage_wanted(f.stage, "option 'stage'")
   end
   local size = page_size(s, f, s.stats.page_caps.rest or rest.max_page)
   local conv = s.conv
@@ -502,6 +519,9 @@ function Client:applications(f)
     if filt.candidate and r.candidate_id ~= filt.candidate then return false end
     if filt.stage_id and r.stage_id ~= filt.stage_id then return false end
     if stage_name and (r.stage == nil or lower(r.stage) ~= stage_name) then return false end
+    if stage_set and not (stage_set[r.stage_id] or (r.stage and stage_set[lower(r.stage)])) then
+      return false
+    end
     local _, ts = rest.key(item)
     if ts and ((after and ts < after) or (before and ts >= before)) then return false end
     return true
@@ -516,6 +536,10 @@ function Client:applications(f)
     parse = function(doc)
       local list, proof, told, total = rest.page(doc)
       if not list then return nil, err("bad_response", proof) end
+      -- the stages the records of this page show, for move_to_stage{ from = } (writes.lua):
+      -- a record the stream holds is not read again; the page before is let go
+      source.held = {}
+      s.held_stages = source.held
       route_answered(s, search_route(s))
       source.windowed = rest.route_filters[s.route]
       return list, proof, told, total
@@ -550,7 +574,13 @@ function Client:applications(f)
           if not r then return nil end
         end
       end
+      local held = source.held
+      if held and r.stage_id then held[r.id] = { id = r.stage_id, name = r.stage } end
       return r
+    end,
+    -- a closed stream holds no page: a later `from` reads
+    close = function()
+      if s.held_stages == source.held then s.held_stages = nil end
     end,
   }
   return stream_values(new_stream(s, fname, source))

@@ -355,18 +355,30 @@ local function update(s, fname, op, target, updates, custom, payload, key, chain
 end
 
 
+-- The stage an application is in, for a move's `from`: the one the page the stream is on
+-- showed (streams.lua: it holds the record, read moments ago), else read (REST).
+local function current_stage(self, s, id)
+  local held = s.held_stages and s.held_stages[id]
+  if held then return held.id, held.name end
+  local cur, e = self:application(id)
+  if not cur then return nil, e end
+  return cur.stage_id, cur.stage
+end
+
 local function move(self, s, fname, app, st, from, key, chain)
   local target = target_of(fname, app, { application = true }, "application")
   if from then
     settle_record(s, target)
-    local cur, e = self:application(target.id)
-    if not cur then return nil, e end
-    if cur.stage_id ~= from.id then
+    local cur_id, cur = current_stage(self, s, target.id)
+    if cur_id == nil then return nil, cur end
+    if cur_id ~= from.id then
       return nil, err("conflict", fmt("%s: application %d is in stage '%s', not '%s'", fname,
-                                      target.id, tostring(cur.stage), from.name), nil,
-                      { current = cur.stage })
+                                      target.id, tostring(cur), from.name), nil,
+                      { current = cur })
     end
   end
+  -- a move makes the stage the stream showed old: the next `from` reads it
+  if s.held_stages then s.held_stages[target.id] = nil end
   local payload = { stage = st.name, stage_id = st.id, from = from and from.name or nil }
   return update(s, fname, "move_to_stage", target, { { widget.stage_column, tostring(st.id) } },
                 nil, payload, key, chain)

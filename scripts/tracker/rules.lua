@@ -255,18 +255,27 @@ end
 
 -- The filter of one stream that serves every rule of `list` (all on the same kind): a where
 -- key is kept when every rule has the same value for it; the rest is left to rules.matches.
+-- Stages that differ, one for every rule, are kept as the list of them: the stream then skips
+-- the applications in no rule's stage before reading more of them (docs/performance.md).
 function M.stream_filter(list)
   kind_of(list)
   local first = list[1]
   local out = {}
   if not first then return out end
   for k, v in pairs(first.where) do
-    local common = true
+    local common, stages = true, { v }
     for i = 2, #list do
       local w = list[i].where[k]
-      if w == nil or not same(k, v, w) then common = false break end
+      if w == nil then common, stages = false, nil break end
+      if not same(k, v, w) then
+        common = false
+        local known = false
+        for _, x in ipairs(stages) do known = known or same(k, x, w) end
+        if not known then stages[#stages + 1] = w end
+      end
     end
-    if common then out[k] = v end
+    if common then out[k] = v
+    elseif k == "stage" and stages then out[k] = stages end
   end
   return out
 end
