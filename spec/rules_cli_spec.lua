@@ -537,7 +537,7 @@ return {
           "bad.lua: rule field 'action' is missing" },
         { "a bad on", "return { on = \"candidate\", action = function() end }\n",
           "bad.lua: rule field 'on' is 'candidate'; use one of applications, candidates, jobs, "
-          .. "clients, contacts, leads "
+          .. "clients, contacts, leads, placements "
           .. "(did you mean 'candidates'?)" },
         { "an error while the file runs", "local x = nil\nreturn { on = x.on }\n",
           "bad.lua:2: attempt to index a nil value (local 'x')" },

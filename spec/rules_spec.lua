@@ -62,11 +62,12 @@ describe("rules.check", function()
 
   it("explains a bad or missing 'on'", function()
     assert.are.equal("examples/rules/x.lua: rule field 'on' is 'application'; use one of "
-                     .. "applications, candidates, jobs, clients, contacts, leads (did you mean "
-                     .. "'applications'?)",
+                     .. "applications, candidates, jobs, clients, contacts, leads, placements "
+                     .. "(did you mean 'applications'?)",
                      check_error(def{ on = "application" }, "examples/rules/x.lua"))
     assert.are.equal("rules/x.lua: rule field 'on' is missing; use one of applications, "
-                     .. "candidates, jobs, clients, contacts, leads", check_error(def{ on = false }))
+                     .. "candidates, jobs, clients, contacts, leads, placements",
+                     check_error(def{ on = false }))
     assert.matches("rule field 'on' is 'activities'; use one of", check_error(def{ on = "activities" }))
   end)
 
@@ -402,5 +403,30 @@ describe("rules.run over records without a time", function()
     local app = select(2, t:applications()):next()
     assert.is_true(t:move_to_stage(app, app.stage == "Offer" and "Interview" or "Offer"))
     assert.are.same({ app.id }, pass({ on = "applications" }, t, store))
+  end)
+end)
+
+describe("rules on placements", function()
+  it("filter by candidate and job, and nothing else", function()
+    local r = rules.check(def{ on = "placements", where = { job = { kind = "job", id = 1001 },
+                                                            candidate = 188001 } }, "r.lua")
+    assert.are.same({ job = 1001, candidate = 188001 }, r.where)
+    local placement = { kind = "placement", id = 70001, status = "Working", job_id = 1001,
+                        candidate_id = 188001 }
+    assert.is_true(rules.matches(r, placement))
+    assert.is_false(rules.matches(r, { kind = "placement", id = 70002, job_id = 1002,
+                                       candidate_id = 188001 }))
+    assert.are.equal("rules/x.lua: rule field 'where' has 'stage', which placements cannot "
+                     .. "filter on; use candidate, job",
+                     check_error(def{ on = "placements", where = { stage = "Working" } }))
+  end)
+
+  it("get a stream of their own, after the other kinds", function()
+    local p = rules.check(def{ on = "placements", where = { job = 1001 }, name = "p" }, "p.lua")
+    local a = rules.check(def{ name = "a" }, "a.lua")
+    local s = rules.streams{ p, a }
+    assert.are.same({ "applications", "placements" }, { s[1].on, s[2].on })
+    assert.are.same({ job = 1001 }, s[2].filter)
+    assert.are.same({ p }, s[2].rules)
   end)
 end)

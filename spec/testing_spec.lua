@@ -60,7 +60,8 @@ describe("the fixture builders", function()
            { candidate = testing.candidate{} })
     raises("testing.application: 'job' must be a testing.job{...} fixture or an id",
            testing.application, { candidate = testing.candidate{}, job = testing.candidate{} })
-    raises("testing.note: 'on' must be a candidate, job, application, client, contact or lead fixture", testing.note, {})
+    raises("testing.note: 'on' must be a candidate, job, application, placement, client, contact "
+           .. "or lead fixture", testing.note, {})
   end)
 end)
 
@@ -131,7 +132,8 @@ describe("testing.emulator", function()
            .. "Authorization,", testing.emulator, { c })
     raises("testing.candidate: 'Urgent' is not an item of custom field 'Priority' %(items: High, "
            .. "Medium, Low%)", testing.emulator, { testing.candidate{ custom = { Priority = "Urgent" } } })
-    raises("testing.application: unknown stage 'Intervew' %(stages: Applied, Shortlisted,",
+    raises("testing.application: unknown stage 'Intervew' %(did you mean 'Interview'%?%); "
+           .. "stages: Applied, Shortlisted,",
            testing.emulator, { testing.application{ candidate = testing.candidate{},
                                                     job = testing.job{}, stage = "Intervew" } })
     raises("testing.emulator: fixture 1 is not from a testing builder", testing.emulator,
@@ -516,5 +518,87 @@ describe("clients, contacts and leads in the kit", function()
       testing.run_rule(rule_file("return { on = 'contacts', where = { stage = 'x' }, "
                                  .. "action = function() end }"), testing.emulator{})
     end)
+  end)
+end)
+
+describe("placements in the kit", function()
+  it("builds a placement the client reads back through t:placements, in both dialects", function()
+    local ann, ward = testing.candidate{ name = "Ann Lee" }, testing.job{ name = "Ward Nurse" }
+    local p = testing.placement{ candidate = ann, job = ward, start_date = "2026-11-02",
+                                 end_date = "2027-03-31T12:00:00Z", pay_rate = 40, charge_rate = 55.5,
+                                 charge_period = "Hour", currency = "USD",
+                                 custom = { ["Recruiter Score"] = 8 },
+                                 updated_at = "2026-10-20T10:00:00Z" }
+    local call = testing.note{ on = p, subject = "Compliance check" }
+    assert.are.same({ "placement", "Working", "Ann Lee - Ward Nurse" }, { p.kind, p.stage, p.name })
+    -- a placement is an application: the two share Tracker's opportunity-resource ids
+    assert.are.equal(p.id + 1, testing.application{ candidate = ann, job = ward }.id)
+    for _, dialect in ipairs({ "evidence", "rich" }) do
+      local t = testing.emulator({ call }, { dialect = dialect })   -- p, ann, ward come along
+      local seen = {}
+      for r in t:placements{} do seen[#seen + 1] = r end
+      assert.are.equal(1, #seen, dialect)
+      local r = seen[1]
+      assert.are.same({ p.id, "Working", ann.id, "Ann Lee", ward.id, "2026-11-02", "2027-03-31",
+                        40, 55.5, "Hour", "USD", 8, "2026-10-20T10:00:00Z" },
+                      { r.id, r.status, r.candidate_id, r.candidate_name, r.job_id, r.start_date,
+                        r.end_date, r.pay_rate, r.charge_rate, r.charge_period, r.currency,
+                        r.custom["Recruiter Score"], r.updated_at }, dialect)
+      assert.are.equal(p.id, assert(t:placement(p.id)).id)
+      local acts = {}
+      for a in t:activities{ candidate = ann } do acts[#acts + 1] = a end
+      assert.are.same({ call.id, p.id }, { acts[1].id, acts[1].application_id }, dialect)
+    end
+  end)
+
+  it("takes only the database's placement stages, suggesting the one meant", function()
+    local function build(fields)
+      fields.candidate, fields.job = testing.candidate{}, testing.job{}
+      return { testing.placement(fields) }
+    end
+    local t = testing.emulator(build{ stage = "offer" })
+    local stages = {}
+    for r in t:placements{} do stages[#stages + 1] = r.status end
+    assert.are.same({ "Offer" }, stages)
+    raises("testing.placement: unknown placement stage 'Wrking' %(did you mean 'Working'%?%); "
+           .. "placement stages: Offer, Working, Complete$", testing.emulator, build{ stage = "Wrking" })
+    raises("testing.placement: stage 'Interview' is not a placement stage %(placement stages: "
+           .. "Offer, Working, Complete%); an application there is a testing.application",
+           testing.emulator, build{ stage = "Interview" })
+    raises("testing.placement 'end_date': expected a date such as 2027%-01%-04", testing.emulator,
+           build{ end_date = "next spring" })
+    raises("testing.placement: 'pay_rate' must be a number, got string", testing.placement,
+           { candidate = 1, job = 2, pay_rate = "40" })
+    raises("testing.placement: 'candidate' and 'job' are required", testing.placement, { job = 2 })
+    raises("testing.placement: unknown field 'startdate' %(fields: id, candidate, job, stage, "
+           .. "start_date,", testing.placement, { candidate = 1, job = 2, startdate = "2027-01-04" })
+  end)
+
+  it("runs a rule on placements that plans an end date for exactly those it should", function()
+    local ward, clinic = testing.job{ name = "Ward Nurse" }, testing.job{ name = "Clinic Nurse" }
+    local open_ended = testing.placement{ candidate = testing.candidate{}, job = ward }
+    local ending = testing.placement{ candidate = testing.candidate{}, job = ward,
+                                      end_date = "2027-01-31" }
+    local elsewhere = testing.placement{ candidate = testing.candidate{}, job = clinic }
+    local offer = testing.placement{ candidate = testing.candidate{}, job = ward, stage = "Offer" }
+    local interview = testing.application{ candidate = testing.candidate{}, job = ward,
+                                           stage = "Interview" }
+    local rule = rule_file(([[return {
+      on = "placements", where = { job = %d },
+      when = function(p) return p.status == "Working" and p.end_date == nil end,
+      action = function(p, t) assert(t:update_placement(p, { end_date = "2027-06-30" })) end,
+    }]]):format(ward.id))
+    local t = testing.emulator{ open_ended, ending, elsewhere, offer, interview }
+    local actions, summary = testing.run_rule(rule, t)
+    assert.are.same({ 3, 1, 1 }, { summary.seen, summary.matched, summary.planned })
+    assert.planned(actions, { op = "update_placement", target = open_ended,
+                              payload = { fields = { end_date = "2027-06-30" } } })
+    for _, other in ipairs({ ending, elsewhere, offer, interview }) do
+      assert.not_planned(actions, { target = other.id })
+    end
+    -- applied, the placement is read back ended, and a second run plans nothing
+    assert.planned_count(1, testing.run_rule(rule, t, { apply = true }))
+    assert.are.equal("2027-06-30", assert(t:placement(open_ended.id)).end_date)
+    assert.planned_count(0, testing.run_rule(rule, t))
   end)
 end)

@@ -19,9 +19,10 @@ local concat, sort = table.concat, table.sort
 
 -- The record kinds a rule can be `on`, and the `where` keys of each: the stream filters of
 -- docs/client.md, less the time bounds (the runner owns those) and page_size/search.
-M.kinds = { "applications", "candidates", "jobs", "clients", "contacts", "leads" }
+M.kinds = { "applications", "candidates", "jobs", "clients", "contacts", "leads", "placements" }
 M.where = {
   applications = { "candidate", "job", "stage" },
+  placements = { "candidate", "job" },
   candidates = { "status" },
   jobs = { "state" },
   clients = {},

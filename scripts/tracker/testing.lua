@@ -35,6 +35,7 @@ local epoch_of, data_of = builders.epoch_of, builders.data_of
 M.job, M.candidate, M.application, M.note = builders.job, builders.candidate, builders.application,
                                             builders.note
 M.client, M.contact, M.lead = builders.client, builders.contact, builders.lead
+M.placement = builders.placement
 M.contains, M.describe = asserts.contains, asserts.describe
 
 local function read_text(path)

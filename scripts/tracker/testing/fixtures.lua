@@ -1,6 +1,6 @@
 -- tracker.testing.fixtures: the busted kit's fixture builders (testing.job{}, testing.candidate{},
--- testing.application{}, testing.note{}, testing.client{}, testing.contact{}, testing.lead{}) and
--- the emulator data a list of fixtures becomes.
+-- testing.application{}, testing.placement{}, testing.note{}, testing.client{}, testing.contact{},
+-- testing.lead{}) and the emulator data a list of fixtures becomes.
 -- docs/testing.md lists each builder's fields.
 
 local tracker = require "tracker"
@@ -49,6 +49,9 @@ local FIELDS = {
                 "linkedin", "availability", "tags", "custom", "created_at", "updated_at", "raw" },
   application = { "id", "candidate", "job", "stage", "list", "by", "source", "custom",
                   "created_at", "updated_at", "raw" },
+  placement = { "id", "candidate", "job", "stage", "start_date", "end_date", "pay_rate",
+                "charge_rate", "charge_period", "currency", "custom", "created_at", "updated_at",
+                "raw" },
   note = { "id", "on", "subject", "text", "type", "custom", "updated_at", "raw" },
   client = { "id", "name", "email", "phone", "website", "town", "county", "country", "custom",
              "created_at", "updated_at", "raw" },
@@ -57,6 +60,11 @@ local FIELDS = {
   lead = { "id", "client", "subject", "source", "description", "status", "custom", "created_at",
            "updated_at", "raw" },
 }
+
+-- A note is an activity; a placement is an application (in a placement stage), so the two share
+-- ids as Tracker's opportunity-resource records do, though its fixture says "placement".
+local RECORD_KIND = { note = "activity" }
+local ID_POOL = { note = "activity", placement = "application" }
 
 local function checked(kind, fields)
   local fname = "testing." .. kind
@@ -75,14 +83,14 @@ local function checked(kind, fields)
   if id ~= nil and (mtype(id) ~= "integer" or id <= 0) then
     error(fmt("%s: 'id' must be a positive integer", fname), 3)
   end
-  local record_kind = kind == "note" and "activity" or kind
+  local pool = ID_POOL[kind] or kind
   if id == nil then
-    id = next_id[record_kind]
-    next_id[record_kind] = id + 1
-  elseif id >= next_id[record_kind] then
-    next_id[record_kind] = id + 1
+    id = next_id[pool]
+    next_id[pool] = id + 1
+  elseif id >= next_id[pool] then
+    next_id[pool] = id + 1
   end
-  return id, record_kind
+  return id, RECORD_KIND[kind] or kind
 end
 
 -- A fixture: the fields it was given plus kind and id, so `target = fixture` in assertions and
@@ -142,15 +150,35 @@ function M.application(fields)
                                           stage = fields.stage or "Shortlisted", name = name })
 end
 
--- A note (activity) on a candidate, job, application, client, contact or lead fixture.
-local NOTE_ON = { candidate = true, job = true, application = true, client = true,
-                  contact = true, lead = true }
+-- A placement: an application in one of the database's placement stages (those getRecords X
+-- answers: Offer, Working, Complete in the demo database), checked when the emulator is made.
+function M.placement(fields)
+  fields = fields or {}
+  if fields.candidate == nil or fields.job == nil then
+    error("testing.placement: 'candidate' and 'job' are required (fixtures or ids)", 2)
+  end
+  local cid, cand = link("placement", "candidate", fields.candidate, "candidate")
+  local jid, job = link("placement", "job", fields.job, "job")
+  for _, k in ipairs({ "pay_rate", "charge_rate" }) do
+    if fields[k] ~= nil and type(fields[k]) ~= "number" then
+      error(fmt("testing.placement: '%s' must be a number, got %s", k, type(fields[k])), 2)
+    end
+  end
+  local name
+  if cand and job then name = cand.name .. " - " .. job.name end
+  return fixture("placement", fields, { candidate_id = cid, job_id = jid,
+                                        stage = fields.stage or "Working", name = name })
+end
+
+-- A note (activity) on a candidate, job, application, placement, client, contact or lead fixture.
+local NOTE_ON = { candidate = true, job = true, application = true, placement = true,
+                  client = true, contact = true, lead = true }
 
 function M.note(fields)
   fields = fields or {}
   if not (is_fixture(fields.on) and NOTE_ON[fields.on.kind]) then
-    error("testing.note: 'on' must be a candidate, job, application, client, contact or lead "
-          .. "fixture", 2)
+    error("testing.note: 'on' must be a candidate, job, application, placement, client, contact "
+          .. "or lead fixture", 2)
   end
   return fixture("note", fields, { subject = fields.subject or "", name = fields.subject or "" })
 end
@@ -189,15 +217,55 @@ end
 local ASSOCIATION = { job = "Opportunity", candidate = "Resource", application = "OpportunityResource",
                       activity = "Activity", client = "Client", contact = "Contact", lead = "Lead" }
 
--- The id of the entry named `name` (any case) in one of the emulator's lookup lists.
-local function list_id(meta, list, name, what, fname)
+-- The id and name of the entry named `name` (any case) among `entries`, or nil and the names.
+local function entry_of(entries, name)
   local names = {}
-  for _, e in ipairs(meta.lists[list] or {}) do
+  for _, e in ipairs(entries) do
     if lower(e.name) == lower(tostring(name)) then return e.id, e.name end
     names[#names + 1] = e.name
   end
-  error(fmt("%s: unknown %s '%s' (%s: %s)", fname, what, tostring(name), what .. "s",
-            concat(names, ", ")), 0)
+  return nil, names
+end
+
+-- "unknown stage 'Intervew' (did you mean 'Interview'?); stages: Applied, ...".
+local function unknown(fname, what, name, names)
+  local plural = match(what, "s$") and what .. "es" or what .. "s"
+  error(fmt("%s: unknown %s '%s'%s; %s: %s", fname, what, tostring(name),
+            tracker.suggest(name, names), plural, concat(names, ", ")), 0)
+end
+
+-- The id of the entry named `name` (any case) in one of the emulator's lookup lists.
+local function list_id(meta, list, name, what, fname)
+  local id, found = entry_of(meta.lists[list] or {}, name)
+  if not id then unknown(fname, what, name, found) end
+  return id, found
+end
+
+-- The id of a placement stage (a stage getRecords X answers: the emulator marks them).
+local function placement_stage(meta, name, fname)
+  local stages, placed = meta.lists.opportunityResourceStatuses or {}, {}
+  for _, e in ipairs(stages) do
+    if e.placement then placed[#placed + 1] = e end
+  end
+  local id, found = entry_of(placed, name)
+  if id then return id, found end
+  if entry_of(stages, name) then
+    error(fmt("%s: stage '%s' is not a placement stage (placement stages: %s); an application "
+              .. "there is a testing.application{...}", fname, tostring(name), concat(found, ", ")), 0)
+  end
+  unknown(fname, "placement stage", name, found)
+end
+
+-- A date (YYYY-MM-DD) of a date, an ISO 8601 time or epoch seconds; raises naming `what`.
+local function day_of(what, v)
+  local e
+  if type(v) == "string" then e = tracker.time.parse(v)
+  elseif type(v) == "number" then e = floor(v) end
+  if not e then
+    error(fmt("%s: expected a date such as 2027-01-04 (or an ISO 8601 time or epoch seconds), "
+              .. "got %s", what, type(v) == "string" and "'" .. v .. "'" or type(v)), 0)
+  end
+  return sub(stored(e), 1, 10)
 end
 
 -- Custom values by field name -> the emulator's { ["<field id>"] = text }.
@@ -302,6 +370,26 @@ function CONVERT.application(meta, f, fields, now)
   }, fields.raw)
 end
 
+-- A placement is an application in a placement stage, with its dates and rates (the details
+-- getRecords X shows).
+function CONVERT.placement(meta, f, fields, now)
+  local fname = "testing.placement"
+  local updated, created = times_of(fname, fields, now)
+  local stage_id = placement_stage(meta, f.stage, fname)
+  local function day(k)
+    return fields[k] ~= nil and day_of(fmt("%s '%s'", fname, k), fields[k]) or nil
+  end
+  return "applications", merge({
+    id = f.id, opportunityid = f.job_id, resourceid = f.candidate_id, statusid = stage_id,
+    list = "short", shortlistedby = "user", source = "Database search",
+    dateassigned = stored(created), dateconfirmed = sub(stored(created), 1, 10), active = "y",
+    startdate = day("start_date"), enddate = day("end_date"), payrate = fields.pay_rate,
+    chargerate = fields.charge_rate, chargeperiod = fields.charge_period,
+    currency = fields.currency, lastupdated = stored(updated),
+    custom = custom_of(meta, "application", fields.custom, fname),
+  }, fields.raw)
+end
+
 function CONVERT.note(meta, f, fields, now)
   local fname = "testing.note"
   local updated = times_of(fname, fields, now)
@@ -321,7 +409,9 @@ function CONVERT.note(meta, f, fields, now)
   else
     local cid = on.kind == "candidate" and on.id or on.candidate_id
     a.linkrecordtype, a.linkrecordid, a.resourceid = "R", cid, cid
-    if on.kind == "application" then a.opportunityid, a.opportunityresourceid = on.job_id, on.id end
+    if on.kind == "application" or on.kind == "placement" then   -- a placement is one
+      a.opportunityid, a.opportunityresourceid = on.job_id, on.id
+    end
   end
   return "activities", merge(a, fields.raw)
 end
@@ -367,7 +457,7 @@ local function data_of(meta, list, now)
     if seen[f] then return end
     seen[f] = true
     local spec = specs[f]
-    if spec.builder == "application" then
+    if spec.builder == "application" or spec.builder == "placement" then
       if is_fixture(spec.fields.candidate) then add(spec.fields.candidate) end
       if is_fixture(spec.fields.job) then add(spec.fields.job) end
     elseif spec.builder == "note" then
@@ -380,7 +470,8 @@ local function data_of(meta, list, now)
   for i, f in ipairs(list) do
     if not is_fixture(f) then
       error(fmt("testing.emulator: fixture %d is not from a testing builder (testing.job{...}, "
-                .. "testing.candidate{...}, testing.application{...}, testing.note{...}, "
+                .. "testing.candidate{...}, testing.application{...}, testing.placement{...}, "
+                .. "testing.note{...}, "
                 .. "testing.client{...}, testing.contact{...}, testing.lead{...})", i), 3)
     end
     add(f)
