@@ -220,7 +220,8 @@ describe("the LuaLS field annotations", function()
     for stream, class in pairs{ jobs = "tracker.Job", candidates = "tracker.Candidate",
                                 applications = "tracker.Application",
                                 activities = "tracker.Activity", clients = "tracker.ClientRecord",
-                                contacts = "tracker.Contact", leads = "tracker.Lead" } do
+                                contacts = "tracker.Contact", leads = "tracker.Lead",
+                                placements = "tracker.Placement" } do
       local seen, n = {}, 0
       for rec in t[stream](t, {}) do
         n = n + 1
@@ -243,10 +244,10 @@ describe("the LuaLS field annotations", function()
     for kind, class in pairs{ job = "JobFields", candidate = "CandidateFields",
                               application = "ApplicationFields", note = "NoteFields",
                               client = "ClientFields", contact = "ContactFields",
-                              lead = "LeadFields" } do
+                              lead = "LeadFields", placement = "PlacementFields" } do
       local fields = { no_such_field = 1 }
       if kind == "note" then fields.on = testing.job{} end
-      if kind == "application" then fields.candidate, fields.job = 1, 2 end
+      if kind == "application" or kind == "placement" then fields.candidate, fields.job = 1, 2 end
       local _, e = pcall(testing[kind], fields)
       local names = listed(e, "fields")
       local annotated = fields_of("tracker.testing." .. class)
@@ -271,7 +272,8 @@ describe("the LuaLS field annotations", function()
     assert(kinds, "no list of kinds in: " .. tostring(e))
     local text = assert(io.open(META .. "/rule.lua")):read("a")
     local RECORD = { applications = "Application", candidates = "Candidate", jobs = "Job",
-                     clients = "ClientRecord", contacts = "Contact", leads = "Lead" }
+                     clients = "ClientRecord", contacts = "Contact", leads = "Lead",
+                     placements = "Placement" }
     for on in kinds:gmatch("[%w_]+") do
       local record = assert(RECORD[on], "a kind the definitions do not know: " .. on)
       local class = "tracker." .. record .. "Rule"

@@ -216,8 +216,8 @@ describe("rules.load_dir", function()
     local list = rules.load_dir("examples/rules", function() return { require = require, log = {} } end)
     local names = {}
     for i, r in ipairs(list) do names[i] = r.name end
-    assert.are.same({ "duplicate-email", "interview-note", "score-routing", "source-priority",
-                      "sponsorship-knockout", "stuck-reminder" }, names)
+    assert.are.same({ "duplicate-email", "interview-note", "placement-end", "score-routing",
+                      "source-priority", "sponsorship-knockout", "stuck-reminder" }, names)
   end)
 end)
 

@@ -2,7 +2,7 @@
 -- LuaLS definitions of a rule file's table and the context its functions get (docs/rules.md).
 -- Annotate a rule file's table with the class of its record kind (`---@type
 -- tracker.ApplicationRule`, tracker.CandidateRule, tracker.JobRule, tracker.ClientRecordRule,
--- tracker.ContactRule, tracker.LeadRule) to have its fields checked
+-- tracker.ContactRule, tracker.LeadRule, tracker.PlacementRule) to have its fields checked
 -- and its record typed; `---@type tracker.Rule` checks the fields only.
 
 ---What both `when` and `action` get.
@@ -16,8 +16,8 @@
 ---The filters of a rule's stream (less the time bounds, which checkpoints own).
 ---@class tracker.RuleWhere
 ---@field stage? string|integer applications: a stage name (any case) or id
----@field job? tracker.IdOrRecord applications
----@field candidate? tracker.IdOrRecord applications
+---@field job? tracker.IdOrRecord applications, placements
+---@field candidate? tracker.IdOrRecord applications, placements
 ---@field status? string candidates: a status name
 ---@field state? "open"|"won"|"closed" jobs
 ---@field client? tracker.IdOrRecord contacts, leads
@@ -25,7 +25,7 @@
 ---What a rule file returns.
 ---@class tracker.Rule
 ---@field name? string unique in the directory (default: the file name); checkpoints are kept by name
----@field on "applications"|"candidates"|"jobs"|"clients"|"contacts"|"leads"
+---@field on "applications"|"candidates"|"jobs"|"clients"|"contacts"|"leads"|"placements"
 ---@field where? tracker.RuleWhere
 ---@field scan? "changes"|"all" records changed since the checkpoint (default), or every record every run
 ---@field when? fun(record: tracker.Record, ctx: tracker.RuleContext): any truthy when the rule should act
@@ -66,3 +66,9 @@
 ---@field on "leads"
 ---@field when? fun(lead: tracker.Lead, ctx: tracker.RuleContext): any
 ---@field action fun(lead: tracker.Lead, t: tracker.Client, ctx: tracker.RuleContext): boolean?
+
+---A rule on placements (applications in a placement stage): `when` and `action` get a placement.
+---@class tracker.PlacementRule: tracker.Rule
+---@field on "placements"
+---@field when? fun(placement: tracker.Placement, ctx: tracker.RuleContext): any
+---@field action fun(placement: tracker.Placement, t: tracker.Client, ctx: tracker.RuleContext): boolean?

@@ -8,7 +8,7 @@ local testing = {}
 ---A record built for the emulator: `kind`, `id` and the fields it was built with. Usable
 ---wherever a record is (`target = app` in an assertion, `t:application(app.id)`).
 ---@class tracker.testing.Fixture
----@field kind "job"|"candidate"|"application"|"activity"
+---@field kind "job"|"candidate"|"application"|"placement"|"activity"|"client"|"contact"|"lead"
 ---@field id integer
 
 ---@class tracker.testing.JobFields
@@ -59,8 +59,25 @@ local testing = {}
 ---@field updated_at? string|integer
 ---@field raw? table
 
+---An application in one of the database's placement stages (those getRecords X answers).
+---@class tracker.testing.PlacementFields
+---@field candidate tracker.testing.Fixture|integer required
+---@field job tracker.testing.Fixture|integer required
+---@field id? integer shared with applications (Tracker's opportunity-resource ids)
+---@field stage? string a placement stage, any case (default Working; the demo's: Offer, Working, Complete)
+---@field start_date? string|integer YYYY-MM-DD (or an ISO 8601 time, or epoch seconds)
+---@field end_date? string|integer YYYY-MM-DD (or an ISO 8601 time, or epoch seconds)
+---@field pay_rate? number
+---@field charge_rate? number
+---@field charge_period? string e.g. "Hour"
+---@field currency? string e.g. "USD"
+---@field custom? table<string, any> application custom fields, by name
+---@field created_at? string|integer
+---@field updated_at? string|integer
+---@field raw? table
+
 ---@class tracker.testing.NoteFields
----@field on tracker.testing.Fixture required: a candidate, job, application, client, contact or lead
+---@field on tracker.testing.Fixture required: a candidate, job, application, placement, client, contact or lead
 ---@field id? integer
 ---@field subject? string
 ---@field text? string
@@ -80,6 +97,10 @@ function testing.candidate(fields) end
 ---@param fields tracker.testing.ApplicationFields
 ---@return tracker.testing.Fixture
 function testing.application(fields) end
+
+---@param fields tracker.testing.PlacementFields
+---@return tracker.testing.Fixture
+function testing.placement(fields) end
 
 ---@param fields tracker.testing.NoteFields
 ---@return tracker.testing.Fixture
