@@ -14,7 +14,7 @@ local RULE = [[
 -- on (`when`), and what it does (`action`). The reference is docs/rules.md in trk.
 return {
   name = "first-rule",
-  on = "candidates",                    -- "applications", "candidates" or "jobs"
+  on = "candidates",   -- or applications, jobs, placements, clients, contacts, leads
   when = function(cand)
     -- a candidate marked already is left alone: running the rule again writes nothing
     return cand.source == "LinkedIn" and cand.custom.Priority ~= "High"
