@@ -243,9 +243,18 @@ static int store_open (lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   int readonly = lua_type(L, 2) == LUA_TSTRING && luaL_checkoption(L, 2, NULL, modes) == 0;
   int create = !readonly && lua_toboolean(L, 2);
-  const char *why = sq_ready();
+  const char *why;
   char dir[4096];
+  struct stat st;
   int failed;
+  /* a store that is looked for, not made, and is not there: said without loading SQLite,
+     as SQLite says it (trk run looks for one beside every script) */
+  if (!create && stat(path, &st) != 0 && errno == ENOENT) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "state store %s: unable to open database file", path);
+    return 2;
+  }
+  why = sq_ready();
   if (why != NULL) {
     lua_pushnil(L);
     lua_pushfstring(L, "state store %s: %s (it comes with the Debian package libsqlite3-0)",
