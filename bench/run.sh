@@ -2,9 +2,9 @@
 # make bench: every benchmark beside its target, then bench/RESULTS.md (a full run only).
 # usage: bench/run.sh TRK [NAME...]
 #   NAME: stream (server capacity and streaming throughput), memory, overlap (latency hiding),
-#         budget (rate budget), startup, sandbox (sandbox overhead), job (the whole job),
-#         dialects (the job's requests in each emulator dialect), requests (requests per job
-#         against the lower bound);
+#         budget (rate budget), startup, sandbox (sandbox overhead), job (the whole job), flat
+#         (trk's memory over 10x the applications), dialects (the job's requests in each
+#         emulator dialect), requests (requests per job against the lower bound);
 #         default: all of them, in that order. A run of a subset prints its table but leaves
 #         bench/RESULTS.md alone.
 # Each benchmark script prints ROW lines (name, figure, target, PASS/MISS, note); see
@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 trk=${1:?usage: bench/run.sh TRK [NAME...]}
 shift
-all=(stream memory overlap budget startup sandbox job dialects requests)
+all=(stream memory overlap budget startup sandbox job flat dialects requests)
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${all[@]}")
 [ -x "$trk" ] || { echo "bench/run.sh: no trk binary at $trk (make build first)" >&2; exit 2; }
@@ -29,7 +29,7 @@ for name in "${names[@]}"; do
     stream|memory|overlap) script=(bench/stream.sh "$trk" "$name") ;;
     budget) script=(bench/writes.sh "$trk") ;;
     startup|sandbox) script=(bench/startup.sh "$trk" "$name") ;;
-    job) script=(bench/rules.sh "$trk") ;;
+    job|flat) script=(bench/rules.sh "$trk" "$name") ;;
     dialects) script=(bench/dialects.sh "$trk") ;;
     requests) script=(bench/requests.sh "$trk") ;;
     *) echo "bench/run.sh: unknown benchmark '$name' (${all[*]})" >&2; exit 2 ;;

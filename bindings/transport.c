@@ -767,6 +767,14 @@ static int tr_busy (lua_State *L) {
   return 1;
 }
 
+/* tr:ready() -> true once the answer is in: wait() would not block (a stream's prefetch
+   depth follows whether it had to) */
+static int tr_ready (lua_State *L) {
+  Transport *p = tr_check_open(L);
+  lua_pushboolean(L, p->inflight && tr_wait_done(p, 0));
+  return 1;
+}
+
 
 
 /* ---- module ---------------------------------------------------------------------------- */
@@ -776,6 +784,7 @@ static const luaL_Reg tr_methods[] = {
   {"send", tr_send},
   {"wait", tr_wait},
   {"busy", tr_busy},
+  {"ready", tr_ready},
   {"close", tr_close},
   {NULL, NULL}
 };

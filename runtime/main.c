@@ -1,4 +1,5 @@
 /* trk: the command line. Parses arguments and hands each command to its part of the runtime. */
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -675,6 +676,11 @@ int main (int argc, char **argv) {
     fputs(usage_main, stderr);
     return TRK_EXIT_USAGE;
   }
+  /* The transport's worker threads would each get a malloc arena of their own, which keeps
+     the page buffers freed in it: one arena keeps a long run's memory flat (the threads
+     only fill a buffer each). The emulator's server threads allocate all the time: they
+     keep glibc's default. */
+  if (strcmp(cmd, "emulator") != 0) mallopt(M_ARENA_MAX, 1);
   if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0)
     return cmd_help(NULL);
   if (strcmp(cmd, "help") == 0)

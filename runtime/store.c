@@ -14,6 +14,7 @@
 #define STORE_MT       "trk.store"
 #define STMT_MT        "trk.store.statement"
 #define STORE_BUSY_MS  5000     /* wait this long for another trk holding the store */
+#define STORE_CACHED   32       /* prepared statements a store keeps, by SQL text, for reuse */
 
 /* ---- SQLite, loaded on first use ---------------------------------------------------------- */
 
@@ -26,7 +27,7 @@
   X(bind_text64) X(busy_timeout) X(changes) X(close_v2) X(column_bytes) X(column_count) \
   X(column_double) X(column_int64) X(column_name) X(column_text) X(column_type) \
   X(db_filename) X(errcode) X(errmsg) X(exec) X(finalize) X(last_insert_rowid) X(open_v2) \
-  X(prepare_v2) X(step) X(libversion)
+  X(prepare_v2) X(step) X(libversion) X(reset) X(clear_bindings)
 
 static struct {
 #define STORE_SQ_FIELD(name)  __typeof__(sqlite3_##name) *name;
@@ -52,6 +53,7 @@ const char *trk_store_sqlite_version (void) {
 
 typedef struct store {
   sqlite3 *db;                  /* NULL once closed */
+  int cached;                   /* statements in the cache (the userdata's user value) */
 } store;
 
 /* A prepared statement, held by a userdata so that an error while it runs (a memory error
@@ -79,6 +81,13 @@ static int store_fail (lua_State *L, sqlite3 *db, const char *what) {
 }
 
 /* ---- statements ---------------------------------------------------------------------- */
+
+/* Raises a failed step's error, the statement reset first (a cached one may hold a lock). */
+static int store_fail_reset (lua_State *L, sqlite3 *db, sqlite3_stmt *st) {
+  lua_pushfstring(L, "state store %s: step: %s", store_name(db), sq.errmsg(db));
+  sq.reset(st);
+  return lua_error(L);
+}
 
 static int stmt_finalize (lua_State *L) {
   stmt *q = luaL_checkudata(L, 1, STMT_MT);
@@ -144,13 +153,45 @@ static void store_push_column (lua_State *L, sqlite3 *db, sqlite3_stmt *st, int 
   }
 }
 
+/* The statement for sql, from the store's cache (reset, unbound) or prepared and kept there:
+   the journal runs the same few statements for every write and every record, and preparing
+   one costs more than running it. The cache is the store userdata's user value (at index 1),
+   SQL text -> statement; a full cache starts again empty (the old ones go at collection). */
+static stmt *store_statement (lua_State *L, store *s, const char *sql) {
+  lua_getiuservalue(L, 1, 1);
+  if (lua_getfield(L, -1, sql) == LUA_TUSERDATA) {
+    stmt *q = lua_touserdata(L, -1);
+    if (q->st) {
+      sq.reset(q->st);
+      sq.clear_bindings(q->st);
+      lua_remove(L, -2);
+      return q;
+    }
+  }
+  lua_pop(L, 1);
+  if (s->cached >= STORE_CACHED) {
+    lua_newtable(L);
+    lua_setiuservalue(L, 1, 1);
+    lua_pop(L, 1);
+    lua_getiuservalue(L, 1, 1);
+    s->cached = 0;
+  }
+  stmt *q = stmt_prepare(L, s->db, sql);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, sql);
+  s->cached++;
+  lua_remove(L, -2);
+  return q;
+}
+
 /* Runs one statement with the parameters after the SQL (stack index 2); with rows,
    collects each row as a table keyed by column name (NULL columns absent) into a table it
    pushes. */
-static void store_step (lua_State *L, sqlite3 *db, int rows) {
+static void store_step (lua_State *L, store *s, int rows) {
   const char *sql = luaL_checkstring(L, 2);
+  sqlite3 *db = s->db;
   int nparams = lua_gettop(L) - 2, rc, n = 0;
-  stmt *q = stmt_prepare(L, db, sql);
+  stmt *q = store_statement(L, s, sql);
   store_bind(L, db, q->st, 3, nparams);
   if (rows) lua_newtable(L);
   while ((rc = sq.step(q->st)) == SQLITE_ROW) {
@@ -165,9 +206,10 @@ static void store_step (lua_State *L, sqlite3 *db, int rows) {
     }
     lua_rawseti(L, -2, ++n);
   }
-  sq.finalize(q->st);      /* now, not at collection: it may hold a read lock */
-  q->st = NULL;
-  if (rc != SQLITE_DONE) store_fail(L, db, "step");
+  if (rc != SQLITE_DONE) {
+    store_fail_reset(L, db, q->st);
+  }
+  sq.reset(q->st);         /* now, not at its next use: it may hold a read lock */
 }
 
 /* ---- the store --------------------------------------------------------------------------- */
@@ -184,7 +226,7 @@ static int store_exec (lua_State *L) {
 /* db:run(sql, ...): one statement; answers the rows changed and the last inserted row id. */
 static int store_run (lua_State *L) {
   store *s = store_check(L);
-  store_step(L, s->db, 0);
+  store_step(L, s, 0);
   lua_pushinteger(L, sq.changes(s->db));
   lua_pushinteger(L, sq.last_insert_rowid(s->db));
   return 2;
@@ -193,14 +235,14 @@ static int store_run (lua_State *L) {
 /* db:rows(sql, ...): every row, as a list of tables. */
 static int store_rows (lua_State *L) {
   store *s = store_check(L);
-  store_step(L, s->db, 1);
+  store_step(L, s, 1);
   return 1;
 }
 
 /* db:first(sql, ...): the first row, or nil. */
 static int store_first (lua_State *L) {
   store *s = store_check(L);
-  store_step(L, s->db, 1);
+  store_step(L, s, 1);
   lua_rawgeti(L, -1, 1);
   return 1;
 }
@@ -208,6 +250,18 @@ static int store_first (lua_State *L) {
 static int store_close (lua_State *L) {
   store *s = luaL_checkudata(L, 1, STORE_MT);
   if (s->db) {
+    lua_getiuservalue(L, 1, 1);           /* the cached statements go first */
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+      stmt *q = lua_touserdata(L, -1);
+      if (q && q->st) {
+        sq.finalize(q->st);
+        q->st = NULL;
+      }
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    s->cached = 0;
     sq.close_v2(s->db);
     s->db = NULL;
   }
@@ -243,17 +297,29 @@ static int store_open (lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   int readonly = lua_type(L, 2) == LUA_TSTRING && luaL_checkoption(L, 2, NULL, modes) == 0;
   int create = !readonly && lua_toboolean(L, 2);
-  const char *why = sq_ready();
+  const char *why;
   char dir[4096];
+  struct stat st;
   int failed;
+  /* a store that is looked for, not made, and is not there: said without loading SQLite,
+     as SQLite says it (trk run looks for one beside every script) */
+  if (!create && stat(path, &st) != 0 && errno == ENOENT) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "state store %s: unable to open database file", path);
+    return 2;
+  }
+  why = sq_ready();
   if (why != NULL) {
     lua_pushnil(L);
     lua_pushfstring(L, "state store %s: %s (it comes with the Debian package libsqlite3-0)",
                     path, why);
     return 2;
   }
-  store *s = lua_newuserdatauv(L, sizeof *s, 0);
+  store *s = lua_newuserdatauv(L, sizeof *s, 1);
   s->db = NULL;
+  s->cached = 0;
+  lua_newtable(L);
+  lua_setiuservalue(L, -2, 1);
   luaL_setmetatable(L, STORE_MT);
   if (create && (failed = store_mkdir(path, dir, sizeof dir)) != 0) {
     lua_pushnil(L);

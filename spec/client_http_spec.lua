@@ -152,6 +152,59 @@ describe("the client over HTTP only", function()
     assert.are.equal("timeout", e.code, tostring(e))
   end)
 
+  -- Streams a whole kind from a server with 100 ms latency, pages of 100, doing no work on
+  -- the records: the count and what t:stats() says.
+  local function slow_stream(args, kind, opts)
+    srv = server.start(args)
+    local t = B.connect(opts)
+    local n = 0
+    for _ in t[kind](t, { page_size = 100 }) do n = n + 1 end
+    local st = t:stats()
+    t:close()
+    return n, st
+  end
+
+  it("keeps more pages in flight while the script waits for them, one with a rate budget", function()
+    local args = { "--synthetic", "3000", "--latency", "100" }
+    local n, st = slow_stream(args, "candidates", {})
+    assert.are.equal(3000, n)
+    assert.is_true((st.prefetch or 1) > 1, tostring(st.prefetch))
+    -- getSettingsData, 30 full pages, the empty one that ends it, at most 3 asked for past it
+    assert.is_true(st.requests <= 1 + 31 + 3, tostring(st.requests))
+    B.stop()
+    n, st = slow_stream(args, "candidates", { rate_limit = 6000 })
+    assert.are.equal(3000, n)
+    assert.is_nil(st.prefetch)
+    assert.are.equal(1 + 31, st.requests)
+  end)
+
+  it("asks for no page past the total a search answers", function()
+    -- evidence's /Search answers a total, 10 rows a page; without application fields no row
+    -- is read one by one
+    local d = emulator.generate({ seed = 3, jobs = 4, candidates = 200 })
+    local fields = {}
+    for _, f in ipairs(d.customfields) do
+      if f.association ~= "OpportunityResource" then fields[#fields + 1] = f end
+    end
+    d.customfields = fields
+    local function read(opts)
+      B.start({ data = d, latency = 100 })
+      local t = B.connect(opts)
+      local n = 0
+      for _ in t:applications{ page_size = 100 } do n = n + 1 end
+      local st = t:stats()
+      B.stop()
+      return n, st
+    end
+    local n, st = read({})
+    local paced_n, paced = read({ rate_limit = 6000 })
+    assert.are.equal(#d.applications, n)
+    assert.are.equal(n, paced_n)
+    assert.is_true((st.prefetch or 1) > 1, tostring(st.prefetch))
+    assert.is_nil(paced.prefetch)
+    assert.are.equal(paced.requests, st.requests)      -- no page asked for past the total
+  end)
+
   it("answers network when nothing listens", function()
     srv = server.start({})
     local url = srv.url

@@ -257,6 +257,19 @@ describe("trk run", function()
       assert.is_truthy(r.stdout:match("^%d+%.%d+%.%d+\tnot_found: candidate 12 %(HTTP 404%)\n$"),
                        r.stdout)
     end)
+
+    it("loads the client only when the script first requires tracker, as the same module", function()
+      -- the client's parts are hundreds of kilobytes of the state's memory: a run that never
+      -- requires it (start-up: bench/startup.sh) does not pay for them
+      local r = trk.run([[
+        local before = collectgarbage("count")
+        local t = require "tracker"
+        local grew = collectgarbage("count") - before
+        print(grew > 200, t == require "tracker", t.transport, t.actions)
+      ]])
+      assert.are.equal(0, r.code, r.stderr)
+      assert.are.equal("true\ttrue\tnil\tnil\n", r.stdout)
+    end)
   end)
 
   it("sorts as Lua's table.sort does, with and without an order function", function()

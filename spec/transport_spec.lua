@@ -274,6 +274,17 @@ describe("the curl transport in the background", function()
     assert.is_true(took < 1.0, took)          -- ...but paid once, not twice (1.2 s)
   end)
 
+  it("says whether the answer is in, so that wait would not block", function()
+    assert.is_false(tr:ready())                -- nothing sent
+    tr:send(records_request(slow.url))
+    assert.is_false(tr:ready())                -- 600 ms of latency ahead
+    local t0 = now()
+    while not tr:ready() and now() - t0 < 5 do busy_for(0.05) end
+    assert.is_true(tr:ready())
+    assert.are.equal(200, (tr:wait()))
+    assert.is_false(tr:ready())                -- collected
+  end)
+
   it("lets Lua work while the transfer is under way", function()
     local t0 = now()
     tr:send(records_request(slow.url))

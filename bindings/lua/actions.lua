@@ -87,6 +87,12 @@ function M.canonical(v)
   return concat(canonical(v, {}))
 end
 
+-- 16 hex digits naming a value's canonical text (FNV-1a, 64 bits, in C: the rule runner
+-- fingerprints every record it reads). Not a secure hash: it names content.
+function M.fingerprint(v)
+  return native.hash(M.canonical(v))
+end
+
 -- The idempotency key of an action: the operation and a hash of its target and payload.
 function M.key(op, target, payload)
   local text = M.canonical({ target.kind, target.id or false, payload })

@@ -78,6 +78,9 @@ function Transport:busy()
   return self.pending ~= nil
 end
 
+-- The answer is made at send: it is in as soon as a request is.
+Transport.ready = Transport.busy
+
 function Transport:close()
   self.emu, self.pending = nil, nil
 end

@@ -1,6 +1,7 @@
 -- streams: record streams (t:jobs(), t:candidates(), t:activities(), t:applications()): pages
--- read by number within a fixed window of last-updated times, the next page requested while
--- the script works on this one, each record yielded once.
+-- read by number within a fixed window of last-updated times, the next pages requested while
+-- the script works on this one (as many as hide the network's latency: prefetch), each record
+-- yielded once.
 --
 -- Why pages by number, in id order (tracker-api.md §9.1): Tracker's items may carry no
 -- last-updated time, so a stream cannot page by key on it. The window (updatedafter) is fixed
@@ -24,7 +25,7 @@ local metadata, find_stage = metadata_mod.metadata, metadata_mod.find_stage
 
 local type, tostring, ipairs, pairs, setmetatable, getmetatable, error =
       type, tostring, ipairs, pairs, setmetatable, getmetatable, error
-local tointeger, min = math.tointeger, math.min
+local tointeger, min, max = math.tointeger, math.min, math.max
 local fmt, lower = string.format, string.lower
 
 local M = {}
@@ -61,7 +62,8 @@ end
 local function new_stream(s, what, source)
   return setmetatable({ s = s, what = what, src = source, seen = idset(), items = {}, i = 1, n = 0,
                         yielded = 0, page = source.first_page, closed = false, rows = 0,
-                        pass_new = 0 }, stream_mt)
+                        pass_new = 0, ahead = source.first_page, calls = {}, depth = 1 },
+                      stream_mt)
 end
 
 -- ---- the end of a stream ------------------------------------------------------------------
@@ -95,29 +97,76 @@ local function page_ends(st, count, new, proof, told, total)
   return false
 end
 
+-- ---- prefetch -----------------------------------------------------------------------------
+
+-- Pages in flight ahead of the one the script reads (st.calls, oldest first; st.ahead is the
+-- next page to ask for). The depth adapts to the latency and to the script's work on a page:
+-- one more page when the script found the next one still travelling (the network is slower
+-- than the work), one fewer when even the furthest one ahead was in already (the work is
+-- slower). With a rate budget the budget paces the pages: one ahead, so that no request of it
+-- goes to pages past the end.
+local PREFETCH_MAX = 4
+
+local function drop_ahead(st)
+  for i = #st.calls, 1, -1 do
+    local c = st.calls[i].call
+    if c.tr then c.tr:close() end        -- its answer is not wanted: not reused either
+    st.calls[i] = nil
+  end
+end
+
 local function stream_fail(st, e)
   st.err = e
   st:close()
   return nil, e
 end
 
--- Asks for the page at the stream's cursor; the answer is collected by the next fill().
+-- Asks for the page st.ahead; its answer is collected by a later fill().
 local function stream_request(st)
-  local call, e = st.src.request(st.page)
+  local call, e = st.src.request(st.ahead)
   if not call then return stream_fail(st, e) end
-  st.call = call
+  st.calls[#st.calls + 1] = { page = st.ahead, call = call }
+  st.ahead = st.ahead + 1
   return true
 end
 
--- Collects the page in flight, keeps its unseen records, moves the cursor and sends the next
--- request at once (so the page after this one travels while the script works on this one).
+local function ready(call)
+  return call.tr ~= nil and call.tr:ready()
+end
+
+-- Before the oldest page in flight is collected: the depth for the pages asked for after it.
+local function adapt(st, head)
+  if st.s.c.rate_limit then return end
+  local calls = st.calls
+  if not ready(head) then
+    if st.depth < PREFETCH_MAX then st.depth = st.depth + 1 end
+    local stats = st.s.stats
+    if st.depth > (stats.prefetch or 1) then stats.prefetch = st.depth end   -- t:stats()
+  elseif st.depth > 1 and #calls > 0 and ready(calls[#calls].call) then
+    st.depth = st.depth - 1
+  end
+end
+
+-- Requests pages until `want` are in flight.
+local function prefetch(st, want)
+  while #st.calls < want and stream_request(st) do end
+end
+
+-- Collects the oldest page in flight, keeps its unseen records, moves the cursor and tops the
+-- pages in flight up (so that the pages after this one travel while the script works on it).
 local function fill(st)
-  if st.call == nil and not stream_request(st) then return nil, st.err end
-  local call = st.call
-  st.call = nil
+  if #st.calls == 0 and not stream_request(st) then return nil, st.err end
+  local head = table.remove(st.calls, 1)
+  local call = head.call
+  st.page = head.page
+  adapt(st, call)
   local doc, e = finish(st.s, call)
   if not doc then
-    if st.src.switch and st.src.switch(e) then return stream_request(st) or nil, st.err end
+    drop_ahead(st)                         -- asked of a route or a pass that is over
+    if st.src.switch and st.src.switch(e) then
+      st.ahead = st.page                   -- the same page, asked again on the new route
+      return stream_request(st) or nil, st.err
+    end
     return stream_fail(st, e)
   end
   local list, proof, told, total = st.src.parse(doc)
@@ -147,16 +196,24 @@ local function fill(st)
   st.pass_new = st.pass_new + n
   if not page_ends(st, #list, n, proof, told, total) then
     st.page = st.page + 1
-    stream_request(st)
+    local want = st.depth
+    if total then                          -- a total says where the pages end: none past it
+      local per = min(st.src.size, st.s.stats.page_caps[st.src.api] or st.src.size)
+      want = max(1, min(want, st.src.first_page + (total - 1) // per - st.page + 1))
+    end
+    prefetch(st, want)
   elseif st.pass_new > 0 and st.src.rescan and st.src.rescan() then
     -- the server applied a filter a record can leave (a stage, a job's state, a time before):
     -- one that left while the stream ran moved the rest one place earlier, so a record may
     -- have slipped onto a page already read. Read again from the first page until a pass
     -- brings nothing new.
+    drop_ahead(st)
     st.page, st.rows, st.pass_new, st.short = st.src.first_page, 0, 0, nil
+    st.ahead = st.page
     st.s.stats.rescans = (st.s.stats.rescans or 0) + 1
     stream_request(st)
   else
+    drop_ahead(st)                         -- pages asked for past the end
     st.done = true
   end
   return true
@@ -196,10 +253,7 @@ end
 function Stream:close()
   if self.closed then return end
   self.closed = true
-  if self.call and self.call.tr then
-    self.call.tr:close()
-    self.call = nil
-  end
+  if self.calls then drop_ahead(self) end
   self.items, self.n = {}, 0
   if self.src and self.src.close then self.src.close() end
 end

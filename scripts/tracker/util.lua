@@ -3,7 +3,7 @@
 -- session).
 
 local type, pairs, next, tostring, pcall = type, pairs, next, tostring, pcall
-local fmt, match, byte = string.format, string.match, string.byte
+local fmt, match = string.format, string.match
 local sort = table.sort
 
 -- " (did you mean 'x'?)": the client's, so every message of trk suggests alike.
@@ -30,9 +30,7 @@ function M.fingerprint(t, skip)
     body = {}
     for k, x in next, t do if k ~= skip then body[k] = x end end
   end
-  local text, h = require("tracker").actions.canonical(body), -3750763034362895579  -- FNV basis
-  for i = 1, #text do h = (h ~ byte(text, i)) * 1099511628211 end
-  return fmt("%016x", h)
+  return require("tracker").actions.fingerprint(body)
 end
 
 -- trim(s): s without leading and trailing spaces.

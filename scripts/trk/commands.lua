@@ -8,7 +8,8 @@
 local journal = require "trk.journal"
 local report = require "trk.report"
 local session = require "trk.session"
-local rules_mod = require "tracker.rules"
+-- tracker.rules loads only for trk rules: every command pays for what it loads at start-up
+local function rules_mod() return require "tracker.rules" end
 
 local M = {}
 
@@ -66,7 +67,7 @@ local function connected(host, name, opts, what)
     stderr(name, ": ", e, "\n")
     return nil, EXIT.failed
   end
-  local ok, t = host.call(s:install().connect)
+  local ok, t = host.call(s:install():module().connect)
   if not ok then
     stderr(name, ": ", report.bounded(host, t), "\n")
     if s.journal then s.journal:finish("failed") end
@@ -117,7 +118,7 @@ local function rules_pass(host, opts, list, t, s, methods, override)
   local store = j or s.store
   local stats_of = {}
   local checkpoints, new = starts(store, list, since_opt, override and since_opt ~= nil, now)
-  local stats, errors, stopped = rules_mod.run(list, t, {
+  local stats, errors, stopped = rules_mod().run(list, t, {
     now = now, apply = s.apply, methods = methods,
     since = function(rule) return checkpoints[rule] end,
     state = function() return {} end,              -- ctx.state lasts one pass
@@ -173,7 +174,7 @@ function M.rules(host, opts)
   session.install(host)
   -- a rule file's top level is script code: budgeted, and stoppable by Ctrl-C
   local budget = opts.rule_budget   -- an integer, defaulted by the command line (runtime/main.c)
-  local ok, list = host.budget_call(budget, rules_mod.load_dir, dir, function() return host.env end)
+  local ok, list = host.budget_call(budget, rules_mod().load_dir, dir, function() return host.env end)
   if not ok then
     stderr("trk rules: ", report.bounded(host, list), "\n")
     return EXIT.failed

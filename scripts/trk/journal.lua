@@ -351,12 +351,15 @@ function M:apply(action, send, reader, ident)
 end
 
 -- Where an action stands in its run: its scope, its key, and which occurrence of that key in
--- the scope it is (counted as the run makes them, in a plan too).
+-- the scope it is (counted as the run makes them, in a plan too). Only the current scope's
+-- counts are kept: a rule's scope is one record, which its stream yields once a pass, so the
+-- counts of a long run's records do not pile up in memory.
 function M:ident(action)
-  local ident = { scope = self.scope, key = action.key }
-  local sk = ident.scope .. "\0" .. ident.key
-  ident.occurrence = (self.seen[sk] or 0) + 1
-  self.seen[sk] = ident.occurrence
+  local scope = self.scope
+  if scope ~= self.seen_scope then self.seen, self.seen_scope = {}, scope end
+  local ident = { scope = scope, key = action.key }
+  ident.occurrence = (self.seen[ident.key] or 0) + 1
+  self.seen[ident.key] = ident.occurrence
   return ident
 end
 

@@ -8,7 +8,8 @@
 -- which no script reaches, and writes through a file handle only this module holds: a script
 -- can neither turn recording off nor change what it writes, nor write to DIR through it.
 
-local cassette = require "tracker.emulator.cassette"
+-- The cassette format (and the tracker module it needs) loads only when a run records.
+local function cassette() return require "tracker.emulator.cassette" end
 local report = require "trk.report"
 
 local M = {}
@@ -34,7 +35,7 @@ end
 -- A request's or an answer's part as the cassette keeps it: { headers, body | text }, the
 -- credentials out (the secrets they hold added to rec.known) and personal data faked.
 local function clean(rec, target, headers, text)
-  local doc, raw = cassette.decode_body(text)
+  local doc, raw = cassette().decode_body(text)
   local parts = require("tracker").redact_exchange({ target = target, headers = headers_of(headers),
                                                       body = doc or raw }, rec.known)
   if rec.faker then
@@ -96,20 +97,20 @@ function M.start(host, opts)
     return true
   end
   os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "' 2>/dev/null")
-  local path = dir:gsub("/+$", "") .. "/" .. cassette.FILE
+  local path = dir:gsub("/+$", "") .. "/" .. cassette().FILE
   local f, e = io.open(path, "w")
   if not f then return nil, fmt("--record: cannot write %s (give a directory trk may write)", e) end
   local json = require("tracker").json
   local keep = opts.no_redact_personal == true
   local settings = {}
-  for _, setting in ipairs(cassette.SETTINGS) do settings[setting[1]] = os.getenv(setting[1]) end
-  f:write(json.encode({ cassette = cassette.VERSION, personal = keep and "kept" or "redacted",
+  for _, setting in ipairs(cassette().SETTINGS) do settings[setting[1]] = os.getenv(setting[1]) end
+  f:write(json.encode({ cassette = cassette().VERSION, personal = keep and "kept" or "redacted",
                         recorded = os.date("!%Y-%m-%dT%H:%M:%SZ"), settings = settings }), "\n")
   f:flush()
   -- the fakes' key: random, in memory only, so that a fake tells nothing of its value
   local key = fmt("%s %.9f %s %d", os.time(), host.clock(), tostring({}), math.random(1 << 30))
   recorder = { dir = dir, path = path, file = f, json = json, seq = 0, known = {},
-               faker = not keep and cassette.faker(key) or nil }
+               faker = not keep and cassette().faker(key) or nil }
   local rec = recorder
   report.observe_requests(host, function(req, status, h, body, seconds)
     local ok, why = pcall(write, rec, req, status, h, body, seconds)

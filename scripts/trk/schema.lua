@@ -169,7 +169,7 @@ function M.export(host, opts)
     stderr("trk schema export: ", e, "\n")
     return EXIT.failed
   end
-  local ok, t = host.call(s:install().connect)
+  local ok, t = host.call(s:install():module().connect)
   local doc, failure = nil, t
   if ok then
     ok, doc = host.call(document, t, os.time())

@@ -323,15 +323,15 @@ end
 
 -- The real module, whose connect builds every client with the active session's sink, without
 -- the raw transport (which would send past it), the catalog and the sinks, and the module's
--- json (scripts have the sandbox's, which counts what it decodes). Installed once,
--- before any script or rule file runs, so no script code ever holds the real module; each
--- session (each --watch pass) makes itself the active one.
+-- json (scripts have the sandbox's, which counts what it decodes). Installed once, before
+-- any script or rule file runs, and built from a fresh instance at its first require, so no
+-- script code ever holds the real module; each session (each --watch pass) makes itself the
+-- active one.
 local active            -- the session clients made now belong to
-local facade
 
 local HIDDEN = { transport = true, actions = true, sinks = true, json = true, fingerprint = true,
                  redact_exchange = true }
-local fingerprint        -- the module's (install): a key's salted hash, which no script sees
+local fingerprint        -- the module's (build): a key's salted hash, which no script sees
 
 local deep_copy = require("tracker.util").copy
 
@@ -343,13 +343,12 @@ local function raw_options(o)
   return opts
 end
 
-local function install(host)
-  if facade then return facade end
+local function build(host)
   local sandbox = require "tracker.sandbox"
-  local real = host.env.require("tracker")   -- before any script has run: the module itself
+  local real = host.env.require("tracker")   -- a fresh instance, which no script has touched
   local connect = real.connect
   fingerprint = real.fingerprint
-  facade = {}
+  local facade = {}
   for k, v in next, real do
     if k == "time" then facade[k] = sandbox.freeze("tracker.time", v)
     elseif not HIDDEN[k] then facade[k] = v end
@@ -403,8 +402,24 @@ local function install(host)
     if active == nil then error("tracker.id_map: no run to keep the map for", 2) end
     return active:id_map(name)
   end
-  host.loaded.tracker = sandbox.freeze("tracker", facade)
-  return facade
+  return sandbox.freeze("tracker", facade)
+end
+
+-- Installs the module for scripts, built when first asked for (a script's require, or a
+-- command's connect): a run that never requires it does not load the client at all.
+local building
+local function install(host)
+  if getmetatable(host.loaded) then return end
+  setmetatable(host.loaded, { __index = function(loaded, name)
+    -- while it builds, the script's require underneath makes the module itself (its builtin)
+    if name ~= "tracker" or building then return nil end
+    building = true
+    local ok, f = pcall(build, host)
+    building = false
+    if not ok then error(f, 0) end
+    rawset(loaded, "tracker", f)
+    return f
+  end })
 end
 
 -- Binds the session's state store to the database client t talks to (journal.bind), through
@@ -437,11 +452,14 @@ function Session:bind(t)
 end
 
 -- Makes this session the one new clients belong to; answers the module scripts see.
+-- The module is built at its first use (install): module() is the one scripts get.
 function Session:install()
-  local f = install(self.host)
+  install(self.host)
   active = self
-  return f
+  return self
 end
+
+function Session:module() return self.host.loaded.tracker end
 
 M.install = install
 
