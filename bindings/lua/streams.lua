@@ -104,8 +104,9 @@ end
 -- one more page when the script found the next one still travelling (the network is slower
 -- than the work), one fewer when even the furthest one ahead was in already (the work is
 -- slower). With a rate budget the budget paces the pages: one ahead, so that no request of it
--- goes to pages past the end.
-local PREFETCH_MAX = 4
+-- goes to pages past the end. Nor does a stream go deeper before it has read PREFETCH_AFTER
+-- pages: one a script leaves after a page or two (a probe, a lookup) asks for no more.
+local PREFETCH_MAX, PREFETCH_AFTER = 4, 2
 
 local function drop_ahead(st)
   for i = #st.calls, 1, -1 do
@@ -136,7 +137,8 @@ end
 
 -- Before the oldest page in flight is collected: the depth for the pages asked for after it.
 local function adapt(st, head)
-  if st.s.c.rate_limit then return end
+  st.collected = (st.collected or 0) + 1
+  if st.s.c.rate_limit or st.collected <= PREFETCH_AFTER then return end
   local calls = st.calls
   if not ready(head) then
     if st.depth < PREFETCH_MAX then st.depth = st.depth + 1 end
