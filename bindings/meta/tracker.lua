@@ -446,6 +446,12 @@ function tracker.actions.is_planned_id(id) end
 ---@return string
 function tracker.actions.canonical(v) end
 
+---16 hex digits naming a value's canonical text (FNV-1a, 64 bits): equal values, equal
+---digits. Not a secure hash: it names content (the rule runner keys a record's change by it).
+---@param v any
+---@return string
+function tracker.actions.fingerprint(v) end
+
 ---The idempotency key of an action ("op:16 hex digits").
 ---@param op string
 ---@param target { kind: string, id?: integer }
