@@ -176,6 +176,30 @@ local function with_custom(p)
   return out
 end
 
+-- A candidate a write creates is found again by its email, which Tracker matches a resend
+-- by: without one it can neither be read back (check) nor safely sent again (unsure).
+local by_email = {}
+function by_email.check(op)
+  return function(t, _, p)
+    if not p.email then
+      return nil, err("invalid_request", fmt("check: a candidate %s made without an email cannot "
+                                             .. "be told apart from others by reading back", op))
+    end
+    local found, e = t:find_candidates({ email = p.email })
+    if not found then return nil, e end
+    return #found > 0
+  end
+end
+function by_email.unsure(op)
+  return function(p)
+    if not p.email then
+      return fmt("%s%s without an email may or may not have happened before the last run "
+                 .. "stopped; look for the candidate, then run with --fresh", op,
+                 p.filename and (" '" .. tostring(p.filename) .. "'") or "")
+    end
+  end
+end
+
 -- ---- the catalog ---------------------------------------------------------------------------
 
 -- Activities (notes among them) and custom fields reach candidates, applications, jobs,
@@ -343,22 +367,8 @@ local ENTRIES = {
     payload = { overwrite = "boolean", email = "string?", custom = "table?", job = "integer?",
                 list = "string?", by = "string?", open = true },
     creates = "candidate",
-    check = function(t, _, p)
-      if not p.email then
-        return nil, err("invalid_request", "check: a candidate created without an email cannot "
-                        .. "be told apart from others by reading back")
-      end
-      local found, e = t:find_candidates({ email = p.email })
-      if not found then return nil, e end
-      return #found > 0
-    end,
-    -- Tracker matches a candidate by email: without one, sending again could make a second
-    unsure = function(p)
-      if not p.email then
-        return "create_candidate without an email may or may not have happened before the last "
-               .. "run stopped; look for the candidate, then run with --fresh"
-      end
-    end,
+    check = by_email.check("create_candidate"),
+    unsure = by_email.unsure("create_candidate"),
     planned = function(p, id)
       return { kind = "candidate", id = id, email = p.email, created = true,
                name = p.name or concat({ p.first_name or "", p.last_name or "" }, " ") }
@@ -545,23 +555,8 @@ ENTRIES.create_candidate_from_resume = {
               list = "string?", by = "string?", email = "string?", open = true },
   creates = "candidate",
   file = true,
-  check = function(t, _, p)
-    if not p.email then
-      return nil, err("invalid_request", "check: a candidate made from a CV without an email "
-                      .. "given cannot be told apart from others by reading back")
-    end
-    local found, e = t:find_candidates({ email = p.email })
-    if not found then return nil, e end
-    return #found > 0
-  end,
-  -- Tracker matches a resend by the email [INF], which only a given one makes sure of
-  unsure = function(p)
-    if not p.email then
-      return fmt("create_candidate_from_resume '%s' may or may not have happened before the "
-                 .. "last run stopped; look for the candidate, then run with --fresh",
-                 tostring(p.filename))
-    end
-  end,
+  check = by_email.check("create_candidate_from_resume"),
+  unsure = by_email.unsure("create_candidate_from_resume"),
   planned = function(p, id)
     return { kind = "candidate", id = id, email = p.email, created = true, resume = p.filename }
   end,
