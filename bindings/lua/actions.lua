@@ -168,6 +168,14 @@ local function update_fields(p)
   return fields(p.fields) .. (p.custom and ", " .. fields(p.custom) or "")
 end
 
+-- A create's payload as its options again, under the action's key (trk apply).
+local function keyed(p, key)
+  local o = {}
+  for k, v in pairs(p) do o[k] = v end
+  o.key = key
+  return o
+end
+
 -- An update's payload as the fields update_candidate and update_job take.
 local function with_custom(p)
   local out = {}
@@ -377,12 +385,7 @@ local ENTRIES = {
       return fields({ email = p.email, name = p.name, first_name = p.first_name,
                       last_name = p.last_name })
     end,
-    replay = function(t, _, p, key)
-      local o = {}
-      for k, v in pairs(p) do o[k] = v end
-      o.key = key
-      return t:create_candidate(o)
-    end,
+    replay = function(t, _, p, key) return t:create_candidate(keyed(p, key)) end,
   },
 
   -- Activities of any type, on any record a note goes on (writes.lua add_activity).
@@ -407,12 +410,7 @@ local ENTRIES = {
       return p.type .. (p.subject and (": " .. p.subject) or "")
              .. (p.note and (' "' .. p.note .. '"') or "")
     end,
-    replay = function(t, target, p, key)
-      local o = {}
-      for k, v in pairs(p) do o[k] = v end
-      o.key = key
-      return t:add_activity(target, o)
-    end,
+    replay = function(t, target, p, key) return t:add_activity(target, keyed(p, key)) end,
   },
 
   -- Contacts (and the client they bring, create_company) and leads. Tracker matches a contact
@@ -447,12 +445,7 @@ local ENTRIES = {
       return fields({ name = p.name, first_name = p.first_name, last_name = p.last_name,
                       email = p.email, company = p.company })
     end,
-    replay = function(t, _, p, key)
-      local o = {}
-      for k, v in pairs(p) do o[k] = v end
-      o.key = key
-      return t:create_contact(o)
-    end,
+    replay = function(t, _, p, key) return t:create_contact(keyed(p, key)) end,
   },
   create_lead = {
     target = { kinds = { lead = true } },
@@ -471,12 +464,7 @@ local ENTRIES = {
     describe = function(p)
       return fields({ subject = p.subject, client = p.client, source = p.source })
     end,
-    replay = function(t, _, p, key)
-      local o = {}
-      for k, v in pairs(p) do o[k] = v end
-      o.key = key
-      return t:create_lead(o)
-    end,
+    replay = function(t, _, p, key) return t:create_lead(keyed(p, key)) end,
   },
 
   -- t:request{}: a raw write, which trk can neither read back nor safely send twice.

@@ -69,8 +69,10 @@ local function redact_params(text, found)
   end))
 end
 
--- A copy of a body table without its credentials nodes and with secret values redacted.
-local function redact_table(v, found, seen)
+-- A copy of a body table with secret values redacted (each added to found) and each
+-- credentials node replaced by on_credentials(node, found): nil leaves it out (a payload the
+-- journal keeps), placeholders keep its shape (a cassette, which replay matches).
+local function redact_table(v, found, seen, on_credentials)
   if type(v) ~= "table" then
     if jwt_like(v) then
       found[#found + 1] = v
@@ -83,15 +85,20 @@ local function redact_table(v, found, seen)
   seen[v] = out
   for k, x in pairs(v) do
     if type(k) == "string" and lower(k) == "credentials" then
-      collect(x, found, true)                     -- the node is left out
-    elseif secret_name(k, true) then
+      out[k] = on_credentials(x, found)
+    elseif secret_name(k, true) and x ~= "" then
       collect(x, found)
       out[k] = REDACTED
     else
-      out[k] = redact_table(x, found, seen)
+      out[k] = redact_table(x, found, seen, on_credentials)
     end
   end
   return out
+end
+
+-- A credentials node left out of a payload, its values collected as secrets.
+local function left_out(node, found)
+  collect(node, found, true)
 end
 
 -- Every occurrence of a secret in the strings of v replaced.
@@ -117,11 +124,11 @@ local function request_payload(s, api, method, path, body)
   local base, rest = match(path, "^([^?#]*)(.*)$")
   path = base .. redact_params(rest, found)
   if type(body) == "table" then
-    body = redact_table(body, found, {})
+    body = redact_table(body, found, {}, left_out)
   elseif type(body) == "string" then
     local doc = native.decode(body)
     if type(doc) == "table" then                  -- JSON: re-encoded when it held a secret
-      local clean = redact_table(doc, found, {})
+      local clean = redact_table(doc, found, {}, left_out)
       if actions.canonical(clean) ~= actions.canonical(doc) then
         body = native.encode(clean)
       end
@@ -173,29 +180,6 @@ local function placeholders(node, found)
   return out
 end
 
-local function strip_body(v, found, seen)
-  if type(v) ~= "table" then
-    if jwt_like(v) then
-      found[#found + 1] = v
-      return REDACTED
-    end
-    return v
-  end
-  if seen[v] then return seen[v] end
-  local out = {}
-  seen[v] = out
-  for k, x in pairs(v) do
-    if type(k) == "string" and lower(k) == "credentials" then out[k] = placeholders(x, found)
-    elseif secret_name(k, true) and x ~= "" then
-      collect(x, found)
-      out[k] = REDACTED
-    else
-      out[k] = strip_body(x, found, seen)
-    end
-  end
-  return out
-end
-
 function M.exchange(parts, known)
   local found, out = {}, {}
   if parts.target then
@@ -215,7 +199,7 @@ function M.exchange(parts, known)
       end
     end
   end
-  if type(parts.body) == "table" then out.body = strip_body(parts.body, found, {})
+  if type(parts.body) == "table" then out.body = redact_table(parts.body, found, {}, placeholders)
   elseif type(parts.body) == "string" then out.body = redact_params(parts.body, found) end
   for _, x in ipairs(found) do
     if type(x) == "string" and #x >= MIN_SCRUBBED and x ~= REDACTED and not known[x] then

@@ -498,16 +498,26 @@ local function resource_values(fname, m, o)
   return fields, payload
 end
 
+-- An email a create is given is an address.
+local function check_email(fname, o)
+  if o.email ~= nil and not match(o.email, "^[^@%s]+@[^@%s]+$") then
+    misuse(fname, "'%s' is not an email address", o.email)
+  end
+end
+
+-- A person a create makes (a candidate, a contact) has a name, and an email that is one.
+local function check_person(fname, what, o)
+  if not (o.first_name or o.last_name or o.name) then
+    misuse(fname, "a %s needs 'first_name', 'last_name' or 'name'", what)
+  end
+  check_email(fname, o)
+end
+
 function Client:create_candidate(o)
   local fname = "create_candidate"
   local s = state(self, fname)
   o = with_key(fname, o, CANDIDATE_OPTS)
-  if not (o.first_name or o.last_name or o.name) then
-    misuse(fname, "a candidate needs 'first_name', 'last_name' or 'name'")
-  end
-  if o.email ~= nil and not match(o.email, "^[^@%s]+@[^@%s]+$") then
-    misuse(fname, "'%s' is not an email address", o.email)
-  end
+  check_person(fname, "candidate", o)
   list_by(fname, o)
   local job = o.job ~= nil and id_of(fname, "job", o.job, "job") or nil
   local m, e = metadata(s, fname)
@@ -855,12 +865,7 @@ function Client:create_contact(o)
   local fname = "create_contact"
   local s = state(self, fname)
   o = with_key(fname, o, CONTACT_OPTS)
-  if not (o.first_name or o.last_name or o.name) then
-    misuse(fname, "a contact needs 'first_name', 'last_name' or 'name'")
-  end
-  if o.email ~= nil and not match(o.email, "^[^@%s]+@[^@%s]+$") then
-    misuse(fname, "'%s' is not an email address", o.email)
-  end
+  check_person(fname, "contact", o)
   if o.create_company and not o.company then
     misuse(fname, "'create_company' needs the client's name as 'company'")
   end
@@ -1015,9 +1020,7 @@ function Client:create_candidate_from_resume(o)
   local s = state(self, fname)
   o = with_key(fname, o, RESUME_OPTS)
   local filename = file_name(fname, o)
-  if o.email ~= nil and not match(o.email, "^[^@%s]+@[^@%s]+$") then
-    misuse(fname, "'%s' is not an email address", o.email)
-  end
+  check_email(fname, o)              -- the name may come from the file
   list_by(fname, o)
   local job = o.job ~= nil and id_of(fname, "job", o.job, "job") or nil
   local m, e = metadata(s, fname)

@@ -516,6 +516,25 @@ VERB.resourceApplication = function(self, node)
   return ok_write(message, a.id, self:application_name(a))
 end
 
+-- A person node's fields by internal name (accepted: wire name -> field), its fullname split
+-- when no first or last name is given; refused (99) without any name.
+local function person_fields(node, accepted, what)
+  local fields = {}
+  for wire, field in pairs(accepted) do
+    local v = w_str(node[wire], wire)
+    if present(v) then fields[field] = v end
+  end
+  local full = w_str(node.fullname, "fullname")
+  if present(full) and not fields.firstname and not fields.lastname then
+    fields.firstname, fields.lastname = match(full, "^%s*(%S+)%s+(.-)%s*$")
+    if not fields.firstname then fields.firstname = match(full, "^%s*(.-)%s*$") end
+  end
+  if not fields.firstname and not fields.lastname then
+    invalid("a %s needs firstname, lastname or fullname", what)
+  end
+  return fields
+end
+
 VERB.createResource = function(self, node)
   local res = w_table(node.resource, "resource")
   if not res then invalid("'resource' is required") end
@@ -526,19 +545,7 @@ VERB.createResource = function(self, node)
   local job = jid and self.idx.jobs[jid]
   if jid and not job then invalid("opportunity %d not found", jid) end
   local list, by = read_list_by(ins)
-  local fields = {}
-  for wire, field in pairs(W.resource_fields) do
-    local v = w_str(res[wire], wire)
-    if present(v) then fields[field] = v end
-  end
-  local full = w_str(res.fullname, "fullname")
-  if present(full) and not fields.firstname and not fields.lastname then
-    fields.firstname, fields.lastname = match(full, "^%s*(%S+)%s+(.-)%s*$")
-    if not fields.firstname then fields.firstname = match(full, "^%s*(.-)%s*$") end
-  end
-  if not fields.firstname and not fields.lastname then
-    invalid("a resource needs firstname, lastname or fullname")
-  end
+  local fields = person_fields(res, W.resource_fields, "resource")
   -- a source is one of resourceSources (any case, kept as the list spells it), where the
   -- database lists any [INF: the issue that reported a source outside the list refused]
   local sources = self.lk.resourceSources
@@ -602,19 +609,7 @@ VERB.createContact = function(self, node)
   local ins = w_table(node.instructions, "instructions") or {}
   local make = w_bool(ins.createcompanyifnotexists, "createcompanyifnotexists") or false
   local overwrite = w_bool(ins.overwritecontact, "overwritecontact") or false
-  local fields = {}
-  for wire, field in pairs(W.contact_fields) do
-    local v = w_str(con[wire], wire)
-    if present(v) then fields[field] = v end
-  end
-  local full = w_str(con.fullname, "fullname")
-  if present(full) and not fields.firstname and not fields.lastname then
-    fields.firstname, fields.lastname = match(full, "^%s*(%S+)%s+(.-)%s*$")
-    if not fields.firstname then fields.firstname = match(full, "^%s*(.-)%s*$") end
-  end
-  if not fields.firstname and not fields.lastname then
-    invalid("a contact needs firstname, lastname or fullname")
-  end
+  local fields = person_fields(con, W.contact_fields, "contact")
   local company = w_str(con.company, "company")
   local client = present(company) and client_named(self, company) or nil
   if present(company) and not client and not make then
