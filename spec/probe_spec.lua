@@ -138,7 +138,10 @@ describe("trk doctor --probe", function()
     end
     assert.is_true(#doc.served <= BUDGET, #doc.served .. " requests")
     assert.is_true(#doc.requests <= BUDGET)
-    assert.are.equal(#doc.served, #doc.requests)
+    -- what the probe read, and at most a prefetched page a stream more that it closed unread
+    -- (the server may or may not have seen it before the close)
+    assert.is_true(#doc.requests <= #doc.served and #doc.served <= #doc.requests + 3,
+                   #doc.requests .. " read, " .. #doc.served .. " served")
     assert_reads_only(doc.served)
   end)
 
