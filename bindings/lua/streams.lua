@@ -361,8 +361,9 @@ local function widget_stream(self, fname, kind, f, extra)
     rescan = function() return filt.before ~= nil or filt.search ~= nil or filt.state ~= nil end,
     request = function(page)
       local path, body = widget.request("getRecords", creds, widget.list(kind, filt, after, page, size))
+      -- lazy: the page's items are decoded only where the script reads them (widget.lua)
       local call = { api = "widget", what = "getRecords", base = base, path = path, body = body,
-                     retry = true }
+                     retry = true, lazy = "results" }
       send(s, call)
       return call
     end,

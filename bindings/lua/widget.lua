@@ -5,8 +5,8 @@
 local native = native
 local values = import "values"
 local int, str = values.int, values.str
-local type, pairs, ipairs, tostring, tointeger, fmt =
-      type, pairs, ipairs, tostring, math.tointeger, string.format
+local type, pairs, ipairs, tostring, tointeger, fmt, setmetatable, getmetatable =
+      type, pairs, ipairs, tostring, math.tointeger, string.format, setmetatable, getmetatable
 local sort, concat = table.sort, table.concat
 
 local M = {}
@@ -355,13 +355,16 @@ end
 -- top (the rich dialect), or in its details (activities: lastupdateddatetime, placements:
 -- lastupdated [§9.1]). nil when the item has no id.
 function M.key(item)
-  if type(item) ~= "table" then return nil end
+  local t = type(item)
+  if t ~= "table" and t ~= "userdata" then return nil end
   local id = tointeger(item.id)
   if id == nil then return nil end
   local ts = item.lastupdateddatetime
   if type(ts) ~= "string" then
-    local d = item.details
-    ts = type(d) == "table" and (d.lastupdateddatetime or d.lastupdated) or nil
+    -- a lazy item's details are read through a view, not decoded whole
+    local d = t == "userdata" and native.details(item) or item.details
+    local dt = type(d)
+    ts = (dt == "table" or dt == "userdata") and (d.lastupdateddatetime or d.lastupdated) or nil
     if type(ts) ~= "string" or ts == "" then ts = nil end
   end
   return id, ts
@@ -392,91 +395,209 @@ end
 
 local normalise = {}
 
-function normalise.job(item, d, c)
-  local owner
-  if type(d.Owners) == "table" and type(d.Owners[1]) == "table" then
-    owner = str(d.Owners[1].OwnerName)
-  end
-  return {
-    kind = "job", name = str(item.name), status = str(item.status),
-    company = first(item.company, d.clientname), client_id = int(d.clientid),
-    contact_id = int(d.contactid), contact = str(d.contactname), type = str(d.type),
-    description = str(d.description), owner = owner, opened_on = c.date(item.dateopened),
-  }
-end
+normalise.job = {
+  name = function(item) return str(item.name) end,
+  status = function(item) return str(item.status) end,
+  company = function(item, d) return first(item.company, d.clientname) end,
+  client_id = function(_, d) return int(d.clientid) end,
+  contact_id = function(_, d) return int(d.contactid) end,
+  contact = function(_, d) return str(d.contactname) end,
+  type = function(_, d) return str(d.type) end,
+  description = function(_, d) return str(d.description) end,
+  owner = function(_, d)
+    local owners = d.Owners
+    if type(owners) == "table" and type(owners[1]) == "table" then return str(owners[1].OwnerName) end
+  end,
+  opened_on = function(item, _, c) return c.date(item.dateopened) end,
+}
 
-function normalise.candidate(item, d, c)
-  return {
-    kind = "candidate", name = str(item.name), status = str(item.status),
-    first_name = str(d.firstname), last_name = str(d.lastname), email = str(d.email),
-    other_email = str(d.otheremail), job_title = str(d.jobtitle),
-    company = first(d.companyname, item.company),
-    phone = first(d.mobiletelephone, d.worktelephone, d.hometelephone),
-    town = str(d.town), county = str(d.county), country = str(d.country),
-    source = str(d.source), owner = str(d.owner), linkedin = str(d.linkedin),
-    created_at = c.time(item.dateopened),
-  }
-end
+normalise.candidate = {
+  name = function(item) return str(item.name) end,
+  status = function(item) return str(item.status) end,
+  first_name = function(_, d) return str(d.firstname) end,
+  last_name = function(_, d) return str(d.lastname) end,
+  email = function(_, d) return str(d.email) end,
+  other_email = function(_, d) return str(d.otheremail) end,
+  job_title = function(_, d) return str(d.jobtitle) end,
+  company = function(item, d) return first(d.companyname, item.company) end,
+  phone = function(_, d) return first(d.mobiletelephone, d.worktelephone, d.hometelephone) end,
+  town = function(_, d) return str(d.town) end,
+  county = function(_, d) return str(d.county) end,
+  country = function(_, d) return str(d.country) end,
+  source = function(_, d) return str(d.source) end,
+  owner = function(_, d) return str(d.owner) end,
+  linkedin = function(_, d) return str(d.linkedin) end,
+  created_at = function(item, _, c) return c.time(item.dateopened) end,
+}
 
-function normalise.activity(item, d, c)
-  return {
-    kind = "activity", name = first(d.subject, item.name), subject = str(d.subject),
-    type = str(d.ActivityTypeName), status = first(d.activitystatusname, item.status),
-    candidate_id = int(d.resourceid), job_id = int(d.opportunityid),
-    application_id = int(d.opportunityresourceid), client_id = int(d.clientid),
-    contact_id = int(d.contactid), user_id = int(d.userid), user = str(d.username),
-    note = str(d.note), date = c.date(d.startdate or d.datedue or item.dateopened),
-    time = str(d.starttime or d.timedue),
-    lead_id = int(d.leadid), company = first(d.clientname, item.company),
-    contact = str(d.contactname), priority = str(d.priority), contact_type = str(d.contacttype),
-  }
-end
+normalise.activity = {
+  name = function(item, d) return first(d.subject, item.name) end,
+  subject = function(_, d) return str(d.subject) end,
+  type = function(_, d) return str(d.ActivityTypeName) end,
+  status = function(item, d) return first(d.activitystatusname, item.status) end,
+  candidate_id = function(_, d) return int(d.resourceid) end,
+  job_id = function(_, d) return int(d.opportunityid) end,
+  application_id = function(_, d) return int(d.opportunityresourceid) end,
+  client_id = function(_, d) return int(d.clientid) end,
+  contact_id = function(_, d) return int(d.contactid) end,
+  user_id = function(_, d) return int(d.userid) end,
+  user = function(_, d) return str(d.username) end,
+  note = function(_, d) return str(d.note) end,
+  date = function(item, d, c) return c.date(d.startdate or d.datedue or item.dateopened) end,
+  time = function(_, d) return str(d.starttime or d.timedue) end,
+  lead_id = function(_, d) return int(d.leadid) end,
+  company = function(item, d) return first(d.clientname, item.company) end,
+  contact = function(_, d) return str(d.contactname) end,
+  priority = function(_, d) return str(d.priority) end,
+  contact_type = function(_, d) return str(d.contacttype) end,
+}
 
 -- Clients, contacts and leads: `details` as tracker-evidence.md §2.9 names them [OBS].
-function normalise.client(item, d, c)
-  return {
-    kind = "client", name = str(item.name), status = str(item.status),
-    email = str(d.email), phone = str(d.telephone), website = str(d.website),
-    address1 = str(d.address1), address2 = str(d.address2), town = str(d.town),
-    county = str(d.county), postcode = str(d.postcode), country = str(d.country),
-    department = str(d.department), source = str(d.source), owner = str(d.owner),
-    type = first(d.clienttypes, d.type), created_at = c.time(item.dateopened),
-  }
-end
+normalise.client = {
+  name = function(item) return str(item.name) end,
+  status = function(item) return str(item.status) end,
+  email = function(_, d) return str(d.email) end,
+  phone = function(_, d) return str(d.telephone) end,
+  website = function(_, d) return str(d.website) end,
+  address1 = function(_, d) return str(d.address1) end,
+  address2 = function(_, d) return str(d.address2) end,
+  town = function(_, d) return str(d.town) end,
+  county = function(_, d) return str(d.county) end,
+  postcode = function(_, d) return str(d.postcode) end,
+  country = function(_, d) return str(d.country) end,
+  department = function(_, d) return str(d.department) end,
+  source = function(_, d) return str(d.source) end,
+  owner = function(_, d) return str(d.owner) end,
+  type = function(_, d) return first(d.clienttypes, d.type) end,
+  created_at = function(item, _, c) return c.time(item.dateopened) end,
+}
 
-function normalise.contact(item, d, c)
-  return {
-    kind = "contact", name = str(item.name), status = str(item.status),
-    first_name = str(d.firstname), last_name = str(d.lastname), job_title = str(d.jobtitle),
-    company = first(d.companyname, item.company), client_id = int(d.companyId),
-    email = str(d.email), phone = first(d.mobiletelephone, d.businesstelephone, d.hometelephone),
-    work_phone = str(d.businesstelephone), linkedin = str(d.linkedin), town = str(d.town),
-    county = str(d.county), country = str(d.country), type = str(d.contactType),
-    created_at = c.time(item.dateopened),
-  }
-end
+normalise.contact = {
+  name = function(item) return str(item.name) end,
+  status = function(item) return str(item.status) end,
+  first_name = function(_, d) return str(d.firstname) end,
+  last_name = function(_, d) return str(d.lastname) end,
+  job_title = function(_, d) return str(d.jobtitle) end,
+  company = function(item, d) return first(d.companyname, item.company) end,
+  client_id = function(_, d) return int(d.companyId) end,
+  email = function(_, d) return str(d.email) end,
+  phone = function(_, d) return first(d.mobiletelephone, d.businesstelephone, d.hometelephone) end,
+  work_phone = function(_, d) return str(d.businesstelephone) end,
+  linkedin = function(_, d) return str(d.linkedin) end,
+  town = function(_, d) return str(d.town) end,
+  county = function(_, d) return str(d.county) end,
+  country = function(_, d) return str(d.country) end,
+  type = function(_, d) return str(d.contactType) end,
+  created_at = function(item, _, c) return c.time(item.dateopened) end,
+}
 
-function normalise.lead(item, d, c)
-  return {
-    kind = "lead", name = first(d.name, item.name), subject = first(d.subject, d.name, item.name),
-    status = first(d.status, item.status), source = str(d.source),
-    description = str(d.description), client_id = int(d.clientid),
-    company = first(d.clientname, item.company), created_at = c.time(item.dateopened),
-  }
+normalise.lead = {
+  name = function(item, d) return first(d.name, item.name) end,
+  subject = function(item, d) return first(d.subject, d.name, item.name) end,
+  status = function(item, d) return first(d.status, item.status) end,
+  source = function(_, d) return str(d.source) end,
+  description = function(_, d) return str(d.description) end,
+  client_id = function(_, d) return int(d.clientid) end,
+  company = function(item, d) return first(d.clientname, item.company) end,
+  created_at = function(item, _, c) return c.time(item.dateopened) end,
+}
+
+-- The fields a record of `kind` has beyond kind, id and updated_at: normalise's, custom and
+-- raw, each with a bit of its own for a lazy record (below). Made once a kind.
+local record_fields = {}
+
+local function fields_of(kind)
+  local f = record_fields[kind]
+  if f then return f end
+  f = { bits = {}, get = {} }
+  for k, fn in pairs(normalise[kind]) do f.get[k] = fn end
+  local custom_kind = M.custom_kind[kind] or kind
+  f.get.custom = function(item, _, c) return M.custom(item.customfields, c.fields[custom_kind], c.typed) end
+  f.get.raw = function(item) return item end
+  local n = 0
+  for k in pairs(f.get) do f.bits[k], n = n, n + 1 end
+  assert(n <= 64, "a lazy record has at most 64 fields")
+  record_fields[kind] = f
+  return f
 end
 
 -- A normalised record from a getRecords item (§7), or nil when the item is malformed.
 -- `c` converts times and types custom fields (client.lua builds it from the configuration).
+-- An item a stream read with native.page (a userdata) makes a lazy record.
 function M.record(kind, item, c)
+  if type(item) == "userdata" then return M.lazy_record(kind, item, c) end
   local id, ts = M.key(item)
   if id == nil then return nil end
   local d = item.details
   if type(d) ~= "table" then d = {} end
-  local r = normalise[kind](item, d, c)
-  r.id = id
-  r.updated_at = ts and c.time(ts) or nil
-  r.custom = M.custom(item.customfields, c.fields[M.custom_kind[kind] or kind], c.typed)
-  r.raw = item
+  local r = { kind = kind, id = id, updated_at = ts and c.time(ts) or nil }
+  for k, get in pairs(fields_of(kind).get) do r[k] = get(item, d, c) end
+  return r
+end
+
+-- Lazy records: a stream's record holds kind, id and updated_at, and its item (a copy of the
+-- item's JSON text, bindings/lazy.c); any other field is made from the item the first time it
+-- is read, by the same function as above, and kept in the record, which from then on is a
+-- plain table for that field. The item's `claimed` bits say which fields were made, so a field
+-- the item lacks, or one the script removed, is not made again; `raw` is the whole item
+-- decoded. pairs() (and so anything that walks the record) makes every field first.
+local lazy_items = setmetatable({}, { __mode = "k" })   -- record -> its item
+local lazy_mts = setmetatable({}, { __mode = "k" })     -- converters -> kind -> metatable
+local claim, details, decode_item = native.claim, native.details, native.item_decode
+local rawset, next = rawset, next
+
+local function lazy_mt(kind, c)
+  local by_kind = lazy_mts[c]
+  if not by_kind then
+    by_kind = {}
+    lazy_mts[c] = by_kind
+  end
+  if by_kind[kind] then return by_kind[kind] end
+  local f = fields_of(kind)
+  local bits, get = f.bits, f.get
+  local function make(r, k)
+    local item, bit = lazy_items[r], bits[k]
+    if item == nil or bit == nil or not claim(item, bit) then return nil end
+    local v
+    if k == "raw" then v = decode_item(item) else v = get[k](item, details(item), c) end
+    rawset(r, k, v)
+    return v
+  end
+  local mt = {
+    __index = make,
+    __newindex = function(r, k, v)            -- a field the script sets is never made
+      local item, bit = lazy_items[r], bits[k]
+      if item and bit then claim(item, bit) end
+      rawset(r, k, v)
+    end,
+    __pairs = function(r)
+      if lazy_items[r] then
+        for k in pairs(bits) do make(r, k) end
+        lazy_items[r] = nil
+      end
+      return next, r, nil
+    end,
+  }
+  by_kind[kind] = mt
+  return mt
+end
+
+function M.lazy_record(kind, item, c)
+  local id, ts = M.key(item)
+  if id == nil then return nil end
+  local r = setmetatable({ kind = kind, id = id, updated_at = ts and c.time(ts) or nil },
+                         lazy_mt(kind, c))
+  lazy_items[r] = item
+  return r
+end
+
+-- Every field of a record made now (a lazy one becomes a plain table; others are left as they
+-- are): for code that walks a record without pairs(), such as a JSON encoder.
+function M.materialise(r)
+  if lazy_items[r] then
+    local mt = getmetatable(r)
+    mt.__pairs(r)
+  end
   return r
 end
 
@@ -623,18 +744,24 @@ function M.resource_from_resume(fields, file, o)
          { resource = res, file = { filename = file.filename, data = file.data } }
 end
 
-function normalise.placement(item, d, c)
-  return {
-    kind = "placement", name = str(item.name), status = first(d.status, item.status),
-    application_id = int(item.id), candidate_id = int(d.resourceid),
-    candidate_name = str(d.resourcename), job_id = int(d.opportunityid),
-    client_id = int(d.clientid), contact_id = int(d.contactid),
-    company = first(item.company, d.clientname), start_date = c.date(d.startdate),
-    end_date = c.date(d.enddate), pay_rate = values.num(d.payrate),
-    charge_rate = values.num(d.chargerate), charge_period = str(d.chargeperiod),
-    currency = str(d.currency), assigned_at = c.time(d.dateassigned),
-    confirmed_on = c.date(d.dateconfirmed),
-  }
-end
+normalise.placement = {
+  name = function(item) return str(item.name) end,
+  status = function(item, d) return first(d.status, item.status) end,
+  application_id = function(item) return int(item.id) end,
+  candidate_id = function(_, d) return int(d.resourceid) end,
+  candidate_name = function(_, d) return str(d.resourcename) end,
+  job_id = function(_, d) return int(d.opportunityid) end,
+  client_id = function(_, d) return int(d.clientid) end,
+  contact_id = function(_, d) return int(d.contactid) end,
+  company = function(item, d) return first(item.company, d.clientname) end,
+  start_date = function(_, d, c) return c.date(d.startdate) end,
+  end_date = function(_, d, c) return c.date(d.enddate) end,
+  pay_rate = function(_, d) return values.num(d.payrate) end,
+  charge_rate = function(_, d) return values.num(d.chargerate) end,
+  charge_period = function(_, d) return str(d.chargeperiod) end,
+  currency = function(_, d) return str(d.currency) end,
+  assigned_at = function(_, d, c) return c.time(d.dateassigned) end,
+  confirmed_on = function(_, d, c) return c.date(d.dateconfirmed) end,
+}
 
 return M
