@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "lazyjson.h"
 
@@ -134,14 +135,27 @@ static bool take(ondemand::value v, trk_lazy_value *out) {
   }
 }
 
+// Whether a member's key is k, as unescaped: the raw key compared first, unescaped only when it
+// holds an escape.
+static bool same_key(ondemand::field &field, std::string_view k) {
+  const char *raw = field.key().raw();
+  if (std::memcmp(raw, k.data(), k.size()) == 0 && raw[k.size()] == '"') return true;
+  const char *p = raw;
+  while (*p != '"' && *p != '\\') p++;
+  if (*p == '"') return false;
+  std::string_view key;
+  return !field.unescaped_key().get(key) && key == k;
+}
+
 // The last member named k of object o into out (left as it was when there is none).
 static bool find_in(ondemand::object o, std::string_view k, const char *k2, size_t l2,
                     trk_lazy_value *out) {
-  for (auto field : o) {
-    std::string_view key;
+  for (auto member : o) {
+    ondemand::field field;
     ondemand::value v;
-    if (field.unescaped_key().get(key) || field.value().get(v)) return false;
-    if (key != k) continue;
+    if (std::move(member).get(field)) return false;
+    if (!same_key(field, k)) continue;         // its value is skipped
+    v = field.value();
     out->type = TRK_LAZY_MISSING;            // a later one replaces an earlier one whole
     if (k2 == nullptr) {
       if (!take(v, out)) return false;
