@@ -2,15 +2,17 @@
 /*
 ** native.page(body, list) decodes an answer's top-level members as cjson would (through
 ** native.decode), except the array `list`, whose elements become items: full userdata, each
-** holding a copy of its element's JSON text (so an item, and a record built on it, stays valid
-** whatever becomes of the page), padded for simdjson (lazyjson.h). An item's member is read by
-** indexing it (item.name), a member of its `details` by indexing native.details(item); each
-** read finds that one value with simdjson's On-Demand API and makes only its Lua value. Nested
-** values and anything simdjson refuses are decoded by cjson, the same decoder as the rest of
-** the client, so every value read equals the one native.decode(native.text(item)) gives.
+** holding a copy of its element's JSON text and where each of its members is in that text
+** (found once, in simdjson's one pass over the page: lazyjson.h), so that an item, and a
+** record built on it, stays valid whatever becomes of the page. An item's member is read by
+** indexing it (item.name), a member of its `details` by indexing native.details(item); a read
+** looks the key up in the item's members and makes only that value. Nested values, and items
+** whose members can't be looked up by their raw keys, are decoded by cjson, the same decoder as
+** the rest of the client, so every value read equals the one native.decode(native.text(item))
+** gives.
 **
 ** Memory: items and values are the Lua allocator's, so the host counts them; simdjson's parser
-** buffers are counted with the host's reserve while it works on a text.
+** buffers are counted with the host's reserve while it works on a page.
 */
 #include <math.h>
 #include <stdint.h>
@@ -23,20 +25,22 @@
 #include "tracker.h"
 
 #define LAZY_ITEM     "tracker.item"
-#define LAZY_SPANS    "tracker.item_spans"
+#define LAZY_LIST     "tracker.item_list"
 #define LAZY_MEMBERS  32                 /* top-level members of a page read lazily, at most */
 #define LAZY_EXACT    9007199254740992.0 /* 2^53, as json.c's integer fix-up */
 
+/* An item: its members, then its text (len bytes and TRK_LAZY_PADDING zero bytes). A details
+   view has none (len 0); its user value is its item. An item's user value is its view, once
+   made. */
 typedef struct lazy_item {
-  uint64_t claimed;     /* bits a lazy record has taken (native.claim) */
-  size_t len;           /* of text; 0 for a details view, whose item is its user value */
-  char text[];          /* len bytes, then TRK_LAZY_PADDING zero bytes */
+  uint64_t claimed;     /* the fields a lazy record made or was given (record_index) */
+  size_t len;           /* of text; 0 for a details view */
+  size_t n, top;        /* members: the top level's first, then those of details */
+  int odd;              /* looked up by decoding the text whole (trk_lazy_element) */
+  trk_lazy_member m[];
 } lazy_item;
 
-typedef struct lazy_spans {
-  trk_lazy_span *p;
-  size_t n, cap;
-} lazy_spans;
+static const char *lazy_text_of (const lazy_item *it) { return (const char *)(it->m + it->n); }
 
 /* simdjson's buffers, counted as the script's memory while it works. */
 static void lazy_reserve (lua_State *L, const trk_host *h, size_t n) {
@@ -47,7 +51,7 @@ static void lazy_release (const trk_host *h, size_t n) {
   if (h) h->release(h->ud, n);
 }
 
-/* Upvalues of every function here: 1 native.decode, 2 native.null. */
+/* Upvalues of every function here: 1 native.decode, 2 native.null, 3 the items' metatable. */
 static void lazy_decode (lua_State *L, const char *s, size_t len) {
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_pushlstring(L, s, len);
@@ -57,19 +61,28 @@ static void lazy_decode (lua_State *L, const char *s, size_t len) {
   lua_pop(L, 1);
 }
 
+/* An item or a view at idx: its metatable compared with the upvalue's (luaL_checkudata would
+   look the name up in the registry on every read). */
 static lazy_item *lazy_check (lua_State *L, int idx) {
-  return (lazy_item *)luaL_checkudata(L, idx, LAZY_ITEM);
+  void *p = lua_touserdata(L, idx);
+  int ok = 0;
+  if (p != NULL && lua_getmetatable(L, idx)) {
+    ok = lua_rawequal(L, -1, lua_upvalueindex(3));
+    lua_pop(L, 1);
+  }
+  if (!ok) luaL_typeerror(L, idx, LAZY_ITEM);
+  return (lazy_item *)p;
 }
 
-/* The item a view looks into, pushed; for an item, itself. */
-static lazy_item *lazy_base (lua_State *L, int idx) {
+/* The item a view looks into (for an item, itself), and whether idx is a view. */
+static lazy_item *lazy_base (lua_State *L, int idx, int *view) {
   lazy_item *it = lazy_check(L, idx);
-  if (it->len > 0) {
-    lua_pushvalue(L, idx);
-    return it;
-  }
+  *view = it->len == 0;
+  if (!*view) return it;
   lua_getiuservalue(L, idx, 1);
-  return (lazy_item *)lua_touserdata(L, -1);
+  it = (lazy_item *)lua_touserdata(L, -1);
+  lua_pop(L, 1);                /* the view's user value keeps it alive */
+  return it;
 }
 
 /* Replaces the value at the top of the stack with its member k (nil unless it is a table). */
@@ -82,97 +95,244 @@ static void lazy_member (lua_State *L, const char *k, size_t len) {
   lua_remove(L, -2);
 }
 
-/* Pushes member k1 (or k1.k2) of the item at the top of the stack, which it replaces. */
-static void lazy_push (lua_State *L, lazy_item *it, const char *k1, size_t l1, const char *k2,
-                       size_t l2) {
-  const trk_host *h = trk_host_get(L);
-  size_t charge = trk_lazy_parser_bytes(it->len);
+/* Pushes member k of the item (of its details when inner), decoding it whole: odd items, and a
+   value simdjson refused. */
+static void lazy_slow (lua_State *L, const lazy_item *it, int inner, const char *k, size_t len) {
+  lazy_decode(L, lazy_text_of(it), it->len);
+  if (inner) lazy_member(L, "details", 7);
+  lazy_member(L, k, len);
+}
+
+/* Pushes member k of the item (of its details when inner): the last of equal keys, as when
+   cjson decodes the whole text. */
+static void lazy_push (lua_State *L, const lazy_item *it, int inner, const char *k, size_t len) {
+  const char *text = lazy_text_of(it);
+  const trk_lazy_member *m = NULL;
   trk_lazy_value v;
-  lazy_reserve(L, h, charge);
-  trk_lazy_find(it->text, it->len, k1, l1, k2, l2, &v);
-  lazy_release(h, charge);
-  lua_pop(L, 1);
-  switch (v.type) {
-    case TRK_LAZY_MISSING: lua_pushnil(L); break;
-    case TRK_LAZY_NULL: lua_pushvalue(L, lua_upvalueindex(2)); break;
-    case TRK_LAZY_BOOLEAN: lua_pushboolean(L, v.boolean); break;
-    case TRK_LAZY_NUMBER:         /* an integer when it is one a double holds exactly */
-      if (v.number == floor(v.number) && v.number >= -LAZY_EXACT && v.number <= LAZY_EXACT)
-        lua_pushinteger(L, (lua_Integer)v.number);
-      else lua_pushnumber(L, v.number);
-      break;
-    case TRK_LAZY_STRING: lua_pushlstring(L, v.text.s, v.text.len); break;
-    case TRK_LAZY_NESTED: lazy_decode(L, v.text.s, v.text.len); break;
-    default:                      /* simdjson refused it: the whole item, by cjson */
-      lazy_decode(L, it->text, it->len);
-      lazy_member(L, k1, l1);
-      if (k2) lazy_member(L, k2, l2);
-      break;
+  if (it->odd) {
+    lazy_slow(L, it, inner, k, len);
+    return;
   }
+  for (size_t i = inner ? it->n : it->top, lo = inner ? it->top : 0; i-- > lo;) {
+    const trk_lazy_member *c = &it->m[i];
+    if (c->klen == len && memcmp(text + c->key, k, len) == 0) {
+      m = c;
+      break;
+    }
+  }
+  if (m == NULL) {
+    lua_pushnil(L);
+    return;
+  }
+  switch (m->type) {
+    case TRK_LAZY_NULL: lua_pushvalue(L, lua_upvalueindex(2)); return;
+    case TRK_LAZY_BOOLEAN: lua_pushboolean(L, m->flags & TRK_LAZY_TRUE); return;
+    case TRK_LAZY_NESTED: lazy_decode(L, text + m->value, m->vlen); return;
+    case TRK_LAZY_STRING:
+      if (!(m->flags & TRK_LAZY_ESCAPED)) {           /* as sent, between its quotes */
+        lua_pushlstring(L, text + m->value + 1, m->vlen - 2);
+        return;
+      }
+      break;
+    default: break;
+  }
+  /* a number, or a string with escapes: the text runs on past it to the item's padding */
+  trk_lazy_scalar(text + m->value, m->vlen, it->len - m->value + TRK_LAZY_PADDING, &v);
+  if (v.type == TRK_LAZY_STRING) lua_pushlstring(L, v.text.s, v.text.len);
+  else if (v.type != TRK_LAZY_NUMBER) lazy_slow(L, it, inner, k, len);
+  /* an integer when it is one a double holds exactly */
+  else if (v.number == floor(v.number) && v.number >= -LAZY_EXACT && v.number <= LAZY_EXACT)
+    lua_pushinteger(L, (lua_Integer)v.number);
+  else lua_pushnumber(L, v.number);
 }
 
 /* item[k]: its member k; view[k]: member k of its item's details. Not a string: nil. */
 static int lazy_index (lua_State *L) {
   size_t len;
-  const char *k = lua_tolstring(L, 2, &len);
-  lazy_item *base;
+  int view;
+  const char *k;
+  const lazy_item *base;
   if (lua_type(L, 2) != LUA_TSTRING) return 0;
-  base = lazy_base(L, 1);
-  if (lazy_check(L, 1)->len > 0) lazy_push(L, base, k, len, NULL, 0);
-  else lazy_push(L, base, "details", 7, k, len);
+  k = lua_tolstring(L, 2, &len);
+  base = lazy_base(L, 1, &view);
+  lazy_push(L, base, view, k, len);
   return 1;
 }
 
-/* at(item, k1, k2): member k2 of member k1. */
-static int lazy_at (lua_State *L) {
-  size_t l1, l2;
-  const char *k1 = luaL_checklstring(L, 2, &l1), *k2 = luaL_checklstring(L, 3, &l2);
-  lazy_item *it = lazy_base(L, 1);
-  lazy_push(L, it, k1, l1, k2, l2);
-  return 1;
+/* Pushes the view of the item at idx: its details (made once an item, then kept). */
+static void lazy_view (lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (lua_getiuservalue(L, idx, 1) == LUA_TUSERDATA) return;
+  lua_pop(L, 1);
+  lazy_item *v = (lazy_item *)lua_newuserdatauv(L, sizeof(lazy_item), 1);
+  memset(v, 0, sizeof *v);
+  lua_pushvalue(L, lua_upvalueindex(3));
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, idx);
+  lua_setiuservalue(L, -2, 1);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, idx, 1);
 }
 
 /* details(item): a view whose members are those of the item's details. */
 static int lazy_details (lua_State *L) {
-  lazy_check(L, 1);
-  lazy_item *v = (lazy_item *)lua_newuserdatauv(L, sizeof(lazy_item), 1);
-  v->claimed = 0;
-  v->len = 0;
-  luaL_setmetatable(L, LAZY_ITEM);
-  lazy_base(L, 1);
-  lua_setiuservalue(L, -2, 1);
+  lazy_item *it = lazy_check(L, 1);
+  if (it->len == 0) return luaL_argerror(L, 1, "an item, not a view");
+  lazy_view(L, 1);
   return 1;
 }
 
-/* claim(item, bit) -> true the first time a bit (0..63) is claimed. */
-static int lazy_claim (lua_State *L) {
-  lazy_item *it = lazy_check(L, 1);
-  lua_Integer bit = luaL_checkinteger(L, 2);
-  luaL_argcheck(L, bit >= 0 && bit < 64, 2, "a bit from 0 to 63");
-  uint64_t b = (uint64_t)1 << bit;
-  lua_pushboolean(L, !(it->claimed & b));
+/*
+** Lazy records (widget.lua): a record's fields are made from its item the first time they are
+** read. native.record_mt(specs, items, c) makes the metatable of one kind's records: specs
+** names each field a record of the kind can have, { bit, how, key, inner, get }: the bit its
+** item's `claimed` keeps (so a field is made once, and never after the script set or removed
+** it); how it is made, REC_STR or REC_INT (member `key` of the item, or of its details when
+** `inner`, as a non-empty string or an integer: here, with `get` for any other value), REC_CALL
+** (get(item, details view, c)) or REC_WHOLE (the item decoded: `raw`). items maps each lazy
+** record to its item (weak keys); a record no longer in it makes nothing. Upvalues 4 specs,
+** 5 items, 6 c.
+*/
+enum { REC_CALL, REC_STR, REC_INT, REC_WHOLE };
+
+/* Pushes field `spec` (at idx) of the item at item, by the spec's get function. */
+static void record_call (lua_State *L, int spec, int item) {
+  lua_rawgeti(L, spec, 5);
+  lua_pushvalue(L, item);
+  lazy_view(L, item);
+  lua_pushvalue(L, lua_upvalueindex(6));
+  lua_call(L, 3, 1);
+}
+
+static int record_index (lua_State *L) {
+  lazy_item *it;
+  lua_Integer bit, how;
+  uint64_t b;
+  lua_settop(L, 2);                                    /* record, key */
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(4)) != LUA_TTABLE) return 0;   /* 3: its spec */
+  lua_pushvalue(L, 1);
+  if (lua_rawget(L, lua_upvalueindex(5)) != LUA_TUSERDATA) return 0; /* 4: its item */
+  it = lazy_check(L, 4);
+  lua_rawgeti(L, 3, 1);
+  lua_rawgeti(L, 3, 2);
+  bit = lua_tointeger(L, -2);
+  how = lua_tointeger(L, -1);
+  lua_pop(L, 2);
+  b = (uint64_t)1 << (bit & 63);
+  if (it->claimed & b) return 0;                       /* made before, or set by the script */
   it->claimed |= b;
+  if (how == REC_WHOLE) lazy_decode(L, lazy_text_of(it), it->len);
+  else if (how == REC_CALL) record_call(L, 3, 4);
+  else {
+    size_t len;
+    const char *k;
+    int inner, t;
+    lua_rawgeti(L, 3, 3);
+    k = lua_tolstring(L, -1, &len);
+    inner = lua_rawgeti(L, 3, 4) == LUA_TBOOLEAN && lua_toboolean(L, -1);
+    lua_pop(L, 2);
+    lazy_push(L, it, inner, k, len);
+    t = lua_type(L, -1);
+    if (t == LUA_TNIL) {}
+    else if (how == REC_STR && t == LUA_TSTRING) {
+      if (lua_rawlen(L, -1) == 0) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+      }
+    }
+    else if (!(how == REC_INT && lua_isinteger(L, -1))) {   /* anything else: as get reads it */
+      lua_pop(L, 1);
+      record_call(L, 3, 4);
+    }
+  }
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, 1);
+  return 1;
+}
+
+/* A field the script sets is never made from the item. */
+static int record_newindex (lua_State *L) {
+  lua_settop(L, 3);                                    /* record, key, value */
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(4)) == LUA_TTABLE) {
+    lua_pushvalue(L, 1);
+    if (lua_rawget(L, lua_upvalueindex(5)) == LUA_TUSERDATA) {
+      lazy_item *it = lazy_check(L, -1);
+      lua_rawgeti(L, 4, 1);
+      it->claimed |= (uint64_t)1 << (lua_tointeger(L, -1) & 63);
+    }
+  }
+  lua_settop(L, 3);
+  lua_rawset(L, 1);
+  return 0;
+}
+
+/* record_mt(specs, items, c) -> the metatable of lazy records of one kind. */
+static int lazy_record_mt (lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 3);
+  lua_createtable(L, 0, 4);
+  for (int i = 0; i < 2; i++) {
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_pushvalue(L, lua_upvalueindex(3));
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 3);
+    lua_pushcclosure(L, i == 0 ? record_index : record_newindex, 6);
+    lua_setfield(L, 4, i == 0 ? "__index" : "__newindex");
+  }
+  lua_pushliteral(L, "tracker.record");              /* scripts can't reach the table */
+  lua_setfield(L, 4, "__metatable");
   return 1;
 }
 
 /* text(item) -> its JSON text; decode(item) -> the whole item, as native.decode makes it. */
 static int lazy_text (lua_State *L) {
-  lazy_item *it = lazy_base(L, 1);
-  lua_pushlstring(L, it->text, it->len);
+  int view;
+  const lazy_item *it = lazy_base(L, 1, &view);
+  lua_pushlstring(L, lazy_text_of(it), it->len);
   return 1;
 }
 
 static int lazy_whole (lua_State *L) {
-  lazy_item *it = lazy_base(L, 1);
-  lazy_decode(L, it->text, it->len);
+  int view;
+  const lazy_item *it = lazy_base(L, 1, &view);
+  lazy_decode(L, lazy_text_of(it), it->len);
   return 1;
 }
 
-static int lazy_spans_gc (lua_State *L) {
-  lazy_spans *sp = (lazy_spans *)lua_touserdata(L, 1);
-  free(sp->p);
-  sp->p = NULL;
+static int lazy_list_gc (lua_State *L) {
+  trk_lazy_list *l = (trk_lazy_list *)lua_touserdata(L, 1);
+  free(l->elems);
+  free(l->members);
+  memset(l, 0, sizeof *l);
   return 0;
+}
+
+/* An item for element e of l, pushed; the items' metatable is at mt. */
+static void lazy_new_item (lua_State *L, const trk_lazy_list *l, const trk_lazy_element *e, int mt) {
+  size_t mbytes = e->n * sizeof(trk_lazy_member);
+  lazy_item *it = (lazy_item *)lua_newuserdatauv(L, sizeof(lazy_item) + mbytes + e->text.len
+                                                 + TRK_LAZY_PADDING, 1);
+  char *text;
+  it->claimed = 0;
+  it->len = e->text.len;
+  it->n = e->n;
+  it->odd = e->odd;
+  it->top = 0;
+  for (size_t i = 0; i < e->n; i++)            /* the top level's first, each level in order */
+    if (!(l->members[e->first + i].flags & TRK_LAZY_INNER)) it->m[it->top++] = l->members[e->first + i];
+  for (size_t i = 0, j = it->top; i < e->n; i++)
+    if (l->members[e->first + i].flags & TRK_LAZY_INNER) it->m[j++] = l->members[e->first + i];
+  text = (char *)(it->m + it->n);
+  memcpy(text, e->text.s, e->text.len);
+  memset(text + e->text.len, 0, TRK_LAZY_PADDING);
+  lua_pushvalue(L, mt);
+  lua_setmetatable(L, -2);
 }
 
 /* page(body, list) -> the answer, its `list` as items | nil when simdjson refuses the text
@@ -186,10 +346,10 @@ static int lazy_page (lua_State *L) {
   size_t n = 0, charge = trk_lazy_parser_bytes(len) + len + TRK_LAZY_PADDING;
   char *buf;
   int rc;
-  lazy_spans *sp = (lazy_spans *)lua_newuserdatauv(L, sizeof *sp, 0);  /* freed if we raise */
-  memset(sp, 0, sizeof *sp);
-  if (luaL_newmetatable(L, LAZY_SPANS)) {
-    lua_pushcfunction(L, lazy_spans_gc);
+  trk_lazy_list *l = (trk_lazy_list *)lua_newuserdatauv(L, sizeof *l, 0);  /* freed if we raise */
+  memset(l, 0, sizeof *l);
+  if (luaL_newmetatable(L, LAZY_LIST)) {
+    lua_pushcfunction(L, lazy_list_gc);
     lua_setfield(L, -2, "__gc");
   }
   lua_setmetatable(L, -2);
@@ -201,7 +361,7 @@ static int lazy_page (lua_State *L) {
   }
   memcpy(buf, body, len);
   memset(buf + len, 0, TRK_LAZY_PADDING);
-  rc = trk_lazy_page(buf, len, list, keys, values, LAZY_MEMBERS, &n, &sp->p, &sp->n, &sp->cap);
+  rc = trk_lazy_page(buf, len, list, keys, values, LAZY_MEMBERS, &n, l);
   lazy_release(h, charge);
   /* the spans point into buf: they are turned into Lua values before it goes (a Lua error in
      between leaks it, but such an error is the memory limit's, which ends the run) */
@@ -215,15 +375,9 @@ static int lazy_page (lua_State *L) {
     lazy_decode(L, keys[i].s, keys[i].len);
     if (values[i].s) lazy_decode(L, values[i].s, values[i].len);
     else {
-      lua_createtable(L, (int)sp->n, 0);
-      for (size_t j = 0; j < sp->n; j++) {
-        size_t el = sp->p[j].len;
-        lazy_item *it = (lazy_item *)lua_newuserdatauv(L, sizeof(lazy_item) + el + TRK_LAZY_PADDING, 1);
-        it->claimed = 0;
-        it->len = el;
-        memcpy(it->text, sp->p[j].s, el);
-        memset(it->text + el, 0, TRK_LAZY_PADDING);
-        luaL_setmetatable(L, LAZY_ITEM);
+      lua_createtable(L, (int)l->nelems, 0);
+      for (size_t j = 0; j < l->nelems; j++) {
+        lazy_new_item(L, l, &l->elems[j], lua_upvalueindex(3));
         lua_rawseti(L, -2, (lua_Integer)j + 1);
       }
     }
@@ -235,9 +389,8 @@ static int lazy_page (lua_State *L) {
 
 static const luaL_Reg lazy_funcs[] = {
   {"page", lazy_page},
-  {"at", lazy_at},
   {"details", lazy_details},
-  {"claim", lazy_claim},
+  {"record_mt", lazy_record_mt},
   {"item_text", lazy_text},
   {"item_decode", lazy_whole},
   {NULL, NULL}
@@ -246,16 +399,16 @@ static const luaL_Reg lazy_funcs[] = {
 /* Adds the functions above to the native table at the top of the stack, which already holds
    decode and null; makes the item metatable. */
 void trk_lazy_open (lua_State *L) {
-  if (luaL_newmetatable(L, LAZY_ITEM)) {
-    lua_getfield(L, -2, "decode");
-    lua_getfield(L, -3, "null");
-    lua_pushcclosure(L, lazy_index, 2);
-    lua_setfield(L, -2, "__index");
-    lua_pushliteral(L, "tracker.item");
-    lua_setfield(L, -2, "__metatable");
-  }
-  lua_pop(L, 1);
-  lua_getfield(L, -1, "decode");
-  lua_getfield(L, -2, "null");
-  luaL_setfuncs(L, lazy_funcs, 2);
+  luaL_newmetatable(L, LAZY_ITEM);
+  lua_pushliteral(L, "tracker.item");
+  lua_setfield(L, -2, "__metatable");
+  lua_getfield(L, -2, "decode");
+  lua_getfield(L, -3, "null");
+  lua_pushvalue(L, -3);
+  lua_pushcclosure(L, lazy_index, 3);
+  lua_setfield(L, -2, "__index");
+  lua_getfield(L, -2, "decode");            /* native, mt -> native, decode, null, mt */
+  lua_getfield(L, -3, "null");
+  lua_rotate(L, -3, 2);
+  luaL_setfuncs(L, lazy_funcs, 3);
 }

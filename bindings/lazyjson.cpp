@@ -19,6 +19,21 @@ static ondemand::parser &parser() {
   return p;
 }
 
+static bool space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// A token as simdjson hands it out runs on to the next structural character: the whitespace
+// after it is not the value's.
+static std::string_view trimmed(std::string_view t) {
+  while (!t.empty() && space(t.back())) t.remove_suffix(1);
+  return t;
+}
+
+// Past the '}' or ']' that closes a container whose last byte read so far is before p.
+static const char *closed(const char *p) {
+  while (space(*p)) p++;
+  return p + 1;
+}
+
 // The JSON text of a value that has not been read yet.
 static error_code raw_text(ondemand::value v, std::string_view &out) {
   ondemand::json_type t;
@@ -34,13 +49,100 @@ static error_code raw_text(ondemand::value v, std::string_view &out) {
     if ((e = v.get_array().get(a))) return e;
     return a.raw_json().get(out);
   }
-  out = v.raw_json_token();
+  out = trimmed(v.raw_json_token());
   return SUCCESS;
 }
 
+template <typename T> static bool grow(T *&p, size_t n, size_t &cap) {
+  if (n < cap) return true;
+  size_t c = cap ? cap * 2 : 512;
+  void *q = std::realloc(p, c * sizeof *p);
+  if (!q) return false;
+  p = static_cast<T *>(q);
+  cap = c;
+  return true;
+}
+
+// Each member of object o (whose text starts at base) into out, INNER for `details`'s; *end
+// is set past the object's closing brace. false when simdjson refuses it or memory ran out.
+static bool members(ondemand::object o, const char *open, const char *base, uint8_t inner,
+                    trk_lazy_list *out, trk_lazy_element *el, const char **end) {
+  const char *last = open + 1;             // the end of what was read: past '{', or a value
+  bool details = false;
+  for (auto member : o) {
+    ondemand::field field;
+    if (std::move(member).get(field)) return false;
+    const char *k = field.key().raw(), *q = k;
+    while (*q != '"' && *q != '\\') q++;
+    if (*q == '\\') el->odd = 1;           // looked up raw, a key must be as it reads
+    ondemand::value v = field.value();
+    ondemand::json_type t;
+    if (v.type().get(t)) return false;
+    trk_lazy_member m;
+    m.key = static_cast<uint32_t>(k - base);
+    m.klen = static_cast<uint32_t>(q - k);
+    m.flags = inner;
+    std::string_view text;
+    const char *vs = v.raw_json_token().data();
+    if (!inner && t == ondemand::json_type::object && q - k == 7 && !std::memcmp(k, "details", 7)) {
+      if (details) el->odd = 1;            // a second one: the last wins, as cjson reads it
+      details = true;
+      ondemand::object d;
+      const char *dend;
+      if (v.get_object().get(d)) return false;
+      size_t at = out->nmembers;            // its own entry, before its members
+      if (!grow(out->members, out->nmembers, out->mcap)) return false;
+      out->nmembers++;
+      if (!members(d, vs, base, TRK_LAZY_INNER, out, el, &dend)) return false;
+      m.type = TRK_LAZY_NESTED;
+      m.value = static_cast<uint32_t>(vs - base);
+      m.vlen = static_cast<uint32_t>(dend - vs);
+      out->members[at] = m;
+      last = dend;
+      continue;
+    }
+    switch (t) {
+      case ondemand::json_type::object:
+      case ondemand::json_type::array:
+        if (raw_text(v, text)) return false;
+        m.type = TRK_LAZY_NESTED;
+        break;
+      case ondemand::json_type::string:
+        text = trimmed(v.raw_json_token());
+        m.type = TRK_LAZY_STRING;
+        if (std::memchr(text.data(), '\\', text.size())) m.flags |= TRK_LAZY_ESCAPED;
+        break;
+      case ondemand::json_type::number:
+        text = trimmed(v.raw_json_token());
+        m.type = TRK_LAZY_NUMBER;
+        break;
+      case ondemand::json_type::boolean: {
+        bool b;
+        if (v.get_bool().get(b)) return false;
+        text = trimmed(v.raw_json_token());
+        m.type = TRK_LAZY_BOOLEAN;
+        if (b) m.flags |= TRK_LAZY_TRUE;
+        break;
+      }
+      default:
+        bool null;
+        if (v.is_null().get(null) || !null) return false;
+        text = trimmed(v.raw_json_token());
+        m.type = TRK_LAZY_NULL;
+        break;
+    }
+    m.value = static_cast<uint32_t>(text.data() - base);
+    m.vlen = static_cast<uint32_t>(text.size());
+    last = text.data() + text.size();
+    if (!grow(out->members, out->nmembers, out->mcap)) return false;
+    out->members[out->nmembers++] = m;
+  }
+  *end = closed(last);
+  return true;
+}
+
 extern "C" int trk_lazy_page (const char *buf, size_t len, const char *list, trk_lazy_span *keys,
-                              trk_lazy_span *values, size_t max, size_t *n, trk_lazy_span **elems,
-                              size_t *nelems, size_t *cap) {
+                              trk_lazy_span *values, size_t max, size_t *n, trk_lazy_list *out) {
   ondemand::document doc;
   ondemand::object top;
   *n = 0;
@@ -62,20 +164,27 @@ extern "C" int trk_lazy_page (const char *buf, size_t len, const char *list, trk
       if (v.get_array().get(a)) return -1;
       for (auto element : a) {
         ondemand::value ev;
-        std::string_view et;
-        if (element.get(ev) || raw_text(ev, et)) return -1;
-        if (*nelems == *cap) {
-          size_t c = *cap ? *cap * 2 : 512;
-          void *p = std::realloc(*elems, c * sizeof **elems);
-          if (!p) return -1;
-          *elems = static_cast<trk_lazy_span *>(p);
-          *cap = c;
+        ondemand::json_type et;
+        if (element.get(ev) || ev.type().get(et)) return -1;
+        if (!grow(out->elems, out->nelems, out->ecap)) return -1;
+        trk_lazy_element *el = &out->elems[out->nelems++];
+        el->first = out->nmembers;
+        el->n = 0;
+        el->odd = 0;
+        if (et == ondemand::json_type::object) {
+          ondemand::object o;
+          const char *open = ev.raw_json_token().data(), *end;
+          if (ev.get_object().get(o) || !members(o, open, open, 0, out, el, &end)) return -1;
+          el->text.s = open;
+          el->text.len = static_cast<size_t>(end - open);
+          el->n = out->nmembers - el->first;
+        } else {
+          if (raw_text(ev, text)) return -1;
+          el->text.s = text.data();
+          el->text.len = text.size();
+          el->odd = 1;
         }
-        (*elems)[*nelems].s = et.data();
-        (*elems)[*nelems].len = et.size();
-        ++*nelems;
       }
-      values[*n].s = nullptr;               // the list: its elements say it
     } else {
       if (raw_text(v, text)) return -1;
       values[*n].s = text.data();
@@ -94,91 +203,21 @@ extern "C" int trk_lazy_page (const char *buf, size_t len, const char *list, trk
   return 0;
 }
 
-// Reads a value into out; false when simdjson refuses it.
-static bool take(ondemand::value v, trk_lazy_value *out) {
-  ondemand::json_type t;
-  if (v.type().get(t)) return false;
-  switch (t) {
-    case ondemand::json_type::null:
-      out->type = TRK_LAZY_NULL;
-      return !v.is_null().error();
-    case ondemand::json_type::boolean: {
-      bool b;
-      if (v.get_bool().get(b)) return false;
-      out->type = TRK_LAZY_BOOLEAN;
-      out->boolean = b;
-      return true;
-    }
-    case ondemand::json_type::number: {
-      double d;
-      if (v.get_double().get(d)) return false;
-      out->type = TRK_LAZY_NUMBER;
-      out->number = d;
-      return true;
-    }
-    case ondemand::json_type::string: {
-      std::string_view s;
-      if (v.get_string().get(s)) return false;
-      out->type = TRK_LAZY_STRING;
-      out->text.s = s.data();
-      out->text.len = s.size();
-      return true;
-    }
-    default: {
-      std::string_view s;
-      if (raw_text(v, s)) return false;
-      out->type = TRK_LAZY_NESTED;
-      out->text.s = s.data();
-      out->text.len = s.size();
-      return true;
-    }
-  }
-}
-
-// Whether a member's key is k, as unescaped: the raw key compared first, unescaped only when it
-// holds an escape.
-static bool same_key(ondemand::field &field, std::string_view k) {
-  const char *raw = field.key().raw();
-  if (std::memcmp(raw, k.data(), k.size()) == 0 && raw[k.size()] == '"') return true;
-  const char *p = raw;
-  while (*p != '"' && *p != '\\') p++;
-  if (*p == '"') return false;
-  std::string_view key;
-  return !field.unescaped_key().get(key) && key == k;
-}
-
-// The last member named k of object o into out (left as it was when there is none).
-static bool find_in(ondemand::object o, std::string_view k, const char *k2, size_t l2,
-                    trk_lazy_value *out) {
-  for (auto member : o) {
-    ondemand::field field;
-    ondemand::value v;
-    if (std::move(member).get(field)) return false;
-    if (!same_key(field, k)) continue;         // its value is skipped
-    v = field.value();
-    out->type = TRK_LAZY_MISSING;            // a later one replaces an earlier one whole
-    if (k2 == nullptr) {
-      if (!take(v, out)) return false;
-      continue;
-    }
-    ondemand::json_type t;
-    if (v.type().get(t)) return false;
-    if (t != ondemand::json_type::object) continue;
-    ondemand::object inner;
-    if (v.get_object().get(inner)) return false;
-    if (!find_in(inner, std::string_view(k2, l2), nullptr, 0, out)) return false;
-  }
-  return true;
-}
-
-extern "C" void trk_lazy_find (const char *buf, size_t len, const char *k1, size_t l1,
-                               const char *k2, size_t l2, trk_lazy_value *out) {
+extern "C" void trk_lazy_scalar (const char *buf, size_t len, size_t cap, trk_lazy_value *out) {
   ondemand::document doc;
-  ondemand::object top;
-  out->type = TRK_LAZY_MISSING;
-  if (parser().iterate(buf, len, len + TRK_LAZY_PADDING).get(doc) || doc.get_object().get(top)
-      || !find_in(top, std::string_view(k1, l1), k2, l2, out))
-    out->type = TRK_LAZY_ERROR;
+  ondemand::json_type t;
+  out->type = TRK_LAZY_ERROR;
+  if (parser().iterate(buf, len, cap).get(doc) || doc.type().get(t)) return;
+  if (t == ondemand::json_type::number) {
+    if (doc.get_double().get(out->number)) return;
+    out->type = TRK_LAZY_NUMBER;
+  } else if (t == ondemand::json_type::string) {
+    std::string_view s;
+    if (doc.get_string().get(s)) return;
+    out->text.s = s.data();
+    out->text.len = s.size();
+    out->type = TRK_LAZY_STRING;
+  }
 }
 
 extern "C" size_t trk_lazy_parser_bytes (size_t len) {

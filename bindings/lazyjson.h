@@ -5,6 +5,7 @@
 #define TRK_LAZYJSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,22 +29,50 @@ typedef struct trk_lazy_value {
   int type;
   int boolean;
   double number;
-  trk_lazy_span text;              /* a string (unescaped, valid until the next call) or nested */
+  trk_lazy_span text;              /* a string (unescaped) */
 } trk_lazy_value;
 
-/* The members of the top-level object of buf[0..len) (len + TRK_LAZY_PADDING readable): each
-   key as its JSON token, each value as its JSON text, in order, at most `max`; and the
-   elements of the member named `list`, when it is an array, appended to *elems (grown with
-   realloc, *cap elements allocated; the caller frees it). Returns 0, or -1 when simdjson
-   refuses the text or memory ran out (the caller decodes it another way). */
-int trk_lazy_page (const char *buf, size_t len, const char *list, trk_lazy_span *keys,
-                   trk_lazy_span *values, size_t max, size_t *n, trk_lazy_span **elems,
-                   size_t *nelems, size_t *cap);
+/* A member's flags. */
+#define TRK_LAZY_ESCAPED 1         /* a string that holds an escape: trk_lazy_scalar reads it */
+#define TRK_LAZY_TRUE    2         /* a boolean that is true */
+#define TRK_LAZY_INNER   4         /* a member of the element's `details` object */
 
-/* The value of member k1 of the top-level object (k2 NULL), or of member k2 of that object:
-   the last of equal keys wins, as when cjson decodes the whole text. */
-void trk_lazy_find (const char *buf, size_t len, const char *k1, size_t l1, const char *k2,
-                    size_t l2, trk_lazy_value *out);
+/* One member of a list element, found once when the page is read: where its key and its
+   value are in the element's text, so that reading it later needs no parse of the element. */
+typedef struct trk_lazy_member {
+  uint32_t key, klen;              /* the key as sent, between its quotes (no escape in it) */
+  uint32_t value, vlen;            /* the value's JSON text */
+  uint8_t type, flags;             /* TRK_LAZY_NULL .. TRK_LAZY_NESTED; TRK_LAZY_* flags */
+} trk_lazy_member;
+
+/* An element of the list: its JSON text and its members (members[first .. first + n)), top
+   level and `details`. `odd` when they can't be looked up by their raw keys (not an object, a
+   key with an escape, `details` twice): the caller decodes such an element whole. */
+typedef struct trk_lazy_element {
+  trk_lazy_span text;
+  size_t first, n;
+  int odd;
+} trk_lazy_element;
+
+/* What trk_lazy_page found of the list; arrays grown with realloc, freed by the caller. */
+typedef struct trk_lazy_list {
+  trk_lazy_element *elems;
+  size_t nelems, ecap;
+  trk_lazy_member *members;
+  size_t nmembers, mcap;
+} trk_lazy_list;
+
+/* The members of the top-level object of buf[0..len) (len + TRK_LAZY_PADDING readable): each
+   key as its JSON token, each value as its JSON text, in order, at most `max`; and when the
+   member named `list` is an array, its elements and their members into *out (the value of
+   that member is then left NULL). Returns 0, or -1 when simdjson refuses the text or memory
+   ran out (the caller decodes it another way). */
+int trk_lazy_page (const char *buf, size_t len, const char *list, trk_lazy_span *keys,
+                   trk_lazy_span *values, size_t max, size_t *n, trk_lazy_list *out);
+
+/* The value of the JSON scalar buf[0..len) (a number, or a string with escapes), cap >= len +
+   TRK_LAZY_PADDING bytes readable; a string's `text` stays valid until the next call. */
+void trk_lazy_scalar (const char *buf, size_t len, size_t cap, trk_lazy_value *out);
 
 /* Bytes simdjson's parser holds for a text of len bytes, for the host's memory accounting. */
 size_t trk_lazy_parser_bytes (size_t len);

@@ -208,7 +208,7 @@ static void native_open (lua_State *L) {
     lua_setfield(L, -3, *k);
   }
   lua_pop(L, 1);
-  trk_lazy_open(L);                       /* page, at, details, ...: lazy items (lazy.c) */
+  trk_lazy_open(L);                       /* page, details, ...: lazy items (lazy.c) */
 }
 
 

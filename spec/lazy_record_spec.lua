@@ -32,7 +32,7 @@ describe("lazy records of a stream", function()
     local n = 0
     for r in t:candidates{} do
       n = n + 1
-      assert.is_table(getmetatable(r))                 -- lazy: made by native.page's items
+      assert.are.equal("tracker.record", getmetatable(r))   -- lazy: made by native.page's items
       local eager = assert(t:candidate(r.id))
       assert.are.same(eager.email, r.email)
       assert.are.same(eager.last_name, r.last_name)

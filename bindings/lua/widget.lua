@@ -5,8 +5,8 @@
 local native = native
 local values = import "values"
 local int, str = values.int, values.str
-local type, pairs, ipairs, tostring, tointeger, fmt, setmetatable, getmetatable =
-      type, pairs, ipairs, tostring, math.tointeger, string.format, setmetatable, getmetatable
+local type, pairs, ipairs, tostring, tointeger, fmt, setmetatable =
+      type, pairs, ipairs, tostring, math.tointeger, string.format, setmetatable
 local sort, concat = table.sort, table.concat
 
 local M = {}
@@ -393,17 +393,31 @@ function M.custom(list, fields, typed)
   return out
 end
 
+-- How each field of a record is made from its item (normalise[kind][field]): a member as a
+-- non-empty string (top, or inner: one of its details) or an integer (inner_int), each read
+-- for a lazy record by C (bindings/lazy.c) without a call of its own; or a function
+-- get(item, details, c) for anything more.
+local function plain(how, where, key, as)
+  local get
+  if where == "top" then get = function(item) return as(item[key]) end
+  else get = function(_, d) return as(d[key]) end end
+  return { how = how, key = key, inner = where == "inner", get = get }
+end
+local function top(key) return plain("str", "top", key, str) end
+local function inner(key) return plain("str", "inner", key, str) end
+local function inner_int(key) return plain("int", "inner", key, int) end
+
 local normalise = {}
 
 normalise.job = {
-  name = function(item) return str(item.name) end,
-  status = function(item) return str(item.status) end,
+  name = top("name"),
+  status = top("status"),
   company = function(item, d) return first(item.company, d.clientname) end,
-  client_id = function(_, d) return int(d.clientid) end,
-  contact_id = function(_, d) return int(d.contactid) end,
-  contact = function(_, d) return str(d.contactname) end,
-  type = function(_, d) return str(d.type) end,
-  description = function(_, d) return str(d.description) end,
+  client_id = inner_int("clientid"),
+  contact_id = inner_int("contactid"),
+  contact = inner("contactname"),
+  type = inner("type"),
+  description = inner("description"),
   owner = function(_, d)
     local owners = d.Owners
     if type(owners) == "table" and type(owners[1]) == "table" then return str(owners[1].OwnerName) end
@@ -412,82 +426,82 @@ normalise.job = {
 }
 
 normalise.candidate = {
-  name = function(item) return str(item.name) end,
-  status = function(item) return str(item.status) end,
-  first_name = function(_, d) return str(d.firstname) end,
-  last_name = function(_, d) return str(d.lastname) end,
-  email = function(_, d) return str(d.email) end,
-  other_email = function(_, d) return str(d.otheremail) end,
-  job_title = function(_, d) return str(d.jobtitle) end,
+  name = top("name"),
+  status = top("status"),
+  first_name = inner("firstname"),
+  last_name = inner("lastname"),
+  email = inner("email"),
+  other_email = inner("otheremail"),
+  job_title = inner("jobtitle"),
   company = function(item, d) return first(d.companyname, item.company) end,
   phone = function(_, d) return first(d.mobiletelephone, d.worktelephone, d.hometelephone) end,
-  town = function(_, d) return str(d.town) end,
-  county = function(_, d) return str(d.county) end,
-  country = function(_, d) return str(d.country) end,
-  source = function(_, d) return str(d.source) end,
-  owner = function(_, d) return str(d.owner) end,
-  linkedin = function(_, d) return str(d.linkedin) end,
+  town = inner("town"),
+  county = inner("county"),
+  country = inner("country"),
+  source = inner("source"),
+  owner = inner("owner"),
+  linkedin = inner("linkedin"),
   created_at = function(item, _, c) return c.time(item.dateopened) end,
 }
 
 normalise.activity = {
   name = function(item, d) return first(d.subject, item.name) end,
-  subject = function(_, d) return str(d.subject) end,
-  type = function(_, d) return str(d.ActivityTypeName) end,
+  subject = inner("subject"),
+  type = inner("ActivityTypeName"),
   status = function(item, d) return first(d.activitystatusname, item.status) end,
-  candidate_id = function(_, d) return int(d.resourceid) end,
-  job_id = function(_, d) return int(d.opportunityid) end,
-  application_id = function(_, d) return int(d.opportunityresourceid) end,
-  client_id = function(_, d) return int(d.clientid) end,
-  contact_id = function(_, d) return int(d.contactid) end,
-  user_id = function(_, d) return int(d.userid) end,
-  user = function(_, d) return str(d.username) end,
-  note = function(_, d) return str(d.note) end,
+  candidate_id = inner_int("resourceid"),
+  job_id = inner_int("opportunityid"),
+  application_id = inner_int("opportunityresourceid"),
+  client_id = inner_int("clientid"),
+  contact_id = inner_int("contactid"),
+  user_id = inner_int("userid"),
+  user = inner("username"),
+  note = inner("note"),
   date = function(item, d, c) return c.date(d.startdate or d.datedue or item.dateopened) end,
   time = function(_, d) return str(d.starttime or d.timedue) end,
-  lead_id = function(_, d) return int(d.leadid) end,
+  lead_id = inner_int("leadid"),
   company = function(item, d) return first(d.clientname, item.company) end,
-  contact = function(_, d) return str(d.contactname) end,
-  priority = function(_, d) return str(d.priority) end,
-  contact_type = function(_, d) return str(d.contacttype) end,
+  contact = inner("contactname"),
+  priority = inner("priority"),
+  contact_type = inner("contacttype"),
 }
 
 -- Clients, contacts and leads: `details` as tracker-evidence.md §2.9 names them [OBS].
 normalise.client = {
-  name = function(item) return str(item.name) end,
-  status = function(item) return str(item.status) end,
-  email = function(_, d) return str(d.email) end,
-  phone = function(_, d) return str(d.telephone) end,
-  website = function(_, d) return str(d.website) end,
-  address1 = function(_, d) return str(d.address1) end,
-  address2 = function(_, d) return str(d.address2) end,
-  town = function(_, d) return str(d.town) end,
-  county = function(_, d) return str(d.county) end,
-  postcode = function(_, d) return str(d.postcode) end,
-  country = function(_, d) return str(d.country) end,
-  department = function(_, d) return str(d.department) end,
-  source = function(_, d) return str(d.source) end,
-  owner = function(_, d) return str(d.owner) end,
+  name = top("name"),
+  status = top("status"),
+  email = inner("email"),
+  phone = inner("telephone"),
+  website = inner("website"),
+  address1 = inner("address1"),
+  address2 = inner("address2"),
+  town = inner("town"),
+  county = inner("county"),
+  postcode = inner("postcode"),
+  country = inner("country"),
+  department = inner("department"),
+  source = inner("source"),
+  owner = inner("owner"),
   type = function(_, d) return first(d.clienttypes, d.type) end,
   created_at = function(item, _, c) return c.time(item.dateopened) end,
 }
 
 normalise.contact = {
-  name = function(item) return str(item.name) end,
-  status = function(item) return str(item.status) end,
-  first_name = function(_, d) return str(d.firstname) end,
-  last_name = function(_, d) return str(d.lastname) end,
-  job_title = function(_, d) return str(d.jobtitle) end,
+  name = top("name"),
+  status = top("status"),
+  first_name = inner("firstname"),
+  last_name = inner("lastname"),
+  job_title = inner("jobtitle"),
   company = function(item, d) return first(d.companyname, item.company) end,
-  client_id = function(_, d) return int(d.companyId) end,
-  email = function(_, d) return str(d.email) end,
+  client_id = inner_int("companyId"),
+  email = inner("email"),
   phone = function(_, d) return first(d.mobiletelephone, d.businesstelephone, d.hometelephone) end,
-  work_phone = function(_, d) return str(d.businesstelephone) end,
-  linkedin = function(_, d) return str(d.linkedin) end,
-  town = function(_, d) return str(d.town) end,
-  county = function(_, d) return str(d.county) end,
-  country = function(_, d) return str(d.country) end,
-  type = function(_, d) return str(d.contactType) end,
+  work_phone = inner("businesstelephone"),
+  linkedin = inner("linkedin"),
+  town = inner("town"),
+  county = inner("county"),
+  country = inner("country"),
+  type = inner("contactType"),
   created_at = function(item, _, c) return c.time(item.dateopened) end,
 }
 
@@ -495,28 +509,43 @@ normalise.lead = {
   name = function(item, d) return first(d.name, item.name) end,
   subject = function(item, d) return first(d.subject, d.name, item.name) end,
   status = function(item, d) return first(d.status, item.status) end,
-  source = function(_, d) return str(d.source) end,
-  description = function(_, d) return str(d.description) end,
-  client_id = function(_, d) return int(d.clientid) end,
+  source = inner("source"),
+  description = inner("description"),
+  client_id = inner_int("clientid"),
   company = function(item, d) return first(d.clientname, item.company) end,
   created_at = function(item, _, c) return c.time(item.dateopened) end,
 }
 
 -- The fields a record of `kind` has beyond kind, id and updated_at: normalise's, custom and
--- raw, each with a bit of its own for a lazy record (below). Made once a kind.
+-- raw; for each, get(item, details, c) makes it from a decoded item, and specs[field] says how
+-- native.record_mt makes it for a lazy record (bindings/lazy.c: its bit, how, key, inner, get).
+-- Made once a kind.
 local record_fields = {}
+local REC = { call = 0, str = 1, int = 2, whole = 3 }   -- as lazy.c numbers them
 
 local function fields_of(kind)
   local f = record_fields[kind]
   if f then return f end
-  f = { bits = {}, get = {} }
-  for k, fn in pairs(normalise[kind]) do f.get[k] = fn end
+  f = { get = {}, specs = {} }
   local custom_kind = M.custom_kind[kind] or kind
-  f.get.custom = function(item, _, c) return M.custom(item.customfields, c.fields[custom_kind], c.typed) end
-  f.get.raw = function(item) return item end
-  local n = 0
-  for k in pairs(f.get) do f.bits[k], n = n, n + 1 end
-  assert(n <= 64, "a lazy record has at most 64 fields")
+  local how = { raw = "whole" }
+  for k, spec in pairs(normalise[kind]) do how[k] = spec end
+  how.custom = function(item, _, c) return M.custom(item.customfields, c.fields[custom_kind], c.typed) end
+  local bit = 0
+  for k, spec in pairs(how) do
+    if spec == "whole" then
+      f.get[k] = function(item) return item end
+      f.specs[k] = { bit, REC.whole }
+    elseif type(spec) == "function" then
+      f.get[k] = spec
+      f.specs[k] = { bit, REC.call, false, false, spec }
+    else
+      f.get[k] = spec.get
+      f.specs[k] = { bit, REC[spec.how], spec.key, spec.inner, spec.get }
+    end
+    bit = bit + 1
+  end
+  assert(bit <= 64, "a lazy record has at most 64 fields")
   record_fields[kind] = f
   return f
 end
@@ -524,9 +553,9 @@ end
 -- A normalised record from a getRecords item (§7), or nil when the item is malformed.
 -- `c` converts times and types custom fields (client.lua builds it from the configuration).
 -- An item a stream read with native.page (a userdata) makes a lazy record.
-function M.record(kind, item, c)
-  if type(item) == "userdata" then return M.lazy_record(kind, item, c) end
-  local id, ts = M.key(item)
+function M.record(kind, item, c, id, ts)
+  if type(item) == "userdata" then return M.lazy_record(kind, item, c, id, ts) end
+  if id == nil then id, ts = M.key(item) end
   if id == nil then return nil end
   local d = item.details
   if type(d) ~= "table" then d = {} end
@@ -537,14 +566,13 @@ end
 
 -- Lazy records: a stream's record holds kind, id and updated_at, and its item (a copy of the
 -- item's JSON text, bindings/lazy.c); any other field is made from the item the first time it
--- is read, by the same function as above, and kept in the record, which from then on is a
--- plain table for that field. The item's `claimed` bits say which fields were made, so a field
--- the item lacks, or one the script removed, is not made again; `raw` is the whole item
--- decoded. pairs() (and so anything that walks the record) makes every field first.
+-- is read, as fields_of says, and kept in the record, which from then on is a plain table for
+-- that field. The item's `claimed` bits say which fields were made, so a field the item lacks,
+-- or one the script set or removed, is not made again; `raw` is the whole item decoded.
+-- pairs() (and so anything that walks the record with it) makes every field first.
 local lazy_items = setmetatable({}, { __mode = "k" })   -- record -> its item
 local lazy_mts = setmetatable({}, { __mode = "k" })     -- converters -> kind -> metatable
-local claim, details, decode_item = native.claim, native.details, native.item_decode
-local rawset, next = rawset, next
+local next = next
 
 local function lazy_mt(kind, c)
   local by_kind = lazy_mts[c]
@@ -553,51 +581,26 @@ local function lazy_mt(kind, c)
     lazy_mts[c] = by_kind
   end
   if by_kind[kind] then return by_kind[kind] end
-  local f = fields_of(kind)
-  local bits, get = f.bits, f.get
-  local function make(r, k)
-    local item, bit = lazy_items[r], bits[k]
-    if item == nil or bit == nil or not claim(item, bit) then return nil end
-    local v
-    if k == "raw" then v = decode_item(item) else v = get[k](item, details(item), c) end
-    rawset(r, k, v)
-    return v
+  local specs = fields_of(kind).specs
+  local mt = native.record_mt(specs, lazy_items, c)
+  local make = mt.__index
+  mt.__pairs = function(r)
+    if lazy_items[r] then
+      for k in pairs(specs) do make(r, k) end
+      lazy_items[r] = nil
+    end
+    return next, r, nil
   end
-  local mt = {
-    __index = make,
-    __newindex = function(r, k, v)            -- a field the script sets is never made
-      local item, bit = lazy_items[r], bits[k]
-      if item and bit then claim(item, bit) end
-      rawset(r, k, v)
-    end,
-    __pairs = function(r)
-      if lazy_items[r] then
-        for k in pairs(bits) do make(r, k) end
-        lazy_items[r] = nil
-      end
-      return next, r, nil
-    end,
-  }
   by_kind[kind] = mt
   return mt
 end
 
-function M.lazy_record(kind, item, c)
-  local id, ts = M.key(item)
+function M.lazy_record(kind, item, c, id, ts)
+  if id == nil then id, ts = M.key(item) end
   if id == nil then return nil end
   local r = setmetatable({ kind = kind, id = id, updated_at = ts and c.time(ts) or nil },
                          lazy_mt(kind, c))
   lazy_items[r] = item
-  return r
-end
-
--- Every field of a record made now (a lazy one becomes a plain table; others are left as they
--- are): for code that walks a record without pairs(), such as a JSON encoder.
-function M.materialise(r)
-  if lazy_items[r] then
-    local mt = getmetatable(r)
-    mt.__pairs(r)
-  end
   return r
 end
 
@@ -745,21 +748,21 @@ function M.resource_from_resume(fields, file, o)
 end
 
 normalise.placement = {
-  name = function(item) return str(item.name) end,
+  name = top("name"),
   status = function(item, d) return first(d.status, item.status) end,
   application_id = function(item) return int(item.id) end,
-  candidate_id = function(_, d) return int(d.resourceid) end,
-  candidate_name = function(_, d) return str(d.resourcename) end,
-  job_id = function(_, d) return int(d.opportunityid) end,
-  client_id = function(_, d) return int(d.clientid) end,
-  contact_id = function(_, d) return int(d.contactid) end,
+  candidate_id = inner_int("resourceid"),
+  candidate_name = inner("resourcename"),
+  job_id = inner_int("opportunityid"),
+  client_id = inner_int("clientid"),
+  contact_id = inner_int("contactid"),
   company = function(item, d) return first(item.company, d.clientname) end,
   start_date = function(_, d, c) return c.date(d.startdate) end,
   end_date = function(_, d, c) return c.date(d.enddate) end,
   pay_rate = function(_, d) return values.num(d.payrate) end,
   charge_rate = function(_, d) return values.num(d.chargerate) end,
-  charge_period = function(_, d) return str(d.chargeperiod) end,
-  currency = function(_, d) return str(d.currency) end,
+  charge_period = inner("chargeperiod"),
+  currency = inner("currency"),
   assigned_at = function(_, d, c) return c.time(d.dateassigned) end,
   confirmed_on = function(_, d, c) return c.date(d.dateconfirmed) end,
 }
