@@ -129,7 +129,7 @@ static void lazy_push (lua_State *L, const lazy_item *it, int inner, const char 
     case TRK_LAZY_BOOLEAN: lua_pushboolean(L, m->flags & TRK_LAZY_TRUE); return;
     case TRK_LAZY_NESTED: lazy_decode(L, text + m->value, m->vlen); return;
     case TRK_LAZY_STRING:
-      if (!(m->flags & TRK_LAZY_ESCAPED)) {           /* as sent, between its quotes */
+      if (!memchr(text + m->value + 1, '\\', m->vlen - 2)) {   /* as sent, between its quotes */
         lua_pushlstring(L, text + m->value + 1, m->vlen - 2);
         return;
       }
@@ -269,7 +269,27 @@ static int record_newindex (lua_State *L) {
   return 0;
 }
 
-/* record_mt(specs, items, c) -> the metatable of lazy records of one kind. */
+/* new(kind, id, updated_at, item) -> a lazy record (upvalues 1 its metatable, 2 items), room
+   made for the fields a script usually reads. */
+static int record_new (lua_State *L) {
+  lua_settop(L, 4);
+  luaL_checktype(L, 4, LUA_TUSERDATA);
+  lua_createtable(L, 0, 8);
+  lua_pushvalue(L, 1);
+  lua_setfield(L, 5, "kind");
+  lua_pushvalue(L, 2);
+  lua_setfield(L, 5, "id");
+  lua_pushvalue(L, 3);
+  lua_setfield(L, 5, "updated_at");
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_setmetatable(L, 5);
+  lua_pushvalue(L, 5);
+  lua_pushvalue(L, 4);
+  lua_rawset(L, lua_upvalueindex(2));
+  return 1;
+}
+
+/* record_mt(specs, items, c) -> the metatable of lazy records of one kind, and new (above). */
 static int lazy_record_mt (lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checktype(L, 2, LUA_TTABLE);
@@ -287,7 +307,10 @@ static int lazy_record_mt (lua_State *L) {
   }
   lua_pushliteral(L, "tracker.record");              /* scripts can't reach the table */
   lua_setfield(L, 4, "__metatable");
-  return 1;
+  lua_pushvalue(L, 4);
+  lua_pushvalue(L, 2);
+  lua_pushcclosure(L, record_new, 2);
+  return 2;
 }
 
 /* text(item) -> its JSON text; decode(item) -> the whole item, as native.decode makes it. */

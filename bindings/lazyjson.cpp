@@ -109,8 +109,7 @@ static bool members(ondemand::object o, const char *open, const char *base, uint
         break;
       case ondemand::json_type::string:
         text = trimmed(v.raw_json_token());
-        m.type = TRK_LAZY_STRING;
-        if (std::memchr(text.data(), '\\', text.size())) m.flags |= TRK_LAZY_ESCAPED;
+        m.type = TRK_LAZY_STRING;       // an escape in it is looked for where it is read
         break;
       case ondemand::json_type::number:
         text = trimmed(v.raw_json_token());

@@ -33,7 +33,6 @@ typedef struct trk_lazy_value {
 } trk_lazy_value;
 
 /* A member's flags. */
-#define TRK_LAZY_ESCAPED 1         /* a string that holds an escape: trk_lazy_scalar reads it */
 #define TRK_LAZY_TRUE    2         /* a boolean that is true */
 #define TRK_LAZY_INNER   4         /* a member of the element's `details` object */
 

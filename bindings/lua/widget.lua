@@ -571,18 +571,19 @@ end
 -- or one the script set or removed, is not made again; `raw` is the whole item decoded.
 -- pairs() (and so anything that walks the record with it) makes every field first.
 local lazy_items = setmetatable({}, { __mode = "k" })   -- record -> its item
-local lazy_mts = setmetatable({}, { __mode = "k" })     -- converters -> kind -> metatable
+local lazy_news = setmetatable({}, { __mode = "k" })    -- converters -> kind -> constructor
 local next = next
 
-local function lazy_mt(kind, c)
-  local by_kind = lazy_mts[c]
+-- The constructor of lazy records of a kind, for converters c (made once for each).
+local function lazy_new(kind, c)
+  local by_kind = lazy_news[c]
   if not by_kind then
     by_kind = {}
-    lazy_mts[c] = by_kind
+    lazy_news[c] = by_kind
   end
   if by_kind[kind] then return by_kind[kind] end
   local specs = fields_of(kind).specs
-  local mt = native.record_mt(specs, lazy_items, c)
+  local mt, new = native.record_mt(specs, lazy_items, c)
   local make = mt.__index
   mt.__pairs = function(r)
     if lazy_items[r] then
@@ -591,17 +592,14 @@ local function lazy_mt(kind, c)
     end
     return next, r, nil
   end
-  by_kind[kind] = mt
-  return mt
+  by_kind[kind] = new
+  return new
 end
 
 function M.lazy_record(kind, item, c, id, ts)
   if id == nil then id, ts = M.key(item) end
   if id == nil then return nil end
-  local r = setmetatable({ kind = kind, id = id, updated_at = ts and c.time(ts) or nil },
-                         lazy_mt(kind, c))
-  lazy_items[r] = item
-  return r
+  return lazy_new(kind, c)(kind, id, ts and c.time(ts) or nil, item)
 end
 
 -- ---- metadata (getSettingsData, §3) --------------------------------------------------------
