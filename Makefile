@@ -62,7 +62,7 @@ soak: build
 
 # libFuzzer targets, built with clang; make fuzz runs each for FUZZ_SECONDS.
 fuzz-build: deps
-	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTRK_FUZZ=ON >/dev/null
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTRK_FUZZ=ON >/dev/null
 	cmake --build $(FUZZ_BUILD) --target fuzzers -j$(JOBS)
 
 fuzz: fuzz-build

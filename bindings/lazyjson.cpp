@@ -13,9 +13,13 @@ using namespace simdjson;
 
 static_assert(TRK_LAZY_PADDING >= SIMDJSON_PADDING, "simdjson reads this far past a text");
 
-// One parser a thread, reused: its buffers grow to the largest text it was given.
+// One parser a thread, reused: its buffers grow to the largest text it was given. Nested no
+// deeper than cjson decodes (1000), so that cjson takes every value this takes; a deeper page
+// is refused here and decoded whole by cjson, which says so.
 static ondemand::parser &parser() {
   static thread_local ondemand::parser p;
+  static thread_local bool ready = false;
+  if (!ready) ready = !p.allocate(4096, 500);
   return p;
 }
 
@@ -28,29 +32,12 @@ static std::string_view trimmed(std::string_view t) {
   return t;
 }
 
-// Past the '}' or ']' that closes a container whose last byte read so far is before p.
-static const char *closed(const char *p) {
+// Past the `close` ('}' or ']') that ends a container whose last byte read so far is before p;
+// NULL when another byte is there: On-Demand ends a container by depth alone, so a ']' that
+// closes an object (or a '}' an array) would pass, and cjson would refuse the text later.
+static const char *closed(const char *p, char close) {
   while (space(*p)) p++;
-  return p + 1;
-}
-
-// The JSON text of a value that has not been read yet.
-static error_code raw_text(ondemand::value v, std::string_view &out) {
-  ondemand::json_type t;
-  error_code e = v.type().get(t);
-  if (e) return e;
-  if (t == ondemand::json_type::object) {
-    ondemand::object o;
-    if ((e = v.get_object().get(o))) return e;
-    return o.raw_json().get(out);
-  }
-  if (t == ondemand::json_type::array) {
-    ondemand::array a;
-    if ((e = v.get_array().get(a))) return e;
-    return a.raw_json().get(out);
-  }
-  out = trimmed(v.raw_json_token());
-  return SUCCESS;
+  return *p == close ? p + 1 : nullptr;
 }
 
 template <typename T> static bool grow(T *&p, size_t n, size_t &cap) {
@@ -63,8 +50,76 @@ template <typename T> static bool grow(T *&p, size_t n, size_t &cap) {
   return true;
 }
 
-// Each member of object o (whose text starts at base) into out, INNER for `details`'s; *end
-// is set past the object's closing brace. false when simdjson refuses it or memory ran out.
+// A key that holds an escape (q: where the raw key stops) must hold a valid one (On-Demand compares keys raw and checks nothing).
+static bool key_ok(ondemand::field &field, const char *q) {
+  std::string_view unescaped;
+  return *q != '\\' || !field.unescaped_key().get(unescaped);
+}
+
+// Checks value v of type t, and all it holds, as a full decoder would, and sets *end past its
+// text. On-Demand checks only what it is asked to read, and skips the rest on the brackets
+// alone; cjson, which decodes a nested value where a script reads it, would raise there. A page
+// this refuses is decoded whole by cjson, which says what is wrong with it.
+static bool walk(ondemand::value v, ondemand::json_type t, const char **end) {
+  std::string_view tok = trimmed(v.raw_json_token());
+  const char *last = tok.data() + 1;       // the end of what was read: past '{' or '[', a value
+  switch (t) {
+    case ondemand::json_type::object: {
+      ondemand::object o;
+      if (v.get_object().get(o)) return false;
+      for (auto member : o) {
+        ondemand::field field;
+        ondemand::value fv;
+        ondemand::json_type ft;
+        if (std::move(member).get(field)) return false;
+        const char *k = field.key().raw(), *q = k;
+        while (*q != '"' && *q != '\\') q++;
+        fv = field.value();
+        if (!key_ok(field, q) || fv.type().get(ft) || !walk(fv, ft, &last)) return false;
+      }
+      return (*end = closed(last, '}')) != nullptr;
+    }
+    case ondemand::json_type::array: {
+      ondemand::array a;
+      if (v.get_array().get(a)) return false;
+      for (auto element : a) {
+        ondemand::value ev;
+        ondemand::json_type et;
+        if (element.get(ev) || ev.type().get(et) || !walk(ev, et, &last)) return false;
+      }
+      return (*end = closed(last, ']')) != nullptr;
+    }
+    case ondemand::json_type::string: {   // read, so that On-Demand checks what follows it
+      std::string_view unescaped;
+      ondemand::raw_json_string raw;
+      if (std::memchr(tok.data(), '\\', tok.size()) ? v.get_string().get(unescaped)
+                                                     : v.get_raw_json_string().get(raw))
+        return false;
+      break;
+    }
+    case ondemand::json_type::number: {
+      double d;
+      if (v.get_double().get(d)) return false;
+      break;
+    }
+    case ondemand::json_type::boolean: {
+      bool b;
+      if (v.get_bool().get(b)) return false;
+      break;
+    }
+    default: {
+      bool null;
+      if (v.is_null().get(null) || !null) return false;
+      break;
+    }
+  }
+  *end = tok.data() + tok.size();
+  return true;
+}
+
+// Each member of object o (whose text starts at open, its element's at base) into out, INNER
+// for `details`'s, every value checked (walk); *end is set past the object's closing brace.
+// false when simdjson refuses it or memory ran out.
 static bool members(ondemand::object o, const char *open, const char *base, uint8_t inner,
                     trk_lazy_list *out, trk_lazy_element *el, const char **end) {
   const char *last = open + 1;             // the end of what was read: past '{', or a value
@@ -74,7 +129,8 @@ static bool members(ondemand::object o, const char *open, const char *base, uint
     if (std::move(member).get(field)) return false;
     const char *k = field.key().raw(), *q = k;
     while (*q != '"' && *q != '\\') q++;
-    if (*q == '\\') el->odd = 1;           // looked up raw, a key must be as it reads
+    if (*q == '\\') el->odd = 1;         // looked up raw, a key must be as it reads
+    if (!key_ok(field, q)) return false;
     ondemand::value v = field.value();
     ondemand::json_type t;
     if (v.type().get(t)) return false;
@@ -82,62 +138,40 @@ static bool members(ondemand::object o, const char *open, const char *base, uint
     m.key = static_cast<uint32_t>(k - base);
     m.klen = static_cast<uint32_t>(q - k);
     m.flags = inner;
-    std::string_view text;
-    const char *vs = v.raw_json_token().data();
+    const char *vs = v.raw_json_token().data(), *ve;
     if (!inner && t == ondemand::json_type::object && q - k == 7 && !std::memcmp(k, "details", 7)) {
       if (details) el->odd = 1;            // a second one: the last wins, as cjson reads it
       details = true;
       ondemand::object d;
-      const char *dend;
       if (v.get_object().get(d)) return false;
       size_t at = out->nmembers;            // its own entry, before its members
       if (!grow(out->members, out->nmembers, out->mcap)) return false;
       out->nmembers++;
-      if (!members(d, vs, base, TRK_LAZY_INNER, out, el, &dend)) return false;
+      if (!members(d, vs, base, TRK_LAZY_INNER, out, el, &ve)) return false;
       m.type = TRK_LAZY_NESTED;
       m.value = static_cast<uint32_t>(vs - base);
-      m.vlen = static_cast<uint32_t>(dend - vs);
+      m.vlen = static_cast<uint32_t>(ve - vs);
       out->members[at] = m;
-      last = dend;
+      last = ve;
       continue;
     }
     switch (t) {
       case ondemand::json_type::object:
-      case ondemand::json_type::array:
-        if (raw_text(v, text)) return false;
-        m.type = TRK_LAZY_NESTED;
-        break;
-      case ondemand::json_type::string:
-        text = trimmed(v.raw_json_token());
-        m.type = TRK_LAZY_STRING;       // an escape in it is looked for where it is read
-        break;
-      case ondemand::json_type::number:
-        text = trimmed(v.raw_json_token());
-        m.type = TRK_LAZY_NUMBER;
-        break;
-      case ondemand::json_type::boolean: {
-        bool b;
-        if (v.get_bool().get(b)) return false;
-        text = trimmed(v.raw_json_token());
-        m.type = TRK_LAZY_BOOLEAN;
-        if (b) m.flags |= TRK_LAZY_TRUE;
-        break;
-      }
-      default:
-        bool null;
-        if (v.is_null().get(null) || !null) return false;
-        text = trimmed(v.raw_json_token());
-        m.type = TRK_LAZY_NULL;
-        break;
+      case ondemand::json_type::array: m.type = TRK_LAZY_NESTED; break;
+      case ondemand::json_type::string: m.type = TRK_LAZY_STRING; break;
+      case ondemand::json_type::number: m.type = TRK_LAZY_NUMBER; break;
+      case ondemand::json_type::boolean: m.type = TRK_LAZY_BOOLEAN; break;
+      default: m.type = TRK_LAZY_NULL; break;
     }
-    m.value = static_cast<uint32_t>(text.data() - base);
-    m.vlen = static_cast<uint32_t>(text.size());
-    last = text.data() + text.size();
+    if (t == ondemand::json_type::boolean && *vs == 't') m.flags |= TRK_LAZY_TRUE;
+    if (!walk(v, t, &ve)) return false;
+    m.value = static_cast<uint32_t>(vs - base);
+    m.vlen = static_cast<uint32_t>(ve - vs);
+    last = ve;
     if (!grow(out->members, out->nmembers, out->mcap)) return false;
     out->members[out->nmembers++] = m;
   }
-  *end = closed(last);
-  return true;
+  return (*end = closed(last, '}')) != nullptr;
 }
 
 extern "C" int trk_lazy_page (const char *buf, size_t len, const char *list, trk_lazy_span *keys,
@@ -147,13 +181,14 @@ extern "C" int trk_lazy_page (const char *buf, size_t len, const char *list, trk
   *n = 0;
   if (parser().iterate(buf, len, len + TRK_LAZY_PADDING).get(doc)) return -1;
   if (doc.get_object().get(top)) return -1;
-  for (auto field : top) {
-    std::string_view key, text;
-    ondemand::value v;
-    if (*n >= max) return -1;
+  for (auto member : top) {
+    ondemand::field field;
+    std::string_view key;
+    if (*n >= max || std::move(member).get(field)) return -1;
     // the key's own token (before unescaping it, which consumes it): the caller decodes it
-    keys[*n].s = field.key().value_unsafe().raw() - 1;
-    if (field.unescaped_key().get(key) || field.value().get(v)) return -1;
+    keys[*n].s = field.key().raw() - 1;
+    if (field.unescaped_key().get(key)) return -1;
+    ondemand::value v = field.value();
     values[*n].s = nullptr;
     values[*n].len = 0;
     ondemand::json_type t;
@@ -178,16 +213,18 @@ extern "C" int trk_lazy_page (const char *buf, size_t len, const char *list, trk
           el->text.len = static_cast<size_t>(end - open);
           el->n = out->nmembers - el->first;
         } else {
-          if (raw_text(ev, text)) return -1;
-          el->text.s = text.data();
-          el->text.len = text.size();
+          const char *start = ev.raw_json_token().data(), *end;
+          if (!walk(ev, et, &end)) return -1;
+          el->text.s = start;
+          el->text.len = static_cast<size_t>(end - start);
           el->odd = 1;
         }
       }
     } else {
-      if (raw_text(v, text)) return -1;
-      values[*n].s = text.data();
-      values[*n].len = text.size();
+      const char *start = v.raw_json_token().data(), *end;
+      if (!walk(v, t, &end)) return -1;
+      values[*n].s = start;
+      values[*n].len = static_cast<size_t>(end - start);
     }
     keys[*n].len = 0;
     ++*n;

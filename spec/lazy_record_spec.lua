@@ -12,11 +12,20 @@ for i = 1, 30 do
                          custom = { [441] = tostring(i) } }
 end
 
-local function connect()
+-- edit(body) -> the body the client gets for each getRecords answer (default: as sent)
+local function connect(edit)
   local emu = emulator.new({ apikey = "k", username = "u", api_token = "t", data = DATA,
                              dialect = "rich" })
-  return tracker.connect({ transport = emu, rate_limit = false, timezone = false, page_size = 7,
-                           apikey = "k", username = "u", api_token = "t" })
+  local transport = emu
+  if edit then
+    transport = { handle = function(_, method, path, headers, body)
+      local status, h, answer = emu:handle(method, path, headers, body)
+      if path:find("getRecords", 1, true) and body:find('"R"', 1, true) then answer = edit(answer) end
+      return status, h, answer
+    end }
+  end
+  return tracker.connect({ transport = transport, rate_limit = false, timezone = false,
+                           page_size = 7, apikey = "k", username = "u", api_token = "t" })
 end
 
 -- every field of a record, through pairs
@@ -67,5 +76,33 @@ describe("lazy records of a stream", function()
     assert.is_nil(r.first_name)
     r.note = "x"
     assert.are.equal("x", fields(r).note)
+  end)
+
+  -- simdjson's On-Demand API checks only what it is asked to read; what it skips, cjson would
+  -- decode where a script reads it, and raise there. Every value of a page is checked first.
+  it("make a page a full decoder refuses a bad answer, whatever part of an item is broken", function()
+    local broken = {
+      ["an escape in a value no one reads"] = function(b) return (b:gsub('"town":"Leeds"', '"town":"Le\\qds"', 1)) end,
+      ["an escape in a key"] = function(b) return (b:gsub('"town":', '"to\\qwn":', 1)) end,
+      ["a number that is not one"] = function(b) return (b:gsub('"id":441', '"id":4-41', 1)) end,
+      ["a member in an array"] = function(b) return (b:gsub('"customfields":%[', '"customfields":["a":"b",', 1)) end,
+      ["a list closed as an object"] = function(b) return (b:gsub('}%]', '}}', 1)) end,
+      -- found by the fuzzer: a string On-Demand is not asked to read is skipped up to the brace
+      ["a member in an array a brace ends"] = function(b)
+        return (b:gsub('"customfields":%[', '"customfields":["a":"b"},1,', 1))
+      end,
+    }
+    for what, edit in pairs(broken) do
+      local t = connect(function(b)
+        local out = edit(b)
+        assert(out ~= b, what .. ": the answer was not changed")
+        return out
+      end)
+      local _, stream = t:candidates{}
+      local r, e = stream:next()
+      assert.is_nil(r, what)
+      assert.are.equal("bad_response", e and e.code, what .. ": " .. tostring(e))
+      assert.is_truthy(tostring(e.message):find("not valid JSON", 1, true), what)
+    end
   end)
 end)
