@@ -269,18 +269,17 @@ static int record_newindex (lua_State *L) {
   return 0;
 }
 
-/* new(kind, id, updated_at, item) -> a lazy record (upvalues 1 its metatable, 2 items), room
-   made for the fields a script usually reads. */
+/* new(kind, id, updated_at, item) -> a lazy record (upvalues 1 its metatable, 2 items, 3..5
+   the keys kind, id and updated_at), room made for the fields a script usually reads. */
 static int record_new (lua_State *L) {
   lua_settop(L, 4);
   luaL_checktype(L, 4, LUA_TUSERDATA);
   lua_createtable(L, 0, 8);
-  lua_pushvalue(L, 1);
-  lua_setfield(L, 5, "kind");
-  lua_pushvalue(L, 2);
-  lua_setfield(L, 5, "id");
-  lua_pushvalue(L, 3);
-  lua_setfield(L, 5, "updated_at");
+  for (int i = 1; i <= 3; i++) {
+    lua_pushvalue(L, lua_upvalueindex(2 + i));
+    lua_pushvalue(L, i);
+    lua_rawset(L, 5);
+  }
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_setmetatable(L, 5);
   lua_pushvalue(L, 5);
@@ -309,7 +308,10 @@ static int lazy_record_mt (lua_State *L) {
   lua_setfield(L, 4, "__metatable");
   lua_pushvalue(L, 4);
   lua_pushvalue(L, 2);
-  lua_pushcclosure(L, record_new, 2);
+  lua_pushliteral(L, "kind");
+  lua_pushliteral(L, "id");
+  lua_pushliteral(L, "updated_at");
+  lua_pushcclosure(L, record_new, 5);
   return 2;
 }
 

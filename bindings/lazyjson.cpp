@@ -13,13 +13,13 @@ using namespace simdjson;
 
 static_assert(TRK_LAZY_PADDING >= SIMDJSON_PADDING, "simdjson reads this far past a text");
 
-// One parser a thread, reused: its buffers grow to the largest text it was given. Nested no
-// deeper than cjson decodes (1000), so that cjson takes every value this takes; a deeper page
-// is refused here and decoded whole by cjson, which says so.
+// One parser a thread, reused: its buffers grow to the largest text it was given. On-Demand
+// does not refuse a text nested deeper than its parser's depth (development builds assert):
+// walk() refuses one deeper than cjson decodes, before this depth is reached.
 static ondemand::parser &parser() {
   static thread_local ondemand::parser p;
   static thread_local bool ready = false;
-  if (!ready) ready = !p.allocate(4096, 500);
+  if (!ready) ready = !p.allocate(4096, TRK_JSON_DEPTH + 2);
   return p;
 }
 
@@ -59,10 +59,13 @@ static bool key_ok(ondemand::field &field, const char *q) {
 // Checks value v of type t, and all it holds, as a full decoder would, and sets *end past its
 // text. On-Demand checks only what it is asked to read, and skips the rest on the brackets
 // alone; cjson, which decodes a nested value where a script reads it, would raise there. A page
-// this refuses is decoded whole by cjson, which says what is wrong with it.
-static bool walk(ondemand::value v, ondemand::json_type t, const char **end) {
+// this refuses is decoded whole by cjson, which says what is wrong with it. A container's
+// depth counts as cjson counts it (the page's object is 1): no deeper than TRK_JSON_DEPTH.
+static bool walk(ondemand::value v, ondemand::json_type t, int depth, const char **end) {
   std::string_view tok = trimmed(v.raw_json_token());
   const char *last = tok.data() + 1;       // the end of what was read: past '{' or '[', a value
+  if ((t == ondemand::json_type::object || t == ondemand::json_type::array) && depth > TRK_JSON_DEPTH)
+    return false;
   switch (t) {
     case ondemand::json_type::object: {
       ondemand::object o;
@@ -75,7 +78,7 @@ static bool walk(ondemand::value v, ondemand::json_type t, const char **end) {
         const char *k = field.key().raw(), *q = k;
         while (*q != '"' && *q != '\\') q++;
         fv = field.value();
-        if (!key_ok(field, q) || fv.type().get(ft) || !walk(fv, ft, &last)) return false;
+        if (!key_ok(field, q) || fv.type().get(ft) || !walk(fv, ft, depth + 1, &last)) return false;
       }
       return (*end = closed(last, '}')) != nullptr;
     }
@@ -85,7 +88,7 @@ static bool walk(ondemand::value v, ondemand::json_type t, const char **end) {
       for (auto element : a) {
         ondemand::value ev;
         ondemand::json_type et;
-        if (element.get(ev) || ev.type().get(et) || !walk(ev, et, &last)) return false;
+        if (element.get(ev) || ev.type().get(et) || !walk(ev, et, depth + 1, &last)) return false;
       }
       return (*end = closed(last, ']')) != nullptr;
     }
@@ -117,11 +120,11 @@ static bool walk(ondemand::value v, ondemand::json_type t, const char **end) {
   return true;
 }
 
-// Each member of object o (whose text starts at open, its element's at base) into out, INNER
-// for `details`'s, every value checked (walk); *end is set past the object's closing brace.
-// false when simdjson refuses it or memory ran out.
-static bool members(ondemand::object o, const char *open, const char *base, uint8_t inner,
-                    trk_lazy_list *out, trk_lazy_element *el, const char **end) {
+// Each member of object o (at depth, whose text starts at open, its element's at base) into
+// out, INNER for `details`'s, every value checked (walk); *end is set past the object's
+// closing brace. false when simdjson refuses it or memory ran out.
+static bool members(ondemand::object o, int depth, const char *open, const char *base,
+                    uint8_t inner, trk_lazy_list *out, trk_lazy_element *el, const char **end) {
   const char *last = open + 1;             // the end of what was read: past '{', or a value
   bool details = false;
   for (auto member : o) {
@@ -147,7 +150,7 @@ static bool members(ondemand::object o, const char *open, const char *base, uint
       size_t at = out->nmembers;            // its own entry, before its members
       if (!grow(out->members, out->nmembers, out->mcap)) return false;
       out->nmembers++;
-      if (!members(d, vs, base, TRK_LAZY_INNER, out, el, &ve)) return false;
+      if (!members(d, depth + 1, vs, base, TRK_LAZY_INNER, out, el, &ve)) return false;
       m.type = TRK_LAZY_NESTED;
       m.value = static_cast<uint32_t>(vs - base);
       m.vlen = static_cast<uint32_t>(ve - vs);
@@ -164,7 +167,7 @@ static bool members(ondemand::object o, const char *open, const char *base, uint
       default: m.type = TRK_LAZY_NULL; break;
     }
     if (t == ondemand::json_type::boolean && *vs == 't') m.flags |= TRK_LAZY_TRUE;
-    if (!walk(v, t, &ve)) return false;
+    if (!walk(v, t, depth + 1, &ve)) return false;
     m.value = static_cast<uint32_t>(vs - base);
     m.vlen = static_cast<uint32_t>(ve - vs);
     last = ve;
@@ -208,13 +211,13 @@ extern "C" int trk_lazy_page (const char *buf, size_t len, const char *list, trk
         if (et == ondemand::json_type::object) {
           ondemand::object o;
           const char *open = ev.raw_json_token().data(), *end;
-          if (ev.get_object().get(o) || !members(o, open, open, 0, out, el, &end)) return -1;
+          if (ev.get_object().get(o) || !members(o, 3, open, open, 0, out, el, &end)) return -1;
           el->text.s = open;
           el->text.len = static_cast<size_t>(end - open);
           el->n = out->nmembers - el->first;
         } else {
           const char *start = ev.raw_json_token().data(), *end;
-          if (!walk(ev, et, &end)) return -1;
+          if (!walk(ev, et, 3, &end)) return -1;
           el->text.s = start;
           el->text.len = static_cast<size_t>(end - start);
           el->odd = 1;
@@ -222,7 +225,7 @@ extern "C" int trk_lazy_page (const char *buf, size_t len, const char *list, trk
       }
     } else {
       const char *start = v.raw_json_token().data(), *end;
-      if (!walk(v, t, &end)) return -1;
+      if (!walk(v, t, 2, &end)) return -1;
       values[*n].s = start;
       values[*n].len = static_cast<size_t>(end - start);
     }

@@ -11,6 +11,10 @@
 extern "C" {
 #endif
 
+/* Nesting accepted in answers: cjson's limit (tracker.c), and so simdjson's here, so that cjson
+   decodes every value a lazy page took. */
+#define TRK_JSON_DEPTH 128
+
 /* Bytes past a text's end that must be readable (simdjson reads in 64-byte blocks). */
 #define TRK_LAZY_PADDING 64
 

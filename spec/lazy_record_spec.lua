@@ -87,6 +87,9 @@ describe("lazy records of a stream", function()
       ["a number that is not one"] = function(b) return (b:gsub('"id":441', '"id":4-41', 1)) end,
       ["a member in an array"] = function(b) return (b:gsub('"customfields":%[', '"customfields":["a":"b",', 1)) end,
       ["a list closed as an object"] = function(b) return (b:gsub('}%]', '}}', 1)) end,
+      ["nesting deeper than answers may be"] = function(b)
+        return (b:gsub('"customfields":%b[]', '"customfields":' .. ("["):rep(130) .. ("]"):rep(130), 1))
+      end,
       -- found by the fuzzer: a string On-Demand is not asked to read is skipped up to the brace
       ["a member in an array a brace ends"] = function(b)
         return (b:gsub('"customfields":%[', '"customfields":["a":"b"},1,', 1))
