@@ -9,6 +9,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBS = cmake make gcc libc6-dev pkg-config lua5.4 liblua5.4-dev lua-cjson lua-cjson-dev \
        lua-busted libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev ca-certificates \
        tzdata curl sqlite3 bc time     # bc, time: the red-team runners
+DEBS += g++ libsimdjson-dev       # bindings/lazyjson.cpp: lazy records (simdjson On-Demand)
 DEBS += lua-check                 # make lint
 DEBS += clang libclang-rt-14-dev  # libFuzzer targets (make fuzz, and briefly in make test)
 DEBS += luarocks                  # the rockspec's test
@@ -61,7 +62,7 @@ soak: build
 
 # libFuzzer targets, built with clang; make fuzz runs each for FUZZ_SECONDS.
 fuzz-build: deps
-	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTRK_FUZZ=ON >/dev/null
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTRK_FUZZ=ON >/dev/null
 	cmake --build $(FUZZ_BUILD) --target fuzzers -j$(JOBS)
 
 fuzz: fuzz-build

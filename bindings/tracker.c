@@ -14,6 +14,7 @@
 #include <lauxlib.h>
 
 #include "embedded.h"
+#include "lazyjson.h"                    /* TRK_JSON_DEPTH */
 #include "trk_time.h"
 #include "tracker.h"
 #include "transport.h"
@@ -22,7 +23,6 @@
 #define TRK_VERSION "0.0.0"
 #endif
 
-#define TRK_JSON_DEPTH   128           /* nesting accepted in answers */
 
 
 /* ---- native: helpers for the Lua parts ----------------------------------------------- */
@@ -208,6 +208,7 @@ static void native_open (lua_State *L) {
     lua_setfield(L, -3, *k);
   }
   lua_pop(L, 1);
+  trk_lazy_open(L);                       /* page, details, ...: lazy items (lazy.c) */
 }
 
 

@@ -99,4 +99,8 @@ int trk_error_result(lua_State *L, const char *code, int status, const char *fmt
 int trk_error_lnew(lua_State *L);      /* tracker.error{ code=, message=, status=, retryable= } */
 int trk_error_lis(lua_State *L);       /* tracker.is_error(v) */
 
+/* Adds the lazy-item functions (lazy.c) to the native table at the top of the stack, which
+   holds decode and null already. */
+void trk_lazy_open(lua_State *L);
+
 #endif

@@ -212,8 +212,11 @@ end
 -- The decoded document of an answer, or nil, err and a wait hint for a retry.
 local function decode(call, status, headers, body)
   if status == nil then return nil, headers end        -- the transport's nil, err
-  local doc = native.decode(body)
-  if status < 200 or status > 299 then
+  local ok = status >= 200 and status <= 299
+  -- a call that names a lazy list gets its items undecoded (bindings/lazy.c); a text simdjson
+  -- refuses is decoded in full, which says what is wrong with it
+  local doc = ok and call.lazy and native.page(body, call.lazy) or native.decode(body)
+  if not ok then
     local e = http_error(call.what, status, doc)
     return nil, e, retry_after(headers)
   end

@@ -55,12 +55,14 @@ end
 -- A source describes one kind of stream: api ("widget" or "rest"), size (records asked for a
 -- page), first_page, request(page) -> call | nil, err; parse(doc) -> items, last (true:
 -- the answer proves this page the last, false: it proves more, nil: it does not say), the page
--- size and the total the server reports (or nil) | nil, err; key(item) -> id (nil: malformed);
--- record(item) -> rec (false: left out by the stream's own filter, nil: malformed); and
+-- size and the total the server reports (or nil) | nil, err; key(item) -> id (nil: malformed),
+-- its time; record(item, id, time) -> rec (false: left out by the stream's own filter, nil:
+-- malformed), given what key said of it; and
 -- optionally switch(err) -> true when the source moved to another route after err, so the same
 -- page is asked again there.
 local function new_stream(s, what, source)
-  return setmetatable({ s = s, what = what, src = source, seen = idset(), items = {}, i = 1, n = 0,
+  return setmetatable({ s = s, what = what, src = source, seen = idset(), items = {}, ids = {},
+                        times = {}, i = 1, n = 0,
                         yielded = 0, page = source.first_page, closed = false, rows = 0,
                         pass_new = 0, ahead = source.first_page, calls = {}, depth = 1 },
                       stream_mt)
@@ -174,10 +176,10 @@ local function fill(st)
   local list, proof, told, total = st.src.parse(doc)
   if not list then return stream_fail(st, proof) end
   st.rows = st.rows + #list
-  local n, items, key = 0, st.items, st.src.key
+  local n, items, ids, times, key = 0, st.items, st.ids, st.times, st.src.key
   local prev
   for i = 1, #list do
-    local id = key(list[i])
+    local id, at = key(list[i])
     if id == nil then
       return stream_fail(st, err("bad_response", fmt("%s: record %d of page %d has no id",
                                                     call.what, i, st.page)))
@@ -191,7 +193,7 @@ local function fill(st)
     prev = id
     if idset_add(st.seen, id) then
       n = n + 1
-      items[n] = list[i]
+      items[n], ids[n], times[n] = list[i], id, at
     end
   end
   st.n, st.i = n, 1
@@ -232,7 +234,7 @@ function Stream:next()
       local item = self.items[i]
       self.items[i] = nil
       self.i = i + 1
-      local rec, re = self.src.record(item)
+      local rec, re = self.src.record(item, self.ids[i], self.times[i])
       if rec == nil then
         return stream_fail(self, re or err("bad_response", fmt("%s: a record could not be read",
                                                                self.what)))
@@ -336,8 +338,8 @@ end
 local function filtered(source, match_fn)
   if not match_fn then return source end
   local record = source.record
-  source.record = function(item)
-    local r = record(item)
+  source.record = function(item, id, at)
+    local r = record(item, id, at)
     if r and not match_fn(r, item) then return false end
     return r
   end
@@ -361,8 +363,9 @@ local function widget_stream(self, fname, kind, f, extra)
     rescan = function() return filt.before ~= nil or filt.search ~= nil or filt.state ~= nil end,
     request = function(page)
       local path, body = widget.request("getRecords", creds, widget.list(kind, filt, after, page, size))
+      -- lazy: the page's items are decoded only where the script reads them (widget.lua)
       local call = { api = "widget", what = "getRecords", base = base, path = path, body = body,
-                     retry = true }
+                     retry = true, lazy = "results" }
       send(s, call)
       return call
     end,
@@ -372,7 +375,7 @@ local function widget_stream(self, fname, kind, f, extra)
       return env.results, nil               -- getRecords says no total: the stream decides
     end,
     key = widget.key,
-    record = function(item) return widget.record(kind, item, conv) end,
+    record = function(item, id, at) return widget.record(kind, item, conv, id, at) end,
   }
   return stream_values(new_stream(s, fname, filtered(source, extra and extra.match)))
 end

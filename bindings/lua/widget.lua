@@ -5,8 +5,8 @@
 local native = native
 local values = import "values"
 local int, str = values.int, values.str
-local type, pairs, ipairs, tostring, tointeger, fmt =
-      type, pairs, ipairs, tostring, math.tointeger, string.format
+local type, pairs, ipairs, tostring, tointeger, fmt, setmetatable =
+      type, pairs, ipairs, tostring, math.tointeger, string.format, setmetatable
 local sort, concat = table.sort, table.concat
 
 local M = {}
@@ -355,13 +355,16 @@ end
 -- top (the rich dialect), or in its details (activities: lastupdateddatetime, placements:
 -- lastupdated [§9.1]). nil when the item has no id.
 function M.key(item)
-  if type(item) ~= "table" then return nil end
+  local t = type(item)
+  if t ~= "table" and t ~= "userdata" then return nil end
   local id = tointeger(item.id)
   if id == nil then return nil end
   local ts = item.lastupdateddatetime
   if type(ts) ~= "string" then
-    local d = item.details
-    ts = type(d) == "table" and (d.lastupdateddatetime or d.lastupdated) or nil
+    -- a lazy item's details are read through a view, not decoded whole
+    local d = t == "userdata" and native.details(item) or item.details
+    local dt = type(d)
+    ts = (dt == "table" or dt == "userdata") and (d.lastupdateddatetime or d.lastupdated) or nil
     if type(ts) ~= "string" or ts == "" then ts = nil end
   end
   return id, ts
@@ -390,94 +393,213 @@ function M.custom(list, fields, typed)
   return out
 end
 
+-- How each field of a record is made from its item (normalise[kind][field]): a member as a
+-- non-empty string (top, or inner: one of its details) or an integer (inner_int), each read
+-- for a lazy record by C (bindings/lazy.c) without a call of its own; or a function
+-- get(item, details, c) for anything more.
+local function plain(how, where, key, as)
+  local get
+  if where == "top" then get = function(item) return as(item[key]) end
+  else get = function(_, d) return as(d[key]) end end
+  return { how = how, key = key, inner = where == "inner", get = get }
+end
+local function top(key) return plain("str", "top", key, str) end
+local function inner(key) return plain("str", "inner", key, str) end
+local function inner_int(key) return plain("int", "inner", key, int) end
+
 local normalise = {}
 
-function normalise.job(item, d, c)
-  local owner
-  if type(d.Owners) == "table" and type(d.Owners[1]) == "table" then
-    owner = str(d.Owners[1].OwnerName)
-  end
-  return {
-    kind = "job", name = str(item.name), status = str(item.status),
-    company = first(item.company, d.clientname), client_id = int(d.clientid),
-    contact_id = int(d.contactid), contact = str(d.contactname), type = str(d.type),
-    description = str(d.description), owner = owner, opened_on = c.date(item.dateopened),
-  }
-end
+normalise.job = {
+  name = top("name"),
+  status = top("status"),
+  company = function(item, d) return first(item.company, d.clientname) end,
+  client_id = inner_int("clientid"),
+  contact_id = inner_int("contactid"),
+  contact = inner("contactname"),
+  type = inner("type"),
+  description = inner("description"),
+  owner = function(_, d)
+    local owners = d.Owners
+    if type(owners) == "table" and type(owners[1]) == "table" then return str(owners[1].OwnerName) end
+  end,
+  opened_on = function(item, _, c) return c.date(item.dateopened) end,
+}
 
-function normalise.candidate(item, d, c)
-  return {
-    kind = "candidate", name = str(item.name), status = str(item.status),
-    first_name = str(d.firstname), last_name = str(d.lastname), email = str(d.email),
-    other_email = str(d.otheremail), job_title = str(d.jobtitle),
-    company = first(d.companyname, item.company),
-    phone = first(d.mobiletelephone, d.worktelephone, d.hometelephone),
-    town = str(d.town), county = str(d.county), country = str(d.country),
-    source = str(d.source), owner = str(d.owner), linkedin = str(d.linkedin),
-    created_at = c.time(item.dateopened),
-  }
-end
+normalise.candidate = {
+  name = top("name"),
+  status = top("status"),
+  first_name = inner("firstname"),
+  last_name = inner("lastname"),
+  email = inner("email"),
+  other_email = inner("otheremail"),
+  job_title = inner("jobtitle"),
+  company = function(item, d) return first(d.companyname, item.company) end,
+  phone = function(_, d) return first(d.mobiletelephone, d.worktelephone, d.hometelephone) end,
+  town = inner("town"),
+  county = inner("county"),
+  country = inner("country"),
+  source = inner("source"),
+  owner = inner("owner"),
+  linkedin = inner("linkedin"),
+  created_at = function(item, _, c) return c.time(item.dateopened) end,
+}
 
-function normalise.activity(item, d, c)
-  return {
-    kind = "activity", name = first(d.subject, item.name), subject = str(d.subject),
-    type = str(d.ActivityTypeName), status = first(d.activitystatusname, item.status),
-    candidate_id = int(d.resourceid), job_id = int(d.opportunityid),
-    application_id = int(d.opportunityresourceid), client_id = int(d.clientid),
-    contact_id = int(d.contactid), user_id = int(d.userid), user = str(d.username),
-    note = str(d.note), date = c.date(d.startdate or d.datedue or item.dateopened),
-    time = str(d.starttime or d.timedue),
-    lead_id = int(d.leadid), company = first(d.clientname, item.company),
-    contact = str(d.contactname), priority = str(d.priority), contact_type = str(d.contacttype),
-  }
-end
+normalise.activity = {
+  name = function(item, d) return first(d.subject, item.name) end,
+  subject = inner("subject"),
+  type = inner("ActivityTypeName"),
+  status = function(item, d) return first(d.activitystatusname, item.status) end,
+  candidate_id = inner_int("resourceid"),
+  job_id = inner_int("opportunityid"),
+  application_id = inner_int("opportunityresourceid"),
+  client_id = inner_int("clientid"),
+  contact_id = inner_int("contactid"),
+  user_id = inner_int("userid"),
+  user = inner("username"),
+  note = inner("note"),
+  date = function(item, d, c) return c.date(d.startdate or d.datedue or item.dateopened) end,
+  time = function(_, d) return str(d.starttime or d.timedue) end,
+  lead_id = inner_int("leadid"),
+  company = function(item, d) return first(d.clientname, item.company) end,
+  contact = inner("contactname"),
+  priority = inner("priority"),
+  contact_type = inner("contacttype"),
+}
 
 -- Clients, contacts and leads: `details` as tracker-evidence.md §2.9 names them [OBS].
-function normalise.client(item, d, c)
-  return {
-    kind = "client", name = str(item.name), status = str(item.status),
-    email = str(d.email), phone = str(d.telephone), website = str(d.website),
-    address1 = str(d.address1), address2 = str(d.address2), town = str(d.town),
-    county = str(d.county), postcode = str(d.postcode), country = str(d.country),
-    department = str(d.department), source = str(d.source), owner = str(d.owner),
-    type = first(d.clienttypes, d.type), created_at = c.time(item.dateopened),
-  }
-end
+normalise.client = {
+  name = top("name"),
+  status = top("status"),
+  email = inner("email"),
+  phone = inner("telephone"),
+  website = inner("website"),
+  address1 = inner("address1"),
+  address2 = inner("address2"),
+  town = inner("town"),
+  county = inner("county"),
+  postcode = inner("postcode"),
+  country = inner("country"),
+  department = inner("department"),
+  source = inner("source"),
+  owner = inner("owner"),
+  type = function(_, d) return first(d.clienttypes, d.type) end,
+  created_at = function(item, _, c) return c.time(item.dateopened) end,
+}
 
-function normalise.contact(item, d, c)
-  return {
-    kind = "contact", name = str(item.name), status = str(item.status),
-    first_name = str(d.firstname), last_name = str(d.lastname), job_title = str(d.jobtitle),
-    company = first(d.companyname, item.company), client_id = int(d.companyId),
-    email = str(d.email), phone = first(d.mobiletelephone, d.businesstelephone, d.hometelephone),
-    work_phone = str(d.businesstelephone), linkedin = str(d.linkedin), town = str(d.town),
-    county = str(d.county), country = str(d.country), type = str(d.contactType),
-    created_at = c.time(item.dateopened),
-  }
-end
+normalise.contact = {
+  name = top("name"),
+  status = top("status"),
+  first_name = inner("firstname"),
+  last_name = inner("lastname"),
+  job_title = inner("jobtitle"),
+  company = function(item, d) return first(d.companyname, item.company) end,
+  client_id = inner_int("companyId"),
+  email = inner("email"),
+  phone = function(_, d) return first(d.mobiletelephone, d.businesstelephone, d.hometelephone) end,
+  work_phone = inner("businesstelephone"),
+  linkedin = inner("linkedin"),
+  town = inner("town"),
+  county = inner("county"),
+  country = inner("country"),
+  type = inner("contactType"),
+  created_at = function(item, _, c) return c.time(item.dateopened) end,
+}
 
-function normalise.lead(item, d, c)
-  return {
-    kind = "lead", name = first(d.name, item.name), subject = first(d.subject, d.name, item.name),
-    status = first(d.status, item.status), source = str(d.source),
-    description = str(d.description), client_id = int(d.clientid),
-    company = first(d.clientname, item.company), created_at = c.time(item.dateopened),
-  }
+normalise.lead = {
+  name = function(item, d) return first(d.name, item.name) end,
+  subject = function(item, d) return first(d.subject, d.name, item.name) end,
+  status = function(item, d) return first(d.status, item.status) end,
+  source = inner("source"),
+  description = inner("description"),
+  client_id = inner_int("clientid"),
+  company = function(item, d) return first(d.clientname, item.company) end,
+  created_at = function(item, _, c) return c.time(item.dateopened) end,
+}
+
+-- The fields a record of `kind` has beyond kind, id and updated_at: normalise's, custom and
+-- raw; for each, get(item, details, c) makes it from a decoded item, and specs[field] says how
+-- native.record_mt makes it for a lazy record (bindings/lazy.c: its bit, how, key, inner, get).
+-- Made once a kind.
+local record_fields = {}
+local REC = { call = 0, str = 1, int = 2, whole = 3 }   -- as lazy.c numbers them
+
+local function fields_of(kind)
+  local f = record_fields[kind]
+  if f then return f end
+  f = { get = {}, specs = {} }
+  local custom_kind = M.custom_kind[kind] or kind
+  local how = { raw = "whole" }
+  for k, spec in pairs(normalise[kind]) do how[k] = spec end
+  how.custom = function(item, _, c) return M.custom(item.customfields, c.fields[custom_kind], c.typed) end
+  local bit = 0
+  for k, spec in pairs(how) do
+    if spec == "whole" then
+      f.get[k] = function(item) return item end
+      f.specs[k] = { bit, REC.whole }
+    elseif type(spec) == "function" then
+      f.get[k] = spec
+      f.specs[k] = { bit, REC.call, false, false, spec }
+    else
+      f.get[k] = spec.get
+      f.specs[k] = { bit, REC[spec.how], spec.key, spec.inner, spec.get }
+    end
+    bit = bit + 1
+  end
+  assert(bit <= 64, "a lazy record has at most 64 fields")
+  record_fields[kind] = f
+  return f
 end
 
 -- A normalised record from a getRecords item (§7), or nil when the item is malformed.
 -- `c` converts times and types custom fields (client.lua builds it from the configuration).
-function M.record(kind, item, c)
-  local id, ts = M.key(item)
+-- An item a stream read with native.page (a userdata) makes a lazy record.
+function M.record(kind, item, c, id, ts)
+  if type(item) == "userdata" then return M.lazy_record(kind, item, c, id, ts) end
+  if id == nil then id, ts = M.key(item) end
   if id == nil then return nil end
   local d = item.details
   if type(d) ~= "table" then d = {} end
-  local r = normalise[kind](item, d, c)
-  r.id = id
-  r.updated_at = ts and c.time(ts) or nil
-  r.custom = M.custom(item.customfields, c.fields[M.custom_kind[kind] or kind], c.typed)
-  r.raw = item
+  local r = { kind = kind, id = id, updated_at = ts and c.time(ts) or nil }
+  for k, get in pairs(fields_of(kind).get) do r[k] = get(item, d, c) end
   return r
+end
+
+-- Lazy records: a stream's record holds kind, id and updated_at, and its item (a copy of the
+-- item's JSON text, bindings/lazy.c); any other field is made from the item the first time it
+-- is read, as fields_of says, and kept in the record, which from then on is a plain table for
+-- that field. The item's `claimed` bits say which fields were made, so a field the item lacks,
+-- or one the script set or removed, is not made again; `raw` is the whole item decoded.
+-- pairs() (and so anything that walks the record with it) makes every field first.
+local lazy_items = setmetatable({}, { __mode = "k" })   -- record -> its item
+local lazy_news = setmetatable({}, { __mode = "k" })    -- converters -> kind -> constructor
+local next = next
+
+-- The constructor of lazy records of a kind, for converters c (made once for each).
+local function lazy_new(kind, c)
+  local by_kind = lazy_news[c]
+  if not by_kind then
+    by_kind = {}
+    lazy_news[c] = by_kind
+  end
+  if by_kind[kind] then return by_kind[kind] end
+  local specs = fields_of(kind).specs
+  local mt, new = native.record_mt(specs, lazy_items, c)
+  local make = mt.__index
+  mt.__pairs = function(r)
+    if lazy_items[r] then
+      for k in pairs(specs) do make(r, k) end
+      lazy_items[r] = nil
+    end
+    return next, r, nil
+  end
+  by_kind[kind] = new
+  return new
+end
+
+function M.lazy_record(kind, item, c, id, ts)
+  if id == nil then id, ts = M.key(item) end
+  if id == nil then return nil end
+  return lazy_new(kind, c)(kind, id, ts and c.time(ts) or nil, item)
 end
 
 -- ---- metadata (getSettingsData, §3) --------------------------------------------------------
@@ -623,18 +745,24 @@ function M.resource_from_resume(fields, file, o)
          { resource = res, file = { filename = file.filename, data = file.data } }
 end
 
-function normalise.placement(item, d, c)
-  return {
-    kind = "placement", name = str(item.name), status = first(d.status, item.status),
-    application_id = int(item.id), candidate_id = int(d.resourceid),
-    candidate_name = str(d.resourcename), job_id = int(d.opportunityid),
-    client_id = int(d.clientid), contact_id = int(d.contactid),
-    company = first(item.company, d.clientname), start_date = c.date(d.startdate),
-    end_date = c.date(d.enddate), pay_rate = values.num(d.payrate),
-    charge_rate = values.num(d.chargerate), charge_period = str(d.chargeperiod),
-    currency = str(d.currency), assigned_at = c.time(d.dateassigned),
-    confirmed_on = c.date(d.dateconfirmed),
-  }
-end
+normalise.placement = {
+  name = top("name"),
+  status = function(item, d) return first(d.status, item.status) end,
+  application_id = function(item) return int(item.id) end,
+  candidate_id = inner_int("resourceid"),
+  candidate_name = inner("resourcename"),
+  job_id = inner_int("opportunityid"),
+  client_id = inner_int("clientid"),
+  contact_id = inner_int("contactid"),
+  company = function(item, d) return first(item.company, d.clientname) end,
+  start_date = function(_, d, c) return c.date(d.startdate) end,
+  end_date = function(_, d, c) return c.date(d.enddate) end,
+  pay_rate = function(_, d) return values.num(d.payrate) end,
+  charge_rate = function(_, d) return values.num(d.chargerate) end,
+  charge_period = inner("chargeperiod"),
+  currency = inner("currency"),
+  assigned_at = function(_, d, c) return c.time(d.dateassigned) end,
+  confirmed_on = function(_, d, c) return c.date(d.dateconfirmed) end,
+}
 
 return M

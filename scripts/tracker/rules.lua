@@ -431,6 +431,9 @@ function M.run(list, t, how)
 
     local function each(record)
       if how.record then how.record(stream.on) end
+      -- every field made first: a stream's record is lazy (docs/client.md), and pairs, which
+      -- runs the client's own protected metamethod, makes it a plain table
+      pairs(record)
       -- read once, raw: each rule gets its own copy of the record, so none can change what the
       -- runner or the next rule sees (or hide a loop in a metatable the runner would trip on)
       local id, updated = rawget(record, "id"), rawget(record, "updated_at")

@@ -1,9 +1,9 @@
 # libFuzzer targets (spec/fuzz/): included by CMakeLists.txt when TRK_FUZZ is ON. Needs clang:
-#   CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DTRK_FUZZ=ON
+#   CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DTRK_FUZZ=ON
 # The libraries the targets reach (trkbind_obj, trkrt) are built with -fsanitize=fuzzer-no-link
 # plus ASan and UBSan; the targets with -fsanitize=fuzzer.
-if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
-  message(FATAL_ERROR "TRK_FUZZ needs clang (libFuzzer): configure with CC=clang")
+if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang" OR NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  message(FATAL_ERROR "TRK_FUZZ needs clang (libFuzzer): configure with CC=clang CXX=clang++")
 endif()
 
 set(TRK_FUZZ_SANITIZE -fsanitize=address,undefined -fno-sanitize-recover=undefined
