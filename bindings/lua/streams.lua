@@ -176,7 +176,7 @@ local function fill(st)
   local list, proof, told, total = st.src.parse(doc)
   if not list then return stream_fail(st, proof) end
   st.rows = st.rows + #list
-  local n, items, ids, times, key = 0, st.items, st.ids, st.times, st.src.key
+  local n, items, ids, ats, key = 0, st.items, st.ids, st.times, st.src.key
   local prev
   for i = 1, #list do
     local id, at = key(list[i])
@@ -193,7 +193,7 @@ local function fill(st)
     prev = id
     if idset_add(st.seen, id) then
       n = n + 1
-      items[n], ids[n], times[n] = list[i], id, at
+      items[n], ids[n], ats[n] = list[i], id, at
     end
   end
   st.n, st.i = n, 1
