@@ -13,14 +13,26 @@
 **
 ** Memory: items and values are the Lua allocator's, so the host counts them; simdjson's parser
 ** buffers are counted with the host's reserve while it works on a page.
+**
+** The simdjson side (lazyjson.cpp) is a shared object of its own, trk-lazyjson.so, opened on
+** the first page rather than linked: it brings libsimdjson and libstdc++, whose loading would
+** cost every start of trk what most runs never use. Without it a page is decoded whole, by
+** cjson, as before lazy items.
 */
+#define _GNU_SOURCE                      /* dladdr */
+#include <dlfcn.h>
+#include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 
+#include "dynlib.h"
 #include "lazyjson.h"
 #include "tracker.h"
 
@@ -41,6 +53,53 @@ typedef struct lazy_item {
 } lazy_item;
 
 static const char *lazy_text_of (const lazy_item *it) { return (const char *)(it->m + it->n); }
+
+/* ---- trk-lazyjson.so, opened on the first page -------------------------------------------- */
+
+static struct {
+  __typeof__(trk_lazy_page) *page;
+  __typeof__(trk_lazy_scalar) *scalar;
+  __typeof__(trk_lazy_parser_bytes) *parser_bytes;
+} lazy_json;
+
+static const trk_dynsym lazy_json_syms[] = {
+  {"trk_lazy_page", &lazy_json.page},
+  {"trk_lazy_scalar", &lazy_json.scalar},
+  {"trk_lazy_parser_bytes", &lazy_json.parser_bytes},
+  {NULL, NULL}
+};
+
+static char lazy_json_file[PATH_MAX];
+static trk_dynlib lazy_json_lib = TRK_DYNLIB(lazy_json_file, lazy_json_syms, NULL);
+static pthread_once_t lazy_json_found = PTHREAD_ONCE_INIT;
+
+/* Where the shim is: beside the file that holds this code (the build directory holds trk,
+   tracker.so and the shim; an install puts tracker.so and the shim in one directory), or, from
+   an installed trk's directory, in that one (TRK_LAZYJSON_FROM_BIN: relative to bin/, or
+   absolute). The first place is named when it is in neither. */
+static void lazy_json_find (void) {
+  Dl_info info;
+  char self[PATH_MAX], other[PATH_MAX], *slash;
+  const char *from_bin = TRK_LAZYJSON_FROM_BIN;
+  int n;
+  snprintf(lazy_json_file, sizeof lazy_json_file, "%s", TRK_LAZYJSON_FILE);
+  if (!dladdr((void *)lazy_json_find, &info) || info.dli_fname == NULL
+      || realpath(info.dli_fname, self) == NULL || (slash = strrchr(self, '/')) == NULL)
+    return;
+  *slash = '\0';
+  n = snprintf(lazy_json_file, sizeof lazy_json_file, "%s/%s", self, TRK_LAZYJSON_FILE);
+  if (n < 0 || (size_t)n >= sizeof lazy_json_file || access(lazy_json_file, R_OK) == 0) return;
+  if (from_bin[0] == '/') n = snprintf(other, sizeof other, "%s/%s", from_bin, TRK_LAZYJSON_FILE);
+  else n = snprintf(other, sizeof other, "%s/%s/%s", self, from_bin, TRK_LAZYJSON_FILE);
+  if (n > 0 && (size_t)n < sizeof other && access(other, R_OK) == 0)
+    memcpy(lazy_json_file, other, (size_t)n + 1);
+}
+
+/* Whether the shim's functions are ready (opened on the first call). */
+static int lazy_json_ready (void) {
+  pthread_once(&lazy_json_found, lazy_json_find);
+  return trk_dynlib_ready(&lazy_json_lib) == NULL;
+}
 
 /* simdjson's buffers, counted as the script's memory while it works. */
 static void lazy_reserve (lua_State *L, const trk_host *h, size_t n) {
@@ -128,22 +187,23 @@ static void lazy_push (lua_State *L, const lazy_item *it, int inner, const char 
     case TRK_LAZY_NULL: lua_pushvalue(L, lua_upvalueindex(2)); return;
     case TRK_LAZY_BOOLEAN: lua_pushboolean(L, m->flags & TRK_LAZY_TRUE); return;
     case TRK_LAZY_NESTED: lazy_decode(L, text + m->value, m->vlen); return;
-    case TRK_LAZY_STRING:
+    case TRK_LAZY_NUMBER: {            /* an integer when it is one a double holds exactly */
+      double d = trk_lazy_number(m);
+      if (d == floor(d) && d >= -LAZY_EXACT && d <= LAZY_EXACT) lua_pushinteger(L, (lua_Integer)d);
+      else lua_pushnumber(L, d);
+      return;
+    }
+    default:                           /* a string */
       if (!memchr(text + m->value + 1, '\\', m->vlen - 2)) {   /* as sent, between its quotes */
         lua_pushlstring(L, text + m->value + 1, m->vlen - 2);
         return;
       }
       break;
-    default: break;
   }
-  /* a number, or a string with escapes: the text runs on past it to the item's padding */
-  trk_lazy_scalar(text + m->value, m->vlen, it->len - m->value + TRK_LAZY_PADDING, &v);
+  /* a string with escapes: the text runs on past it to the item's padding */
+  lazy_json.scalar(text + m->value, m->vlen, it->len - m->value + TRK_LAZY_PADDING, &v);
   if (v.type == TRK_LAZY_STRING) lua_pushlstring(L, v.text.s, v.text.len);
-  else if (v.type != TRK_LAZY_NUMBER) lazy_slow(L, it, inner, k, len);
-  /* an integer when it is one a double holds exactly */
-  else if (v.number == floor(v.number) && v.number >= -LAZY_EXACT && v.number <= LAZY_EXACT)
-    lua_pushinteger(L, (lua_Integer)v.number);
-  else lua_pushnumber(L, v.number);
+  else lazy_slow(L, it, inner, k, len);
 }
 
 /* item[k]: its member k; view[k]: member k of its item's details. Not a string: nil. */
@@ -330,11 +390,14 @@ static int lazy_whole (lua_State *L) {
   return 1;
 }
 
-static int lazy_list_gc (lua_State *L) {
-  trk_lazy_list *l = (trk_lazy_list *)lua_touserdata(L, 1);
+static void lazy_list_free (trk_lazy_list *l) {
   free(l->elems);
   free(l->members);
   memset(l, 0, sizeof *l);
+}
+
+static int lazy_list_gc (lua_State *L) {
+  lazy_list_free((trk_lazy_list *)lua_touserdata(L, 1));
   return 0;
 }
 
@@ -368,9 +431,14 @@ static int lazy_page (lua_State *L) {
   const char *list = luaL_checkstring(L, 2);
   const trk_host *h = trk_host_get(L);
   trk_lazy_span keys[LAZY_MEMBERS], values[LAZY_MEMBERS];
-  size_t n = 0, charge = trk_lazy_parser_bytes(len) + len + TRK_LAZY_PADDING;
+  size_t n = 0, charge;
   char *buf;
   int rc;
+  if (!lazy_json_ready()) {                      /* no shim: the caller decodes it whole */
+    lua_pushnil(L);
+    return 1;
+  }
+  charge = lazy_json.parser_bytes(len) + len + TRK_LAZY_PADDING;
   trk_lazy_list *l = (trk_lazy_list *)lua_newuserdatauv(L, sizeof *l, 0);  /* freed if we raise */
   memset(l, 0, sizeof *l);
   if (luaL_newmetatable(L, LAZY_LIST)) {
@@ -386,7 +454,7 @@ static int lazy_page (lua_State *L) {
   }
   memcpy(buf, body, len);
   memset(buf + len, 0, TRK_LAZY_PADDING);
-  rc = trk_lazy_page(buf, len, list, keys, values, LAZY_MEMBERS, &n, l);
+  rc = lazy_json.page(buf, len, list, keys, values, LAZY_MEMBERS, &n, l);
   lazy_release(h, charge);
   /* the spans point into buf: they are turned into Lua values before it goes (a Lua error in
      between leaks it, but such an error is the memory limit's, which ends the run) */
@@ -409,7 +477,8 @@ static int lazy_page (lua_State *L) {
     lua_rawset(L, -3);
   }
   free(buf);
-  return 1;
+  lazy_list_free(l);                          /* now, not when the GC comes to it: the GC */
+  return 1;                                      /* does not see this memory */
 }
 
 static const luaL_Reg lazy_funcs[] = {

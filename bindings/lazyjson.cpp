@@ -12,6 +12,9 @@
 using namespace simdjson;
 
 static_assert(TRK_LAZY_PADDING >= SIMDJSON_PADDING, "simdjson reads this far past a text");
+static_assert(offsetof(trk_lazy_member, vlen) == TRK_LAZY_NUMBER_AT + 4
+              && offsetof(trk_lazy_member, type) >= TRK_LAZY_NUMBER_AT + sizeof(double),
+              "a number member's 8 bytes are value and vlen");
 
 // One parser a thread, reused: its buffers grow to the largest text it was given. On-Demand
 // does not refuse a text nested deeper than its parser's depth (development builds assert):
@@ -167,9 +170,17 @@ static bool members(ondemand::object o, int depth, const char *open, const char 
       default: m.type = TRK_LAZY_NULL; break;
     }
     if (t == ondemand::json_type::boolean && *vs == 't') m.flags |= TRK_LAZY_TRUE;
-    if (!walk(v, t, depth + 1, &ve)) return false;
-    m.value = static_cast<uint32_t>(vs - base);
-    m.vlen = static_cast<uint32_t>(ve - vs);
+    if (t == ondemand::json_type::number) {   // read now, once: a script reads ids often
+      double d;
+      std::string_view tok = trimmed(v.raw_json_token());
+      if (v.get_double().get(d)) return false;
+      trk_lazy_set_number(&m, d);
+      ve = tok.data() + tok.size();
+    } else {
+      if (!walk(v, t, depth + 1, &ve)) return false;
+      m.value = static_cast<uint32_t>(vs - base);
+      m.vlen = static_cast<uint32_t>(ve - vs);
+    }
     last = ve;
     if (!grow(out->members, out->nmembers, out->mcap)) return false;
     out->members[out->nmembers++] = m;

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,9 +45,23 @@ typedef struct trk_lazy_value {
    value are in the element's text, so that reading it later needs no parse of the element. */
 typedef struct trk_lazy_member {
   uint32_t key, klen;              /* the key as sent, between its quotes (no escape in it) */
-  uint32_t value, vlen;            /* the value's JSON text */
+  uint32_t value, vlen;            /* the value's JSON text; a number: the number itself */
   uint8_t type, flags;             /* TRK_LAZY_NULL .. TRK_LAZY_NESTED; TRK_LAZY_* flags */
 } trk_lazy_member;
+
+/* A number member's value, kept in the 8 bytes of value and vlen (read with memcpy: members
+   are packed, so these bytes need not be aligned for a double). */
+#define TRK_LAZY_NUMBER_AT offsetof(trk_lazy_member, value)
+
+static inline void trk_lazy_set_number (trk_lazy_member *m, double d) {
+  memcpy((char *)m + TRK_LAZY_NUMBER_AT, &d, sizeof d);
+}
+
+static inline double trk_lazy_number (const trk_lazy_member *m) {
+  double d;
+  memcpy(&d, (const char *)m + TRK_LAZY_NUMBER_AT, sizeof d);
+  return d;
+}
 
 /* An element of the list: its JSON text and its members (members[first .. first + n)), top
    level and `details`. `odd` when they can't be looked up by their raw keys (not an object, a

@@ -145,6 +145,13 @@ static size_t time_scan (const char *s, size_t len, const char *seps, int64_t *s
   return pos;
 }
 
+int trk_time_local_iso (const char *s, size_t len, char out[19]) {
+  int64_t t;
+  if (len < 19 || time_scan(s, 19, "T ", &t) != 19) return 0;
+  time_write(t, 'T', out);
+  return 1;
+}
+
 static int time_parse_iso (const char *s, size_t len, int64_t *epoch) {
   int64_t t;
   size_t pos = time_scan(s, len, "T", &t);

@@ -186,6 +186,16 @@ static int native_hash (lua_State *L) {
   return 1;
 }
 
+/* local_iso(s) -> "YYYY-MM-DDTHH:MM:SS" from the naive local time s starts with | nil. */
+static int native_local_iso (lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  char out[19];
+  if (!trk_time_local_iso(s, n, out)) return 0;
+  lua_pushlstring(L, out, sizeof out);
+  return 1;
+}
+
 static const luaL_Reg native_funcs[] = {
   {"clock", native_clock},
   {"epoch", native_epoch},
@@ -193,6 +203,7 @@ static const luaL_Reg native_funcs[] = {
   {"base64_encode", native_b64encode},
   {"base64_decode", native_b64decode},
   {"hash", native_hash},
+  {"local_iso", native_local_iso},
   {"decode", NULL},
   {"encode", NULL},
   {"null", NULL},

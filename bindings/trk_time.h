@@ -3,6 +3,7 @@
 #ifndef TRK_TIME_H
 #define TRK_TIME_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <lua.h>
@@ -18,6 +19,11 @@ int trk_time_open(lua_State *L);
 /* "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|+HHMM)" or "YYYY-MM-DD" (midnight UTC) into
    *epoch; fractions are dropped. Returns 1, or 0 for anything else (*epoch untouched). */
 int trk_time_parse_iso(const char *s, int64_t *epoch);
+
+/* The date and time that s starts with, "YYYY-MM-DD HH:MM:SS" (or with a T: a naive local
+   time, as Tracker sends them), written "YYYY-MM-DDTHH:MM:SS" into out (no NUL). Returns 1, or
+   0 when s does not start with a valid one. */
+int trk_time_local_iso(const char *s, size_t len, char out[19]);
 
 /* Writes "YYYY-MM-DDTHH:MM:SSZ" and a NUL. Instants outside TRK_TIME_MIN..TRK_TIME_MAX
    are clamped to that range: check first if that matters. */

@@ -12,16 +12,21 @@ local function exists(path)
   return f ~= nil
 end
 
--- A script that reads an in-process emulator through the installed module.
+-- A script that reads an in-process emulator through the installed module. Its records are
+-- lazy when the installed trk-lazyjson.so is found (bindings/lazy.c), from bin/trk and from
+-- tracker.so alike.
 local EMULATOR_SCRIPT = [[
 local tracker = require "tracker"
 local emulator = require "tracker.emulator"
 local emu = emulator.new{ apikey = "k", username = "u@example.com", api_token = "t",
                           data = emulator.generate{ candidates = 7 } }
 local t = tracker.connect{ transport = emu, rate_limit = false }
-local n = 0
-for _ in t:candidates{} do n = n + 1 end
-print("candidates " .. n)
+local n, lazy = 0, 0
+for r in t:candidates{} do
+  n = n + 1
+  if getmetatable(r) == "tracker.record" then lazy = lazy + 1 end
+end
+print("candidates " .. n .. ", lazy " .. lazy)
 ]]
 
 describe("an installed trk", function()
@@ -42,7 +47,8 @@ describe("an installed trk", function()
   end
 
   it("lays out the executable, the module, the Lua modules, the man page and the rest", function()
-    for _, f in ipairs{ "bin/trk", "lib/lua/5.4/tracker.so", "share/lua/5.4/json.lua",
+    for _, f in ipairs{ "bin/trk", "lib/lua/5.4/tracker.so", "lib/lua/5.4/trk-lazyjson.so",
+                        "share/lua/5.4/json.lua",
                         "share/lua/5.4/tracker/testing.lua", "share/lua/5.4/tracker/migrate.lua",
                         "share/lua/5.4/tracker/emulator.lua", "share/man/man1/trk.1",
                         "share/bash-completion/completions/trk", "share/trk/meta/tracker.lua",
@@ -58,7 +64,7 @@ describe("an installed trk", function()
     trk.write(dir .. "/emu.lua", EMULATOR_SCRIPT)
     local code, out = sh("cd " .. quote(dir) .. " && " .. quote(prefix .. "/bin/trk") .. " run emu.lua")
     assert.are.equal(0, code, out)
-    assert.is_truthy(out:find("candidates 7", 1, true), out)
+    assert.is_truthy(out:find("candidates 7, lazy 7", 1, true), out)
   end)
 
   it("gives plain lua5.4 the tracker module from the prefix", function()
@@ -70,7 +76,7 @@ describe("an installed trk", function()
     assert.are.equal(0, code, out)
     assert.is_truthy(out:find(prefix .. "/lib/lua/5.4/tracker.so\n", 1, true), out)
     assert.is_truthy(out:find(prefix .. "/share/lua/5.4/tracker/testing.lua\n", 1, true), out)
-    assert.is_truthy(out:find("candidates 7", 1, true), out)
+    assert.is_truthy(out:find("candidates 7, lazy 7", 1, true), out)
   end)
 
   it("runs a new project's specs with trk test, with the prefix's modules", function()

@@ -5,8 +5,9 @@ local usage = import "usage"
 local misuse = usage.misuse
 
 local type, pcall = type, pcall
+local local_iso = native.local_iso
 local tointeger = math.tointeger
-local sub, gsub, match, byte = string.sub, string.gsub, string.match, string.byte
+local sub, match = string.sub, string.match
 
 local M = {}
 
@@ -32,9 +33,7 @@ local function converters(c)
   else
     function conv.time(v)      -- no zone: the naive local time, marked local by its missing Z
       if type(v) ~= "string" or #v < 19 then return conv.date(v) end
-      if not match(v, "^%d%d%d%d%-%d%d%-%d%d[ T]%d%d:%d%d:%d%d") then return nil end   -- not a time
-      if byte(v, 11) == 32 then return sub(v, 1, 10) .. "T" .. sub(v, 12, 19) end   -- "d t"
-      return (gsub(sub(v, 1, 19), " ", "T", 1))
+      return local_iso(v)      -- nil: not a date and time
     end
     function conv.filter(epoch) return ttime.to_local(epoch - MARGIN_HOURS * 3600, "UTC") end
   end

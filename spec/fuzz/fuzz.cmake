@@ -1,6 +1,6 @@
 # libFuzzer targets (spec/fuzz/): included by CMakeLists.txt when TRK_FUZZ is ON. Needs clang:
 #   CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DTRK_FUZZ=ON
-# The libraries the targets reach (trkbind_obj, trkrt) are built with -fsanitize=fuzzer-no-link
+# The libraries the targets reach (trkbind_obj, trkrt, the shim trk_lazyjson) are built with -fsanitize=fuzzer-no-link
 # plus ASan and UBSan; the targets with -fsanitize=fuzzer.
 if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang" OR NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
   message(FATAL_ERROR "TRK_FUZZ needs clang (libFuzzer): configure with CC=clang CXX=clang++")
@@ -10,14 +10,14 @@ set(TRK_FUZZ_SANITIZE -fsanitize=address,undefined -fno-sanitize-recover=undefin
     -fno-omit-frame-pointer)
 set(TRK_FUZZ_TARGETS client emulator csv)
 
-foreach(lib trkbind_obj trkrt)
+foreach(lib trkbind_obj trkrt trk_lazyjson)
   target_compile_options(${lib} PRIVATE ${TRK_FUZZ_SANITIZE} -fsanitize=fuzzer-no-link -O1)
 endforeach()
 target_compile_definitions(trkrt PUBLIC TRK_FUZZ)    # the emulator's socket-free entry point
 
 # `make fuzz-build` builds the target `fuzzers` only. The rest of the build still links (with
 # the sanitizers' runtimes) when it is asked for.
-set(TRK_FUZZ_OTHERS trk tracker)
+set(TRK_FUZZ_OTHERS trk tracker trk_lazyjson)
 foreach(src ${TRK_CTESTS})
   get_filename_component(name ${src} NAME_WE)
   list(APPEND TRK_FUZZ_OTHERS ${name})
