@@ -64,7 +64,7 @@ static bool key_ok(ondemand::field &field, const char *q) {
 // alone; cjson, which decodes a nested value where a script reads it, would raise there. A page
 // this refuses is decoded whole by cjson, which says what is wrong with it. A container's
 // depth counts as cjson counts it (the page's object is 1): no deeper than TRK_JSON_DEPTH.
-static bool walk(ondemand::value v, ondemand::json_type t, int depth, const char **end) {
+static bool walk(ondemand::value &v, ondemand::json_type t, int depth, const char **end) {
   std::string_view tok = trimmed(v.raw_json_token());
   const char *last = tok.data() + 1;       // the end of what was read: past '{' or '[', a value
   if ((t == ondemand::json_type::object || t == ondemand::json_type::array) && depth > TRK_JSON_DEPTH)
@@ -75,12 +75,11 @@ static bool walk(ondemand::value v, ondemand::json_type t, int depth, const char
       if (v.get_object().get(o)) return false;
       for (auto member : o) {
         ondemand::field field;
-        ondemand::value fv;
         ondemand::json_type ft;
         if (std::move(member).get(field)) return false;
         const char *k = field.key().raw(), *q = k;
         while (*q != '"' && *q != '\\') q++;
-        fv = field.value();
+        ondemand::value &fv = field.value();
         if (!key_ok(field, q) || fv.type().get(ft) || !walk(fv, ft, depth + 1, &last)) return false;
       }
       return (*end = closed(last, '}')) != nullptr;
@@ -137,53 +136,51 @@ static bool members(ondemand::object o, int depth, const char *open, const char 
     while (*q != '"' && *q != '\\') q++;
     if (*q == '\\') el->odd = 1;         // looked up raw, a key must be as it reads
     if (!key_ok(field, q)) return false;
-    ondemand::value v = field.value();
+    ondemand::value &v = field.value();
     ondemand::json_type t;
     if (v.type().get(t)) return false;
-    trk_lazy_member m;
-    m.key = static_cast<uint32_t>(k - base);
-    m.klen = static_cast<uint32_t>(q - k);
-    m.flags = inner;
+    // the member is written where it goes (not built here and copied: that stalls on the copy)
+    if (!grow(out->members, out->nmembers, out->mcap)) return false;
+    size_t at = out->nmembers++;
+    trk_lazy_member *m = &out->members[at];
+    m->key = static_cast<uint32_t>(k - base);
+    m->klen = static_cast<uint32_t>(q - k);
+    m->flags = inner;
     const char *vs = v.raw_json_token().data(), *ve;
     if (!inner && t == ondemand::json_type::object && q - k == 7 && !std::memcmp(k, "details", 7)) {
       if (details) el->odd = 1;            // a second one: the last wins, as cjson reads it
       details = true;
-      ondemand::object d;
-      if (v.get_object().get(d)) return false;
-      size_t at = out->nmembers;            // its own entry, before its members
-      if (!grow(out->members, out->nmembers, out->mcap)) return false;
-      out->nmembers++;
-      if (!members(d, depth + 1, vs, base, TRK_LAZY_INNER, out, el, &ve)) return false;
-      m.type = TRK_LAZY_NESTED;
-      m.value = static_cast<uint32_t>(vs - base);
-      m.vlen = static_cast<uint32_t>(ve - vs);
-      out->members[at] = m;
+      ondemand::object d;                  // its own entry, then its members after it
+      if (v.get_object().get(d) || !members(d, depth + 1, vs, base, TRK_LAZY_INNER, out, el, &ve))
+        return false;
+      m = &out->members[at];               // the array may have moved
+      m->type = TRK_LAZY_NESTED;
+      m->value = static_cast<uint32_t>(vs - base);
+      m->vlen = static_cast<uint32_t>(ve - vs);
       last = ve;
       continue;
     }
     switch (t) {
       case ondemand::json_type::object:
-      case ondemand::json_type::array: m.type = TRK_LAZY_NESTED; break;
-      case ondemand::json_type::string: m.type = TRK_LAZY_STRING; break;
-      case ondemand::json_type::number: m.type = TRK_LAZY_NUMBER; break;
-      case ondemand::json_type::boolean: m.type = TRK_LAZY_BOOLEAN; break;
-      default: m.type = TRK_LAZY_NULL; break;
+      case ondemand::json_type::array: m->type = TRK_LAZY_NESTED; break;
+      case ondemand::json_type::string: m->type = TRK_LAZY_STRING; break;
+      case ondemand::json_type::number: m->type = TRK_LAZY_NUMBER; break;
+      case ondemand::json_type::boolean: m->type = TRK_LAZY_BOOLEAN; break;
+      default: m->type = TRK_LAZY_NULL; break;
     }
-    if (t == ondemand::json_type::boolean && *vs == 't') m.flags |= TRK_LAZY_TRUE;
+    if (t == ondemand::json_type::boolean && *vs == 't') m->flags |= TRK_LAZY_TRUE;
     if (t == ondemand::json_type::number) {   // read now, once: a script reads ids often
       double d;
       std::string_view tok = trimmed(v.raw_json_token());
       if (v.get_double().get(d)) return false;
-      trk_lazy_set_number(&m, d);
+      trk_lazy_set_number(m, d);
       ve = tok.data() + tok.size();
     } else {
       if (!walk(v, t, depth + 1, &ve)) return false;
-      m.value = static_cast<uint32_t>(vs - base);
-      m.vlen = static_cast<uint32_t>(ve - vs);
+      m->value = static_cast<uint32_t>(vs - base);
+      m->vlen = static_cast<uint32_t>(ve - vs);
     }
     last = ve;
-    if (!grow(out->members, out->nmembers, out->mcap)) return false;
-    out->members[out->nmembers++] = m;
   }
   return (*end = closed(last, '}')) != nullptr;
 }
@@ -202,7 +199,7 @@ extern "C" int trk_lazy_page (const char *buf, size_t len, const char *list, trk
     // the key's own token (before unescaping it, which consumes it): the caller decodes it
     keys[*n].s = field.key().raw() - 1;
     if (field.unescaped_key().get(key)) return -1;
-    ondemand::value v = field.value();
+    ondemand::value &v = field.value();
     values[*n].s = nullptr;
     values[*n].len = 0;
     ondemand::json_type t;
