@@ -78,6 +78,20 @@ describe("lazy records of a stream", function()
     assert.are.equal("x", fields(r).note)
   end)
 
+  it("are made whole as their page arrives when the stream is asked for whole records", function()
+    local t = connect()
+    local lazy, whole = {}, {}
+    for r in t:candidates{} do lazy[#lazy + 1] = fields(r) end
+    for r in t:candidates{ whole = true } do
+      assert.is_nil(getmetatable(r))                   -- a plain table, every field in it
+      assert.is_string(rawget(r, "email"))
+      whole[#whole + 1] = fields(r)
+    end
+    assert.are.same(lazy, whole)
+    assert.has_error(function() t:candidates{ whole = "yes" } end,
+                     "candidates: option 'whole' must be a boolean, got string")
+  end)
+
   -- simdjson's On-Demand API checks only what it is asked to read; what it skips, cjson would
   -- decode where a script reads it, and raise there. Every value of a page is checked first.
   it("make a page a full decoder refuses a bad answer, whatever part of an item is broken", function()

@@ -317,6 +317,11 @@ FILTERS.contacts = { client = "any", updated_after = "any", updated_before = "an
                      search = "string", page_size = "number" }
 FILTERS.leads = { client = "any", updated_after = "any", updated_before = "any",
                   search = "string", page_size = "number" }
+-- whole: every record made whole as its page arrives, not field by field where it is read
+-- (docs/client.md): for code that walks every field of every record, as the rule runner does
+for kind, allowed in pairs(FILTERS) do
+  if kind ~= "applications" then allowed.whole = "boolean" end
+end
 
 local function page_size(s, f, cap)
   return min(tointeger(f.page_size) or s.c.page_size, cap)
@@ -365,7 +370,7 @@ local function widget_stream(self, fname, kind, f, extra)
       local path, body = widget.request("getRecords", creds, widget.list(kind, filt, after, page, size))
       -- lazy: the page's items are decoded only where the script reads them (widget.lua)
       local call = { api = "widget", what = "getRecords", base = base, path = path, body = body,
-                     retry = true, lazy = "results" }
+                     retry = true, lazy = not f.whole and "results" or nil }
       send(s, call)
       return call
     end,

@@ -207,6 +207,7 @@ local tracker = {}
 ---@field updated_after? string|integer
 ---@field updated_before? string|integer
 ---@field page_size? integer
+---@field whole? boolean every record made whole as its page arrives, not field by field where read
 
 ---@class tracker.NewJob
 ---@field client? tracker.IdOrRecord the job's client (this or `contact` is needed)
@@ -635,6 +636,7 @@ local Client = {}
 ---@field updated_before? string|integer (exclusive)
 ---@field search? string names
 ---@field page_size? integer
+---@field whole? boolean every record made whole as its page arrives, not field by field where read
 
 ---@class tracker.CandidateFilters
 ---@field status? string
@@ -642,6 +644,7 @@ local Client = {}
 ---@field updated_before? string|integer
 ---@field search? string
 ---@field page_size? integer
+---@field whole? boolean every record made whole as its page arrives, not field by field where read
 
 ---@class tracker.ApplicationFilters
 ---@field job? tracker.IdOrRecord
@@ -660,6 +663,7 @@ local Client = {}
 ---@field updated_after? string|integer
 ---@field updated_before? string|integer
 ---@field page_size? integer
+---@field whole? boolean every record made whole as its page arrives, not field by field where read
 
 ---Jobs, for a generic `for` (iterator, stream, nil, and the stream as the closing value).
 ---Inside `for` a failure raises; `s:next()` answers `nil, err` instead.
@@ -881,6 +885,7 @@ function Client:create_candidate(fields) end
 ---@field updated_before? string|integer
 ---@field search? string names
 ---@field page_size? integer
+---@field whole? boolean every record made whole as its page arrives, not field by field where read
 
 ---@class tracker.ContactFilters: tracker.ClientFilters
 ---@field client? tracker.IdOrRecord

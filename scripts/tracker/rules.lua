@@ -503,6 +503,8 @@ function M.run(list, t, how)
     local ok, e, why, where = guard(function()
       -- opening the stream may raise (no credentials): that fails the pass, and the message is
       -- the client's, placed at the files of the rules the stream serves (not this line of trk's)
+      -- every field of every record is copied for the rules: made whole as each page comes
+      if stream.on ~= "applications" then filter.whole = true end
       local opened, it, state = pcall(methods[stream.on], t, filter)
       if not opened then error(explain(it, stream_files(rules_of)), 0) end
       opened_stream = state
