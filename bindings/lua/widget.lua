@@ -406,6 +406,7 @@ end
 local function top(key) return plain("str", "top", key, str) end
 local function inner(key) return plain("str", "inner", key, str) end
 local function inner_int(key) return plain("int", "inner", key, int) end
+local function opened_at(item, _, c) return c.time(item.dateopened) end   -- created_at
 
 local normalise = {}
 
@@ -441,7 +442,7 @@ normalise.candidate = {
   source = inner("source"),
   owner = inner("owner"),
   linkedin = inner("linkedin"),
-  created_at = function(item, _, c) return c.time(item.dateopened) end,
+  created_at = opened_at,
 }
 
 normalise.activity = {
@@ -483,7 +484,7 @@ normalise.client = {
   source = inner("source"),
   owner = inner("owner"),
   type = function(_, d) return first(d.clienttypes, d.type) end,
-  created_at = function(item, _, c) return c.time(item.dateopened) end,
+  created_at = opened_at,
 }
 
 normalise.contact = {
@@ -502,7 +503,7 @@ normalise.contact = {
   county = inner("county"),
   country = inner("country"),
   type = inner("contactType"),
-  created_at = function(item, _, c) return c.time(item.dateopened) end,
+  created_at = opened_at,
 }
 
 normalise.lead = {
@@ -513,7 +514,7 @@ normalise.lead = {
   description = inner("description"),
   client_id = inner_int("clientid"),
   company = function(item, d) return first(d.clientname, item.company) end,
-  created_at = function(item, _, c) return c.time(item.dateopened) end,
+  created_at = opened_at,
 }
 
 -- The fields a record of `kind` has beyond kind, id and updated_at: normalise's, custom and
