@@ -37,7 +37,7 @@
 #include "tracker.h"
 
 #define LAZY_ITEM     "tracker.item"
-#define LAZY_LIST     "tracker.item_list"
+#define LAZY_WORK     "tracker.page_work"
 #define LAZY_MEMBERS  32                 /* top-level members of a page read lazily, at most */
 #define LAZY_EXACT    9007199254740992.0 /* 2^53, as json.c's integer fix-up */
 
@@ -62,6 +62,16 @@ static struct {
   __typeof__(trk_lazy_parser_bytes) *parser_bytes;
 } lazy_json;
 
+#ifdef TRK_LAZYJSON_LINKED
+/* A sanitizer build links the shim in (CMakeLists.txt: LeakSanitizer's scan at exit crashes on
+   the thread-local storage of a libstdc++ opened with dlopen). */
+static int lazy_json_ready (void) {
+  lazy_json.page = trk_lazy_page;
+  lazy_json.scalar = trk_lazy_scalar;
+  lazy_json.parser_bytes = trk_lazy_parser_bytes;
+  return 1;
+}
+#else
 static const trk_dynsym lazy_json_syms[] = {
   {"trk_lazy_page", &lazy_json.page},
   {"trk_lazy_scalar", &lazy_json.scalar},
@@ -100,6 +110,7 @@ static int lazy_json_ready (void) {
   pthread_once(&lazy_json_found, lazy_json_find);
   return trk_dynlib_ready(&lazy_json_lib) == NULL;
 }
+#endif
 
 /* simdjson's buffers, counted as the script's memory while it works. */
 static void lazy_reserve (lua_State *L, const trk_host *h, size_t n) {
@@ -390,14 +401,22 @@ static int lazy_whole (lua_State *L) {
   return 1;
 }
 
-static void lazy_list_free (trk_lazy_list *l) {
-  free(l->elems);
-  free(l->members);
-  memset(l, 0, sizeof *l);
+/* What lazy_page holds outside Lua while it works: the padded copy of the body and the index
+   of its list. A full userdata, so that a Lua error (the memory limit) on the way frees it. */
+typedef struct lazy_work {
+  trk_lazy_list list;
+  char *buf;
+} lazy_work;
+
+static void lazy_work_free (lazy_work *w) {
+  free(w->list.elems);
+  free(w->list.members);
+  free(w->buf);
+  memset(w, 0, sizeof *w);
 }
 
-static int lazy_list_gc (lua_State *L) {
-  lazy_list_free((trk_lazy_list *)lua_touserdata(L, 1));
+static int lazy_work_gc (lua_State *L) {
+  lazy_work_free((lazy_work *)lua_touserdata(L, 1));
   return 0;
 }
 
@@ -439,15 +458,16 @@ static int lazy_page (lua_State *L) {
     return 1;
   }
   charge = lazy_json.parser_bytes(len) + len + TRK_LAZY_PADDING;
-  trk_lazy_list *l = (trk_lazy_list *)lua_newuserdatauv(L, sizeof *l, 0);  /* freed if we raise */
-  memset(l, 0, sizeof *l);
-  if (luaL_newmetatable(L, LAZY_LIST)) {
-    lua_pushcfunction(L, lazy_list_gc);
+  lazy_work *w = (lazy_work *)lua_newuserdatauv(L, sizeof *w, 0);
+  trk_lazy_list *l = &w->list;
+  memset(w, 0, sizeof *w);
+  if (luaL_newmetatable(L, LAZY_WORK)) {
+    lua_pushcfunction(L, lazy_work_gc);
     lua_setfield(L, -2, "__gc");
   }
   lua_setmetatable(L, -2);
   lazy_reserve(L, h, charge);
-  buf = malloc(len + TRK_LAZY_PADDING);          /* the body, padded for simdjson */
+  buf = w->buf = malloc(len + TRK_LAZY_PADDING);   /* the body, padded for simdjson */
   if (buf == NULL) {
     lazy_release(h, charge);
     return luaL_error(L, "not enough memory");
@@ -456,10 +476,8 @@ static int lazy_page (lua_State *L) {
   memset(buf + len, 0, TRK_LAZY_PADDING);
   rc = lazy_json.page(buf, len, list, keys, values, LAZY_MEMBERS, &n, l);
   lazy_release(h, charge);
-  /* the spans point into buf: they are turned into Lua values before it goes (a Lua error in
-     between leaks it, but such an error is the memory limit's, which ends the run) */
-  if (rc != 0) {
-    free(buf);
+  if (rc != 0) {                                   /* the spans point into buf: made into */
+    lazy_work_free(w);                             /* Lua values below, before it goes */
     lua_pushnil(L);
     return 1;
   }
@@ -476,9 +494,8 @@ static int lazy_page (lua_State *L) {
     }
     lua_rawset(L, -3);
   }
-  free(buf);
-  lazy_list_free(l);                          /* now, not when the GC comes to it: the GC */
-  return 1;                                      /* does not see this memory */
+  lazy_work_free(w);               /* now, not when the GC comes to it: the GC does not see it */
+  return 1;
 }
 
 static const luaL_Reg lazy_funcs[] = {
