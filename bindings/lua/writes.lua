@@ -633,22 +633,28 @@ local function job_person(s, fname, o, client_id, contact_id)
   return person
 end
 
+-- The newest record of a stream that pred likes, or nil, or nil, err: how a create whose
+-- answer has no recordId learns it (§9.4: status 3 may come without one).
+local function newest(st, pred)
+  local found
+  while true do
+    local r, e = st:next()
+    if r == nil then
+      if e then return nil, e end
+      return found
+    end
+    if pred(r) and (found == nil or r.id > found.id) then found = r end
+  end
+end
+
 -- The id of the newest job titled `title` (of the client, when given), read back after a
 -- create that answered none (§9.4), or nil, or nil, err.
 local function find_job(self, title, client_id)
-  local best
   local _, st = self:jobs({ search = title })
-  while true do
-    local j, e = st:next()
-    if j == nil then
-      if e then return nil, e end
-      return best
-    end
-    if titled(j.name, title) and (client_id == nil or j.client_id == client_id)
-        and (best == nil or j.id > best) then
-      best = j.id
-    end
-  end
+  local job, e = newest(st, function(j)
+    return titled(j.name, title) and (client_id == nil or j.client_id == client_id)
+  end)
+  return job and job.id, e
 end
 
 function Client:create_job(o)
@@ -841,20 +847,6 @@ end
 
 local CONTACT_OPTS = { custom = "table", create_company = "boolean" }
 for k in pairs(widget.contact_fields) do CONTACT_OPTS[k] = "string" end
-
--- The newest record of a stream that pred likes, or nil, or nil, err: how a create whose
--- answer has no recordId learns it (§9.4: status 3 may come without one).
-local function newest(st, pred)
-  local found
-  while true do
-    local r, e = st:next()
-    if r == nil then
-      if e then return nil, e end
-      return found
-    end
-    if pred(r) and (found == nil or r.id > found.id) then found = r end
-  end
-end
 
 local function same_text(a, b) return a ~= nil and b ~= nil and lower(a) == lower(b) end
 

@@ -244,12 +244,10 @@ local function credentials(t, settings, connect)
   return seen
 end
 
--- Up to DEFAULT_PAGE + 1 candidates, asked WIDGET_ASK a page: the stream learns the cap when a
--- short page is followed by more (t:stats().page_caps). Answers count, err, the records.
-local function candidates(t)
-  local _, st = t:candidates({ page_size = WIDGET_ASK })
+-- The first n records of stream st (closed after), and the error that ended it early, if any.
+local function first_records(st, n)
   local recs, e = {}, nil
-  while #recs <= DEFAULT_PAGE do
+  while #recs < n do
     local rec
     rec, e = st:next()
     if not rec then break end
@@ -259,18 +257,17 @@ local function candidates(t)
   return recs, e
 end
 
+-- Up to DEFAULT_PAGE + 1 candidates, asked WIDGET_ASK a page: the stream learns the cap when a
+-- short page is followed by more (t:stats().page_caps). Answers the records, err.
+local function candidates(t)
+  local _, st = t:candidates({ page_size = WIDGET_ASK })
+  return first_records(st, DEFAULT_PAGE + 1)
+end
+
 local function activities(t)
   local _, st = t:activities({ updated_after = os.time() - ACTIVITY_DAYS * 86400,
                                page_size = ACTIVITIES })
-  local recs, e = {}, nil
-  while #recs < ACTIVITIES do
-    local rec
-    rec, e = st:next()
-    if not rec then break end
-    recs[#recs + 1] = rec
-  end
-  st:close()
-  return recs, e
+  return first_records(st, ACTIVITIES)
 end
 
 -- One page of the application search, raw: the route that answers (PagedSearch, else Search
