@@ -58,7 +58,7 @@ static const char *lazy_text_of (const lazy_item *it) { return (const char *)(it
 
 static struct {
   __typeof__(trk_lazy_page) *page;
-  __typeof__(trk_lazy_scalar) *scalar;
+  __typeof__(trk_lazy_string) *string;
   __typeof__(trk_lazy_parser_bytes) *parser_bytes;
 } lazy_json;
 
@@ -67,14 +67,14 @@ static struct {
    the thread-local storage of a libstdc++ opened with dlopen). */
 static int lazy_json_ready (void) {
   lazy_json.page = trk_lazy_page;
-  lazy_json.scalar = trk_lazy_scalar;
+  lazy_json.string = trk_lazy_string;
   lazy_json.parser_bytes = trk_lazy_parser_bytes;
   return 1;
 }
 #else
 static const trk_dynsym lazy_json_syms[] = {
   {"trk_lazy_page", &lazy_json.page},
-  {"trk_lazy_scalar", &lazy_json.scalar},
+  {"trk_lazy_string", &lazy_json.string},
   {"trk_lazy_parser_bytes", &lazy_json.parser_bytes},
   {NULL, NULL}
 };
@@ -178,7 +178,7 @@ static void lazy_slow (lua_State *L, const lazy_item *it, int inner, const char 
 static void lazy_push (lua_State *L, const lazy_item *it, int inner, const char *k, size_t len) {
   const char *text = lazy_text_of(it);
   const trk_lazy_member *m = NULL;
-  trk_lazy_value v;
+  trk_lazy_span u;
   if (it->odd) {
     lazy_slow(L, it, inner, k, len);
     return;
@@ -212,8 +212,8 @@ static void lazy_push (lua_State *L, const lazy_item *it, int inner, const char 
       break;
   }
   /* a string with escapes: the text runs on past it to the item's padding */
-  lazy_json.scalar(text + m->value, m->vlen, it->len - m->value + TRK_LAZY_PADDING, &v);
-  if (v.type == TRK_LAZY_STRING) lua_pushlstring(L, v.text.s, v.text.len);
+  if (lazy_json.string(text + m->value, m->vlen, it->len - m->value + TRK_LAZY_PADDING, &u) == 0)
+    lua_pushlstring(L, u.s, u.len);
   else lazy_slow(L, it, inner, k, len);
 }
 

@@ -250,21 +250,13 @@ extern "C" int trk_lazy_page (const char *buf, size_t len, const char *list, trk
   return 0;
 }
 
-extern "C" void trk_lazy_scalar (const char *buf, size_t len, size_t cap, trk_lazy_value *out) {
+extern "C" int trk_lazy_string (const char *buf, size_t len, size_t cap, trk_lazy_span *out) {
   ondemand::document doc;
-  ondemand::json_type t;
-  out->type = TRK_LAZY_ERROR;
-  if (parser().iterate(buf, len, cap).get(doc) || doc.type().get(t)) return;
-  if (t == ondemand::json_type::number) {
-    if (doc.get_double().get(out->number)) return;
-    out->type = TRK_LAZY_NUMBER;
-  } else if (t == ondemand::json_type::string) {
-    std::string_view s;
-    if (doc.get_string().get(s)) return;
-    out->text.s = s.data();
-    out->text.len = s.size();
-    out->type = TRK_LAZY_STRING;
-  }
+  std::string_view s;
+  if (parser().iterate(buf, len, cap).get(doc) || doc.get_string().get(s)) return -1;
+  out->s = s.data();
+  out->len = s.size();
+  return 0;
 }
 
 extern "C" size_t trk_lazy_parser_bytes (size_t len) {

@@ -24,18 +24,11 @@ typedef struct trk_lazy_span {
   size_t len;
 } trk_lazy_span;
 
+/* A member's type. */
 enum {
-  TRK_LAZY_MISSING, TRK_LAZY_NULL, TRK_LAZY_BOOLEAN, TRK_LAZY_NUMBER, TRK_LAZY_STRING,
-  TRK_LAZY_NESTED,                 /* an object or an array: `text` is its JSON text */
-  TRK_LAZY_ERROR                   /* simdjson refused the text: the caller asks cjson */
+  TRK_LAZY_NULL = 1, TRK_LAZY_BOOLEAN, TRK_LAZY_NUMBER, TRK_LAZY_STRING,
+  TRK_LAZY_NESTED                  /* an object or an array */
 };
-
-typedef struct trk_lazy_value {
-  int type;
-  int boolean;
-  double number;
-  trk_lazy_span text;              /* a string (unescaped) */
-} trk_lazy_value;
 
 /* A member's flags. */
 #define TRK_LAZY_TRUE    2         /* a boolean that is true */
@@ -88,9 +81,9 @@ typedef struct trk_lazy_list {
 int trk_lazy_page (const char *buf, size_t len, const char *list, trk_lazy_span *keys,
                    trk_lazy_span *values, size_t max, size_t *n, trk_lazy_list *out);
 
-/* The value of the JSON scalar buf[0..len) (a number, or a string with escapes), cap >= len +
-   TRK_LAZY_PADDING bytes readable; a string's `text` stays valid until the next call. */
-void trk_lazy_scalar (const char *buf, size_t len, size_t cap, trk_lazy_value *out);
+/* The JSON string buf[0..len) unescaped into *out (valid until the next call), cap >= len +
+   TRK_LAZY_PADDING bytes readable. Returns 0, or -1 when simdjson refuses it. */
+int trk_lazy_string (const char *buf, size_t len, size_t cap, trk_lazy_span *out);
 
 /* Bytes simdjson's parser holds for a text of len bytes, for the host's memory accounting. */
 size_t trk_lazy_parser_bytes (size_t len);
